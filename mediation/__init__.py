@@ -1,0 +1,1 @@
+"""The mediator bank's domain: cases, seats, mediators, the rules and the use cases."""

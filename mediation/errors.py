@@ -1,0 +1,210 @@
+"""Domain errors: each names what was tried and why not, with the numbers a user needs.
+
+Every error carries a catalog key and parameters so the Teams layer can say it in the
+user's language; ``str(error)`` is an English sentence for logs and tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A rule of the bank refused an action; nothing was changed."""
+
+    key = "error.generic"
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.params: dict[str, Any] = params
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class NotFound(DomainError):
+    key = "error.not_found"
+
+
+class CaseNotFound(NotFound):
+    key = "error.case_not_found"
+
+    def __init__(self, case_id: object) -> None:
+        super().__init__(f"case {case_id} does not exist", case_id=case_id)
+
+
+class MediatorNotFound(NotFound):
+    key = "error.mediator_not_found"
+
+    def __init__(self, mediator_id: object) -> None:
+        super().__init__(f"mediator {mediator_id} is not in the registry", mediator_id=mediator_id)
+
+
+class NotInRegistry(DomainError):
+    """The acting user is not a registered mediator or coordinator."""
+
+    key = "error.not_in_registry"
+
+    def __init__(self, coordinators: list[str]) -> None:
+        names = ", ".join(coordinators) or "-"
+        super().__init__(
+            f"you are not in the mediator registry; ask a coordinator ({names})",
+            coordinators=names,
+        )
+
+
+class NotAllowed(DomainError):
+    """The actor's role does not allow the action."""
+
+    key = "error.not_allowed"
+
+    def __init__(self, action: str, why: str) -> None:
+        super().__init__(f"{action} is not allowed: {why}", action=action, why=why)
+
+
+class IllegalTransition(DomainError):
+    key = "error.illegal_transition"
+
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"cannot {action} a case that is {status}", action=action, status=status)
+
+
+class SeatTaken(DomainError):
+    key = "error.seat_taken"
+
+    def __init__(self, seat: int, holder: str) -> None:
+        super().__init__(f"seat {seat} is already taken by {holder}", seat=seat, holder=holder)
+
+
+class NoFreeSeat(DomainError):
+    key = "error.no_free_seat"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"case {code} has no free seat", code=code)
+
+
+class NotSeatHolder(DomainError):
+    key = "error.not_seat_holder"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"you hold no seat on case {code}", code=code)
+
+
+class NeedsExperienced(DomainError):
+    key = "error.needs_experienced"
+
+    def __init__(self, partner: str) -> None:
+        super().__init__(
+            f"the other seat holder ({partner}) is new: this seat needs an experienced mediator",
+            partner=partner,
+        )
+
+
+class SameMediatorTwice(DomainError):
+    key = "error.same_mediator_twice"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} already holds the other seat of this case", name=name)
+
+
+class QuotaExceeded(DomainError):
+    key = "error.quota_term"
+
+    def __init__(self, scope: str, used: int, limit: int, name: str = "you") -> None:
+        # scope is a term name ("spring", "autumn") or "year".
+        if scope == "year":
+            self.key = "error.quota_year"
+            text = f"{name} have {used} of {limit} this year"
+        else:
+            text = f"{name} have {used} of {limit} this {scope}"
+        super().__init__(text, scope=scope, used=used, limit=limit, name=name)
+
+
+class MediatorAway(DomainError):
+    key = "error.mediator_away"
+
+    def __init__(self, name: str, until: str) -> None:
+        super().__init__(f"{name} is marked away until {until}", name=name, until=until)
+
+
+class MediatorInactive(DomainError):
+    key = "error.mediator_inactive"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is not active in the bank", name=name)
+
+
+class LanguageMismatch(DomainError):
+    key = "error.language_mismatch"
+
+    def __init__(self, name: str, language: str) -> None:
+        super().__init__(
+            f"{name} does not speak the family's language ({language}) and no interpreter "
+            "is booked",
+            name=name,
+            language=language,
+        )
+
+
+class OverrideReasonRequired(DomainError):
+    key = "error.override_reason_required"
+
+    def __init__(self, scope: str, used: int, limit: int) -> None:
+        super().__init__(
+            f"assigning over the quota ({used} of {limit}, {scope}) needs a reason",
+            scope=scope,
+            used=used,
+            limit=limit,
+        )
+
+
+class MeetingsOutOfOrder(DomainError):
+    key = "error.individual_meetings_first"
+
+    def __init__(self) -> None:
+        super().__init__("a joint meeting needs both parents' individual meetings recorded as held")
+
+
+class SafetyConcernOpen(DomainError):
+    key = "error.safety_concern_open"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a safety concern is open: joint meetings wait until a coordinator clears it"
+        )
+
+
+class PackageFull(DomainError):
+    key = "error.package_full"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the package already has {size} meetings", size=size)
+
+
+class InvalidInput(DomainError):
+    """Input from a form or file that does not fit; ``field`` names the input."""
+
+    key = "error.invalid_input"
+
+    def __init__(self, field: str, problem: str, **params: Any) -> None:
+        super().__init__(f"{field}: {problem}", field=field, problem=problem, **params)
+
+
+class ConcurrentChange(Exception):
+    """Someone changed the same case or seat between our read and our write.
+
+    Raised by a unit of work's save; use cases retry on it so the loser of a race sees
+    the refreshed state and the rule that now refuses them.
+    """
+
+
+class InvalidForm(DomainError):
+    """Several inputs of one form do not fit; ``problems`` maps each field to its error."""
+
+    key = "error.invalid_form"
+
+    def __init__(self, problems: dict[str, InvalidInput]) -> None:
+        fields = ", ".join(problems)
+        super().__init__(f"please check: {fields}", fields=fields)
+        self.problems = problems

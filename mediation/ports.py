@@ -1,0 +1,123 @@
+"""The ports the use cases talk through; adapters in storage/, bot/ and graph/ fill them."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
+from mediation.model import Case, CaseStatus, Family, Mediator
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware."""
+        ...
+
+
+class MediatorRepository(Protocol):
+    async def get(self, mediator_id: int, *, for_update: bool = False) -> Mediator | None: ...
+
+    async def by_aad(self, aad_object_id: str) -> Mediator | None: ...
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, Mediator]: ...
+
+    async def list(self, *, active_only: bool = False) -> builtins.list[Mediator]: ...
+
+    async def coordinators(self) -> builtins.list[Mediator]: ...
+
+    async def add(self, mediator: Mediator) -> Mediator: ...
+
+    async def save(self, mediator: Mediator) -> None: ...
+
+    async def packages_taken(self, mediator_id: int, start: datetime, end: datetime) -> int:
+        """Seats the mediator holds that were taken in [start, end), cancelled cases aside."""
+        ...
+
+
+class CaseRepository(Protocol):
+    async def get(self, case_id: int, *, for_update: bool = False) -> Case | None: ...
+
+    async def add(self, case: Case, family: Family) -> Case: ...
+
+    async def save(self, case: Case) -> None:
+        """Write a loaded case back; raises ConcurrentChange if it changed meanwhile."""
+        ...
+
+    async def family(self, case_id: int) -> Family | None: ...
+
+    async def next_code(self, year: int) -> str: ...
+
+    async def for_mediator(self, mediator_id: int) -> list[Case]: ...
+
+    async def with_status(self, statuses: Sequence[CaseStatus]) -> list[Case]: ...
+
+
+class Journal(Protocol):
+    async def case_event(self, event: CaseEvent) -> None: ...
+
+    async def access(self, entry: AccessEntry) -> None: ...
+
+    async def mediator_event(self, event: MediatorEvent) -> None: ...
+
+    async def case_events(self, case_id: int) -> list[CaseEvent]: ...
+
+    async def accesses(self, case_id: int) -> list[AccessEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    mediators: MediatorRepository
+    cases: CaseRepository
+    journal: Journal
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+# -- notifications: what the bank tells people after a change has been committed ---------
+
+
+@dataclass(frozen=True)
+class PairComplete:
+    case_id: int
+    code: str
+    mediator_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SeatReleased:
+    case_id: int
+    code: str
+    mediator_id: int
+    reason: str
+    coordinator_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CaseChanged:
+    """The case's public card must be re-rendered wherever it is posted."""
+
+    case_id: int
+
+
+Notification = PairComplete | SeatReleased | CaseChanged
+
+
+class Notifier(Protocol):
+    async def notify(self, notification: Notification) -> None: ...

@@ -1,0 +1,123 @@
+"""The bank's rules for who may sit in which seat, as plain functions.
+
+They raise a :mod:`mediation.errors` error that names the numbers, or return quietly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from mediation import errors
+from mediation.model import Case, Mediator, Seat
+from mediation.policy import BankPolicy, Term
+
+
+@dataclass(frozen=True)
+class QuotaUsage:
+    """How many packages a mediator holds in a term and in its year."""
+
+    term: Term
+    term_used: int
+    term_limit: int
+    year_used: int
+    year_limit: int
+
+    @property
+    def term_left(self) -> int:
+        return max(0, self.term_limit - self.term_used)
+
+    @property
+    def year_left(self) -> int:
+        return max(0, self.year_limit - self.year_used)
+
+
+def check_available(mediator: Mediator, today: date) -> None:
+    """Inactive and away mediators cannot take seats."""
+    if not mediator.active:
+        raise errors.MediatorInactive(mediator.name)
+    period = mediator.away_on(today)
+    if period is not None:
+        raise errors.MediatorAway(mediator.name, period.end.isoformat())
+
+
+def check_language(mediator: Mediator, case: Case) -> None:
+    """A mediator must speak the family's language, unless an interpreter is booked."""
+    if case.intake.interpreter:
+        return
+    if not mediator.speaks(case.intake.language):
+        raise errors.LanguageMismatch(mediator.name, case.intake.language)
+
+
+def check_pairing(
+    case: Case,
+    seat: Seat,
+    candidate: Mediator,
+    holders: Mapping[int, Mediator],
+    policy: BankPolicy,
+) -> None:
+    """Enough experience must remain reachable once the candidate sits down.
+
+    For the pair (two seats, one experienced) this reads: two new mediators never share a
+    case, and a new mediator's partner must be experienced.
+    """
+    others = [holders[s.holder_id] for s in case.seats if s.n != seat.n and s.holder_id is not None]
+    if candidate.id is not None and any(o.id == candidate.id for o in others):
+        raise errors.SameMediatorTwice(candidate.name)
+    if candidate.is_experienced(policy):
+        return
+    experienced = sum(1 for o in others if o.is_experienced(policy))
+    free_after = sum(1 for s in case.seats if s.n != seat.n and s.holder_id is None)
+    if experienced + free_after < case.type.min_experienced:
+        partner = next((o.name for o in others if not o.is_experienced(policy)), "-")
+        raise errors.NeedsExperienced(partner)
+
+
+def seat_needs_experienced(
+    case: Case, seat: Seat, holders: Mapping[int, Mediator], policy: BankPolicy
+) -> bool:
+    """Whether a free seat can only be taken by an experienced mediator (shown on the card)."""
+    if not seat.free:
+        return False
+    experienced = sum(
+        1 for h in case.holder_ids() if h in holders and holders[h].is_experienced(policy)
+    )
+    free_others = sum(1 for s in case.seats if s.free and s.n != seat.n)
+    return experienced + free_others < case.type.min_experienced
+
+
+def check_quota(usage: QuotaUsage, name: str = "you") -> None:
+    """One more package must fit in both the term's and the year's quota."""
+    if usage.term_used + 1 > usage.term_limit:
+        raise errors.QuotaExceeded(usage.term.name, usage.term_used, usage.term_limit, name)
+    if usage.year_used + 1 > usage.year_limit:
+        raise errors.QuotaExceeded("year", usage.year_used, usage.year_limit, name)
+
+
+def quota_problem(usage: QuotaUsage) -> errors.QuotaExceeded | None:
+    """The quota refusal a claim would meet, if any (a coordinator may override it)."""
+    try:
+        check_quota(usage)
+    except errors.QuotaExceeded as exc:
+        return exc
+    return None
+
+
+def check_can_claim(
+    case: Case,
+    seat: Seat,
+    mediator: Mediator,
+    holders: Mapping[int, Mediator],
+    usage: QuotaUsage,
+    policy: BankPolicy,
+    today: date,
+) -> None:
+    """Everything a mediator's own claim of a seat must pass, in the order people ask."""
+    check_available(mediator, today)
+    if not seat.free:
+        holder = holders.get(seat.holder_id) if seat.holder_id is not None else None
+        raise errors.SeatTaken(seat.n, holder.name if holder else "?")
+    check_language(mediator, case)
+    check_pairing(case, seat, mediator, holders, policy)
+    check_quota(usage)

@@ -1,0 +1,198 @@
+"""An in-memory unit of work with the same contract as storage/'s, for fast use-case tests."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from types import TracebackType
+
+from mediation.errors import ConcurrentChange
+from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
+from mediation.model import COMPLETING_OUTCOMES, Case, CaseStatus, Family, Mediator
+from mediation.ports import Notification
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.mediators: dict[int, Mediator] = {}
+        self.cases: dict[int, Case] = {}
+        self.families: dict[int, Family] = {}
+        self.case_events: list[CaseEvent] = []
+        self.accesses: list[AccessEntry] = []
+        self.mediator_events: list[MediatorEvent] = []
+
+
+class MemoryUnitOfWork:
+    """Changes are staged on copies and published on commit, as a transaction would."""
+
+    def __init__(self, store: _Store | None = None) -> None:
+        self.store = store or _Store()
+        self.committed = 0
+        self._stage: _Store | None = None
+        self.mediators = _Mediators(self)
+        self.cases = _Cases(self)
+        self.journal = _Journal(self)
+
+    @property
+    def stage(self) -> _Store:
+        if self._stage is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._stage
+
+    async def __aenter__(self) -> MemoryUnitOfWork:
+        self._stage = copy.deepcopy(self.store)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stage = None
+
+    async def commit(self) -> None:
+        self.store.__dict__.update(copy.deepcopy(self.stage).__dict__)
+        self.committed += 1
+
+    async def rollback(self) -> None:
+        self._stage = copy.deepcopy(self.store)
+
+
+class _Mediators:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def _load(self, m: Mediator) -> Mediator:
+        out = copy.deepcopy(m)
+        st = self.uow.stage
+        out.completed_cases = sum(
+            1
+            for c in st.cases.values()
+            if c.status is CaseStatus.CLOSED
+            and c.outcome in COMPLETING_OUTCOMES
+            and m.id in c.holder_ids()
+        )
+        return out
+
+    async def get(self, mediator_id: int, *, for_update: bool = False) -> Mediator | None:
+        m = self.uow.stage.mediators.get(mediator_id)
+        return self._load(m) if m else None
+
+    async def by_aad(self, aad_object_id: str) -> Mediator | None:
+        for m in self.uow.stage.mediators.values():
+            if m.aad_object_id == aad_object_id.lower():
+                return self._load(m)
+        return None
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, Mediator]:
+        st = self.uow.stage.mediators
+        return {i: self._load(st[i]) for i in ids if i in st}
+
+    async def list(self, *, active_only: bool = False) -> list[Mediator]:
+        ms = [self._load(m) for m in self.uow.stage.mediators.values()]
+        return sorted((m for m in ms if m.active or not active_only), key=lambda m: m.name)
+
+    async def coordinators(self) -> list[Mediator]:
+        return [m for m in await self.list() if m.is_coordinator]
+
+    async def add(self, mediator: Mediator) -> Mediator:
+        st = self.uow.stage.mediators
+        new = replace(
+            mediator, id=max(st, default=0) + 1, aad_object_id=mediator.aad_object_id.lower()
+        )
+        st[new.id] = copy.deepcopy(new)  # type: ignore[index]
+        return new
+
+    async def save(self, mediator: Mediator) -> None:
+        assert mediator.id is not None
+        self.uow.stage.mediators[mediator.id] = copy.deepcopy(mediator)
+
+    async def packages_taken(self, mediator_id: int, start: datetime, end: datetime) -> int:
+        return sum(
+            1
+            for c in self.uow.stage.cases.values()
+            if c.status is not CaseStatus.CANCELLED
+            for s in c.seats
+            if s.holder_id == mediator_id and s.taken_at is not None and start <= s.taken_at < end
+        )
+
+
+class _Cases:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        c = self.uow.stage.cases.get(case_id)
+        return copy.deepcopy(c) if c else None
+
+    async def add(self, case: Case, family: Family) -> Case:
+        st = self.uow.stage
+        if any(c.code == case.code for c in st.cases.values()):
+            raise ConcurrentChange(case.code)
+        new = copy.deepcopy(case)
+        new.id = max(st.cases, default=0) + 1
+        st.cases[new.id] = copy.deepcopy(new)
+        st.families[new.id] = family
+        return new
+
+    async def save(self, case: Case) -> None:
+        assert case.id is not None
+        # Optimistic locking against the committed store, like the SQL version check.
+        current = self.uow.store.cases[case.id]
+        staged = self.uow.stage.cases[case.id]
+        if current.version != staged.version or staged.version != case.version:
+            raise ConcurrentChange(case.code)
+        case.version += 1
+        self.uow.stage.cases[case.id] = copy.deepcopy(case)
+
+    async def family(self, case_id: int) -> Family | None:
+        return self.uow.stage.families.get(case_id)
+
+    async def next_code(self, year: int) -> str:
+        numbers = [
+            int(c.code.split("-")[1])
+            for c in self.uow.stage.cases.values()
+            if c.code.startswith(f"{year}-")
+        ]
+        return f"{year}-{max(numbers, default=0) + 1:03d}"
+
+    async def for_mediator(self, mediator_id: int) -> list[Case]:
+        return [
+            copy.deepcopy(c) for c in self.uow.stage.cases.values() if mediator_id in c.holder_ids()
+        ]
+
+    async def with_status(self, statuses: Sequence[CaseStatus]) -> list[Case]:
+        return [copy.deepcopy(c) for c in self.uow.stage.cases.values() if c.status in statuses]
+
+
+class _Journal:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def case_event(self, event: CaseEvent) -> None:
+        self.uow.stage.case_events.append(event)
+
+    async def access(self, entry: AccessEntry) -> None:
+        self.uow.stage.accesses.append(entry)
+
+    async def mediator_event(self, event: MediatorEvent) -> None:
+        self.uow.stage.mediator_events.append(event)
+
+    async def case_events(self, case_id: int) -> list[CaseEvent]:
+        return [e for e in self.uow.stage.case_events if e.case_id == case_id]
+
+    async def accesses(self, case_id: int) -> list[AccessEntry]:
+        return [e for e in self.uow.stage.accesses if e.case_id == case_id]
+
+
+class RecordingNotifier:
+    """Keeps what the use cases asked to be told, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    async def notify(self, notification: Notification) -> None:
+        self.sent.append(notification)

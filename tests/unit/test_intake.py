@@ -1,0 +1,70 @@
+"""The intake form: every problem reported at once, by field, nothing identifying kept wrongly."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mediation import errors
+from mediation.intake import parse_birth_years, parse_intake
+from tests.unit.factories import FORM
+
+TODAY = date(2026, 3, 2)
+
+
+def test_a_good_form_splits_into_anonymous_intake_and_family() -> None:
+    intake, family = parse_intake(FORM, TODAY)
+    assert intake.area == "Järvenpää" and intake.child_birth_years == (2017, 2020)
+    assert intake.topics == ("custody", "contact")
+    assert intake.interpreter is False and intake.safety_concern is False
+    assert [p.name for p in family.parents] == ["Aino Virtanen", "Mikko Virtanen"]
+    assert family.parents[1].email == "" and family.parents[1].municipality == "Järvenpää"
+    assert "Virtanen" not in repr(intake)
+
+
+def problems(**changes: object) -> dict[str, errors.InvalidInput]:
+    with pytest.raises(errors.InvalidForm) as exc:
+        parse_intake({**FORM, **changes}, TODAY)
+    return exc.value.problems
+
+
+def test_every_problem_is_reported_by_field() -> None:
+    found = problems(area="", language="de", children="17", topics="", parent2_name="")
+    assert set(found) == {"area", "language", "children", "topics", "parent2_name"}
+
+
+def test_other_language_needs_an_interpreter() -> None:
+    assert set(problems(language="other")) == {"interpreter"}
+    intake, _ = parse_intake({**FORM, "language": "other", "interpreter": "true"}, TODAY)
+    assert intake.interpreter
+
+
+def test_contact_needs_phone_or_email_and_both_must_look_right() -> None:
+    assert set(problems(parent1_phone="", parent1_email="")) == {"parent1_phone"}
+    assert set(problems(parent1_phone="call me")) == {"parent1_phone"}
+    assert set(problems(parent1_email="nope")) == {"parent1_email"}
+
+
+def test_identity_codes_are_refused_wherever_typed() -> None:
+    assert set(problems(parent1_name="Aino 010203A123B")) == {"parent1_name"}
+
+
+def test_unknown_choices_and_oversized_text_are_refused() -> None:
+    assert set(problems(topics="custody,hacking")) == {"topics"}
+    assert set(problems(preferred_times="sun_night")) == {"preferred_times"}
+    assert set(problems(referral_source="tv")) == {"referral_source"}
+    assert set(problems(area="x" * 201)) == {"area"}
+    assert set(problems(parent1_name="x" * 5000)) == {"parent1_name"}
+    assert set(problems(interpreter="maybe")) == {"interpreter"}
+
+
+def test_birth_years() -> None:
+    assert parse_birth_years("2020;2017 2019", TODAY) == (2017, 2019, 2020)
+    for bad in ("", "20x7", "2027", "2000", "17"):
+        with pytest.raises(errors.InvalidInput):
+            parse_birth_years(bad, TODAY)
+
+
+def test_non_text_values_from_forged_data_are_refused() -> None:
+    assert "area" in problems(area={"nested": "object"})

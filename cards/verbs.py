@@ -1,0 +1,27 @@
+"""The verbs of Sopu's card buttons; the bot's router maps each one to one use case."""
+
+from __future__ import annotations
+
+CASE_CREATE = "case.create"
+CASE_CLAIM = "case.claim"
+CASE_RELEASE = "case.release"
+CASE_DETAILS = "case.details"
+CASE_ASSIGN = "case.assign"
+CASE_CLOSE = "case.close"
+CASE_CANCEL = "case.cancel"
+CARD_REFRESH = "card.refresh"
+MEDIATOR_UPDATE = "mediator.update"
+
+VERBS: frozenset[str] = frozenset(
+    {
+        CASE_CREATE,
+        CASE_CLAIM,
+        CASE_RELEASE,
+        CASE_DETAILS,
+        CASE_ASSIGN,
+        CASE_CLOSE,
+        CASE_CANCEL,
+        CARD_REFRESH,
+        MEDIATOR_UPDATE,
+    }
+)

@@ -1,0 +1,1 @@
+"""The fi/sv/en message catalogs, shipped as package data."""

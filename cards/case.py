@@ -1,0 +1,373 @@
+"""Cards about one case: the anonymous channel card, the pair's details, and the notices.
+
+Every card here except ``details_card`` is built from a ``CaseSummary`` alone, which by
+construction holds nothing that identifies the family; keep it that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cards import verbs
+from cards.base import (
+    Card,
+    Element,
+    action_set,
+    card,
+    choice_set,
+    container,
+    execute,
+    facts,
+    heading,
+    show_card,
+    text,
+    text_input,
+)
+from cards.i18n import Lang, join_and, label, t, term_label, time_label, tn
+from mediation.model import Outcome, ReleaseReason
+from mediation.views import CaseDetails, CaseSummary, SeatView
+
+# Statuses in which seats can still be claimed or released (see Case.take_seat/vacate_seat).
+_SEATS_MOVE = ("open", "paired")
+# Statuses in which a coordinator may close a case (see Case.close).
+_CLOSABLE = ("paired", "in_progress", "follow_up")
+_ACTIVE = ("open", "paired", "in_progress", "follow_up")
+MY_CASES_SHOWN = 40
+REASON_MAX = 500
+
+
+def summary_facts(summary: CaseSummary, lang: Lang) -> list[tuple[str, str]]:
+    """The anonymous facts of a case, as (title, value) pairs."""
+    language = label(lang, "language", summary.language)
+    if summary.interpreter:
+        language = t(lang, "case.with_interpreter", language=language)
+    ages = ", ".join(label(lang, "age", band) for band in summary.age_bands)
+    children = (
+        t(lang, "case.children", count=summary.children, ages=ages)
+        if ages
+        else str(summary.children)
+    )
+    times = [time_label(lang, code) for code in summary.preferred_times]
+    status = label(lang, "status", summary.status)
+    pairs = [
+        (t(lang, "case.fact.area"), summary.area),
+        (t(lang, "case.fact.term"), term_label(lang, summary.term, summary.year)),
+        (t(lang, "case.fact.language"), language),
+        (t(lang, "case.fact.children"), children),
+        (t(lang, "case.fact.topics"), ", ".join(label(lang, "topic", c) for c in summary.topics)),
+        (t(lang, "case.fact.times"), ", ".join(times) if times else t(lang, "case.times_any")),
+        (t(lang, "case.fact.status"), status),
+    ]
+    if summary.outcome:
+        pairs.append((t(lang, "case.fact.outcome"), label(lang, "outcome", summary.outcome)))
+    return pairs
+
+
+def seat_line(seat: SeatView, lang: Lang) -> Element:
+    """'Seat 1: Aino Virtanen · new mediator' or 'Seat 2: free · needs an experienced mediator'."""
+    head = t(lang, "case.seat", n=seat.n)
+    if seat.role != "mediator":
+        head = t(lang, "case.seat_role", seat=head, role=label(lang, "role", seat.role))
+    runs: list[Element] = [{"type": "TextRun", "text": f"{head}: "}]
+    if seat.holder_id is None:
+        runs.append({"type": "TextRun", "text": t(lang, "case.seat_free"), "color": "Good"})
+        if seat.needs_experienced:
+            note = t(lang, "case.needs_experienced")
+            runs.append({"type": "TextRun", "text": f" · {note}", "color": "Warning"})
+    else:
+        name = seat.holder_name or t(lang, "case.holder_unknown")
+        runs.append({"type": "TextRun", "text": name, "weight": "Bolder"})
+        if seat.holder_is_new:
+            runs.append(
+                {"type": "TextRun", "text": f" · {t(lang, 'case.new_badge')}", "color": "Accent"}
+            )
+    return {"type": "RichTextBlock", "inlines": runs, "spacing": "Small"}
+
+
+def _seats_text(summary: CaseSummary, lang: Lang) -> str:
+    parts = []
+    for seat in summary.seats:
+        who = seat.holder_name or (
+            t(lang, "case.seat_free") if seat.holder_id is None else t(lang, "case.holder_unknown")
+        )
+        parts.append(f"{t(lang, 'case.seat', n=seat.n)}: {who}")
+    return " · ".join(parts)
+
+
+def _case_ref(summary: CaseSummary) -> dict[str, int]:
+    return {"case_id": summary.case_id}
+
+
+def _details_button(summary: CaseSummary, lang: Lang) -> Element:
+    return execute(t(lang, "case.action.details"), verbs.CASE_DETAILS, _case_ref(summary))
+
+
+def _coordinator_tools(
+    summary: CaseSummary, lang: Lang, mediators: Sequence[tuple[int, str]]
+) -> Element:
+    tools: list[Element] = []
+    if mediators:
+        seat_options = [
+            (
+                str(s.n),
+                t(
+                    lang,
+                    "coord.seat_choice",
+                    seat=t(lang, "case.seat", n=s.n),
+                    holder=s.holder_name or t(lang, "case.seat_free"),
+                ),
+            )
+            for s in summary.seats
+        ]
+        tools.append(
+            show_card(
+                t(lang, "coord.assign"),
+                [
+                    choice_set(
+                        "mediator_id",
+                        t(lang, "coord.mediator"),
+                        [(str(mid), name) for mid, name in mediators],
+                        style="filtered",
+                        placeholder=t(lang, "coord.mediator_placeholder"),
+                        required_message=t(lang, "problem.choose_mediator"),
+                    ),
+                    choice_set(
+                        "seat",
+                        t(lang, "coord.seat"),
+                        seat_options,
+                        placeholder=t(lang, "coord.seat_placeholder"),
+                    ),
+                    text_input(
+                        "override_reason",
+                        t(lang, "coord.override_reason"),
+                        max_length=REASON_MAX,
+                    ),
+                ],
+                [execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _case_ref(summary))],
+            )
+        )
+    if summary.status in _CLOSABLE:
+        tools.append(
+            show_card(
+                t(lang, "coord.close"),
+                [
+                    choice_set(
+                        "outcome",
+                        t(lang, "coord.outcome"),
+                        [(o.value, label(lang, "outcome", o.value)) for o in Outcome],
+                        placeholder=t(lang, "coord.outcome_placeholder"),
+                        required_message=t(lang, "coord.outcome_required"),
+                    )
+                ],
+                [execute(t(lang, "coord.close_submit"), verbs.CASE_CLOSE, _case_ref(summary))],
+            )
+        )
+    tools.append(
+        show_card(
+            t(lang, "coord.cancel"),
+            [
+                text(t(lang, "coord.cancel_note"), subtle=True),
+                text_input("reason", t(lang, "coord.cancel_reason"), max_length=REASON_MAX),
+            ],
+            [
+                execute(
+                    t(lang, "coord.cancel_submit"),
+                    verbs.CASE_CANCEL,
+                    _case_ref(summary),
+                    style="destructive",
+                )
+            ],
+        )
+    )
+    return show_card(t(lang, "coord.title"), [text(t(lang, "coord.note"), subtle=True)], tools)
+
+
+def case_card(
+    summary: CaseSummary,
+    lang: Lang,
+    *,
+    mediators: Sequence[tuple[int, str]] = (),
+    notice: str | None = None,
+    notice_is_error: bool = False,
+) -> Card:
+    """The anonymous card in the bank channel: the facts a mediator needs to claim a seat.
+
+    It is the same for everyone who sees it (no per-user refresh): the server decides who
+    may claim, release, see details or use the coordinator's tools.
+    """
+    body: list[Element] = []
+    if notice:
+        body.append(
+            text(notice, weight="Bolder", color="Attention" if notice_is_error else "Accent")
+        )
+    body.append(heading(t(lang, "case.title", code=summary.code)))
+    body.append(facts(summary_facts(summary, lang)))
+    body.append(text(t(lang, "case.seats"), weight="Bolder"))
+    body.extend(seat_line(seat, lang) for seat in summary.seats)
+    if summary.status in _SEATS_MOVE:
+        body.append(text(t(lang, "case.pair_rule"), subtle=True, size="Small"))
+    body.append(text(t(lang, "case.privacy_note"), subtle=True, size="Small"))
+
+    actions: list[Element] = []
+    if summary.status == "open":
+        actions.append(
+            execute(
+                t(lang, "case.action.claim"), verbs.CASE_CLAIM, _case_ref(summary), style="positive"
+            )
+        )
+    if summary.status in _SEATS_MOVE and summary.open_seats < len(summary.seats):
+        actions.append(
+            execute(t(lang, "case.action.release"), verbs.CASE_RELEASE, _case_ref(summary))
+        )
+    actions.append(_details_button(summary, lang))
+    if summary.status in _ACTIVE:
+        actions.append(_coordinator_tools(summary, lang, mediators))
+    actions.append(execute(t(lang, "case.action.refresh"), verbs.CARD_REFRESH, _case_ref(summary)))
+    return card(lang, body, actions)
+
+
+def details_card(details: CaseDetails, lang: Lang) -> Card:
+    """The family's details for the pair and the coordinators, in personal chat only."""
+    summary = details.summary
+    body: list[Element] = [
+        heading(t(lang, "details.title", code=summary.code)),
+        text(t(lang, "details.confidential"), color="Attention", size="Small"),
+    ]
+    if details.safety_concern_open:
+        body.append(
+            container(
+                [
+                    text(t(lang, "details.safety_title"), weight="Bolder", color="Attention"),
+                    text(t(lang, "details.safety_text"), spacing="Small"),
+                ],
+                style="attention",
+            )
+        )
+    body.append(
+        facts(
+            [
+                *summary_facts(summary, lang),
+                (t(lang, "details.referral"), label(lang, "referral", details.referral_source)),
+                (t(lang, "details.package"), tn(lang, "details.meetings", details.package_size)),
+            ]
+        )
+    )
+    missing = t(lang, "details.missing")
+    for n, parent in enumerate(details.family.parents, start=1):
+        body.append(text(t(lang, "details.parent", n=n), weight="Bolder", separator=True))
+        body.append(
+            facts(
+                [
+                    (t(lang, "details.name"), parent.name),
+                    (t(lang, "details.phone"), parent.phone or missing),
+                    (t(lang, "details.email"), parent.email or missing),
+                ]
+            )
+        )
+    if details.family.children:
+        children = [
+            t(lang, "details.child_named", year=c.birth_year, name=c.first_name)
+            if c.first_name
+            else str(c.birth_year)
+            for c in details.family.children
+        ]
+        body.append(text(t(lang, "details.children"), weight="Bolder", separator=True))
+        body.append(text(", ".join(children), spacing="Small"))
+    body.append(text(t(lang, "case.seats"), weight="Bolder", separator=True))
+    body.extend(seat_line(seat, lang) for seat in summary.seats)
+    body.append(text(t(lang, "details.logged"), subtle=True, size="Small", separator=True))
+
+    actions: list[Element] = []
+    if summary.status in _SEATS_MOVE:
+        actions.append(
+            execute(
+                t(lang, "details.release_conflict"),
+                verbs.CASE_RELEASE,
+                {"case_id": summary.case_id, "reason": ReleaseReason.CONFLICT_OF_INTEREST.value},
+            )
+        )
+        actions.append(
+            execute(
+                t(lang, "details.release_withdraw"),
+                verbs.CASE_RELEASE,
+                {"case_id": summary.case_id, "reason": ReleaseReason.WITHDRAW.value},
+            )
+        )
+    return card(lang, body, actions)
+
+
+def my_cases_card(summaries: Sequence[CaseSummary], lang: Lang) -> Card:
+    """The user's active cases, each with its seats and a Details button."""
+    body: list[Element] = [heading(t(lang, "my_cases.title"))]
+    if not summaries:
+        body.append(text(t(lang, "my_cases.none")))
+    for summary in summaries[:MY_CASES_SHOWN]:
+        line = t(
+            lang,
+            "my_cases.line",
+            code=summary.code,
+            status=label(lang, "status", summary.status),
+            area=summary.area,
+        )
+        body.append(
+            container(
+                [
+                    text(line),
+                    text(_seats_text(summary, lang), subtle=True, spacing="None"),
+                    action_set([_details_button(summary, lang)]),
+                ],
+                separator=True,
+            )
+        )
+    hidden = len(summaries) - MY_CASES_SHOWN
+    if hidden > 0:
+        body.append(text(tn(lang, "my_cases.more", hidden), subtle=True))
+    return card(lang, body)
+
+
+def pair_complete_card(summary: CaseSummary, lang: Lang) -> Card:
+    """To both mediators: the pair is complete, check the details for a conflict of interest."""
+    names = [s.holder_name or t(lang, "case.holder_unknown") for s in summary.seats]
+    return card(
+        lang,
+        [
+            heading(t(lang, "pair.title", code=summary.code)),
+            text(t(lang, "pair.text", code=summary.code, names=join_and(lang, names))),
+            text(t(lang, "pair.conflict_hint"), subtle=True),
+        ],
+        [_details_button(summary, lang)],
+    )
+
+
+def seat_released_card(summary: CaseSummary, mediator_name: str, reason: str, lang: Lang) -> Card:
+    """To the coordinators: who left which case, why, and where the case now stands."""
+    return card(
+        lang,
+        [
+            heading(t(lang, "released.title", code=summary.code)),
+            text(t(lang, f"released.{reason}", name=mediator_name, code=summary.code)),
+            text(
+                t(
+                    lang,
+                    "released.state",
+                    status=label(lang, "status", summary.status),
+                    free=tn(lang, "released.free", summary.open_seats),
+                )
+            ),
+            *(seat_line(seat, lang) for seat in summary.seats),
+        ],
+        [_details_button(summary, lang)],
+    )
+
+
+def case_posted_card(summary: CaseSummary, lang: Lang) -> Card:
+    """To the coordinator after intake: the anonymous card is in the bank channel."""
+    return card(
+        lang,
+        [
+            heading(t(lang, "posted.title", code=summary.code)),
+            text(t(lang, "posted.text", code=summary.code)),
+            facts(summary_facts(summary, lang)),
+        ],
+        [_details_button(summary, lang)],
+    )

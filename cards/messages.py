@@ -1,0 +1,53 @@
+"""Small cards: help, a notice, an error, and the confirmation that the bank channel is set."""
+
+from __future__ import annotations
+
+from cards.base import Card, card, facts, heading, text
+from cards.commands import CANONICAL, MEDIATORS, NEW_CASE, SETUP, WORDS
+from cards.i18n import Lang, t
+
+# Commands only a coordinator can use; mediators are not shown them.
+_COORDINATOR_ONLY = frozenset({SETUP, NEW_CASE, MEDIATORS})
+
+
+def help_card(lang: Lang, is_coordinator: bool) -> Card:
+    """What Sopu does and the commands, in the user's language."""
+    words = dict(zip(CANONICAL, WORDS[lang], strict=True))
+    commands = [
+        (words[c], t(lang, f"help.cmd.{c.replace(' ', '_')}"))
+        for c in CANONICAL
+        if is_coordinator or c not in _COORDINATOR_ONLY
+    ]
+    body = [
+        heading(t(lang, "help.title")),
+        text(t(lang, "help.intro")),
+        text(t(lang, "help.commands"), weight="Bolder"),
+        facts(commands),
+        text(t(lang, "help.mention"), subtle=True),
+        text(t(lang, "help.languages"), subtle=True, spacing="None"),
+        text(t(lang, "help.privacy"), subtle=True, size="Small"),
+    ]
+    if is_coordinator:
+        body.insert(2, text(t(lang, "help.coordinator")))
+    return card(lang, body)
+
+
+def notice_card(lang: Lang, message: str) -> Card:
+    """One sentence, already translated."""
+    return card(lang, [text(message)])
+
+
+def error_card(lang: Lang, message: str) -> Card:
+    """One refusal or error sentence, already translated, in the attention colour."""
+    return card(lang, [text(message, color="Attention")])
+
+
+def setup_done_card(lang: Lang, channel_name: str | None) -> Card:
+    """To the coordinator who made a channel the bank's channel."""
+    done = (
+        t(lang, "setup.done_named", channel=channel_name) if channel_name else t(lang, "setup.done")
+    )
+    return card(
+        lang,
+        [heading(t(lang, "setup.title")), text(done), text(t(lang, "setup.next"), subtle=True)],
+    )

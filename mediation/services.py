@@ -51,6 +51,7 @@ class CaseResult:
     case: CaseSummary
     changed: bool
     notifications: tuple[Notification, ...] = ()
+    seat: int | None = None  # the seat the action was about, where there is one
 
 
 async def _retrying(uow: UnitOfWork, attempt: Callable[[], Awaitable[T]]) -> T:
@@ -160,8 +161,9 @@ async def claim_seat(
             me = await actor(uow, cmd.actor)
             case = await _case(uow, cmd.case_id, for_update=True)
             assert me.id is not None and case.id is not None
-            if case.seat_of(me.id) is not None:
-                return CaseResult(await _summary(uow, case, policy, now), changed=False)
+            held = case.seat_of(me.id)
+            if held is not None:
+                return CaseResult(await _summary(uow, case, policy, now), False, seat=held.n)
             if case.status is not CaseStatus.OPEN:
                 if case.status is CaseStatus.PAIRED:
                     raise errors.NoFreeSeat(case.code)
@@ -183,7 +185,8 @@ async def claim_seat(
             notes: list[Notification] = [CaseChanged(case.id)]
             if case.full:
                 notes.append(PairComplete(case.id, case.code, tuple(case.holder_ids())))
-            return CaseResult(await _summary(uow, case, policy, now), True, tuple(notes))
+            summary = await _summary(uow, case, policy, now)
+            return CaseResult(summary, True, tuple(notes), seat=seat.n)
 
     result = await _retrying(uow, attempt)
     await _send(notifier, result.notifications)
@@ -282,8 +285,9 @@ async def assign_seat(
             if target is None:
                 raise errors.MediatorNotFound(cmd.mediator_id)
             assert me.id is not None and case.id is not None and target.id is not None
-            if case.seat_of(target.id) is not None:
-                return CaseResult(await _summary(uow, case, policy, now), changed=False)
+            held = case.seat_of(target.id)
+            if held is not None:
+                return CaseResult(await _summary(uow, case, policy, now), False, seat=held.n)
             seat = case.seat(cmd.seat) if cmd.seat is not None else case.first_free_seat()
             if seat is None:
                 raise errors.NoFreeSeat(case.code)
@@ -331,7 +335,8 @@ async def assign_seat(
                         case.id, case.code, former, ReleaseReason.COORDINATOR.value, coordinators
                     )
                 )
-            return CaseResult(await _summary(uow, case, policy, now), True, tuple(notes))
+            summary = await _summary(uow, case, policy, now)
+            return CaseResult(summary, True, tuple(notes), seat=seat.n)
 
     result = await _retrying(uow, attempt)
     await _send(notifier, result.notifications)

@@ -1,0 +1,189 @@
+"""The Teams activity handler: commands in chat, card actions, installation events."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, ChannelAccount, InvokeResponse
+
+import cards
+from bot.actions import Actions, Card, Click, Deps, with_form_id
+from bot.teams import DeliveryFailed, card_activity, reference_dict
+from cards.commands import parse_command
+from cards.i18n import Lang, error_text, lang_of, t
+from mediation import errors, services
+
+log = logging.getLogger(__name__)
+
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+def card_response(card: Card) -> InvokeResponse:
+    # The model object, not a dict: a dict body is serialised twice on the way out (FACTS.md).
+    return InvokeResponse(
+        status=200,
+        body=AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=card),
+    )
+
+
+def _aad(ctx: TurnContext) -> str:
+    sender = ctx.activity.from_property
+    return (sender.aad_object_id or "").lower() if sender else ""
+
+
+def _personal(ctx: TurnContext) -> bool:
+    conversation = ctx.activity.conversation
+    return bool(conversation and conversation.conversation_type == "personal")
+
+
+class SopuBot(TeamsActivityHandler):
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+        self.actions = Actions(deps)
+        self._known_chats: set[tuple[str, str]] = set()
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await self._remember_personal_chat(turn_context)
+        await super().on_turn(turn_context)
+
+    async def _remember_personal_chat(self, ctx: TurnContext) -> None:
+        """Keep each user's personal-chat reference, so Sopu can write to them later."""
+        aad = _aad(ctx)
+        if not aad or not _personal(ctx):
+            return
+        key = (aad, f"{ctx.activity.conversation.id}|{ctx.activity.locale}")
+        if key in self._known_chats:
+            return
+        await self.d.store.save_user_reference(aad, reference_dict(ctx.activity))
+        self._known_chats.add(key)
+
+    # -- commands ------------------------------------------------------------------------
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        ctx = turn_context
+        lang = lang_of(ctx.activity.locale)
+        text = ctx.activity.text
+        if ctx.activity.entities:
+            text = TurnContext.remove_recipient_mention(ctx.activity)
+        parsed = parse_command((text or "").strip())
+        try:
+            if parsed is None:
+                shown = (text or "").strip()[:60]
+                log.info("unknown command of %d characters", len(shown))
+                card = cards.error_card(lang, t(lang, "error.unknown_command"))
+            else:
+                card = await self._command(ctx, parsed[0], lang)
+        except errors.DomainError as exc:
+            card = cards.error_card(lang, error_text(lang, exc))
+        await self._reply(ctx, card)
+
+    async def _command(self, ctx: TurnContext, command: str, lang: Lang) -> Card:
+        uow = self.d.uow_factory()
+        async with uow:
+            me = await services.actor(uow, _aad(ctx))
+        if command == "help":
+            return cards.help_card(lang, me.is_coordinator)
+        if command == "setup":
+            return await self._setup(ctx, me, lang)
+        if command == "new case":
+            if not me.is_coordinator:
+                raise errors.NotAllowed("new case", "only a coordinator may register a family")
+            if not _personal(ctx):
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return with_form_id(cards.intake_form(lang))
+        if command == "my cases":
+            mine = await services.my_cases(
+                _aad(ctx), self.d.uow_factory(), self.d.clock, self.d.policy
+            )
+            return cards.my_cases_card(mine, lang)
+        if command == "quota":
+            report = await services.my_quota(
+                _aad(ctx), self.d.uow_factory(), self.d.clock, self.d.policy
+            )
+            return cards.quota_card(report, lang)
+        if command == "mediators":
+            return await self.actions.registry_card(_aad(ctx), lang)
+        return cards.help_card(lang, me.is_coordinator)
+
+    async def _setup(self, ctx: TurnContext, me: Any, lang: Lang) -> Card:
+        if not me.is_coordinator:
+            raise errors.NotAllowed("setup", "only a coordinator may choose the bank channel")
+        channel_data = ctx.activity.channel_data or {}
+        channel = channel_data.get("channel") or {}
+        team = channel_data.get("team") or {}
+        if not channel.get("id") or not team.get("id"):
+            return cards.error_card(lang, t(lang, "error.channel_only"))
+        reference = reference_dict(ctx.activity)
+        # The bank channel's reference points at the channel, not at this thread.
+        reference["conversation"] = {**reference.get("conversation", {}), "id": channel["id"]}
+        await self.d.store.set_bank_channel(
+            team["id"],
+            channel["id"],
+            ctx.activity.service_url,
+            reference,
+            me.id,
+            self.d.clock.now(),
+        )
+        await self._post_unposted()
+        return cards.setup_done_card(lang, channel.get("name"))
+
+    async def _post_unposted(self) -> None:
+        """Cases saved while no bank channel could be reached are posted now."""
+        for summary in await services.open_cases(self.d.uow_factory(), self.d.clock, self.d.policy):
+            if await self.d.store.case_post(summary.case_id) is None:
+                try:
+                    await self.d.gateway.post_case(summary)
+                except DeliveryFailed:
+                    return
+
+    async def _reply(self, ctx: TurnContext, card: Card) -> None:
+        await ctx.send_activity(card_activity(card))
+
+    # -- card actions --------------------------------------------------------------------
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        ctx = turn_context
+        if ctx.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(ctx)
+        return card_response(await self.actions.run(self.click_of(ctx.activity)))
+
+    @staticmethod
+    def click_of(activity: Activity) -> Click:
+        """The card action of an invoke; everything about the actor comes from the activity."""
+        sender = activity.from_property
+        conversation = activity.conversation
+        value = activity.value if isinstance(activity.value, dict) else {}
+        action = value.get("action")
+        action = action if isinstance(action, dict) else {}
+        data = action.get("data")
+        data = data if isinstance(data, dict) else {}
+        verb = action.get("verb")
+        verb = verb if isinstance(verb, str) else ""
+        return Click(
+            verb=verb,
+            data=data,
+            actor=(sender.aad_object_id or "").lower() if sender else "",
+            lang=lang_of(activity.locale),
+            personal=bool(conversation and conversation.conversation_type == "personal"),
+            activity=activity,
+        )
+
+    # -- installation --------------------------------------------------------------------
+
+    async def on_teams_members_added(
+        self, teams_members_added: list[ChannelAccount], team_info: Any, turn_context: TurnContext
+    ) -> None:
+        ctx = turn_context
+        bot_id = ctx.activity.recipient.id if ctx.activity.recipient else None
+        lang = lang_of(ctx.activity.locale)
+        if _personal(ctx) and any(m.id != bot_id for m in teams_members_added):
+            try:
+                card = await self._command(ctx, "help", lang)
+            except errors.DomainError as exc:
+                card = cards.error_card(lang, error_text(lang, exc))
+            await self._reply(ctx, card)
+        elif not _personal(ctx) and any(m.id == bot_id for m in teams_members_added):
+            await ctx.send_activity(t(lang, "notice.added_to_team"))

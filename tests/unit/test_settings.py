@@ -1,0 +1,186 @@
+"""Settings.from_env: where values come from, what they become, and what is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
+from mediation.policy import TermSpec
+
+APP_ID = "11111111-2222-4333-8444-555555555555"
+TENANT = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+PRODUCTION = {
+    "SOPU_ENV": "production",
+    "DATABASE_URL": "postgresql://sopu@db.internal:5432/sopu",
+    "BOT_APP_ID": APP_ID,
+    "BOT_APP_PASSWORD": "not-a-real-secret",
+    "BOT_TENANT_ID": TENANT,
+    "SOPU_ALLOWED_TENANTS": TENANT,
+    "SOPU_ALLOWED_TEAMS": "19:bank@thread.tacv2",
+    "SOPU_ALLOWED_CHANNELS": "19:cases@thread.tacv2",
+}
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env(env, dotenv=None)
+
+
+def test_defaults_are_the_local_development_setup() -> None:
+    s = settings()
+    assert s.env == "development" and not s.production
+    assert s.database_url == DEFAULT_DATABASE_URL
+    assert (s.host, s.port, s.playground_port) == ("127.0.0.1", 3978, 56150)
+    assert not s.auth_enabled
+
+
+def test_the_environment_wins_over_the_dotenv_file(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# local settings\n"
+        "SOPU_PORT=4000\n"
+        "export SOPU_HOST='0.0.0.0'\n"
+        'DATABASE_URL="sqlite:///from-dotenv.db"\n'
+        "\n",
+        encoding="utf-8",
+    )
+    s = Settings.from_env({"SOPU_PORT": "5000"}, dotenv=dotenv)
+    assert s.port == 5000
+    assert s.host == "0.0.0.0"
+    assert s.database_url == "sqlite+aiosqlite:///from-dotenv.db"
+
+
+def test_a_missing_dotenv_file_is_fine(tmp_path: Path) -> None:
+    assert Settings.from_env({}, dotenv=tmp_path / "absent.env").port == 3978
+
+
+def test_a_malformed_dotenv_line_is_named_by_file_and_line(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("SOPU_PORT=4000\nthis is not a setting\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"\.env:2"):
+        Settings.from_env({}, dotenv=dotenv)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///x", "sqlite+aiosqlite:///x"),
+        ("sqlite:////var/lib/sopu/sopu.db", "sqlite+aiosqlite:////var/lib/sopu/sopu.db"),
+        ("postgresql://sopu@db/sopu", "postgresql+asyncpg://sopu@db/sopu"),
+        ("postgres://sopu:pw@db:5432/sopu", "postgresql+asyncpg://sopu:pw@db:5432/sopu"),
+        ("postgresql+asyncpg://sopu@db/sopu", "postgresql+asyncpg://sopu@db/sopu"),
+    ],
+)
+def test_database_urls_get_the_async_driver(given: str, expected: str) -> None:
+    assert settings(DATABASE_URL=given).database_url == expected
+
+
+@pytest.mark.parametrize("bad", ["mysql://sopu@db/sopu", "sopu.db"])
+def test_other_databases_are_refused_naming_the_variable(bad: str) -> None:
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        settings(DATABASE_URL=bad)
+
+
+@pytest.mark.parametrize("mode", ["staging", "prod", "test"])
+def test_an_unknown_mode_is_refused(mode: str) -> None:
+    with pytest.raises(SettingsError, match="SOPU_ENV"):
+        settings(SOPU_ENV=mode)
+
+
+def test_the_mode_is_case_insensitive() -> None:
+    assert settings(**{**PRODUCTION, "SOPU_ENV": "Production"}).production
+
+
+def test_a_complete_production_setup_is_accepted() -> None:
+    s = settings(**PRODUCTION)
+    assert s.production and s.auth_enabled
+    assert s.allowed_tenants == frozenset({TENANT})
+    assert s.database_url.startswith("postgresql+asyncpg://")
+    assert "not-a-real-secret" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "BOT_APP_ID",
+        "BOT_APP_PASSWORD",
+        "BOT_TENANT_ID",
+        "SOPU_ALLOWED_TENANTS",
+        "SOPU_ALLOWED_TEAMS",
+        "SOPU_ALLOWED_CHANNELS",
+    ],
+)
+def test_production_refuses_to_start_without(missing: str) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        settings(**env)
+
+
+def test_production_needs_postgresql() -> None:
+    with pytest.raises(SettingsError, match="PostgreSQL"):
+        settings(**{**PRODUCTION, "DATABASE_URL": "sqlite:///var/sopu.db"})
+
+
+def test_production_lists_every_missing_value_at_once() -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings(SOPU_ENV="production", DATABASE_URL=PRODUCTION["DATABASE_URL"])
+    for name in ("BOT_APP_ID", "SOPU_ALLOWED_TEAMS", "SOPU_ALLOWED_CHANNELS"):
+        assert name in str(caught.value)
+
+
+def test_an_app_id_must_be_a_guid() -> None:
+    with pytest.raises(SettingsError, match="BOT_APP_ID"):
+        settings(BOT_APP_ID="sopu-bot", BOT_APP_PASSWORD="x", BOT_TENANT_ID=TENANT)
+
+
+def test_an_app_id_needs_its_password_even_in_development() -> None:
+    with pytest.raises(SettingsError, match="BOT_APP_PASSWORD"):
+        settings(BOT_APP_ID=APP_ID, BOT_TENANT_ID=TENANT)
+
+
+def test_allow_lists_are_comma_separated_and_case_folded() -> None:
+    s = settings(SOPU_ALLOWED_TEAMS=" 19:A@thread.tacv2 , 19:b@thread.tacv2,, ")
+    assert s.allowed_teams == frozenset({"19:a@thread.tacv2", "19:b@thread.tacv2"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("SOPU_PORT", "http"), ("SOPU_PORT", "0"), ("SOPU_YEAR_QUOTA", "-1")]
+)
+def test_numbers_are_checked_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        settings(**{name: value})
+
+
+def test_terms_default_to_spring_and_autumn_with_two_packages_each() -> None:
+    terms = settings().policy.terms
+    assert terms == (TermSpec("spring", 1, 6, 2), TermSpec("autumn", 7, 12, 2))
+
+
+def test_terms_are_read_from_sopu_terms() -> None:
+    s = settings(SOPU_TERMS="Kevät:1-5:2, syksy:6-12:3", SOPU_YEAR_QUOTA="5")
+    assert s.policy.terms == (TermSpec("kevät", 1, 5, 2), TermSpec("syksy", 6, 12, 3))
+    assert s.policy.year_quota == 5
+
+
+@pytest.mark.parametrize("bad", ["spring:1-6", "spring:1-6:two", "spring 1-6:2,autumn:7-12:2"])
+def test_malformed_terms_are_refused_naming_the_part(bad: str) -> None:
+    with pytest.raises(SettingsError, match="SOPU_TERMS"):
+        settings(SOPU_TERMS=bad)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "spring:1-6:2",  # half the year has no term
+        "spring:1-7:2,autumn:7-12:2",  # July twice
+    ],
+)
+def test_terms_must_cover_the_year_exactly_once(bad: str) -> None:
+    with pytest.raises(SettingsError, match="SOPU_TERMS"):
+        settings(SOPU_TERMS=bad)
+
+
+def test_an_unknown_timezone_is_refused() -> None:
+    with pytest.raises(SettingsError, match="SOPU_TIMEZONE"):
+        settings(SOPU_TIMEZONE="Europe/Atlantis")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -32,6 +33,29 @@ def card_response(card: Card) -> InvokeResponse:
 def _aad(ctx: TurnContext) -> str:
     sender = ctx.activity.from_property
     return (sender.aad_object_id or "").lower() if sender else ""
+
+
+def command_text(activity: Activity) -> str:
+    """What the user typed, without Sopu's own @mention and Teams' markup around it.
+
+    Teams sends "<at>Sopu</at>&nbsp;help\r\n", sometimes a mention without its text, and
+    mentions of other people; botbuilder's helper reads the bot's name as a regex and fails
+    on a mention it does not expect, so the mention is taken out here as plain text.
+    """
+    text = activity.text if isinstance(activity.text, str) else ""
+    bot_id = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        props = entity.additional_properties or {}
+        mentioned = props.get("mentioned")
+        if (entity.type or "").lower() != "mention" or not isinstance(mentioned, dict):
+            continue
+        if not bot_id or mentioned.get("id") != bot_id:
+            continue
+        shown = props.get("text")
+        if not isinstance(shown, str) or not shown:
+            shown = f"<at>{mentioned.get('name') or ''}</at>"
+        text = text.replace(shown, " ", 1)
+    return html.unescape(text).strip()
 
 
 def _personal(ctx: TurnContext) -> bool:
@@ -65,14 +89,11 @@ class SopuBot(TeamsActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         ctx = turn_context
         lang = lang_of(ctx.activity.locale)
-        text = ctx.activity.text
-        if ctx.activity.entities:
-            text = TurnContext.remove_recipient_mention(ctx.activity)
-        parsed = parse_command((text or "").strip())
+        text = command_text(ctx.activity)
+        parsed = parse_command(text)
         try:
             if parsed is None:
-                shown = (text or "").strip()[:60]
-                log.info("unknown command of %d characters", len(shown))
+                log.info("unknown command of %d characters", len(text))
                 card = cards.error_card(lang, t(lang, "error.unknown_command"))
             else:
                 card = await self._command(ctx, parsed[0], lang)
@@ -90,7 +111,7 @@ class SopuBot(TeamsActivityHandler):
             return await self._setup(ctx, me, lang)
         if command == "new case":
             if not me.is_coordinator:
-                raise errors.NotAllowed("new case", "only a coordinator may register a family")
+                raise errors.NotAllowed("registering a family", "only a coordinator may do this")
             if not _personal(ctx):
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))
             return with_form_id(cards.intake_form(lang))
@@ -110,7 +131,7 @@ class SopuBot(TeamsActivityHandler):
 
     async def _setup(self, ctx: TurnContext, me: Any, lang: Lang) -> Card:
         if not me.is_coordinator:
-            raise errors.NotAllowed("setup", "only a coordinator may choose the bank channel")
+            raise errors.NotAllowed("choosing the bank channel", "only a coordinator may do this")
         channel_data = ctx.activity.channel_data or {}
         channel = channel_data.get("channel") or {}
         team = channel_data.get("team") or {}

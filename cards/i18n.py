@@ -196,6 +196,7 @@ _DENIED_ACTIONS = {
     "viewing the family's details": "details",
     "viewing the registry": "registry",
     "changing the registry": "registry_change",
+    "choosing the bank channel": "setup",
 }
 _DENIED_WHY = {
     "only a coordinator may do this": "coordinator_only",

@@ -1,12 +1,14 @@
 """Sopu end to end: the real app and CloudAdapter on a real port, a fake Bot Connector.
 
 Activities are posted to /api/messages the way Teams posts them; what the bot sends back
-through the connector is recorded by tests/fakes/connector.py.
+through the connector is recorded by tests/fakes/connector.py. What the bot did to the
+bank is read back through the app's own unit of work.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,17 +19,28 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
-from bot.app import SOPU, create_app
+from bot.app import SOPU, Sopu, create_app
 from bot.settings import Settings
+from cards.i18n import Lang, t
+from mediation.journal import AccessEntry, CaseEvent
 from mediation.model import Mediator, Role
+from storage.models import Base
 from tests.clock import FixedClock
-from tests.fakes.connector import FakeConnector
+from tests.fakes.connector import FakeConnector, Sent, card_of
+from tests.unit.factories import FORM
 
 TENANT = "72f988bf-0000-4000-8000-000000000001"
 TEAM = "19:bank-team@thread.tacv2"
 CHANNEL = "19:bank-cases@thread.tacv2"
 BOT_ID = "28:sopu-bot"
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+LOCALES: dict[Lang, str] = {"fi": "fi-FI", "sv": "sv-SE", "en": "en-US"}
+
+# Tables that change whenever Teams talks to Sopu, whatever the bank does: which activity
+# ids were seen and where each user's personal chat is. "Nothing changed" ignores them.
+_BOOKKEEPING = frozenset({"processed_activity", "conversation_ref", "alembic_version"})
 
 
 @dataclass(frozen=True)
@@ -42,14 +55,82 @@ class Person:
 
 
 PEOPLE = [
-    Person("coord", "Kaisa Koordinaattori", "aaaaaaaa-0000-4000-8000-000000000001", "29:coord", Role.COORDINATOR, True, "fi sv"),
+    Person(
+        "coord",
+        "Kaisa Koordinaattori",
+        "aaaaaaaa-0000-4000-8000-000000000001",
+        "29:coord",
+        Role.COORDINATOR,
+        True,
+        "fi sv",
+    ),
     Person("olli", "Olli Kokenut", "aaaaaaaa-0000-4000-8000-000000000002", "29:olli"),
-    Person("outi", "Outi Osaava", "aaaaaaaa-0000-4000-8000-000000000003", "29:outi", languages="fi sv"),
-    Person("niina", "Niina Uusi", "aaaaaaaa-0000-4000-8000-000000000004", "29:niina", experienced=False),
-    Person("nils", "Nils Ny", "aaaaaaaa-0000-4000-8000-000000000005", "29:nils", experienced=False, languages="sv fi"),
-    Person("sven", "Sven Svensson", "aaaaaaaa-0000-4000-8000-000000000006", "29:sven", languages="sv"),
+    Person(
+        "outi", "Outi Osaava", "aaaaaaaa-0000-4000-8000-000000000003", "29:outi", languages="fi sv"
+    ),
+    Person(
+        "niina", "Niina Uusi", "aaaaaaaa-0000-4000-8000-000000000004", "29:niina", experienced=False
+    ),
+    Person(
+        "nils",
+        "Nils Ny",
+        "aaaaaaaa-0000-4000-8000-000000000005",
+        "29:nils",
+        experienced=False,
+        languages="sv fi",
+    ),
+    Person(
+        "sven", "Sven Svensson", "aaaaaaaa-0000-4000-8000-000000000006", "29:sven", languages="sv"
+    ),
 ]
 STRANGER = Person("stranger", "Sam Stranger", "bbbbbbbb-0000-4000-8000-000000000009", "29:stranger")
+
+
+def words(card: Any) -> str:
+    """Every text a person can read on a card (texts, titles, facts, choices), one a line."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in ("text", "title", "value", "label", "placeholder"):
+                if isinstance(node.get(key), str):
+                    found.append(node[key])
+            for value in node.values():
+                if isinstance(value, dict | list):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return "\n".join(found)
+
+
+def texts(card: Any) -> str:
+    """The whole card as JSON text, data included (for what must never be anywhere on it)."""
+    return json.dumps(card, ensure_ascii=False)
+
+
+def verbs_on(card: dict[str, Any]) -> list[str]:
+    """The verbs of every Action.Execute on a card, nested show-cards included."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Execute":
+                found.append(node.get("verb", ""))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+def said(lang: Lang, key: str, **params: object) -> str:
+    return t(lang, key, **params)
 
 
 @dataclass
@@ -62,14 +143,30 @@ class Teams:
     people: dict[str, Person] = field(default_factory=lambda: {p.key: p for p in PEOPLE})
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
+    def person(self, key: str) -> Person:
+        return self.people.get(key, STRANGER)
+
     def _activity(self, who: Person, where: str, **extra: Any) -> dict[str, Any]:
-        channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
+        tenant = extra.pop("tenant", TENANT)
+        channel_data: dict[str, Any] = {"tenant": {"id": tenant}}
         if where == "personal":
-            conversation = {"id": f"a:personal-{who.teams_id}", "conversationType": "personal", "tenantId": TENANT}
+            conversation = {
+                "id": f"a:personal-{who.teams_id}",
+                "conversationType": "personal",
+                "tenantId": tenant,
+            }
         else:
             thread = extra.pop("thread", CHANNEL)
-            conversation = {"id": thread, "conversationType": "channel", "isGroup": True, "tenantId": TENANT}
-            channel_data |= {"team": {"id": TEAM, "name": "Mediation Team"}, "channel": {"id": CHANNEL, "name": "Cases"}}
+            conversation = {
+                "id": thread,
+                "conversationType": "channel",
+                "isGroup": True,
+                "tenantId": tenant,
+            }
+            channel_data |= {
+                "team": {"id": extra.pop("team", TEAM), "name": "Mediation Team"},
+                "channel": {"id": extra.pop("channel", CHANNEL), "name": "Cases"},
+            }
         channel_data |= extra.pop("channel_data", {})
         return {
             "type": "message",
@@ -77,7 +174,9 @@ class Teams:
             "timestamp": datetime.now(UTC).isoformat(),
             "serviceUrl": self.connector.url,
             "channelId": "msteams",
-            "from": {"id": who.teams_id, "name": who.name, "aadObjectId": who.aad},
+            "from": extra.pop(
+                "sender", {"id": who.teams_id, "name": who.name, "aadObjectId": who.aad}
+            ),
             "recipient": {"id": BOT_ID, "name": "Sopu"},
             "conversation": conversation,
             "channelData": channel_data,
@@ -85,9 +184,13 @@ class Teams:
             **extra,
         }
 
-    async def post(self, body: Any, raw: bytes | None = None) -> tuple[int, Any]:
-        data = raw if raw is not None else None
-        kwargs: dict[str, Any] = {"data": data, "headers": {"Content-Type": "application/json"}} if raw is not None else {"json": body}
+    async def post(
+        self, body: Any = None, raw: bytes | None = None, content_type: str = "application/json"
+    ) -> tuple[int, Any]:
+        if raw is not None:
+            kwargs: dict[str, Any] = {"data": raw, "headers": {"Content-Type": content_type}}
+        else:
+            kwargs = {"json": body}
         async with self.http.post(f"{self.base}/api/messages", **kwargs) as resp:
             text = await resp.text()
             try:
@@ -95,52 +198,297 @@ class Teams:
             except ValueError:
                 return resp.status, text
 
-    async def say(self, key: str, text: str, where: str = "personal", **extra: Any) -> tuple[int, Any]:
-        who = self.people.get(key, STRANGER)
+    def message(self, key: str, text: str, where: str = "personal", **extra: Any) -> dict[str, Any]:
+        """A typed message; in a channel it starts with the bot's @mention, as Teams sends it."""
         if where == "channel":
             text = f"<at>Sopu</at> {text}"
-            extra.setdefault("entities", [{"type": "mention", "text": "<at>Sopu</at>", "mentioned": {"id": BOT_ID, "name": "Sopu"}}])
-        return await self.post(self._activity(who, where, text=text, **extra))
+            extra.setdefault(
+                "entities",
+                [
+                    {
+                        "type": "mention",
+                        "text": "<at>Sopu</at>",
+                        "mentioned": {"id": BOT_ID, "name": "Sopu"},
+                    }
+                ],
+            )
+        return self._activity(self.person(key), where, text=text, **extra)
 
-    def click_activity(self, key: str, verb: str, data: dict[str, Any], where: str = "channel", **extra: Any) -> dict[str, Any]:
-        who = self.people.get(key, STRANGER)
+    async def say(
+        self, key: str, text: str, where: str = "personal", **extra: Any
+    ) -> tuple[int, Any]:
+        return await self.post(self.message(key, text, where, **extra))
+
+    async def ask(
+        self, key: str, text: str, where: str = "personal", **extra: Any
+    ) -> dict[str, Any]:
+        """Say something and return the one card Sopu answers with in that conversation."""
+        before = len(self.connector.log)
+        activity = self.message(key, text, where, **extra)
+        status, body = await self.post(activity)
+        assert status == 200, (status, body)
+        answer = await self.connector.wait_for(
+            lambda s: (
+                s.kind in ("send", "reply") and s.conversation_id == activity["conversation"]["id"]
+            ),
+            after=before,
+        )
+        assert answer.card is not None, answer.activity
+        return answer.card
+
+    def click_activity(
+        self, key: str, verb: Any, data: Any, where: str = "channel", **extra: Any
+    ) -> dict[str, Any]:
+        who = self.person(key)
+        value = extra.pop(
+            "value",
+            {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"},
+        )
         activity = self._activity(who, where, **extra)
-        activity |= {
-            "type": "invoke",
-            "name": "adaptiveCard/action",
-            "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}, "trigger": "manual"},
-        }
+        activity |= {"type": "invoke", "name": "adaptiveCard/action", "value": value}
         return activity
 
-    async def click(self, key: str, verb: str, data: dict[str, Any], where: str = "channel", **extra: Any) -> dict[str, Any]:
+    async def click(
+        self, key: str, verb: Any, data: Any, where: str = "channel", **extra: Any
+    ) -> dict[str, Any]:
+        """Click a card button; Sopu must answer HTTP 200 with an Adaptive Card."""
         status, body = await self.post(self.click_activity(key, verb, data, where, **extra))
-        assert status == 200, (status, body)
-        assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive", body
-        card: dict[str, Any] = body["value"]
-        return card
+        return answer_card(status, body)
 
-    async def open_personal_chats(self) -> None:
+    async def open_personal_chats(self, keys: list[str] | None = None) -> None:
         """Each person's app install in personal scope, as Teams announces it."""
-        for p in self.people.values():
+        for key in keys or list(self.people):
+            p = self.people[key]
             activity = self._activity(p, "personal")
             activity |= {"type": "conversationUpdate", "membersAdded": [{"id": p.teams_id}]}
             status, _ = await self.post(activity)
             assert status == 200
 
 
-def seed_rows() -> list[Mediator]:
-    return [
-        Mediator(
-            aad_object_id=p.aad,
-            name=p.name,
-            email=f"{p.key}@example.org",
-            employer="Hyvinkää",
-            languages=frozenset(p.languages.split()),
-            role=p.role,
-            experienced_mark=p.experienced,
+def answer_card(status: int, body: Any) -> dict[str, Any]:
+    """The card of an invoke answer, after checking it is one."""
+    assert status == 200, (status, body)
+    assert isinstance(body, dict) and body.get("statusCode") == 200, body
+    assert body.get("type") == CARD_TYPE, body
+    card: dict[str, Any] = body["value"]
+    assert card.get("type") == "AdaptiveCard", card
+    return card
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A case registered through the intake form and posted in the bank channel."""
+
+    case_id: int
+    code: str
+    thread: str  # the channel thread's conversation id
+    activity_id: str  # the card's message id in that thread
+    answer: dict[str, Any]  # what the coordinator saw after submitting the form
+
+
+@dataclass
+class Bank:
+    """One running Sopu with its fake Teams; the helpers the end-to-end tests share."""
+
+    app: web.Application
+    teams: Teams
+    clock: FixedClock
+
+    @property
+    def sopu(self) -> Sopu:
+        return self.app[SOPU]
+
+    @property
+    def connector(self) -> FakeConnector:
+        return self.teams.connector
+
+    # -- doing things ------------------------------------------------------------------
+
+    async def setup(self) -> None:
+        """The coordinator makes the allowed channel the bank channel."""
+        card = await self.teams.ask("coord", "setup", where="channel")
+        assert "Cases" in words(card), card
+
+    async def intake_form(self, key: str = "coord", locale: str = "en-US") -> dict[str, Any]:
+        return await self.teams.ask(key, "new case", locale=locale)
+
+    async def new_case(self, form: dict[str, Any] | None = None, locale: str = "en-US") -> Posted:
+        """Register a family through the intake form and find its card in the bank channel."""
+        blank = await self.intake_form(locale=locale)
+        submit = next(a for a in blank["actions"] if a.get("verb") == "case.create")
+        before = len(self.connector.log)
+        answer = await self.teams.click(
+            "coord",
+            "case.create",
+            {**(form or FORM), **submit["data"]},
+            where="personal",
+            locale=locale,
         )
-        for p in PEOPLE
-    ]
+        posted = await self.connector.wait_for(
+            lambda s: s.kind == "create" and s.conversation_id.startswith(CHANNEL), after=before
+        )
+        assert posted.card is not None
+        case_id = next(
+            a["data"]["case_id"] for a in posted.card["actions"] if a.get("verb") == "card.refresh"
+        )
+        code = posted.card["body"][0]["text"].split()[-1]
+        return Posted(case_id, code, posted.conversation_id, posted.activity_id, answer)
+
+    async def claim(self, key: str, case: Posted, **extra: Any) -> dict[str, Any]:
+        return await self.teams.click(
+            key, "case.claim", {"case_id": case.case_id}, thread=case.thread, **extra
+        )
+
+    async def paired(self, first: str = "olli", second: str = "outi") -> Posted:
+        """A posted case whose pair is complete."""
+        case = await self.new_case()
+        await self.claim(first, case)
+        await self.claim(second, case)
+        assert await self.holders(case) == {
+            1: self.teams.person(first).name,
+            2: self.teams.person(second).name,
+        }
+        return case
+
+    async def add_mediators(
+        self, count: int, prefix: str = "extra", experienced: bool = True
+    ) -> list[Person]:
+        """Register more mediators (who have not opened a chat with Sopu)."""
+        people = [
+            Person(
+                f"{prefix}{i}",
+                f"{prefix.title()} Mediator {i:02}",
+                str(uuid.uuid4()),
+                f"29:{prefix}{i}",
+                experienced=experienced,
+            )
+            for i in range(1, count + 1)
+        ]
+        uow = self.sopu.uow()
+        async with uow:
+            for p in people:
+                await uow.mediators.add(mediator_row(p))
+            await uow.commit()
+        self.teams.people.update({p.key: p for p in people})
+        return people
+
+    # -- reading the bank back ---------------------------------------------------------
+
+    async def mediator(self, key: str) -> Mediator:
+        uow = self.sopu.uow()
+        async with uow:
+            found = await uow.mediators.by_aad(self.teams.person(key).aad)
+        assert found is not None
+        return found
+
+    async def holders(self, case: Posted) -> dict[int, str | None]:
+        uow = self.sopu.uow()
+        async with uow:
+            stored = await uow.cases.get(case.case_id)
+            assert stored is not None
+            people = await uow.mediators.by_ids(stored.holder_ids())
+        return {s.n: people[s.holder_id].name if s.holder_id else None for s in stored.seats}
+
+    async def status(self, case: Posted) -> str:
+        uow = self.sopu.uow()
+        async with uow:
+            stored = await uow.cases.get(case.case_id)
+        assert stored is not None
+        return stored.status.value
+
+    async def events(self, case: Posted) -> list[CaseEvent]:
+        uow = self.sopu.uow()
+        async with uow:
+            return await uow.journal.case_events(case.case_id)
+
+    async def accesses(self, case: Posted) -> list[AccessEntry]:
+        uow = self.sopu.uow()
+        async with uow:
+            return await uow.journal.accesses(case.case_id)
+
+    async def state(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row the bank keeps (bookkeeping of activities aside), table by table."""
+        uow = self.sopu.uow()
+        tables: dict[str, list[tuple[Any, ...]]] = {}
+        async with uow:
+            for table in Base.metadata.sorted_tables:
+                if table.name in _BOOKKEEPING:
+                    continue
+                rows = (await uow.session.execute(select(table))).all()
+                tables[table.name] = sorted((tuple(r) for r in rows), key=repr)
+        return tables
+
+    def channel_card(self, case: Posted) -> dict[str, Any]:
+        """The card as it now stands in the bank channel, after every update the bot made."""
+        post = self.latest_post(case)
+        current = self.connector.current(post.conversation_id, post.activity_id)
+        assert current is not None
+        card = card_of(current)
+        assert card is not None
+        return card
+
+    def latest_post(self, case: Posted) -> Sent:
+        """The newest post of this case's card in the channel (a re-post replaces the first)."""
+        posts = [
+            s
+            for s in self.connector.of_kind("create")
+            if s.conversation_id.startswith(CHANNEL) and s.card and f"{case.code}" in words(s.card)
+        ]
+        assert posts, f"case {case.code} was never posted"
+        return posts[-1]
+
+    def personal(self, key: str, after: int = 0) -> list[Sent]:
+        """What Sopu sent to a person's personal chat."""
+        cid = f"a:personal-{self.teams.person(key).teams_id}"
+        return [s for s in self.connector.log[after:] if s.conversation_id == cid]
+
+
+@dataclass
+class Unchanged:
+    """Asserts that nothing in the bank changed and nothing was sent meanwhile.
+
+    ``replies`` allows that many answers in the chat where the user wrote (the refusal).
+    """
+
+    bank: Bank
+    replies: int = 0
+    before: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    sent_before: int = 0
+    refused_before: int = 0
+
+    async def __aenter__(self) -> Unchanged:
+        self.before = await self.bank.state()
+        self.sent_before = len(self.bank.connector.log)
+        self.refused_before = len(self.bank.connector.refused)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if exc[0] is not None:
+            return
+        after = await self.bank.state()
+        changed = {name for name in after if after[name] != self.before.get(name)}
+        assert not changed, f"changed: {sorted(changed)}"
+        sent = self.bank.connector.log[self.sent_before :]
+        assert len(sent) == self.replies, f"sent: {[(s.kind, s.conversation_id) for s in sent]}"
+        assert all(s.kind in ("send", "reply") for s in sent), sent
+        assert len({s.conversation_id for s in sent}) <= 1, sent
+        assert len(self.bank.connector.refused) == self.refused_before
+
+
+def mediator_row(p: Person) -> Mediator:
+    return Mediator(
+        aad_object_id=p.aad,
+        name=p.name,
+        email=f"{p.key}@example.org",
+        employer="Hyvinkää",
+        languages=frozenset(p.languages.split()),
+        role=p.role,
+        experienced_mark=p.experienced,
+    )
+
+
+def seed_rows() -> list[Mediator]:
+    return [mediator_row(p) for p in PEOPLE]
 
 
 async def start(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -172,16 +520,20 @@ def e2e_database_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def sopu(
-    connector: FakeConnector, clock: FixedClock, e2e_database_url: str
-) -> AsyncIterator[tuple[web.Application, Teams]]:
-    settings = Settings(
+def e2e_settings(e2e_database_url: str) -> Settings:
+    return Settings(
         database_url=e2e_database_url,
         allowed_tenants=frozenset({TENANT.lower()}),
         allowed_teams=frozenset({TEAM.lower()}),
         allowed_channels=frozenset({CHANNEL.lower()}),
     )
-    app = create_app(settings, clock=clock)
+
+
+@pytest.fixture
+async def sopu(
+    connector: FakeConnector, clock: FixedClock, e2e_settings: Settings
+) -> AsyncIterator[tuple[web.Application, Teams]]:
+    app = create_app(e2e_settings, clock=clock)
     runner, base = await start(app)
     sopu = app[SOPU]
     uow = sopu.uow()
@@ -194,6 +546,21 @@ async def sopu(
         await teams.open_personal_chats()
         yield app, teams
     await runner.cleanup()
+
+
+@pytest.fixture
+def fresh(sopu: tuple[web.Application, Teams], clock: FixedClock) -> Bank:
+    """A running Sopu with its registry, before any bank channel is set up."""
+    app, teams = sopu
+    return Bank(app, teams, clock)
+
+
+@pytest.fixture
+async def bank(fresh: Bank) -> Bank:
+    """A running Sopu whose bank channel is set up; the connector's log starts empty."""
+    await fresh.setup()
+    fresh.connector.log.clear()
+    return fresh
 
 
 def new_uuid() -> str:

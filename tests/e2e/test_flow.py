@@ -9,7 +9,8 @@ from tests.e2e.conftest import CHANNEL, Teams
 from tests.unit.factories import FORM
 
 FAMILY_VALUES = [
-    str(FORM[k]) for k in ("parent1_name", "parent1_phone", "parent1_email", "parent2_name", "parent2_phone")
+    str(FORM[k])
+    for k in ("parent1_name", "parent1_phone", "parent1_email", "parent2_name", "parent2_phone")
 ]
 
 
@@ -27,16 +28,19 @@ async def setup_bank(teams: Teams) -> None:
 async def register_case(teams: Teams) -> tuple[int, str]:
     await teams.say("coord", "new case")
     form = await teams.connector.wait_for(
-        lambda s: s.card is not None and any(a.get("verb") == "case.create" for a in s.card.get("actions", []))
+        lambda s: (
+            s.card is not None
+            and any(a.get("verb") == "case.create" for a in s.card.get("actions", []))
+        )
     )
     submit = next(a for a in form.card["actions"] if a.get("verb") == "case.create")  # type: ignore[index]
     answer = await teams.click("coord", "case.create", {**FORM, **submit["data"]}, where="personal")
-    posted = await teams.connector.wait_for(lambda s: s.kind == "create" and s.conversation_id.startswith(CHANNEL))
+    posted = await teams.connector.wait_for(
+        lambda s: s.kind == "create" and s.conversation_id.startswith(CHANNEL)
+    )
     card = posted.card
     assert card is not None
-    case_id = next(
-        a["data"]["case_id"] for a in card["actions"] if a.get("verb") == "card.refresh"
-    )
+    case_id = next(a["data"]["case_id"] for a in card["actions"] if a.get("verb") == "card.refresh")
     assert "2026-001" in texts(answer)
     return case_id, posted.conversation_id
 
@@ -56,13 +60,19 @@ async def test_intake_to_a_full_pair(sopu: Any) -> None:
     second = await teams.click("olli", "case.claim", {"case_id": case_id}, thread=thread)
     assert "Olli Kokenut" in texts(second) and "Niina Uusi" in texts(second)
 
-    updated = await teams.connector.wait_for(lambda s: s.kind == "update" and "Olli Kokenut" in s.text)
+    updated = await teams.connector.wait_for(
+        lambda s: s.kind == "update" and "Olli Kokenut" in s.text
+    )
     assert updated.conversation_id == thread
     # Both get the news in personal chat.
     for who in ("29:niina", "29:olli"):
-        await teams.connector.wait_for(lambda s, who=who: who in s.conversation_id and "2026-001" in s.text)
+        await teams.connector.wait_for(
+            lambda s, who=who: who in s.conversation_id and "2026-001" in s.text
+        )
 
     answer = await teams.click("olli", "case.details", {"case_id": case_id}, thread=thread)
     assert "Aino Virtanen" not in texts(answer)
-    details = await teams.connector.wait_for(lambda s: "29:olli" in s.conversation_id and "Aino Virtanen" in s.text)
+    details = await teams.connector.wait_for(
+        lambda s: "29:olli" in s.conversation_id and "Aino Virtanen" in s.text
+    )
     assert details.card is not None

@@ -39,11 +39,27 @@ def lang_of(locale: str | None) -> Lang:
 
 @functools.cache
 def catalog(lang: Lang) -> dict[str, str]:
-    """One language's messages, read once from the package."""
+    """One language's messages, read once from the package.
+
+    ``fi.json`` holds the core messages; each feature may bring its own ``fi.<feature>.json``
+    beside it. A key defined twice is an error, not a silent override.
+    """
     if lang not in LANGS:
         raise ValueError(f"no catalog for {lang!r}")
-    raw = resources.files("cards.catalogs").joinpath(f"{lang}.json").read_text(encoding="utf-8")
-    return cast(dict[str, str], json.loads(raw))
+    folder = resources.files("cards.catalogs")
+    names = sorted(
+        f.name
+        for f in folder.iterdir()
+        if f.name == f"{lang}.json" or (f.name.startswith(f"{lang}.") and f.name.endswith(".json"))
+    )
+    merged: dict[str, str] = {}
+    for name in names:
+        part = cast(dict[str, str], json.loads(folder.joinpath(name).read_text(encoding="utf-8")))
+        twice = merged.keys() & part.keys()
+        if twice:
+            raise ValueError(f"{name} defines keys defined already: {sorted(twice)[:5]}")
+        merged.update(part)
+    return merged
 
 
 def t(lang: Lang, key: str, **params: object) -> str:

@@ -1,0 +1,1 @@
+"""Calendar adapters: Microsoft Graph (msgraph-sdk) and the local calendar in Sopu's database."""

@@ -52,21 +52,39 @@ class Deps:
 
 
 def _int(data: Mapping[str, Any], key: str, *, required: bool = True) -> int | None:
+    """A number a card's choice or data carries; the problem says what the user can do."""
     value = data.get(key)
-    if value in (None, "") and not required:
-        return None
-    if isinstance(value, bool):
-        raise errors.InvalidInput(key, "not a number")
-    if isinstance(value, int):
+    if value in (None, "") or (isinstance(value, str) and not value.strip()):
+        if not required:
+            return None
+        raise errors.InvalidInput(key, "required")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
-        return int(value.strip())
-    raise errors.InvalidInput(key, "missing or not a number")
+    digits = value.strip() if isinstance(value, str) else ""
+    # ASCII only: int() would also read other scripts' digits ("١" is 1).
+    if digits.isascii() and digits.isdigit() and len(digits) < 12:
+        return int(digits)
+    raise errors.InvalidInput(key, "unknown choice")
 
 
 def _case_id(data: Mapping[str, Any]) -> int:
-    value = _int(data, "case_id")
+    """The case a button is about; a button without a readable one points at no case."""
+    try:
+        value = _int(data, "case_id")
+    except errors.InvalidInput:
+        raise errors.CaseNotFound(str(data.get("case_id"))[:20]) from None
     assert value is not None
+    return value
+
+
+def _text(data: Mapping[str, Any], key: str, limit: int = 500) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise errors.InvalidInput(key, "not text")
+    if len(value) > limit:
+        raise errors.InvalidInput(key, "too long")
     return value
 
 
@@ -76,6 +94,19 @@ def with_form_id(card: Card) -> Card:
         if action.get("verb") == verbs.CASE_CREATE:
             action["data"] = {**action.get("data", {}), "form_id": uuid.uuid4().hex}
     return card
+
+
+_CASE_VERBS = frozenset(
+    {
+        verbs.CASE_CLAIM,
+        verbs.CASE_RELEASE,
+        verbs.CASE_DETAILS,
+        verbs.CASE_ASSIGN,
+        verbs.CASE_CLOSE,
+        verbs.CASE_CANCEL,
+        verbs.CARD_REFRESH,
+    }
+)
 
 
 class Actions:
@@ -98,6 +129,8 @@ class Actions:
         if handler is None:
             return cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
         try:
+            if click.verb in _CASE_VERBS:
+                _case_id(click.data)  # a button about no readable case is refused first
             return await handler(click)
         except errors.DomainError as exc:
             return await self._refusal(click, exc)
@@ -141,6 +174,7 @@ class Actions:
         if not click.personal:
             # The form holds a family's data: never in a channel, where the answer shows.
             return cards.error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+        await services.may_register(click.actor, self.d.uow_factory())
         if await self.d.store.bank_channel() is None:
             return cards.error_card(click.lang, t(click.lang, "error.no_bank_channel"))
         try:
@@ -183,9 +217,9 @@ class Actions:
         return await self._case_answer(click, result.case, notice)
 
     async def release(self, click: Click) -> Card:
-        raw = str(click.data.get("reason") or ReleaseReason.WITHDRAW.value)
+        raw = click.data.get("reason") or ReleaseReason.WITHDRAW.value
         if raw not in (ReleaseReason.WITHDRAW.value, ReleaseReason.CONFLICT_OF_INTEREST.value):
-            raise errors.InvalidInput("reason", "unknown release reason")
+            raise errors.InvalidInput("reason", "unknown choice")
         uow, notifier, clock, policy = self._svc()
         result = await services.release_seat(
             services.ReleaseSeat(
@@ -212,9 +246,7 @@ class Actions:
         uow, notifier, clock, policy = self._svc()
         mediator_id = _int(click.data, "mediator_id")
         assert mediator_id is not None
-        reason = click.data.get("override_reason") or ""
-        if not isinstance(reason, str) or len(reason) > 500:
-            raise errors.InvalidInput("override_reason", "too long")
+        reason = _text(click.data, "override_reason")
         result = await services.assign_seat(
             services.AssignSeat(
                 click.actor,
@@ -241,7 +273,7 @@ class Actions:
         try:
             outcome = Outcome(str(click.data.get("outcome") or ""))
         except ValueError:
-            raise errors.InvalidInput("outcome", "choose an outcome") from None
+            raise errors.InvalidInput("outcome", "unknown choice") from None
         uow, notifier, clock, policy = self._svc()
         result = await services.close_case(
             services.CloseCase(click.actor, _case_id(click.data), outcome),
@@ -258,9 +290,7 @@ class Actions:
         return await self._case_answer(click, result.case, notice)
 
     async def cancel(self, click: Click) -> Card:
-        reason = click.data.get("reason") or ""
-        if not isinstance(reason, str) or len(reason) > 500:
-            raise errors.InvalidInput("reason", "too long")
+        reason = _text(click.data, "reason")
         uow, notifier, clock, policy = self._svc()
         result = await services.cancel_case(
             services.CancelCase(click.actor, _case_id(click.data), reason),

@@ -32,7 +32,7 @@ from bot.handler import SopuBot, card_response
 from bot.settings import Settings
 from bot.teams import TeamsGateway, TeamsNotifier
 from cards import verbs
-from cards.i18n import t
+from cards.i18n import lang_of, t
 from mediation.ports import Clock
 from storage.botstore import BotStore
 from storage.db import create_engine, ping, upgrade
@@ -173,20 +173,26 @@ async def messages(request: web.Request) -> web.Response:
         return web.json_response({"error": "unauthorized"}, status=401)
     except Exception:
         log.exception("activity %s failed", activity.type)
-        if activity.type == "invoke":
-            return web.json_response({"error": "the action could not be completed"}, status=200)
+        invoke = None
+    if activity.type == "invoke" and (invoke is None or invoke.status >= 500):
+        # The turn failed (logged by the adapter's on_turn_error, or above): the clicker
+        # still gets an answer in their language, and Teams does not retry a 5xx.
+        lang = lang_of(activity.locale)
+        invoke = card_response(cards.error_card(lang, t(lang, "error.unexpected")))
+    if invoke is None:
         return web.Response(status=200)
-    if invoke is not None:
-        return web.json_response(serializer_helper(invoke.body), status=invoke.status)
-    return web.Response(status=200)
+    body = invoke.body if isinstance(invoke.body, dict | list) else serializer_helper(invoke.body)
+    return web.json_response(body, status=invoke.status)
 
 
 async def _redelivered(sopu: Sopu, activity: Activity) -> web.Response:
     """Teams sent this activity before: answer as now, without doing anything again."""
-    if activity.type != "invoke" or activity.name != "adaptiveCard/action":
+    if activity.type != "invoke":
         return web.Response(status=200)
     click = SopuBot.click_of(activity)
-    if "case_id" in click.data:
+    if activity.name != "adaptiveCard/action":
+        card = cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
+    elif "case_id" in click.data:
         card = await sopu.bot.actions.run(dataclasses.replace(click, verb=verbs.CARD_REFRESH))
     else:
         card = cards.notice_card(click.lang, t(click.lang, "notice.unchanged"))

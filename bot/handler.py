@@ -110,8 +110,7 @@ class SopuBot(TeamsActivityHandler):
         if command == "setup":
             return await self._setup(ctx, me, lang)
         if command == "new case":
-            if not me.is_coordinator:
-                raise errors.NotAllowed("registering a family", "only a coordinator may do this")
+            await services.may_register(_aad(ctx), self.d.uow_factory())
             if not _personal(ctx):
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))
             return with_form_id(cards.intake_form(lang))
@@ -166,10 +165,13 @@ class SopuBot(TeamsActivityHandler):
     # -- card actions --------------------------------------------------------------------
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        ctx = turn_context
-        if ctx.activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(ctx)
-        return card_response(await self.actions.run(self.click_of(ctx.activity)))
+        click = self.click_of(turn_context.activity)
+        if turn_context.activity.name != "adaptiveCard/action":
+            # Sopu's cards send nothing else; botbuilder would answer 501 Not Implemented.
+            log.info("unsupported invoke %r", (turn_context.activity.name or "")[:60])
+            unknown = t(click.lang, "error.unknown_action")
+            return card_response(cards.error_card(click.lang, unknown))
+        return card_response(await self.actions.run(click))
 
     @staticmethod
     def click_of(activity: Activity) -> Click:

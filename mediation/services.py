@@ -116,6 +116,14 @@ async def _send(notifier: Notifier, notes: Sequence[Notification]) -> None:
 # -- intake ----------------------------------------------------------------------------
 
 
+async def may_register(actor_aad: str, uow: UnitOfWork) -> Mediator:
+    """The coordinator about to register a family, or the refusal, before any form is read."""
+    async with uow:
+        me = await actor(uow, actor_aad)
+        _require_coordinator(me, "registering a family")
+        return me
+
+
 @dataclass(frozen=True)
 class RegisterCase:
     actor: str

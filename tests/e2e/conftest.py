@@ -7,6 +7,7 @@ bank is read back through the app's own unit of work.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import uuid
@@ -257,12 +258,14 @@ class Teams:
 
     async def open_personal_chats(self, keys: list[str] | None = None) -> None:
         """Each person's app install in personal scope, as Teams announces it."""
+        activities = []
         for key in keys or list(self.people):
             p = self.people[key]
             activity = self._activity(p, "personal")
             activity |= {"type": "conversationUpdate", "membersAdded": [{"id": p.teams_id}]}
-            status, _ = await self.post(activity)
-            assert status == 200
+            activities.append(activity)
+        answers = await asyncio.gather(*(self.post(a) for a in activities))
+        assert all(status == 200 for status, _ in answers), answers
 
 
 def answer_card(status: int, body: Any) -> dict[str, Any]:

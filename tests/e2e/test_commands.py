@@ -31,26 +31,24 @@ def refusal(lang: Lang, action: str) -> str:
 # -- help ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("where", ["personal", "channel"])
-async def test_help_in_each_language_lists_what_the_user_may_do(
-    fresh: Bank, lang: Lang, where: str
-) -> None:
-    word = ALIASES["help"][lang]
-    mediator = await fresh.teams.ask("olli", word, where=where, locale=LOCALES[lang])
-    coordinator = await fresh.teams.ask("coord", word, where=where, locale=LOCALES[lang])
+async def test_help_in_each_language_lists_what_the_user_may_do(fresh: Bank, where: str) -> None:
+    for lang in LANGS:
+        word = ALIASES["help"][lang]
+        mediator = await fresh.teams.ask("olli", word, where=where, locale=LOCALES[lang])
+        coordinator = await fresh.teams.ask("coord", word, where=where, locale=LOCALES[lang])
 
-    assert t(lang, "help.title") in words(mediator)
-    assert t(lang, "help.cmd.quota") in words(mediator)
-    assert t(lang, "help.cmd.new_case") not in words(mediator)
-    for command in ("setup", "new_case", "mediators"):
-        assert t(lang, f"help.cmd.{command}") in words(coordinator)
+        assert t(lang, "help.title") in words(mediator)
+        assert t(lang, "help.cmd.quota") in words(mediator)
+        assert t(lang, "help.cmd.new_case") not in words(mediator)
+        for command in ("setup", "new_case", "mediators"):
+            assert t(lang, f"help.cmd.{command}") in words(coordinator)
 
 
-@pytest.mark.parametrize("spelling", ["HELP", "  Ohje!  ", "hjalp", "Hjälp?"])
-async def test_commands_ignore_case_punctuation_and_diacritics(fresh: Bank, spelling: str) -> None:
-    card = await fresh.teams.ask("olli", spelling, locale="fi-FI")
-    assert t("fi", "help.title") in words(card)
+async def test_commands_ignore_case_punctuation_and_diacritics(fresh: Bank) -> None:
+    for spelling in ("HELP", "  Ohje!  ", "hjalp", "Hjälp?"):
+        card = await fresh.teams.ask("olli", spelling, locale="fi-FI")
+        assert t("fi", "help.title") in words(card), spelling
 
 
 async def test_installing_the_app_in_personal_scope_greets_with_help(fresh: Bank) -> None:
@@ -91,7 +89,7 @@ async def test_teams_formatting_around_the_mention_is_ignored(fresh: Bank) -> No
 # -- setup -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", ["fi", "sv"])
 async def test_setup_by_a_coordinator_makes_the_channel_the_bank_channel(
     fresh: Bank, lang: Lang
 ) -> None:
@@ -138,12 +136,15 @@ async def test_setup_posts_the_cases_that_could_not_be_posted(bank: Bank) -> Non
 # -- new case --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
-async def test_new_case_gives_the_coordinator_the_intake_form(bank: Bank, lang: Lang) -> None:
-    card = await bank.teams.ask("coord", ALIASES["new case"][lang], locale=LOCALES[lang])
-    assert t(lang, "intake.title") in words(card)
-    submit = [a for a in card["actions"] if a.get("verb") == "case.create"]
-    assert len(submit) == 1 and submit[0]["data"]["form_id"]
+async def test_new_case_gives_the_coordinator_the_intake_form(bank: Bank) -> None:
+    form_ids = set()
+    for lang in LANGS:
+        card = await bank.teams.ask("coord", ALIASES["new case"][lang], locale=LOCALES[lang])
+        assert t(lang, "intake.title") in words(card)
+        submit = [a for a in card["actions"] if a.get("verb") == "case.create"]
+        assert len(submit) == 1
+        form_ids.add(submit[0]["data"]["form_id"])
+    assert len(form_ids) == 3  # each form is its own, so a double submit is recognised
 
 
 async def test_new_case_in_the_channel_is_refused_for_privacy(bank: Bank) -> None:
@@ -153,17 +154,18 @@ async def test_new_case_in_the_channel_is_refused_for_privacy(bank: Bank) -> Non
     assert "case.create" not in verbs_on(card)
 
 
-@pytest.mark.parametrize("lang", LANGS)
-async def test_new_case_by_a_mediator_is_refused(bank: Bank, lang: Lang) -> None:
-    card = await bank.teams.ask("olli", ALIASES["new case"][lang], locale=LOCALES[lang])
-    assert refusal(lang, "register") in words(card)
-    assert "case.create" not in verbs_on(card)
+async def test_new_case_by_a_mediator_is_refused(bank: Bank) -> None:
+    for lang in LANGS:
+        async with Unchanged(bank, replies=1):
+            card = await bank.teams.ask("olli", ALIASES["new case"][lang], locale=LOCALES[lang])
+        assert refusal(lang, "register") in words(card)
+        assert "case.create" not in verbs_on(card)
 
 
 # -- my cases, quota -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", ["fi", "sv"])
 async def test_my_cases_lists_the_cases_where_one_holds_a_seat(bank: Bank, lang: Lang) -> None:
     case = await bank.new_case()
     mine = ALIASES["my cases"][lang]
@@ -178,7 +180,7 @@ async def test_my_cases_lists_the_cases_where_one_holds_a_seat(bank: Bank, lang:
     assert case.code not in words(others)
 
 
-@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("lang", ["fi", "en"])
 async def test_quota_counts_the_seats_taken_this_term(bank: Bank, lang: Lang) -> None:
     case = await bank.new_case()
     word = ALIASES["quota"][lang]
@@ -205,13 +207,13 @@ async def test_quota_counts_the_seats_taken_this_term(bank: Bank, lang: Lang) ->
 # -- mediators -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
-async def test_mediators_shows_the_registry_with_edit_actions(fresh: Bank, lang: Lang) -> None:
-    card = await fresh.teams.ask("coord", ALIASES["mediators"][lang], locale=LOCALES[lang])
-    assert t(lang, "registry.title") in words(card)
-    for person in fresh.teams.people.values():
-        assert person.name in words(card)
-    assert "mediator.update" in verbs_on(card)
+async def test_mediators_shows_the_registry_with_edit_actions(fresh: Bank) -> None:
+    for lang in LANGS:
+        card = await fresh.teams.ask("coord", ALIASES["mediators"][lang], locale=LOCALES[lang])
+        assert t(lang, "registry.title") in words(card)
+        for person in fresh.teams.people.values():
+            assert person.name in words(card)
+        assert "mediator.update" in verbs_on(card)
 
 
 async def test_mediators_is_for_coordinators_only(fresh: Bank) -> None:
@@ -224,17 +226,16 @@ async def test_mediators_is_for_coordinators_only(fresh: Bank) -> None:
 # -- people outside the registry -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("command", sorted(ALIASES))
-async def test_someone_outside_the_registry_is_told_whom_to_ask(
-    bank: Bank, lang: Lang, command: str
-) -> None:
-    where = "channel" if command == "setup" else "personal"
-    async with Unchanged(bank, replies=1):
-        card = await bank.teams.ask(
-            "stranger", ALIASES[command][lang], where=where, locale=LOCALES[lang]
-        )
-    assert t(lang, "error.not_in_registry", coordinators="Kaisa Koordinaattori") in words(card)
+async def test_someone_outside_the_registry_is_told_whom_to_ask(bank: Bank) -> None:
+    tries = [(command, lang, "personal") for command in ALIASES for lang in LANGS]
+    tries += [("help", "sv", "channel"), ("setup", "fi", "channel")]
+    for command, lang, where in tries:
+        async with Unchanged(bank, replies=1):
+            card = await bank.teams.ask(
+                "stranger", ALIASES[command][lang], where=where, locale=LOCALES[lang]
+            )
+        polite = t(lang, "error.not_in_registry", coordinators="Kaisa Koordinaattori")
+        assert polite in words(card), (command, lang, where)
 
 
 @pytest.mark.parametrize(

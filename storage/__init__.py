@@ -1,0 +1,1 @@
+"""The database adapter: SQLAlchemy models, repositories, the unit of work, migrations."""

@@ -1,0 +1,133 @@
+"""Engines for SQLite and PostgreSQL, a health ping, and migrations run at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Any fixed number; it only has to be the same in every replica of Sopu.
+_MIGRATION_LOCK = 7_160_511_301
+
+_upgrade_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
+
+_SCHEMES = {
+    "sqlite:": "sqlite+aiosqlite:",
+    "sqlite+aiosqlite:": "sqlite+aiosqlite:",
+    "postgresql:": "postgresql+asyncpg:",
+    "postgres:": "postgresql+asyncpg:",
+    "postgresql+asyncpg:": "postgresql+asyncpg:",
+}
+
+
+def normalize_url(url: str) -> str:
+    """The async driver's form of a SQLite or PostgreSQL URL."""
+    scheme, sep, rest = url.strip().partition("//")
+    target = _SCHEMES.get(scheme.lower()) if sep else None
+    if target is None:
+        raise ValueError(
+            "DATABASE_URL must be sqlite:///path/to/file.db or postgresql://user@host/db, "
+            f"not {scheme or url!r}"
+        )
+    return f"{target}//{rest}"
+
+
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE transactions."""
+    url = normalize_url(url)
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, **kwargs)
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
+    engine = create_async_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # The driver's own implicit BEGIN is deferred: a transaction that reads and then
+    # writes fails at once with "database is locked" when another writer got in
+    # between, whatever the busy timeout. We emit BEGIN ourselves (below).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # Every transaction takes the write lock up front, so writers queue on the busy
+    # timeout instead of failing; SQLite has one writer at a time anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    """Whether the database answers a trivial query."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("database ping failed: %s", exc)
+        return False
+    return True
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code: no alembic.ini is needed in the cwd."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # Module names must not start with a digit (mypy reads the revisions too).
+    config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(engine_or_url: AsyncEngine | str) -> None:
+    """Bring the schema to the newest revision; safe to run at every start-up.
+
+    The migrations run in one transaction. On PostgreSQL an advisory lock makes replicas
+    that start together wait for each other; on SQLite BEGIN IMMEDIATE does the same.
+    """
+    owned = isinstance(engine_or_url, str)
+    engine = create_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    # Alembic keeps its running context in module globals: one migration at a time here.
+    lock = _upgrade_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+    try:
+        async with lock, engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
+            await connection.run_sync(_upgrade_to_head)
+    finally:
+        if owned:
+            await engine.dispose()
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "heads")

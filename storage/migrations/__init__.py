@@ -1,0 +1,1 @@
+"""Alembic migrations of Sopu's database; run with storage.db.upgrade."""

@@ -1,0 +1,577 @@
+"""SQL repositories behind the domain's ports: the registry, cases and seats, the journal."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Executable, Subquery, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from mediation.errors import ConcurrentChange
+from mediation.journal import (
+    AccessEntry,
+    AccessPurpose,
+    CaseEvent,
+    CaseEventKind,
+    MediatorEvent,
+)
+from mediation.model import (
+    CASE_TYPES,
+    COMPLETING_OUTCOMES,
+    AwayPeriod,
+    Case,
+    CaseStatus,
+    Child,
+    Family,
+    Intake,
+    Mediator,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    Outcome,
+    Parent,
+    Role,
+    Seat,
+)
+from storage.models import (
+    AccessLogRow,
+    AwayPeriodRow,
+    CaseEventRow,
+    CaseRow,
+    FamilyChildRow,
+    FamilyParentRow,
+    MediatorEventRow,
+    MediatorRow,
+    MeetingRow,
+    SeatRow,
+)
+
+# pg_advisory_xact_lock(_CODE_LOCK, year) serialises the numbering of a year's cases.
+_CODE_LOCK = 71_605
+
+
+async def _rowcount(session: AsyncSession, statement: Executable) -> int:
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount
+
+
+def _words(values: Iterable[object]) -> str:
+    return " ".join(str(v) for v in values)
+
+
+# -- mediators -------------------------------------------------------------------------------
+
+
+def _completed_cases(ids: Sequence[int] | None = None) -> Subquery:
+    """Per mediator, the closed cases with a completing outcome where they hold a seat."""
+    query = (
+        select(SeatRow.holder_id.label("mediator_id"), func.count().label("completed"))
+        .join(CaseRow, CaseRow.id == SeatRow.case_id)
+        .where(
+            SeatRow.holder_id.is_not(None),
+            CaseRow.status == CaseStatus.CLOSED.value,
+            CaseRow.outcome.in_(sorted(o.value for o in COMPLETING_OUTCOMES)),
+        )
+        .group_by(SeatRow.holder_id)
+    )
+    if ids is not None:
+        query = query.where(SeatRow.holder_id.in_(ids))
+    return query.subquery("completed")
+
+
+def _mediator(row: MediatorRow, completed: int) -> Mediator:
+    return Mediator(
+        aad_object_id=row.aad_object_id,
+        name=row.name,
+        email=row.email,
+        employer=row.employer,
+        languages=frozenset(row.languages.split()),
+        role=Role(row.role),
+        experienced_mark=row.experienced_mark,
+        active=row.active,
+        away=tuple(AwayPeriod(p.start, p.end) for p in row.away),
+        completed_cases=completed,
+        id=row.id,
+    )
+
+
+def _away_rows(mediator: Mediator) -> list[AwayPeriodRow]:
+    return [AwayPeriodRow(start=p.start, end=p.end) for p in mediator.away]
+
+
+class SqlMediatorRepository:
+    """The registry; every mediator comes with the count of cases they completed."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _load(
+        self, *where: Any, ids: Sequence[int] | None = None, for_update: bool = False
+    ) -> builtins.list[Mediator]:
+        completed = _completed_cases(ids)
+        query = (
+            select(MediatorRow, func.coalesce(completed.c.completed, 0))
+            .outerjoin(completed, completed.c.mediator_id == MediatorRow.id)
+            .where(*where)
+            .options(selectinload(MediatorRow.away))
+            .order_by(MediatorRow.name, MediatorRow.id)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            query = query.with_for_update(of=MediatorRow)
+        rows = (await self._session.execute(query)).all()
+        return [_mediator(row, int(count)) for row, count in rows]
+
+    async def get(self, mediator_id: int, *, for_update: bool = False) -> Mediator | None:
+        found = await self._load(
+            MediatorRow.id == mediator_id, ids=[mediator_id], for_update=for_update
+        )
+        return found[0] if found else None
+
+    async def by_aad(self, aad_object_id: str) -> Mediator | None:
+        found = await self._load(MediatorRow.aad_object_id == aad_object_id.lower())
+        return found[0] if found else None
+
+    async def by_ids(self, ids: Sequence[int]) -> dict[int, Mediator]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        found = await self._load(MediatorRow.id.in_(wanted), ids=wanted)
+        return {m.id: m for m in found if m.id is not None}
+
+    async def list(self, *, active_only: bool = False) -> builtins.list[Mediator]:
+        return await self._load(*([MediatorRow.active.is_(True)] if active_only else []))
+
+    async def coordinators(self) -> builtins.list[Mediator]:
+        return await self._load(MediatorRow.role == Role.COORDINATOR.value)
+
+    async def add(self, mediator: Mediator) -> Mediator:
+        row = MediatorRow(
+            aad_object_id=mediator.aad_object_id.lower(),
+            name=mediator.name,
+            email=mediator.email,
+            employer=mediator.employer,
+            languages=_words(sorted(mediator.languages)),
+            role=mediator.role.value,
+            experienced_mark=mediator.experienced_mark,
+            active=mediator.active,
+            created_at=datetime.now(UTC),
+            away=_away_rows(mediator),
+        )
+        self._session.add(row)
+        await self._session.flush()
+        mediator.id = row.id
+        mediator.aad_object_id = row.aad_object_id
+        return mediator
+
+    async def save(self, mediator: Mediator) -> None:
+        if mediator.id is None:
+            raise ValueError("save() takes a stored mediator; use add() for a new one")
+        row = await self._session.get(
+            MediatorRow,
+            mediator.id,
+            options=[selectinload(MediatorRow.away)],
+            populate_existing=True,
+        )
+        if row is None:
+            raise ValueError(f"mediator {mediator.id} is not stored")
+        row.aad_object_id = mediator.aad_object_id.lower()
+        row.name = mediator.name
+        row.email = mediator.email
+        row.employer = mediator.employer
+        row.languages = _words(sorted(mediator.languages))
+        row.role = mediator.role.value
+        row.experienced_mark = mediator.experienced_mark
+        row.active = mediator.active
+        if [(p.start, p.end) for p in row.away] != [(p.start, p.end) for p in mediator.away]:
+            row.away = _away_rows(mediator)
+        await self._session.flush()
+
+    async def packages_taken(self, mediator_id: int, start: datetime, end: datetime) -> int:
+        query = (
+            select(func.count())
+            .select_from(SeatRow)
+            .join(CaseRow, CaseRow.id == SeatRow.case_id)
+            .where(
+                SeatRow.holder_id == mediator_id,
+                SeatRow.taken_at >= start,
+                SeatRow.taken_at < end,
+                CaseRow.status != CaseStatus.CANCELLED.value,
+            )
+        )
+        return int(await self._session.scalar(query) or 0)
+
+
+# -- cases -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """What a case looked like when it was read, to write back only what changed."""
+
+    version: int
+    holders: dict[int, int | None]  # seat n -> holder
+    meetings: dict[int, tuple[object, ...]]  # meeting id -> its fields
+
+    @classmethod
+    def of(cls, case: Case) -> _Loaded:
+        return cls(
+            version=case.version,
+            holders={s.n: s.holder_id for s in case.seats},
+            meetings={m.id: _meeting_fields(m) for m in case.meetings if m.id is not None},
+        )
+
+
+def _meeting_fields(m: Meeting) -> tuple[object, ...]:
+    return (m.kind, m.parent_no, m.starts_at, m.ends_at, m.status, m.held_minutes)
+
+
+def _meeting_values(m: Meeting) -> dict[str, Any]:
+    return {
+        "kind": m.kind.value,
+        "parent_no": m.parent_no,
+        "starts_at": m.starts_at,
+        "ends_at": m.ends_at,
+        "status": m.status.value,
+        "held_minutes": m.held_minutes,
+    }
+
+
+def _case(row: CaseRow) -> Case:
+    intake = Intake(
+        area=row.area,
+        language=row.language,
+        interpreter=row.interpreter,
+        child_birth_years=tuple(int(y) for y in row.child_birth_years.split()),
+        topics=tuple(row.topics.split()),
+        preferred_times=tuple(row.preferred_times.split()),
+        referral_source=row.referral_source,
+        safety_concern=row.safety_concern,
+    )
+    return Case(
+        code=row.code,
+        type=CASE_TYPES[row.type_code],
+        intake=intake,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        seats=[
+            Seat(n=s.n, role=s.role, holder_id=s.holder_id, taken_at=s.taken_at) for s in row.seats
+        ],
+        status=CaseStatus(row.status),
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        closed_at=row.closed_at,
+        safety_concern_open=row.safety_concern_open,
+        package_size=row.package_size,
+        meetings=[
+            Meeting(
+                kind=MeetingKind(m.kind),
+                starts_at=m.starts_at,
+                ends_at=m.ends_at,
+                status=MeetingStatus(m.status),
+                parent_no=m.parent_no,
+                held_minutes=m.held_minutes,
+                id=m.id,
+            )
+            for m in row.meetings
+        ],
+        id=row.id,
+        version=row.version,
+    )
+
+
+def _case_values(case: Case) -> dict[str, Any]:
+    """The columns of a case that its lifecycle changes."""
+    return {
+        "status": case.status.value,
+        "outcome": case.outcome.value if case.outcome else None,
+        "closed_at": case.closed_at,
+        "safety_concern_open": case.safety_concern_open,
+        "package_size": case.package_size,
+    }
+
+
+class SqlCaseRepository:
+    """Cases with their seats and meetings; saves are optimistic and seat-safe."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        # id(case) -> (the case, what it was when read): the case object is kept so that
+        # its id() cannot be reused by another object while this unit of work lasts.
+        self._loaded: dict[int, tuple[Case, _Loaded]] = {}
+
+    def _remember(self, case: Case) -> Case:
+        self._loaded[id(case)] = (case, _Loaded.of(case))
+        return case
+
+    async def _load(self, *where: Any, for_update: bool = False) -> builtins.list[Case]:
+        query = (
+            select(CaseRow)
+            .where(*where)
+            .options(selectinload(CaseRow.seats), selectinload(CaseRow.meetings))
+            .order_by(CaseRow.created_at, CaseRow.id)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            query = query.with_for_update(of=CaseRow)
+        rows = (await self._session.scalars(query)).all()
+        return [self._remember(_case(row)) for row in rows]
+
+    async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
+        found = await self._load(CaseRow.id == case_id, for_update=for_update)
+        return found[0] if found else None
+
+    async def for_mediator(self, mediator_id: int) -> builtins.list[Case]:
+        held = select(SeatRow.case_id).where(SeatRow.holder_id == mediator_id)
+        return await self._load(CaseRow.id.in_(held))
+
+    async def with_status(self, statuses: Sequence[CaseStatus]) -> builtins.list[Case]:
+        if not statuses:
+            return []
+        return await self._load(CaseRow.status.in_([s.value for s in statuses]))
+
+    async def add(self, case: Case, family: Family) -> Case:
+        intake = case.intake
+        row = CaseRow(
+            code=case.code,
+            type_code=case.type.code,
+            created_at=case.created_at,
+            created_by=case.created_by,
+            area=intake.area,
+            language=intake.language,
+            interpreter=intake.interpreter,
+            child_birth_years=_words(intake.child_birth_years),
+            topics=_words(intake.topics),
+            preferred_times=_words(intake.preferred_times),
+            referral_source=intake.referral_source,
+            safety_concern=intake.safety_concern,
+            version=0,
+            seats=[
+                SeatRow(n=s.n, role=s.role, holder_id=s.holder_id, taken_at=s.taken_at)
+                for s in case.seats
+            ],
+            meetings=[MeetingRow(**_meeting_values(m)) for m in case.meetings],
+            **_case_values(case),
+        )
+        self._session.add(row)
+        try:
+            await self._session.flush()
+        except IntegrityError:
+            await self._session.rollback()
+            if await self._code_taken(case.code):
+                # Someone numbered a case with the same code first: take a new number.
+                raise ConcurrentChange(f"case code {case.code} was taken meanwhile") from None
+            raise
+        self._session.add_all(
+            FamilyParentRow(
+                case_id=row.id,
+                n=n,
+                name=p.name,
+                phone=p.phone,
+                email=p.email,
+                municipality=p.municipality,
+                language=p.language,
+            )
+            for n, p in enumerate(family.parents, start=1)
+        )
+        self._session.add_all(
+            FamilyChildRow(case_id=row.id, birth_year=c.birth_year, first_name=c.first_name)
+            for c in family.children
+        )
+        await self._session.flush()
+        case.id, case.version = row.id, 0
+        for meeting, meeting_row in zip(case.meetings, row.meetings, strict=True):
+            meeting.id = meeting_row.id
+        return self._remember(case)
+
+    async def _code_taken(self, code: str) -> bool:
+        return (
+            await self._session.scalar(select(CaseRow.id).where(CaseRow.code == code))
+        ) is not None
+
+    async def save(self, case: Case) -> None:
+        entry = self._loaded.get(id(case))
+        if case.id is None or entry is None or entry[0] is not case:
+            raise ValueError("save() takes a case that this unit of work loaded or added")
+        loaded = entry[1]
+        try:
+            await self._save_case(case, loaded)
+            await self._save_seats(case, loaded)
+            await self._save_meetings(case, loaded)
+        except ConcurrentChange:
+            await self._session.rollback()
+            raise
+        case.version = loaded.version + 1
+        self._remember(case)
+
+    async def _save_case(self, case: Case, loaded: _Loaded) -> None:
+        assert case.id is not None
+        written = await _rowcount(
+            self._session,
+            update(CaseRow)
+            .where(CaseRow.id == case.id, CaseRow.version == loaded.version)
+            .values(version=CaseRow.version + 1, **_case_values(case))
+            .execution_options(synchronize_session=False),
+        )
+        if written != 1:
+            raise ConcurrentChange(f"case {case.code} changed since it was read")
+
+    async def _save_seats(self, case: Case, loaded: _Loaded) -> None:
+        changed = [s for s in case.seats if loaded.holders.get(s.n) != s.holder_id]
+        # Empty seats first, so that a mediator moving between seats never sits twice.
+        changed.sort(key=lambda s: s.holder_id is not None)
+        for seat in changed:
+            before = loaded.holders.get(seat.n)
+            was = SeatRow.holder_id.is_(None) if before is None else SeatRow.holder_id == before
+            statement = (
+                update(SeatRow)
+                .where(SeatRow.case_id == case.id, SeatRow.n == seat.n, was)
+                .values(holder_id=seat.holder_id, taken_at=seat.taken_at)
+                .execution_options(synchronize_session=False)
+            )
+            try:
+                written = await _rowcount(self._session, statement)
+            except IntegrityError as exc:
+                # uq_seat_case_id_holder_id: the same person got into another seat first.
+                raise ConcurrentChange(f"seat {seat.n} of case {case.code}: {exc.orig}") from exc
+            if written != 1:
+                raise ConcurrentChange(f"seat {seat.n} of case {case.code} changed meanwhile")
+
+    async def _save_meetings(self, case: Case, loaded: _Loaded) -> None:
+        new = [m for m in case.meetings if m.id is None]
+        for meeting in case.meetings:
+            if meeting.id is None or loaded.meetings.get(meeting.id) == _meeting_fields(meeting):
+                continue
+            written = await _rowcount(
+                self._session,
+                update(MeetingRow)
+                .where(MeetingRow.id == meeting.id, MeetingRow.case_id == case.id)
+                .values(**_meeting_values(meeting))
+                .execution_options(synchronize_session=False),
+            )
+            if written != 1:
+                raise ConcurrentChange(f"meeting {meeting.id} of case {case.code} is gone")
+        rows = [MeetingRow(case_id=case.id, **_meeting_values(m)) for m in new]
+        if rows:
+            self._session.add_all(rows)
+            await self._session.flush()
+            for meeting, row in zip(new, rows, strict=True):
+                meeting.id = row.id
+
+    async def family(self, case_id: int) -> Family | None:
+        parents = (
+            await self._session.scalars(
+                select(FamilyParentRow)
+                .where(FamilyParentRow.case_id == case_id)
+                .order_by(FamilyParentRow.n)
+            )
+        ).all()
+        if not parents:
+            return None
+        children = (
+            await self._session.scalars(
+                select(FamilyChildRow)
+                .where(FamilyChildRow.case_id == case_id)
+                .order_by(FamilyChildRow.id)
+            )
+        ).all()
+        return Family(
+            parents=tuple(
+                Parent(p.name, p.phone, p.email, p.municipality, p.language) for p in parents
+            ),
+            children=tuple(Child(c.birth_year, c.first_name) for c in children),
+        )
+
+    async def next_code(self, year: int) -> str:
+        if self._session.get_bind().dialect.name == "postgresql":
+            # Held until commit: two coordinators registering at once get 001 and 002.
+            await self._session.execute(select(func.pg_advisory_xact_lock(_CODE_LOCK, year)))
+        prefix = f"{year}-"
+        last = await self._session.scalar(
+            select(CaseRow.code)
+            .where(CaseRow.code.startswith(prefix, autoescape=True))
+            .order_by(func.length(CaseRow.code).desc(), CaseRow.code.desc())
+            .limit(1)
+        )
+        number = int(last.removeprefix(prefix)) + 1 if last else 1
+        return f"{prefix}{number:03d}"
+
+    async def erase_family(self, case_id: int) -> None:
+        """Delete a family's identifying data; the case and its statistics stay."""
+        await self._session.execute(delete(FamilyChildRow).where(FamilyChildRow.case_id == case_id))
+        await self._session.execute(
+            delete(FamilyParentRow).where(FamilyParentRow.case_id == case_id)
+        )
+
+
+# -- the journal ---------------------------------------------------------------------------------
+
+
+class SqlJournal:
+    """The case audit trail, the access log and the registry's change log."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def case_event(self, event: CaseEvent) -> None:
+        self._session.add(
+            CaseEventRow(
+                case_id=event.case_id,
+                kind=event.kind.value,
+                actor_id=event.actor_id,
+                at=event.at,
+                detail=dict(event.detail),
+            )
+        )
+
+    async def access(self, entry: AccessEntry) -> None:
+        self._session.add(
+            AccessLogRow(
+                case_id=entry.case_id,
+                viewer_id=entry.viewer_id,
+                at=entry.at,
+                purpose=entry.purpose.value,
+            )
+        )
+
+    async def mediator_event(self, event: MediatorEvent) -> None:
+        self._session.add(
+            MediatorEventRow(
+                mediator_id=event.mediator_id,
+                actor_id=event.actor_id,
+                at=event.at,
+                change=dict(event.change),
+            )
+        )
+
+    async def case_events(self, case_id: int) -> list[CaseEvent]:
+        rows = await self._session.scalars(
+            select(CaseEventRow)
+            .where(CaseEventRow.case_id == case_id)
+            .order_by(CaseEventRow.at, CaseEventRow.id)
+        )
+        return [
+            CaseEvent(r.case_id, CaseEventKind(r.kind), r.actor_id, r.at, dict(r.detail))
+            for r in rows
+        ]
+
+    async def accesses(self, case_id: int) -> list[AccessEntry]:
+        rows = await self._session.scalars(
+            select(AccessLogRow)
+            .where(AccessLogRow.case_id == case_id)
+            .order_by(AccessLogRow.at, AccessLogRow.id)
+        )
+        return [AccessEntry(r.case_id, r.viewer_id, r.at, AccessPurpose(r.purpose)) for r in rows]
+
+    async def mediator_events(self, mediator_id: int) -> list[MediatorEvent]:
+        rows = await self._session.scalars(
+            select(MediatorEventRow)
+            .where(MediatorEventRow.mediator_id == mediator_id)
+            .order_by(MediatorEventRow.at, MediatorEventRow.id)
+        )
+        return [MediatorEvent(r.mediator_id, r.actor_id, r.at, dict(r.change)) for r in rows]

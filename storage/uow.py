@@ -1,0 +1,74 @@
+"""The SQL unit of work: one session per ``async with``, repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
+from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (no lazy loads in async code)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class SqlUnitOfWork:
+    """Implements :class:`mediation.ports.UnitOfWork`.
+
+    The same object may be entered many times in a row (use cases retry a whole attempt),
+    but never by two tasks at once: give each concurrent task its own unit of work.
+    SQL-only extras (``SqlCaseRepository.erase_family``, ``SqlJournal.mediator_events``)
+    are reached by building the repository on :attr:`session`.
+    """
+
+    mediators: MediatorRepository
+    cases: CaseRepository
+    journal: Journal
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session, for read queries that have no repository method."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not entered (use `async with uow:`)")
+        return self._session
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already in use; make one per task")
+        session = self._sessions()
+        self._session = session
+        self.mediators = SqlMediatorRepository(session)
+        self.cases = SqlCaseRepository(session)
+        self.journal = SqlJournal(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self.session, None
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+if TYPE_CHECKING:
+    # mypy checks here that SqlUnitOfWork fills the domain's port.
+    _port: type[UnitOfWork] = SqlUnitOfWork

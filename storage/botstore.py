@@ -1,0 +1,183 @@
+"""What the Teams layer remembers: handled activities, conversation references, posts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import BankChannelRow, CasePostRow, ConversationRefRow, ProcessedActivityRow
+
+_BANK_CHANNEL_ROW = 1
+
+
+@dataclass(frozen=True)
+class BankChannel:
+    team_id: str
+    channel_id: str
+    service_url: str
+    reference: dict[str, Any]
+    set_by: int
+    set_at: datetime
+
+
+@dataclass(frozen=True)
+class CasePost:
+    case_id: int
+    conversation_id: str
+    activity_id: str
+    reference: dict[str, Any]
+    posted_at: datetime
+
+
+class BotStore:
+    """Each method is its own short transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def _insert(self, session: AsyncSession) -> Any:
+        # INSERT ... ON CONFLICT is spelled the same way by both databases, but each
+        # dialect has its own construct for it.
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert
+        if dialect == "sqlite":
+            return sqlite.insert
+        raise NotImplementedError(f"no upsert for {dialect}")
+
+    async def _upsert(self, model: Any, key: str, values: dict[str, Any]) -> None:
+        async with self._sessions() as session, session.begin():
+            statement = self._insert(session)(model).values(**values)
+            updates = {k: statement.excluded[k] for k in values if k != key}
+            await session.execute(
+                statement.on_conflict_do_update(index_elements=[key], set_=updates)
+            )
+
+    async def first_seen(self, key: str, now: datetime) -> bool:
+        """True the first time a key is recorded; False for a redelivery of it."""
+        async with self._sessions() as session, session.begin():
+            statement = (
+                self._insert(session)(ProcessedActivityRow)
+                .values(key=key, seen_at=now)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            result = cast(CursorResult[Any], await session.execute(statement))
+            return result.rowcount == 1
+
+    async def forget_seen_before(self, cutoff: datetime) -> int:
+        """Drop keys older than the cutoff; returns how many were dropped."""
+        async with self._sessions() as session, session.begin():
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    delete(ProcessedActivityRow).where(ProcessedActivityRow.seen_at < cutoff)
+                ),
+            )
+            return result.rowcount
+
+    async def save_user_reference(
+        self, aad_object_id: str, reference: dict[str, Any], at: datetime | None = None
+    ) -> None:
+        """Remember a user's personal chat with the bot, for proactive messages."""
+        at = at or datetime.now(UTC)
+        await self._upsert(
+            ConversationRefRow,
+            "aad_object_id",
+            {
+                "aad_object_id": aad_object_id.lower(),
+                "reference": json.dumps(reference),
+                "updated_at": at,
+            },
+        )
+
+    async def user_reference(self, aad_object_id: str) -> dict[str, Any] | None:
+        async with self._sessions() as session:
+            text = await session.scalar(
+                select(ConversationRefRow.reference).where(
+                    ConversationRefRow.aad_object_id == aad_object_id.lower()
+                )
+            )
+        return _dict(text) if text is not None else None
+
+    async def set_bank_channel(
+        self,
+        team_id: str,
+        channel_id: str,
+        service_url: str,
+        reference: dict[str, Any],
+        set_by: int,
+        at: datetime,
+    ) -> None:
+        await self._upsert(
+            BankChannelRow,
+            "id",
+            {
+                "id": _BANK_CHANNEL_ROW,
+                "team_id": team_id,
+                "channel_id": channel_id,
+                "service_url": service_url,
+                "reference": json.dumps(reference),
+                "set_by": set_by,
+                "set_at": at,
+            },
+        )
+
+    async def bank_channel(self) -> BankChannel | None:
+        async with self._sessions() as session:
+            row = await session.get(BankChannelRow, _BANK_CHANNEL_ROW)
+            if row is None:
+                return None
+            return BankChannel(
+                row.team_id,
+                row.channel_id,
+                row.service_url,
+                _dict(row.reference),
+                row.set_by,
+                row.set_at,
+            )
+
+    async def save_case_post(
+        self,
+        case_id: int,
+        conversation_id: str,
+        activity_id: str,
+        reference: dict[str, Any],
+        at: datetime,
+    ) -> None:
+        await self._upsert(
+            CasePostRow,
+            "case_id",
+            {
+                "case_id": case_id,
+                "conversation_id": conversation_id,
+                "activity_id": activity_id,
+                "reference": json.dumps(reference),
+                "posted_at": at,
+            },
+        )
+
+    async def case_post(self, case_id: int) -> CasePost | None:
+        async with self._sessions() as session:
+            row = await session.get(CasePostRow, case_id)
+            if row is None:
+                return None
+            return CasePost(
+                row.case_id,
+                row.conversation_id,
+                row.activity_id,
+                _dict(row.reference),
+                row.posted_at,
+            )
+
+
+def _dict(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("a stored reference is not a JSON object")
+    return value

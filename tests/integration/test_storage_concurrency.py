@@ -1,0 +1,98 @@
+"""Races through the real use cases: one winner for the last seat, double clicks are no-ops."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from mediation import errors, services
+from mediation.journal import CaseEventKind
+from mediation.model import CaseStatus, Mediator
+from mediation.ports import PairComplete
+from storage.models import SeatRow
+from storage.uow import SqlUnitOfWork
+from tests.clock import FixedClock
+from tests.fakes.memory_uow import RecordingNotifier
+from tests.integration.storage_seed import NOW, POLICY, add_case, add_coordinator, add_mediators
+from tests.unit.factories import mediator
+
+UowFactory = Callable[[], SqlUnitOfWork]
+RACERS = 50
+
+
+async def _claim(
+    uow: SqlUnitOfWork, who: Mediator, case_id: int, notifier: RecordingNotifier
+) -> services.CaseResult | errors.DomainError:
+    try:
+        return await services.claim_seat(
+            services.ClaimSeat(who.aad_object_id, case_id), uow, notifier, FixedClock(NOW), POLICY
+        )
+    except (errors.NoFreeSeat, errors.SeatTaken) as refusal:
+        return refusal
+
+
+async def _holders(uow: SqlUnitOfWork, case_id: int) -> list[tuple[int, int | None]]:
+    async with uow:
+        rows = await uow.session.execute(
+            select(SeatRow.n, SeatRow.holder_id)
+            .where(SeatRow.case_id == case_id)
+            .order_by(SeatRow.n)
+        )
+        return [(n, holder) for n, holder in rows]
+
+
+async def test_fifty_mediators_race_for_the_last_seat(uow_factory: UowFactory) -> None:
+    setup = uow_factory()
+    coordinator = await add_coordinator(setup)
+    first, *racers = await add_mediators(
+        setup, *(mediator(f"Mediator {i:02d}") for i in range(RACERS + 1))
+    )
+    assert coordinator.id is not None
+    case = await add_case(setup, coordinator.id)
+    assert case.id is not None
+    notifier = RecordingNotifier()
+    opened = await _claim(setup, first, case.id, notifier)
+    assert isinstance(opened, services.CaseResult) and opened.case.open_seats == 1
+
+    results = await asyncio.gather(
+        *(_claim(uow_factory(), who, case.id, notifier) for who in racers)
+    )
+
+    winners = [r for r in results if isinstance(r, services.CaseResult)]
+    losers = [r for r in results if isinstance(r, errors.NoFreeSeat | errors.SeatTaken)]
+    assert len(winners) == 1 and winners[0].changed
+    assert len(losers) == RACERS - 1
+    (winner,) = [who for who, r in zip(racers, results, strict=True) if r is winners[0]]
+    assert await _holders(setup, case.id) == [(1, first.id), (2, winner.id)]
+    async with setup:
+        stored = await setup.cases.get(case.id)
+        events = await setup.journal.case_events(case.id)
+    assert stored is not None and stored.status is CaseStatus.PAIRED and stored.version == 2
+    assert [e.actor_id for e in events if e.kind is CaseEventKind.CLAIMED] == [first.id, winner.id]
+    assert [n for n in notifier.sent if isinstance(n, PairComplete)] == [
+        PairComplete(case.id, case.code, (first.id, winner.id))  # type: ignore[arg-type]
+    ]
+
+
+async def test_fifty_double_clicks_claim_one_seat(uow_factory: UowFactory) -> None:
+    setup = uow_factory()
+    coordinator = await add_coordinator(setup)
+    (clicker,) = await add_mediators(setup, mediator("Anna A"))
+    assert coordinator.id is not None
+    case = await add_case(setup, coordinator.id)
+    assert case.id is not None
+    notifier = RecordingNotifier()
+
+    results = await asyncio.gather(
+        *(_claim(uow_factory(), clicker, case.id, notifier) for _ in range(RACERS))
+    )
+
+    assert all(isinstance(r, services.CaseResult) for r in results), results
+    changed = [r for r in results if isinstance(r, services.CaseResult) and r.changed]
+    assert len(changed) == 1
+    assert await _holders(setup, case.id) == [(1, clicker.id), (2, None)]
+    async with setup:
+        events = await setup.journal.case_events(case.id)
+    assert [e.kind for e in events] == [CaseEventKind.CLAIMED]

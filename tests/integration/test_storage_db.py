@@ -1,0 +1,104 @@
+"""Engines, URLs, the health ping and the migrations, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import create_engine, normalize_url, ping, upgrade
+from storage.models import Base
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("sqlite:///var/sopu.db", "sqlite+aiosqlite:///var/sopu.db"),
+        ("sqlite:////abs/sopu.db", "sqlite+aiosqlite:////abs/sopu.db"),
+        ("sqlite+aiosqlite:///var/sopu.db", "sqlite+aiosqlite:///var/sopu.db"),
+        ("postgresql://u:p@db:5432/sopu", "postgresql+asyncpg://u:p@db:5432/sopu"),
+        ("postgres://u@db/sopu?ssl=require", "postgresql+asyncpg://u@db/sopu?ssl=require"),
+        ("postgresql+asyncpg://u@db/sopu", "postgresql+asyncpg://u@db/sopu"),
+    ],
+)
+def test_normalize_url(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["mysql://u@db/sopu", "postgresql+psycopg2://u@db/sopu", "sopu.db", "", "sqlite:"]
+)
+def test_normalize_url_refuses_other_databases(bad: str) -> None:
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        normalize_url(bad)
+
+
+async def test_sqlite_engine_settings(tmp_path: Any) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path}/new/folder/sopu.db")
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            }
+        assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000}
+        assert (tmp_path / "new" / "folder" / "sopu.db").exists()
+    finally:
+        await engine.dispose()
+
+
+async def test_ping(engine: AsyncEngine) -> None:
+    assert await ping(engine)
+
+
+async def test_ping_an_unreachable_database() -> None:
+    engine = create_engine("postgresql://nobody@127.0.0.1:1/none")
+    try:
+        assert not await ping(engine)
+    finally:
+        await engine.dispose()
+
+
+def _differences(connection: Connection, metadata: MetaData) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        assert await connection.run_sync(_differences, Base.metadata) == []
+        # The comparison does see a difference when there is one.
+        extra = MetaData()
+        for table in Base.metadata.tables.values():
+            table.to_metadata(extra)
+        Table("not_migrated", extra, Column("id", Integer, primary_key=True))
+        assert [d[0] for d in await connection.run_sync(_differences, extra)] == ["add_table"]
+
+
+async def _tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+
+
+async def test_upgrade_twice_and_concurrently(database_url: str) -> None:
+    # Replicas starting together each migrate the same empty database: here, threads with
+    # an event loop each, and tasks sharing one loop.
+    with ThreadPoolExecutor(3) as replicas:
+        for done in [replicas.submit(asyncio.run, upgrade(database_url)) for _ in range(3)]:
+            done.result()
+    await asyncio.gather(*(upgrade(database_url) for _ in range(3)))
+    engine = create_engine(database_url)
+    try:
+        assert await _tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
+        async with engine.connect() as connection:
+            versions = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert versions.scalars().all() == ["0001"]
+    finally:
+        await engine.dispose()

@@ -53,7 +53,7 @@ def _id(channel_data: dict[str, Any], key: str) -> str:
 
 @dataclass(frozen=True)
 class Origin:
-    tenant_id: str
+    tenant_ids: frozenset[str]  # every tenant the activity names (Teams names one, twice)
     team_id: str
     channel_id: str
     conversation_type: str
@@ -62,9 +62,9 @@ class Origin:
 def origin_of(data: dict[str, Any]) -> Origin:
     channel_data = data.get("channelData") or {}
     conversation = data.get("conversation") or {}
-    tenant = _id(channel_data, "tenant") or str(conversation.get("tenantId") or "").lower()
+    named = (_id(channel_data, "tenant"), str(conversation.get("tenantId") or "").lower())
     return Origin(
-        tenant_id=tenant,
+        tenant_ids=frozenset(t for t in named if t),
         team_id=_id(channel_data, "team"),
         channel_id=_id(channel_data, "channel"),
         conversation_type=str(conversation.get("conversationType") or ""),
@@ -73,7 +73,11 @@ def origin_of(data: dict[str, Any]) -> Origin:
 
 def refusal(origin: Origin, settings: Settings) -> str | None:
     """Why an activity from this origin is not accepted, or None if it is."""
-    if settings.allowed_tenants and origin.tenant_id not in settings.allowed_tenants:
+    if settings.allowed_tenants and not (
+        origin.tenant_ids and origin.tenant_ids <= settings.allowed_tenants
+    ):
+        # An activity that names an allowed tenant in one place and another elsewhere
+        # is not from the allowed tenant.
         return "tenant not allowed"
     in_team = origin.conversation_type == "channel" or bool(origin.team_id)
     if in_team:

@@ -132,12 +132,16 @@ async def _turn_error(context: Any, error: Exception) -> None:
     log.error("turn failed: %r", error, exc_info=error)
 
 
-async def _forget_old_activities(sopu: Sopu) -> None:
-    """Redelivery ids are kept for the configured hours (at least a day), then dropped."""
+async def forget_old_activities(sopu: Sopu) -> int:
+    """Drop the redelivery ids older than the configured hours (never less than a day)."""
     keep = timedelta(hours=max(24, sopu.settings.processed_activity_hours))
+    return await sopu.store.forget_seen_before(sopu.clock.now() - keep)
+
+
+async def _forget_old_activities(sopu: Sopu) -> None:
     while True:
         try:
-            await sopu.store.forget_seen_before(sopu.clock.now() - keep)
+            await forget_old_activities(sopu)
         except Exception:
             log.exception("forgetting old activity ids failed")
         await asyncio.sleep(3600)

@@ -8,6 +8,7 @@ bank is read back through the app's own unit of work.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import uuid
@@ -532,23 +533,35 @@ def e2e_settings(e2e_database_url: str) -> Settings:
     )
 
 
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, connector: FakeConnector, clock: FixedClock, *, seed: bool = True
+) -> AsyncIterator[Bank]:
+    """Sopu started from ``settings`` on a free port; ``seed`` adds the registry and chats."""
+    app = create_app(settings, clock=clock)
+    runner, base = await start(app)
+    try:
+        if seed:
+            uow = app[SOPU].uow()
+            async with uow:
+                for m in seed_rows():
+                    await uow.mediators.add(m)
+                await uow.commit()
+        async with aiohttp.ClientSession() as http:
+            teams = Teams(base, http, connector)
+            if seed:
+                await teams.open_personal_chats()
+            yield Bank(app, teams, clock)
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def sopu(
     connector: FakeConnector, clock: FixedClock, e2e_settings: Settings
 ) -> AsyncIterator[tuple[web.Application, Teams]]:
-    app = create_app(e2e_settings, clock=clock)
-    runner, base = await start(app)
-    sopu = app[SOPU]
-    uow = sopu.uow()
-    async with uow:
-        for m in seed_rows():
-            await uow.mediators.add(m)
-        await uow.commit()
-    async with aiohttp.ClientSession() as http:
-        teams = Teams(base, http, connector)
-        await teams.open_personal_chats()
-        yield app, teams
-    await runner.cleanup()
+    async with running(e2e_settings, connector, clock) as started:
+        yield started.app, started.teams
 
 
 @pytest.fixture

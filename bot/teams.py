@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -126,13 +126,33 @@ class TeamsGateway:
             await ctx.update_activity(activity)
 
         try:
-            await self.adapter.continue_conversation(reference, update, self.bot_app_id)
+            await self._proactive(reference, update)
         except Exception as exc:  # ActivityNotFoundInConversation and transport failures
             log.warning("updating the card of case %s failed (%r); re-posting", summary.code, exc)
             try:
                 await self.post_case(summary)
             except DeliveryFailed:
                 log.error("case %s: the channel card is stale until the next change", summary.code)
+
+    async def _proactive(
+        self, reference: ConversationReference, action: Callable[[TurnContext], Awaitable[None]]
+    ) -> None:
+        """Run ``action`` in a turn of its own in a stored conversation; its failure is raised.
+
+        The adapter hands a failing turn to ``on_turn_error`` and returns normally, which
+        would make a lost card or an unreachable chat look delivered.
+        """
+        failures: list[Exception] = []
+
+        async def guarded(ctx: TurnContext) -> None:
+            try:
+                await action(ctx)
+            except Exception as exc:  # the connector raises many kinds; the caller sorts them
+                failures.append(exc)
+
+        await self.adapter.continue_conversation(reference, guarded, self.bot_app_id)
+        if failures:
+            raise failures[0]
 
     # -- personal chat -------------------------------------------------------------------
 
@@ -148,7 +168,7 @@ class TeamsGateway:
             await ctx.send_activity(card_activity(card))
 
         try:
-            await self.adapter.continue_conversation(reference, send, self.bot_app_id)
+            await self._proactive(reference, send)
         except Exception as exc:
             log.warning("personal message failed: %r", exc)
             raise DeliveryFailed(str(exc)) from exc

@@ -1,0 +1,125 @@
+"""The case card in the bank channel: re-rendered from the database after every change,
+updated in place, and posted again when Teams has lost the message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cards.i18n import t
+from mediation import services
+from tests.e2e.conftest import CHANNEL, Bank, Posted, words
+from tests.unit.factories import FORM
+
+FAMILY = [str(FORM[k]) for k in ("parent1_name", "parent1_phone", "parent1_email", "parent2_name")]
+
+
+async def rendered_from_database(bank: Bank, case: Posted) -> dict[str, Any]:
+    """The channel card as Sopu would draw it now from what the database holds."""
+    sopu = bank.sopu
+    summary = await services.summary_of(sopu.uow(), case.case_id, bank.clock, sopu.settings.policy)
+    return await sopu.gateway.channel_card(summary)
+
+
+async def assert_card_is_current(bank: Bank, case: Posted) -> dict[str, Any]:
+    card = bank.channel_card(case)
+    assert card == await rendered_from_database(bank, case)
+    for value in FAMILY:
+        assert value not in words(card)
+    return card
+
+
+async def test_the_card_follows_every_change_in_place(bank: Bank) -> None:
+    case = await bank.new_case()
+    olli = await bank.mediator("olli")
+    outi = await bank.mediator("outi")
+    steps: list[tuple[str, str, dict[str, Any], str]] = [
+        ("olli", "case.claim", {}, "Olli Kokenut"),
+        ("niina", "case.claim", {}, "Niina Uusi"),
+        ("niina", "case.release", {}, t("fi", "status.open")),
+        ("coord", "case.assign", {"mediator_id": str(outi.id), "seat": "2"}, "Outi Osaava"),
+        ("coord", "case.release", {"seat": 1}, t("fi", "case.seat_free")),
+        ("coord", "case.assign", {"mediator_id": str(olli.id)}, t("fi", "status.paired")),
+        ("coord", "case.close", {"outcome": "agreement"}, t("fi", "outcome.agreement")),
+    ]
+    for key, verb, data, shown in steps:
+        updates = len(bank.connector.of_kind("update"))
+        answer = await bank.teams.click(
+            key, verb, {"case_id": case.case_id, **data}, thread=case.thread
+        )
+        assert answer["body"][0].get("color") != "Attention", words(answer)
+        # The card is updated before the click is answered.
+        assert len(bank.connector.of_kind("update")) == updates + 1, (verb, data)
+        update = bank.connector.of_kind("update")[-1]
+        assert (update.conversation_id, update.activity_id) == (case.thread, case.activity_id)
+        card = await assert_card_is_current(bank, case)
+        assert shown in words(card), (verb, data)
+    # One post, then only updates of it: never a second card for the same case.
+    posts = [s for s in bank.connector.of_kind("create") if s.conversation_id.startswith(CHANNEL)]
+    assert len(posts) == 1
+    assert card["lang"] == "fi"  # the channel is shared: its card is in the bank's language
+    assert "case.claim" not in str(card)
+
+
+async def test_a_lost_card_is_posted_again_and_then_updated(bank: Bank) -> None:
+    case = await bank.new_case()
+    bank.connector.forget(case.thread, case.activity_id)  # someone deleted the message
+
+    await bank.claim("olli", case)
+
+    reposts = [s for s in bank.connector.of_kind("create") if s.activity_id != case.activity_id]
+    assert len(reposts) == 1
+    repost = reposts[0]
+    assert "Olli Kokenut" in words(repost.card)
+    stored = await bank.sopu.store.case_post(case.case_id)
+    assert stored is not None
+    assert stored.conversation_id == repost.conversation_id
+    assert stored.activity_id == repost.activity_id
+    await assert_card_is_current(bank, case)
+
+    # The next change updates the new post in place.
+    await bank.claim("outi", case)
+    update = await bank.connector.wait_for(
+        lambda s: s.kind == "update" and s.activity_id == repost.activity_id
+    )
+    assert "Outi Osaava" in words(update.card)
+    await assert_card_is_current(bank, case)
+    assert len(bank.connector.of_kind("create")) == 2
+
+
+async def test_an_update_teams_refuses_is_posted_again(bank: Bank) -> None:
+    case = await bank.new_case()
+    bank.connector.fail_updates.append(404)  # ActivityNotFoundInConversation
+    await bank.claim("olli", case)
+    path = f"/v3/conversations/{case.thread}/activities/{case.activity_id}"
+    assert bank.connector.refused == [("PUT", path)]
+    repost = await bank.connector.wait_for(
+        lambda s: s.kind == "create" and s.activity_id != case.activity_id
+    )
+    assert "Olli Kokenut" in words(repost.card)
+    await assert_card_is_current(bank, case)
+
+
+async def test_a_failed_update_and_repost_keep_the_action(bank: Bank) -> None:
+    """When Teams takes neither the update nor the new post, the claim still stands."""
+    case = await bank.new_case()
+    bank.connector.fail_updates.append(404)
+    bank.connector.fail_next.extend([403])  # the re-post is refused too
+    card = await bank.claim("olli", case)
+    assert t("en", "notice.claimed", seat=1, code=case.code) in words(card)
+    assert await bank.holders(case) == {1: "Olli Kokenut", 2: None}
+
+    # The next change brings the channel up to date again.
+    await bank.claim("outi", case)
+    await bank.connector.wait_for(lambda s: "Outi Osaava" in s.text and "Olli Kokenut" in s.text)
+    await assert_card_is_current(bank, case)
+
+
+async def test_a_refresh_draws_the_card_from_the_database(bank: Bank) -> None:
+    case = await bank.new_case()
+    await bank.claim("olli", case)
+    card = await bank.teams.click(
+        "sven", "card.refresh", {"case_id": case.case_id}, thread=case.thread, locale="sv-SE"
+    )
+    assert card["lang"] == "sv"
+    assert "Olli Kokenut" in words(card)
+    assert t("sv", "case.title", code=case.code) in words(card)

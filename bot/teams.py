@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from time import monotonic
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -32,6 +33,8 @@ from storage.botstore import BotStore
 log = logging.getLogger(__name__)
 
 Card = dict[str, Any]
+# How long the names on cards' "assign" list are reused before the registry is read again.
+REGISTRY_NAMES_SECONDS = 5.0
 
 
 class DeliveryFailed(Exception):
@@ -67,13 +70,25 @@ class TeamsGateway:
         self.uow_factory = uow_factory
         self.clock = clock
         self.policy = policy
+        self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
 
     # -- the bank channel ------------------------------------------------------------------
 
     async def mediators_for_cards(self) -> list[tuple[int, str]]:
-        uow = self.uow_factory()
-        async with uow:
-            return [(m.id, m.name) for m in await uow.mediators.list(active_only=True) if m.id]
+        """The active mediators a coordinator may assign, as (id, name), for case cards.
+
+        Every answer to a click renders a case card, and reading the whole registry for
+        each one cost about a fifth of a click's CPU time. The names are reused for a
+        few seconds: a registry change reaches new cards that much later, and an
+        assignment is checked against the registry itself, never against this list.
+        """
+        now = monotonic()
+        if self._names is None or now - self._names[0] >= REGISTRY_NAMES_SECONDS:
+            uow = self.uow_factory()
+            async with uow:
+                active = await uow.mediators.list(active_only=True)
+            self._names = (now, tuple((m.id, m.name) for m in active if m.id))
+        return list(self._names[1])
 
     async def channel_card(self, summary: CaseSummary, lang: Lang = "fi") -> Card:
         return cards.case_card(summary, lang, mediators=await self.mediators_for_cards())

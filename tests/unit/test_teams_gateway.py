@@ -1,0 +1,54 @@
+"""The gateway's list of mediators for case cards: read once per burst, fresh after a while."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import bot.teams
+from bot.teams import REGISTRY_NAMES_SECONDS, TeamsGateway
+from mediation.policy import BankPolicy
+from tests.clock import FixedClock
+from tests.fakes.memory_uow import MemoryUnitOfWork
+from tests.unit.factories import mediator
+
+
+class Reads:
+    """A unit-of-work factory that counts how often the registry is opened."""
+
+    def __init__(self) -> None:
+        self.uow = MemoryUnitOfWork()
+        self.count = 0
+
+    def __call__(self) -> MemoryUnitOfWork:
+        self.count += 1
+        return self.uow
+
+
+async def test_a_burst_of_cards_reads_the_registry_once_then_again_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads = Reads()
+    async with reads.uow:
+        anna = await reads.uow.mediators.add(mediator("Anna Aalto"))
+        await reads.uow.mediators.add(mediator("Olli Outo", active=False))
+        await reads.uow.commit()
+    now = [1000.0]
+    monkeypatch.setattr(bot.teams, "monotonic", lambda: now[0])
+    none: Any = None
+    gateway = TeamsGateway(none, "", none, reads, FixedClock(), BankPolicy())
+
+    first = await gateway.mediators_for_cards()
+    now[0] += REGISTRY_NAMES_SECONDS / 2
+    again = await gateway.mediators_for_cards()
+    assert first == again == [(anna.id, "Anna Aalto")]
+    assert reads.count == 1
+
+    async with reads.uow:
+        await reads.uow.mediators.add(mediator("Bertta Berg"))
+        await reads.uow.commit()
+    now[0] += REGISTRY_NAMES_SECONDS
+    later = await gateway.mediators_for_cards()
+    assert [name for _, name in later] == ["Anna Aalto", "Bertta Berg"]
+    assert reads.count == 2

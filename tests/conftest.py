@@ -118,7 +118,11 @@ async def engine(
         await upgrade(engine)
     else:
         # Creating a PostgreSQL database costs far more than emptying one.
-        engine = create_engine(request.getfixturevalue("migrated_postgres_url"))
+        engine = create_engine(
+            request.getfixturevalue("migrated_postgres_url"),
+            # Tests need no durability; not waiting for the WAL flush makes commits cheap.
+            connect_args={"server_settings": {"synchronous_commit": "off"}},
+        )
         await _empty_tables(engine)
     try:
         yield engine

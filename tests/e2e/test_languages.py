@@ -1,0 +1,130 @@
+"""Languages: every answer follows the activity's locale (Finnish unless it says otherwise);
+what Sopu writes on its own follows the language of the chat it writes to."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from cards.i18n import LANGS, Lang, catalog, t
+from tests.e2e.conftest import Bank, Posted, words
+
+
+def foreign_sentences(lang: Lang) -> set[str]:
+    """Catalog sentences of the other languages that ``lang`` does not share."""
+    own = set(catalog(lang).values())
+    found = set()
+    for other in LANGS:
+        if other == lang:
+            continue
+        for value in catalog(other).values():
+            if value in own or len(value) < 12:
+                continue
+            # The fixed text between placeholders, as it shows on a card; several words, so
+            # that a name ("Kaisa Koordinaattori") is not taken for a catalog word.
+            parts = (p.strip() for p in re.split(r"\{[^}]*\}", value))
+            found.update(p for p in parts if len(p) >= 12 and " " in p)
+    return found
+
+
+def assert_all_in(lang: Lang, cards: list[dict[str, Any]]) -> None:
+    foreign = foreign_sentences(lang)
+    for card in cards:
+        assert card["lang"] == lang, card
+        text = words(card)
+        leaked = [s for s in foreign if s in text]
+        assert not leaked, (lang, leaked)
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang"),
+    [
+        (None, "fi"),
+        ("", "fi"),
+        ("de-DE", "fi"),
+        ("fi-FI", "fi"),
+        ("sv-FI", "sv"),
+        ("SV_se", "sv"),
+        ("en-GB", "en"),
+    ],
+)
+async def test_the_locale_picks_the_language_finnish_by_default(
+    bank: Bank, locale: str | None, lang: Lang
+) -> None:
+    case = await bank.new_case()
+    answers = [
+        await bank.teams.ask("olli", "help", locale=locale),
+        await bank.teams.ask("olli", "nonsense", locale=locale),
+        await bank.claim("olli", case, locale=locale),
+        await bank.claim("olli", case, locale=locale),  # already holding
+        await bank.teams.click("olli", "case.close", {"case_id": case.case_id}, locale=locale),
+    ]
+    assert t(lang, "help.title") in words(answers[0])
+    assert t(lang, "error.unknown_command") in words(answers[1])
+    assert t(lang, "notice.claimed", seat=1, code=case.code) in words(answers[2])
+    assert t(lang, "notice.already_holding", seat=1, code=case.code) in words(answers[3])
+    assert_all_in(lang, answers)
+
+
+async def test_the_answer_follows_the_locale_not_the_command_word(bank: Bank) -> None:
+    card = await bank.teams.ask("olli", "kvot", locale="en-US")  # Swedish word, English Teams
+    assert t("en", "quota.title") in words(card)
+
+
+async def everything_a_person_sees(bank: Bank, lang: Lang, locale: str, case: Posted) -> list[Any]:
+    """A tour of Sopu's cards in one language: commands, forms, case cards, errors."""
+    cards = [
+        await bank.teams.ask(key, command, locale=locale)
+        for key, command in (
+            ("coord", "help"),
+            ("coord", "new case"),
+            ("coord", "mediators"),
+            ("olli", "my cases"),
+            ("olli", "quota"),
+            ("stranger", "help"),
+        )
+    ]
+    data = {"case_id": case.case_id}
+    for key, verb, where in (
+        ("outi", "card.refresh", "channel"),
+        ("outi", "case.details", "personal"),
+        ("coord", "case.details", "channel"),
+        ("sven", "case.claim", "channel"),
+        ("niina", "case.release", "channel"),
+        ("niina", "case.explode", "channel"),
+    ):
+        cards.append(await bank.teams.click(key, verb, data, where=where, locale=locale))
+    cards.append(
+        await bank.teams.click(
+            "coord", "case.create", {"area": "", "children": "x"}, where="personal", locale=locale
+        )
+    )
+    return cards
+
+
+@pytest.mark.parametrize(("lang", "locale"), [("fi", "fi-FI"), ("sv", "sv-SE")])
+async def test_no_other_language_leaks_into_a_card(bank: Bank, lang: Lang, locale: str) -> None:
+    case = await bank.paired()
+    assert_all_in(lang, await everything_a_person_sees(bank, lang, locale, case))
+
+
+async def test_what_sopu_writes_on_its_own_follows_each_chat(bank: Bank) -> None:
+    """The channel card is in the bank's language; each person hears in their chat's."""
+    case = await bank.new_case()
+    # Each person's language is that of their own Teams, as their last message showed it.
+    await bank.teams.ask("outi", "hjälp", locale="sv-SE")
+    await bank.teams.ask("coord", "ohje", locale="fi-FI")
+    sent = len(bank.connector.log)
+    await bank.claim("olli", case, locale="en-US")
+    await bank.claim("outi", case, locale="sv-SE")
+    await bank.teams.click("outi", "case.release", {"case_id": case.case_id}, locale="sv-SE")
+
+    assert_all_in("fi", [bank.channel_card(case)])
+    assert_all_in("sv", [s.card for s in bank.personal("outi", after=sent) if s.card])
+    assert_all_in("en", [s.card for s in bank.personal("olli", after=sent) if s.card])
+    coordinator = [s.card for s in bank.personal("coord", after=sent) if s.card]
+    assert coordinator
+    assert t("fi", "released.withdraw", name="Outi Osaava", code=case.code) in words(coordinator[0])
+    assert_all_in("fi", coordinator)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 from typing import Any
@@ -67,22 +68,36 @@ class SopuBot(TeamsActivityHandler):
     def __init__(self, deps: Deps) -> None:
         self.d = deps
         self.actions = Actions(deps)
-        self._known_chats: set[tuple[str, str]] = set()
+        # (user, personal chat) -> the locale last saved with its reference, in this process.
+        self._chat_locales: dict[tuple[str, str], str | None] = {}
+        self._chats_lock = asyncio.Lock()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await self._remember_personal_chat(turn_context)
         await super().on_turn(turn_context)
 
     async def _remember_personal_chat(self, ctx: TurnContext) -> None:
-        """Keep each user's personal-chat reference, so Sopu can write to them later."""
+        """Keep each user's personal-chat reference, so Sopu can write to them later.
+
+        An activity without a locale (the playground's conversationUpdate, for one) keeps the
+        language already known for the chat. The lock keeps two activities that arrive
+        together (installationUpdate and conversationUpdate) from saving out of order.
+        """
         aad = _aad(ctx)
         if not aad or not _personal(ctx):
             return
-        key = (aad, f"{ctx.activity.conversation.id}|{ctx.activity.locale}")
-        if key in self._known_chats:
-            return
-        await self.d.store.save_user_reference(aad, reference_dict(ctx.activity))
-        self._known_chats.add(key)
+        key = (aad, ctx.activity.conversation.id)
+        locale = ctx.activity.locale or None
+        async with self._chats_lock:
+            if key in self._chat_locales and locale in (None, self._chat_locales[key]):
+                return
+            reference = reference_dict(ctx.activity)
+            if locale is None:
+                stored = await self.d.store.user_reference(aad)
+                if stored and (stored.get("conversation") or {}).get("id") == key[1]:
+                    reference["locale"] = stored.get("locale")
+            await self.d.store.save_user_reference(aad, reference)
+            self._chat_locales[key] = reference.get("locale")
 
     # -- commands ------------------------------------------------------------------------
 

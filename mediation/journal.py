@@ -20,6 +20,7 @@ class CaseEventKind(enum.StrEnum):
     CANCELLED = "cancelled"
     SAFETY_CLEARED = "safety_cleared"
     POSTED = "posted"
+    PURGED = "purged"  # the family's identifying data was erased after the retention time
 
 
 @dataclass(frozen=True)

@@ -267,3 +267,4 @@ class CasePostRow(Base):
     activity_id: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(Text)  # JSON
     posted_at: Mapped[datetime]
+from storage import models_jobs  # noqa: E402,F401

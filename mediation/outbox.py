@@ -1,0 +1,141 @@
+"""The outbox: every message Sopu sends on its own, once, with a final status.
+
+A job never talks to Teams. It writes outbox messages whose key (kind, recipient,
+subject, period) is unique, so a job that runs twice, a restart in the middle of a run
+or a second replica adds nothing new. A sender drains the outbox and records what became
+of each message: sent, blocked by the user, failed after N tries, or *uncertain* when a
+failure left it unknown whether Teams posted it (such a message is never re-sent on its
+own; a coordinator may send it again knowingly).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+
+class MessageKind(enum.StrEnum):
+    TERM_START = "term_start"
+    MID_TERM = "mid_term"
+    ESCALATION = "escalation"
+    MEETING_REMINDER = "meeting_reminder"
+    RECORD_PROMPT = "record_prompt"
+    FOLLOW_UP = "follow_up"
+    MEDIATOR_FEEDBACK = "mediator_feedback"
+    CLIENT_LINK = "client_link"
+    JOINT_MEETING = "joint_meeting"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting to be sent (again, after a refusal, at ``next_try_at``)
+    SENDING = "sending"  # a sender took it and is posting it now
+    SENT = "sent"
+    BLOCKED = "blocked"  # the user blocked or uninstalled the bot: never retried
+    FAILED = "failed"  # refused every time, N tries
+    UNCERTAIN = "uncertain"  # Teams may have posted it: not re-sent, to never post twice
+    NO_CHAT = "no_chat"  # the person never opened a personal chat with Sopu
+
+    @property
+    def final(self) -> bool:
+        return self not in (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+    @property
+    def trouble(self) -> bool:
+        """A final status a coordinator should look at."""
+        return self.final and self is not OutboxStatus.SENT
+
+
+@dataclass(frozen=True, order=True)
+class OutboxKey:
+    """What makes a message unique: at most one such message is ever sent.
+
+    ``recipient`` is the person's Entra object id; ``subject`` what it is about ("case:12",
+    "meeting:5", "term:spring"); ``period`` which occurrence ("2026-spring", "day7").
+    """
+
+    kind: MessageKind
+    recipient: str
+    subject: str
+    period: str
+
+    def __post_init__(self) -> None:
+        if not self.recipient or not self.subject or not self.period:
+            raise ValueError(f"an outbox key needs every part: {self}")
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message a job wants sent; ``payload`` is what the card is built from (no family data)."""
+
+    key: OutboxKey
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: int
+    key: OutboxKey
+    payload: Mapping[str, Any]
+    status: OutboxStatus
+    attempts: int
+    created_at: datetime
+    next_try_at: datetime
+    sent_at: datetime | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the sender treats a refusal: exponential back-off with jitter, N tries at most."""
+
+    max_tries: int = 6
+    base: timedelta = timedelta(seconds=1)
+    cap: timedelta = timedelta(minutes=5)
+
+    def delay(self, attempt: int, jitter: float, retry_after: float | None = None) -> timedelta:
+        """The wait before try ``attempt + 1``; ``jitter`` in [0, 1) spreads the herd.
+
+        Full jitter on the exponential step, never shorter than the server's Retry-After.
+        """
+        step = min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+        wait = step * (0.5 + jitter / 2)
+        if retry_after is not None:
+            wait = max(wait, timedelta(seconds=retry_after))
+        return wait
+
+
+class Outbox(Protocol):
+    """Where messages wait; every method is its own transaction."""
+
+    async def add(self, messages: Sequence[NewMessage], now: datetime) -> int:
+        """Insert the messages whose key is new; returns how many were new."""
+        ...
+
+    async def claim(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Take up to ``limit`` due pending messages for sending (no one else gets them)."""
+        ...
+
+    async def finish(
+        self, message_id: int, status: OutboxStatus, now: datetime, error: str = ""
+    ) -> None:
+        """Record a final status (sent, blocked, failed, uncertain, no chat)."""
+        ...
+
+    async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
+        """Give a refused message back, to be tried again at ``when``."""
+        ...
+
+    async def release(self, message_ids: Sequence[int]) -> None:
+        """Give back claimed messages whose posting never started (a sender stopping)."""
+        ...
+
+    async def posting(self, message_id: int, now: datetime) -> bool:
+        """Mark a claimed message as going out now; False if it is no longer this sender's."""
+        ...
+
+    async def abandon_in_flight(self, claimed_before: datetime) -> tuple[int, int]:
+        """Messages a dead sender claimed: unposted ones back to pending, the rest uncertain."""
+        ...

@@ -1,0 +1,286 @@
+"""The SQL outbox: insert-if-absent by the unique key, and claiming rows for sending.
+
+Both work the same on SQLite and PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` adds
+only new keys, and a claim is one ``UPDATE ... RETURNING`` over rows picked with
+``FOR UPDATE SKIP LOCKED`` (PostgreSQL) or under SQLite's single writer (BEGIN
+IMMEDIATE), so two senders never take the same message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mediation.outbox import MessageKind, NewMessage, Outbox, OutboxKey, OutboxMessage, OutboxStatus
+from storage.models_jobs import OutboxRow
+
+# Rows per INSERT statement: well under SQLite's and asyncpg's bound-parameter limits.
+_CHUNK = 500
+
+
+def _message(row: OutboxRow) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id,
+        key=OutboxKey(MessageKind(row.kind), row.recipient, row.subject, row.period),
+        payload=dict(row.payload),
+        status=OutboxStatus(row.status),
+        attempts=row.attempts,
+        created_at=row.created_at,
+        next_try_at=row.next_try_at,
+        sent_at=row.sent_at,
+        error=row.error,
+    )
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    kind: MessageKind
+    status: OutboxStatus
+    count: int
+
+
+class SqlOutbox:
+    """Implements :class:`mediation.outbox.Outbox`; each method is one short transaction."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @staticmethod
+    def _insert(session: AsyncSession) -> Any:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert
+        if dialect == "sqlite":
+            return sqlite.insert
+        raise NotImplementedError(f"no insert-if-absent for {dialect}")
+
+    async def add(self, messages: Sequence[NewMessage], now: datetime) -> int:
+        values = [
+            {
+                "kind": m.key.kind.value,
+                "recipient": m.key.recipient.lower(),
+                "subject": m.key.subject,
+                "period": m.key.period,
+                "payload": dict(m.payload),
+                "status": OutboxStatus.PENDING.value,
+                "attempts": 0,
+                "created_at": now,
+                "next_try_at": now,
+                "error": "",
+            }
+            for m in messages
+        ]
+        added = 0
+        async with self._sessions() as session, session.begin():
+            insert = self._insert(session)
+            for start in range(0, len(values), _CHUNK):
+                statement = (
+                    insert(OutboxRow)
+                    .values(values[start : start + _CHUNK])
+                    .on_conflict_do_nothing(
+                        index_elements=["kind", "recipient", "subject", "period"]
+                    )
+                )
+                result = cast(CursorResult[Any], await session.execute(statement))
+                added += max(0, result.rowcount)
+        return added
+
+    async def claim(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        async with self._sessions() as session, session.begin():
+            due = (
+                select(OutboxRow.id)
+                .where(
+                    OutboxRow.status == OutboxStatus.PENDING.value,
+                    OutboxRow.next_try_at <= now,
+                )
+                .order_by(OutboxRow.next_try_at, OutboxRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list((await session.scalars(due)).all())
+            if not ids:
+                return []
+            rows = (
+                await session.scalars(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(ids), OutboxRow.status == OutboxStatus.PENDING.value)
+                    .values(
+                        status=OutboxStatus.SENDING.value,
+                        claimed_at=now,
+                        posting_at=None,
+                        attempts=OutboxRow.attempts + 1,
+                    )
+                    .returning(OutboxRow)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            return sorted((_message(r) for r in rows), key=lambda m: (m.next_try_at, m.id))
+
+    async def _set(self, message_id: int, only_if: OutboxStatus | None, **values: Any) -> int:
+        async with self._sessions() as session, session.begin():
+            statement = update(OutboxRow).where(OutboxRow.id == message_id)
+            if only_if is not None:
+                statement = statement.where(OutboxRow.status == only_if.value)
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    statement.values(**values).execution_options(synchronize_session=False)
+                ),
+            )
+            return result.rowcount
+
+    async def finish(
+        self, message_id: int, status: OutboxStatus, now: datetime, error: str = ""
+    ) -> None:
+        if not status.final:
+            raise ValueError(f"{status} is not a final status")
+        values: dict[str, Any] = {"status": status.value, "error": error[:500]}
+        if status is OutboxStatus.SENT:
+            values["sent_at"] = now
+        await self._set(message_id, None, **values)
+
+    async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
+        await self._set(
+            message_id,
+            OutboxStatus.SENDING,
+            status=OutboxStatus.PENDING.value,
+            next_try_at=when,
+            error=error[:500],
+        )
+
+    async def release(self, message_ids: Sequence[int]) -> None:
+        if not message_ids:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(list(message_ids)),
+                    OutboxRow.status == OutboxStatus.SENDING.value,
+                    OutboxRow.posting_at.is_(None),
+                )
+                .values(status=OutboxStatus.PENDING.value, attempts=OutboxRow.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def posting(self, message_id: int, now: datetime) -> bool:
+        """Mark a claimed message as going out now; False if it is no longer ours."""
+        written = await self._set(message_id, OutboxStatus.SENDING, posting_at=now)
+        return written == 1
+
+    async def abandon_in_flight(self, claimed_before: datetime) -> tuple[int, int]:
+        """Messages a sender claimed before the moment and never finished (it died).
+
+        Those it never started posting go back to pending; those it was posting become
+        uncertain. Returns (released, uncertain).
+        """
+        stale = (
+            OutboxRow.status == OutboxStatus.SENDING.value,
+            OutboxRow.claimed_at < claimed_before,
+        )
+        async with self._sessions() as session, session.begin():
+            released = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(OutboxRow)
+                    .where(*stale, OutboxRow.posting_at.is_(None))
+                    .values(status=OutboxStatus.PENDING.value, attempts=OutboxRow.attempts - 1)
+                    .execution_options(synchronize_session=False)
+                ),
+            ).rowcount
+            uncertain = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(OutboxRow)
+                    .where(*stale, OutboxRow.posting_at.is_not(None))
+                    .values(
+                        status=OutboxStatus.UNCERTAIN.value,
+                        error="the sender stopped while posting it; not re-sent",
+                    )
+                    .execution_options(synchronize_session=False)
+                ),
+            ).rowcount
+            return released, uncertain
+
+    async def unfinished(self, now: datetime) -> int:
+        """Messages due now or being sent."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(OutboxRow)
+                .where(
+                    (OutboxRow.status == OutboxStatus.SENDING.value)
+                    | (
+                        (OutboxRow.status == OutboxStatus.PENDING.value)
+                        & (OutboxRow.next_try_at <= now)
+                    )
+                )
+            )
+            return int(count or 0)
+
+    # -- for people ----------------------------------------------------------------------
+
+    async def requeue(self, message_id: int, now: datetime) -> bool:
+        """A coordinator sends a failed or uncertain message again, knowingly."""
+        async with self._sessions() as session, session.begin():
+            row = await session.get(OutboxRow, message_id, with_for_update=True)
+            if row is None or not OutboxStatus(row.status).trouble:
+                return False
+            row.status = OutboxStatus.PENDING.value
+            row.next_try_at = now
+            row.attempts = 0
+            row.error = ""
+            return True
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        async with self._sessions() as session:
+            row = await session.get(OutboxRow, message_id)
+            return _message(row) if row is not None else None
+
+    async def counts(self, since: datetime, recipient: str | None = None) -> list[StatusCount]:
+        """Messages created since a moment, by kind and status."""
+        query = (
+            select(OutboxRow.kind, OutboxRow.status, func.count())
+            .where(OutboxRow.created_at >= since)
+            .group_by(OutboxRow.kind, OutboxRow.status)
+            .order_by(OutboxRow.kind, OutboxRow.status)
+        )
+        if recipient is not None:
+            query = query.where(OutboxRow.recipient == recipient.lower())
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [StatusCount(MessageKind(k), OutboxStatus(s), int(n)) for k, s, n in rows]
+
+    async def recent(
+        self,
+        since: datetime,
+        *,
+        statuses: Sequence[OutboxStatus] | None = None,
+        recipient: str | None = None,
+        limit: int = 20,
+    ) -> list[OutboxMessage]:
+        query = select(OutboxRow).where(OutboxRow.created_at >= since)
+        if statuses is not None:
+            query = query.where(OutboxRow.status.in_([s.value for s in statuses]))
+        if recipient is not None:
+            query = query.where(OutboxRow.recipient == recipient.lower())
+        query = query.order_by(OutboxRow.created_at.desc(), OutboxRow.id.desc()).limit(limit)
+        async with self._sessions() as session:
+            return [_message(r) for r in (await session.scalars(query)).all()]
+
+    async def all(self) -> list[OutboxMessage]:
+        """Every message, oldest first (tests and small deployments)."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(OutboxRow).order_by(OutboxRow.id))).all()
+            return [_message(r) for r in rows]
+
+
+if TYPE_CHECKING:
+    # mypy checks here that SqlOutbox fills the domain's port.
+    _port: type[Outbox] = SqlOutbox

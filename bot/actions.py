@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cards
+from bot.actions_jobs import JobActions
 from bot.teams import DeliveryFailed, TeamsGateway
 from cards import verbs
 from cards.i18n import Lang, error_text, form_problems, label, t
@@ -49,6 +50,7 @@ class Deps:
     policy: BankPolicy
     store: BotStore
     gateway: TeamsGateway
+    jobs: Any = None  # bot.actions_jobs.JobServices: the outbox, for the jobs' buttons
 
 
 def _int(data: Mapping[str, Any], key: str, *, required: bool = True) -> int | None:
@@ -123,6 +125,8 @@ class Actions:
             verbs.CARD_REFRESH: self.refresh,
             verbs.MEDIATOR_UPDATE: self.update_mediator,
         }
+        self.jobs = JobActions(deps)
+        self.routes.update(self.jobs.routes)
 
     async def run(self, click: Click) -> Card:
         handler = self.routes.get(click.verb)

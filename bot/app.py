@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import cards
 from bot.actions import Deps
+from bot.actions_jobs import JOBS, build_jobs
 from bot.clock import SystemClock
 from bot.gate import BadActivity, origin_of, parse_activity, redelivery_key, refusal
 from bot.handler import SopuBot, card_response
@@ -115,13 +116,18 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
 
     gateway = TeamsGateway(adapter, settings.bot_app_id, store, uow, clock, settings.policy)
     deps = Deps(uow, TeamsNotifier(gateway), clock, settings.policy, store, gateway)
+    deps.jobs = (jobs := build_jobs(settings, engine, sessions, deps, adapter)).services
+    app[JOBS] = jobs
     bot = SopuBot(deps)
     adapter.on_turn_error = _turn_error
     app[SOPU] = Sopu(settings, clock, engine, sessions, store, adapter, bot, gateway)
     sweeper = asyncio.create_task(_forget_old_activities(app[SOPU]))
+    if settings.scheduler:
+        jobs.start()
     try:
         yield
     finally:
+        await jobs.stop()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper

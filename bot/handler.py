@@ -141,6 +141,8 @@ class SopuBot(TeamsActivityHandler):
             return cards.quota_card(report, lang)
         if command == "mediators":
             return await self.actions.registry_card(_aad(ctx), lang)
+        if command == "reminders":
+            return await self.actions.jobs.reminders_card(_aad(ctx), lang)
         return cards.help_card(lang, me.is_coordinator)
 
     async def _setup(self, ctx: TurnContext, me: Any, lang: Lang) -> Card:

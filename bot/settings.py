@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from mediation.policy import BankPolicy, TermSpec
+from mediation.reminders import ReminderPolicy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sopu.db"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -65,6 +68,91 @@ def _terms(text: str) -> tuple[TermSpec, ...]:
     return tuple(specs)
 
 
+def _on_off(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    if not text:
+        return default
+    if text in ("on", "1", "true", "yes"):
+        return True
+    if text in ("off", "0", "false", "no"):
+        return False
+    raise SettingsError(f"{name} must be on or off, not {text!r}")
+
+
+def _windows(env: Mapping[str, str], name: str, default: tuple[tuple[int, float], ...]) -> Any:
+    """'7/1,60/30' -> ((7, 1.0), (60, 30.0)): at most N messages in S seconds."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    found = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d+)/(\d+(?:\.\d+)?)\s*", part)
+        if not m or int(m[1]) < 1 or float(m[2]) <= 0:
+            raise SettingsError(f"{name}: {part.strip()!r} is not count/seconds, e.g. 30/1")
+        found.append((int(m[1]), float(m[2])))
+    return tuple(found)
+
+
+def _month_days(env: Mapping[str, str], name: str, default: tuple[tuple[int, int], ...]) -> Any:
+    """'02-10,05-19,11-17' -> ((2, 10), (5, 19), (11, 17))."""
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    found = []
+    for part in text.split(","):
+        m = re.fullmatch(r"\s*(\d{1,2})-(\d{1,2})\s*", part)
+        try:
+            if not m:
+                raise ValueError(part)
+            date(2024, int(m[1]), int(m[2]))
+        except ValueError:
+            raise SettingsError(f"{name}: {part.strip()!r} is not a month-day like 05-19") from None
+        found.append((int(m[1]), int(m[2])))
+    return tuple(found)
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
+    text = env.get(name, "").strip() or default
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not m or int(m[1]) > 23 or int(m[2]) > 59:
+        raise SettingsError(f"{name} must be a time of day like 09:00, not {text!r}")
+    return f"{int(m[1]):02d}:{m[2]}"
+
+
+TEAMS_PER_CONVERSATION = ((7, 1.0), (8, 2.0), (60, 30.0), (1800, 3600.0))
+TEAMS_PER_TENANT = ((30, 1.0),)
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """How fast the proactive sender may post; the defaults are Teams' limits (FACTS.md)."""
+
+    per_conversation: tuple[tuple[int, float], ...] = TEAMS_PER_CONVERSATION
+    per_tenant: tuple[tuple[int, float], ...] = TEAMS_PER_TENANT
+    concurrency: int = 16  # posts under way at once
+    max_tries: int = 6
+    claim_lease_seconds: float = 300.0  # a claimed message older than this was abandoned
+    tenant_pause_cap: float = 5.0  # the longest the whole sender pauses after one refusal
+
+    def scaled(self, factor: float) -> SendLimits:
+        """The same counts in 1/factor of the time: for tests and benchmarks."""
+
+        def faster(windows: tuple[tuple[int, float], ...]) -> tuple[tuple[int, float], ...]:
+            return tuple((n, s / factor) for n, s in windows)
+
+        return replace(
+            self,
+            per_conversation=faster(self.per_conversation),
+            per_tenant=faster(self.per_tenant),
+            tenant_pause_cap=self.tenant_pause_cap / factor,
+        )
+
+    @property
+    def tenant_rate(self) -> float:
+        """The steady messages per second the tenant limit allows."""
+        return min(n / s for n, s in self.per_tenant)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -80,6 +168,13 @@ class Settings:
     policy: BankPolicy = field(default_factory=BankPolicy)
     processed_activity_hours: int = 48
     playground_port: int = 56150
+    # The scheduled jobs and the proactive sender. Off unless asked for: SOPU_SCHEDULER
+    # defaults to on in from_env, tests that build Settings themselves start it knowingly.
+    scheduler: bool = False
+    send_limits: SendLimits = field(default_factory=SendLimits)
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    jobs_time: str = "09:00"  # the local time of the daily jobs
+    election_seconds: float = 15.0  # how often a replica tries to become the scheduler
 
     @property
     def production(self) -> bool:
@@ -131,6 +226,17 @@ class Settings:
             allowed_channels=_csv(env.get("SOPU_ALLOWED_CHANNELS", "")),
             policy=policy,
             playground_port=_int(env, "SOPU_PLAYGROUND_PORT", 56150, 1),
+            scheduler=_on_off(env, "SOPU_SCHEDULER", True),
+            send_limits=SendLimits(
+                per_conversation=_windows(
+                    env, "SOPU_SEND_LIMIT_CONVERSATION", TEAMS_PER_CONVERSATION
+                ),
+                per_tenant=_windows(env, "SOPU_SEND_LIMIT_TENANT", TEAMS_PER_TENANT),
+                concurrency=_int(env, "SOPU_SEND_CONCURRENCY", 16, 1),
+                max_tries=_int(env, "SOPU_SEND_MAX_TRIES", 6, 1),
+            ),
+            reminders=_reminders(env),
+            jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),
         )
         settings.validate()
         return settings
@@ -160,3 +266,21 @@ class Settings:
             raise SettingsError("production mode (SOPU_ENV=production) needs " + ", ".join(missing))
         if self.database_url.startswith("sqlite"):
             raise SettingsError("production mode needs a PostgreSQL DATABASE_URL")
+
+
+def _reminders(env: Mapping[str, str]) -> ReminderPolicy:
+    mid = env.get("SOPU_MID_TERM_DAY", "").strip()
+    try:
+        return ReminderPolicy(
+            escalate_after_days=_int(env, "SOPU_ESCALATE_AFTER_DAYS", 7, 1),
+            mid_term_day=_int(env, "SOPU_MID_TERM_DAY", 0) if mid else None,
+            meeting_lead_days=_int(env, "SOPU_MEETING_REMINDER_DAYS", 1, 1),
+            follow_up_after_days=_int(env, "SOPU_FOLLOW_UP_AFTER_DAYS", 90, 1),
+            follow_up_lead_days=_int(env, "SOPU_FOLLOW_UP_LEAD_DAYS", 14),
+            joint_meetings=_month_days(env, "SOPU_JOINT_MEETINGS", ((2, 10), (5, 19), (11, 17))),
+            joint_lead_days=_int(env, "SOPU_JOINT_MEETING_LEAD_DAYS", 7),
+            retention_days=_int(env, "SOPU_RETENTION_DAYS", 730, 1),
+            skip_holidays=_on_off(env, "SOPU_REMINDERS_SKIP_HOLIDAYS", False),
+        )
+    except ValueError as exc:
+        raise SettingsError(f"reminder settings: {exc}") from None

@@ -10,14 +10,23 @@ NEW_CASE = "new case"
 MY_CASES = "my cases"
 QUOTA = "quota"
 MEDIATORS = "mediators"
+REMINDERS = "reminders"
 
-CANONICAL: tuple[str, ...] = (HELP, SETUP, NEW_CASE, MY_CASES, QUOTA, MEDIATORS)
+CANONICAL: tuple[str, ...] = (HELP, SETUP, NEW_CASE, MY_CASES, QUOTA, MEDIATORS, REMINDERS)
 
 # The words shown in each language's help card, in CANONICAL order.
 WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("help", "setup", "new case", "my cases", "quota", "mediators"),
-    "fi": ("ohje", "asetus", "uusi tapaus", "omat tapaukset", "kiintiö", "sovittelijat"),
-    "sv": ("hjälp", "inställning", "nytt ärende", "mina ärenden", "kvot", "medlare"),
+    "en": ("help", "setup", "new case", "my cases", "quota", "mediators", "reminders"),
+    "fi": (
+        "ohje",
+        "asetus",
+        "uusi tapaus",
+        "omat tapaukset",
+        "kiintiö",
+        "sovittelijat",
+        "muistutukset",
+    ),
+    "sv": ("hjälp", "inställning", "nytt ärende", "mina ärenden", "kvot", "medlare", "påminnelser"),
 }
 
 _PUNCTUATION = ".,!?:;"

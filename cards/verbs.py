@@ -11,6 +11,9 @@ CASE_CLOSE = "case.close"
 CASE_CANCEL = "case.cancel"
 CARD_REFRESH = "card.refresh"
 MEDIATOR_UPDATE = "mediator.update"
+REMINDERS_OPEN_CASES = "reminders.open_cases"
+REMINDERS_RETRY = "reminders.retry"
+JOINT_AGENDA = "joint.agenda"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -23,5 +26,8 @@ VERBS: frozenset[str] = frozenset(
         CASE_CANCEL,
         CARD_REFRESH,
         MEDIATOR_UPDATE,
+        REMINDERS_OPEN_CASES,
+        REMINDERS_RETRY,
+        JOINT_AGENDA,
     }
 )

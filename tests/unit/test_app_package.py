@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "appPackage"
 ATK = ROOT / "tests" / "browser" / "node_modules" / ".bin" / "atk"
 
-PERSONAL = ["help", "new case", "my cases", "quota", "mediators"]
+PERSONAL = ["help", "new case", "my cases", "quota", "mediators", "reminders"]
 TEAM = ["help", "setup", "new case", "my cases", "quota", "mediators"]
 TITLES = {
     "fi.json": {
@@ -29,6 +29,7 @@ TITLES = {
         "my cases": "omat tapaukset",
         "quota": "kiintiö",
         "mediators": "sovittelijat",
+        "reminders": "muistutukset",
     },
     "sv.json": {
         "help": "hjälp",
@@ -37,6 +38,7 @@ TITLES = {
         "my cases": "mina ärenden",
         "quota": "kvot",
         "mediators": "medlare",
+        "reminders": "påminnelser",
     },
 }
 OTHER_GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

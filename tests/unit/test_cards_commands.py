@@ -30,6 +30,10 @@ ALIASES = [
     ("mediators", "mediators"),
     ("sovittelijat", "mediators"),
     ("medlare", "mediators"),
+    ("reminders", "reminders"),
+    ("muistutukset", "reminders"),
+    ("påminnelser", "reminders"),
+    ("paminnelser", "reminders"),
 ]
 
 

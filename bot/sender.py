@@ -1,0 +1,412 @@
+"""The proactive sender: drains the outbox into Teams within Teams' rate limits.
+
+Teams allows a bot 7 messages a second, 8 in 2 s, 60 in 30 s and 1800 an hour in one
+conversation, and 30 requests a second per tenant (FACTS.md). The sender paces itself
+below those limits with sliding windows, so refusals stay rare; when Teams refuses
+anyway (429, 412, 503) it waits with exponential back-off and jitter, never less than the
+Retry-After header, and tries again up to N times.
+
+A failure after which Teams may have posted the message (502, 504, 500, a timeout or a
+dropped connection) is *ambiguous*: a retry could post it twice, so such a message gets
+the final status "uncertain" and the sender slows down instead. Every message ends with
+one final status the coordinators can read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import ConversationReference
+
+from bot.settings import SendLimits
+from bot.teams import card_activity
+from cards.i18n import Lang, lang_of
+from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
+from mediation.ports import Clock
+from storage.botstore import BotStore
+from storage.outbox import SqlOutbox
+
+log = logging.getLogger(__name__)
+
+Card = dict[str, Any]
+Renderer = Callable[[OutboxMessage, Lang], Awaitable[Card]]
+
+
+# -- pacing ---------------------------------------------------------------------------------
+
+
+class SlidingWindows:
+    """At most ``count`` events in any ``seconds``, for each window, per key."""
+
+    def __init__(self, windows: tuple[tuple[int, float], ...], now: Callable[[], float]) -> None:
+        self.windows = windows
+        self.span = max((s for _, s in windows), default=0.0)
+        self.keep = max((c for c, _ in windows), default=0)
+        self._now = now
+        self._seen: dict[str, deque[float]] = {}
+
+    def wait(self, key: str) -> float:
+        """Seconds until one more event is allowed for ``key`` (0: now)."""
+        seen = self._seen.get(key)
+        if not seen:
+            return 0.0
+        now = self._now()
+        wait = 0.0
+        for count, seconds in self.windows:
+            # One more now would make count + 1 inside the window if the count-th newest is.
+            if len(seen) >= count and seen[-count] > now - seconds:
+                wait = max(wait, seen[-count] + seconds - now)
+        return wait
+
+    def record(self, key: str) -> None:
+        seen = self._seen.setdefault(key, deque(maxlen=self.keep))
+        seen.append(self._now())
+
+    def forget_idle(self) -> None:
+        cutoff = self._now() - self.span
+        for key in [k for k, d in self._seen.items() if not d or d[-1] <= cutoff]:
+            del self._seen[key]
+
+
+class Pacer:
+    """Grants sends so that neither a conversation's nor the tenant's limits are passed."""
+
+    TENANT = "tenant"
+
+    def __init__(self, limits: SendLimits, now: Callable[[], float] | None = None) -> None:
+        clock = now or _monotonic
+        self.conversations = SlidingWindows(limits.per_conversation, clock)
+        self.tenant = SlidingWindows(limits.per_tenant, clock)
+        self._now = clock
+        self._paused_until = 0.0
+        self._conversation_paused: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float, conversation: str | None = None) -> None:
+        """Teams pushed back: no sends (to one conversation, or at all) for a while."""
+        until = self._now() + seconds
+        if conversation is None:
+            self._paused_until = max(self._paused_until, until)
+        else:
+            self._conversation_paused[conversation] = max(
+                self._conversation_paused.get(conversation, 0.0), until
+            )
+
+    async def acquire(self, conversation: str) -> None:
+        # One waiter at a time decides, so the tenant's window is never over-granted.
+        async with self._lock:
+            while True:
+                now = self._now()
+                wait = max(
+                    self._paused_until - now,
+                    self._conversation_paused.get(conversation, 0.0) - now,
+                    self.conversations.wait(conversation),
+                    self.tenant.wait(self.TENANT),
+                )
+                if wait <= 0:
+                    self.conversations.record(conversation)
+                    self.tenant.record(self.TENANT)
+                    return
+                await asyncio.sleep(wait)
+
+
+def _monotonic() -> float:
+    return asyncio.get_running_loop().time()
+
+
+# -- talking to Teams -----------------------------------------------------------------------
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    RETRY = "retry"  # refused before anything was posted: safe to try again
+    AMBIGUOUS = "ambiguous"  # Teams may have posted it
+    BLOCKED = "blocked"  # the user blocked the bot or removed it
+    FAILED = "failed"  # refused for good (a bad request will not improve)
+
+
+@dataclass(frozen=True)
+class PostResult:
+    outcome: Outcome
+    status: int | None = None
+    retry_after: float | None = None
+    detail: str = ""
+
+
+class Transport(Protocol):
+    async def post(self, reference: dict[str, Any], card: Card) -> PostResult: ...
+
+
+# Refused before processing: safe to repeat. 502/504/500 may have been processed.
+_RETRY_STATUSES = frozenset({408, 412, 429, 503})
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+_BLOCKED_CODES = frozenset(
+    {"ConversationBlockedByUser", "BotDisabledByAdmin", "BotNotInConversationRoster"}
+)
+
+
+def classify(status: int, code: str = "", retry_after: float | None = None) -> PostResult:
+    """What an HTTP answer of the Bot Connector means for a message."""
+    if 200 <= status < 300:
+        return PostResult(Outcome.SENT, status)
+    detail = f"HTTP {status} {code}".strip()
+    if status in _RETRY_STATUSES:
+        return PostResult(Outcome.RETRY, status, retry_after, detail)
+    if status in _AMBIGUOUS_STATUSES:
+        return PostResult(Outcome.AMBIGUOUS, status, retry_after, detail)
+    if code in _BLOCKED_CODES or status in (403, 404):
+        return PostResult(Outcome.BLOCKED, status, None, detail)
+    return PostResult(Outcome.FAILED, status, None, detail)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds (Teams sends a number; an HTTP date is read as unknown)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return max(0.0, min(seconds, 3600.0))
+
+
+class BotTransport:
+    """Posts through the CloudAdapter, as every proactive message of Sopu does.
+
+    msrest never repeats a POST on its own (urllib3 retries only idempotent methods), so
+    one call here is one request to the Bot Connector.
+    """
+
+    def __init__(self, adapter: CloudAdapter, bot_app_id: str) -> None:
+        self.adapter = adapter
+        self.bot_app_id = bot_app_id
+
+    async def post(self, reference: dict[str, Any], card: Card) -> PostResult:
+        ref = ConversationReference().deserialize(reference)
+
+        async def send(ctx: TurnContext) -> None:
+            await ctx.send_activity(card_activity(card))
+
+        try:
+            await self.adapter.continue_conversation(ref, send, self.bot_app_id)
+        except Exception as exc:  # the connector raises many kinds; each is sorted below
+            return _failure(exc)
+        return PostResult(Outcome.SENT, 200)
+
+
+def _failure(exc: BaseException) -> PostResult:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        headers = getattr(response, "headers", None) or {}
+        code = ""
+        error = getattr(exc, "error", None)
+        inner = getattr(error, "error", None)
+        if inner is not None and isinstance(getattr(inner, "code", None), str):
+            code = inner.code
+        return classify(status, code, retry_after_seconds(headers.get("Retry-After")))
+    if _never_connected(exc):
+        return PostResult(Outcome.RETRY, None, None, f"no connection: {type(exc).__name__}")
+    return PostResult(Outcome.AMBIGUOUS, None, None, f"{type(exc).__name__}")
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """A failure to connect at all: nothing can have been posted."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        name = type(current).__name__
+        if name in ("NewConnectionError", "ConnectTimeout", "ConnectionRefusedError"):
+            return True
+        stack.extend(
+            [
+                getattr(current, "inner_exception", None),
+                getattr(current, "reason", None),
+                current.__cause__ if isinstance(current, BaseException) else None,
+                *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException)),
+            ]
+        )
+    return False
+
+
+# -- the sender --------------------------------------------------------------------------------
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    retried: int = 0
+    blocked: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    no_chat: int = 0
+
+
+class Sender:
+    """Takes due messages from the outbox and delivers them, each to a final status."""
+
+    def __init__(
+        self,
+        outbox: SqlOutbox,
+        store: BotStore,
+        transport: Transport,
+        render: Renderer,
+        clock: Clock,
+        limits: SendLimits,
+        *,
+        poll_seconds: float = 2.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.outbox = outbox
+        self.store = store
+        self.transport = transport
+        self.render = render
+        self.clock = clock
+        self.limits = limits
+        self.retry = RetryPolicy(max_tries=limits.max_tries)
+        self.poll_seconds = poll_seconds
+        self.pacer = Pacer(limits)
+        self.stats: Counter[str] = Counter()
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._waiting: set[asyncio.Task[Any]] = set()
+
+    def wake(self) -> None:
+        """New messages are in the outbox: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Drain until cancelled; a cancelled sender lets the posts under way finish first."""
+        self._stopping = False
+        inflight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                await self._recover()
+                room = self.limits.concurrency - len(inflight)
+                claimed = await self.outbox.claim(self.clock.now(), room) if room > 0 else []
+                for message in claimed:
+                    task = asyncio.create_task(self._deliver(message))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+                if len(inflight) >= self.limits.concurrency:
+                    await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                elif not claimed:
+                    self._wake.clear()
+                    woken = asyncio.ensure_future(self._wake.wait())
+                    await asyncio.wait(
+                        [woken, *inflight],
+                        timeout=self.poll_seconds,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                    woken.cancel()
+                    self.pacer.conversations.forget_idle()
+        finally:
+            self._stopping = True
+            for waiting in list(self._waiting):
+                waiting.cancel()
+            if inflight:
+                # Posts under way end and record their status: cut off, it would be unknown
+                # whether Teams took them. Those still waiting for their turn go back.
+                await asyncio.shield(asyncio.gather(*inflight, return_exceptions=True))
+
+    async def _recover(self) -> None:
+        lease = timedelta(seconds=self.limits.claim_lease_seconds)
+        released, uncertain = await self.outbox.abandon_in_flight(self.clock.now() - lease)
+        if released or uncertain:
+            log.warning(
+                "a stopped sender left %d messages unposted (sent again) and %d mid-post "
+                "(uncertain, not re-sent)",
+                released,
+                uncertain,
+            )
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Send everything due now, then return (tests, benchmarks, one-off runs)."""
+        task = asyncio.create_task(self.run())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while await self.outbox.unfinished(self.clock.now()):
+                if loop.time() > deadline:
+                    raise TimeoutError("the outbox did not drain in time")
+                if task.done():
+                    task.result()  # the sender died: say why
+                await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _deliver(self, message: OutboxMessage) -> None:
+        try:
+            reference = await self.store.user_reference(message.key.recipient)
+            if reference is None:
+                await self._finish(message, OutboxStatus.NO_CHAT, "no personal chat with Sopu")
+                return
+            card = await self.render(message, lang_of(reference.get("locale")))
+            conversation = str((reference.get("conversation") or {}).get("id") or "")
+        except Exception:
+            log.exception("preparing outbox message %d failed", message.id)
+            await self._finish(message, OutboxStatus.FAILED, "could not be prepared")
+            return
+        me = asyncio.current_task()
+        try:
+            if me is not None:
+                self._waiting.add(me)
+            if self._stopping:
+                raise asyncio.CancelledError
+            await self.pacer.acquire(conversation)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.outbox.release([message.id]))
+            return
+        finally:
+            self._waiting.discard(me)
+        if self._stopping or not await self.outbox.posting(message.id, self.clock.now()):
+            await self.outbox.release([message.id])
+            return
+        result = await self.transport.post(reference, card)
+        await self._record(message, conversation, result)
+
+    async def _record(self, message: OutboxMessage, conversation: str, result: PostResult) -> None:
+        if result.outcome is Outcome.SENT:
+            self.stats["sent"] += 1
+            await self.outbox.finish(message.id, OutboxStatus.SENT, self.clock.now())
+            return
+        log.warning("outbox message %d (%s): %s", message.id, message.key.kind.value, result.detail)
+        if result.outcome in (Outcome.RETRY, Outcome.AMBIGUOUS):
+            delay = self.retry.delay(message.attempts, self._rng.random(), result.retry_after)
+            # A refusal may be about this conversation or the whole tenant: slow both down.
+            self.pacer.pause(delay.total_seconds(), conversation)
+            self.pacer.pause(min(delay.total_seconds(), self.limits.tenant_pause_cap))
+        if result.outcome is Outcome.AMBIGUOUS:
+            await self._finish(message, OutboxStatus.UNCERTAIN, f"{result.detail}; may be posted")
+        elif result.outcome is Outcome.RETRY and message.attempts < self.retry.max_tries:
+            self.stats["retried"] += 1
+            await self.outbox.retry_at(message.id, self.clock.now() + delay, result.detail)
+        elif result.outcome is Outcome.RETRY:
+            tries = f"{result.detail} after {message.attempts} tries"
+            await self._finish(message, OutboxStatus.FAILED, tries)
+        elif result.outcome is Outcome.BLOCKED:
+            await self._finish(message, OutboxStatus.BLOCKED, result.detail)
+        else:
+            await self._finish(message, OutboxStatus.FAILED, result.detail)
+
+    async def _finish(self, message: OutboxMessage, status: OutboxStatus, error: str) -> None:
+        self.stats[status.value] += 1
+        await self.outbox.finish(message.id, status, self.clock.now(), error)

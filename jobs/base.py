@@ -1,0 +1,73 @@
+"""What every job is given: the database, the outbox, the clock and the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import holidays
+
+from mediation.model import Mediator
+from mediation.outbox import NewMessage
+from mediation.policy import BankPolicy
+from mediation.ports import Clock
+from mediation.reminders import ReminderPolicy, WorkingDays
+from mediation.rules import QuotaUsage
+from storage.jobs import JobStore, packages_by_mediator
+from storage.outbox import SqlOutbox
+from storage.uow import SqlUnitOfWork
+
+
+def finnish_holidays() -> Callable[[date], bool]:
+    """Finland's public holidays, Midsummer Eve and Christmas Eve included."""
+    calendar = holidays.country_holidays("FI")
+    return lambda day: day in calendar
+
+
+@dataclass
+class JobContext:
+    uow_factory: Callable[[], SqlUnitOfWork]
+    outbox: SqlOutbox
+    store: JobStore
+    clock: Clock
+    bank: BankPolicy
+    policy: ReminderPolicy
+    wake: Callable[[], None] = lambda: None
+    # Plain async functions of the calendar's sync (renewal, delta rounds), when present.
+    graph_tasks: Mapping[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
+    days: WorkingDays = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.days = WorkingDays(self.policy.skip_holidays, finnish_holidays())
+
+    async def send(self, messages: Sequence[NewMessage]) -> int:
+        """Add messages to the outbox (new keys only) and wake the sender."""
+        if not messages:
+            return 0
+        added = await self.outbox.add(messages, self.clock.now())
+        if added:
+            self.wake()
+        return added
+
+
+async def quota_usages(
+    uow: SqlUnitOfWork, bank: BankPolicy, today: date, mediators: Sequence[Mediator]
+) -> dict[int, QuotaUsage]:
+    """Every mediator's quota use in the term and the year of ``today``, in two queries."""
+    term = bank.term_of(today)
+    in_term = await packages_by_mediator(uow.session, *bank.bounds_utc(term.start, term.end))
+    in_year = await packages_by_mediator(
+        uow.session, *bank.bounds_utc(*bank.year_bounds(term.year))
+    )
+    return {
+        m.id: QuotaUsage(
+            term=term,
+            term_used=in_term.get(m.id, 0),
+            term_limit=bank.term_quota(term),
+            year_used=in_year.get(m.id, 0),
+            year_limit=bank.year_quota,
+        )
+        for m in mediators
+        if m.id is not None
+    }

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
 from cards.i18n import Lang, t
-from tests.e2e.conftest import CHANNEL, LOCALES, TEAM, Bank, Unchanged, verbs_on, words
+from tests.e2e.conftest import BOT_ID, CHANNEL, LOCALES, TEAM, Bank, Unchanged, verbs_on, words
 from tests.unit.factories import FORM
 
 ALIASES: dict[str, dict[Lang, str]] = {
@@ -31,89 +31,88 @@ def refusal(lang: Lang, action: str) -> str:
 # -- help ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where", ["personal", "channel"])
-async def test_help_in_each_language_lists_what_the_user_may_do(fresh: Bank, where: str) -> None:
-    for lang in LANGS:
-        word = ALIASES["help"][lang]
-        mediator = await fresh.teams.ask("olli", word, where=where, locale=LOCALES[lang])
-        coordinator = await fresh.teams.ask("coord", word, where=where, locale=LOCALES[lang])
+async def test_help_in_each_language_lists_what_the_user_may_do(fresh: Bank) -> None:
+    for where in ("personal", "channel"):
+        for lang in LANGS:
+            word = ALIASES["help"][lang]
+            mediator = await fresh.teams.ask("olli", word, where=where, locale=LOCALES[lang])
+            coordinator = await fresh.teams.ask("coord", word, where=where, locale=LOCALES[lang])
 
-        assert t(lang, "help.title") in words(mediator)
-        assert t(lang, "help.cmd.quota") in words(mediator)
-        assert t(lang, "help.cmd.new_case") not in words(mediator)
-        for command in ("setup", "new_case", "mediators"):
-            assert t(lang, f"help.cmd.{command}") in words(coordinator)
+            assert t(lang, "help.title") in words(mediator)
+            assert t(lang, "help.cmd.quota") in words(mediator)
+            assert t(lang, "help.cmd.new_case") not in words(mediator)
+            for command in ("setup", "new_case", "mediators"):
+                assert t(lang, f"help.cmd.{command}") in words(coordinator)
 
-
-async def test_commands_ignore_case_punctuation_and_diacritics(fresh: Bank) -> None:
-    for spelling in ("HELP", "  Ohje!  ", "hjalp", "Hjälp?"):
+    for spelling in ("HELP", "  Ohje!  ", "hjalp", "Hjälp?"):  # case, punctuation, diacritics
         card = await fresh.teams.ask("olli", spelling, locale="fi-FI")
         assert t("fi", "help.title") in words(card), spelling
 
 
 async def test_installing_the_app_in_personal_scope_greets_with_help(fresh: Bank) -> None:
-    """The fixture opened every personal chat; each person got the help card then."""
+    await fresh.teams.open_personal_chats(["coord", "olli"])
     for key in ("coord", "olli"):
         sent = fresh.personal(key)
-        assert sent and t("en", "help.title") in words(sent[0].card)
+        assert len(sent) == 1 and t("en", "help.title") in words(sent[0].card)
+    assert t("en", "help.cmd.new_case") in words(fresh.personal("coord")[0].card)
+    assert t("en", "help.cmd.new_case") not in words(fresh.personal("olli")[0].card)
 
 
 async def test_unknown_text_gets_a_pointer_to_help(fresh: Bank) -> None:
-    async with Unchanged(fresh, replies=1):
-        card = await fresh.teams.ask("olli", "please claim the case for me", locale="sv-SE")
-    assert t("sv", "error.unknown_command") in words(card)
+    for where in ("personal", "channel"):
+        async with Unchanged(fresh, replies=1):
+            card = await fresh.teams.ask("olli", "claim it for me", where=where, locale="sv-SE")
+        assert t("sv", "error.unknown_command") in words(card)
 
 
-async def test_a_mention_of_someone_else_is_not_taken_for_sopu(fresh: Bank) -> None:
-    """Only Sopu's own @mention is removed before reading the command."""
-    mention = {"type": "mention", "text": "<at>Olli</at>", "mentioned": {"id": "29:olli"}}
-    own = {"type": "mention", "text": "<at>Sopu</at>", "mentioned": {"id": "28:sopu-bot"}}
-    activity = fresh.teams.message("coord", "help", where="channel", entities=[own, mention])
-    activity["text"] = "<at>Sopu</at> help <at>Olli</at>"
-    status, _ = await fresh.teams.post(activity)
-    assert status == 200
-    sent = await fresh.connector.wait_for(lambda s: s.conversation_id == CHANNEL)
-    assert t("en", "help.title") in words(sent.card)
+def mention(text: str | None, name: str = "Sopu", of: str = BOT_ID) -> dict[str, Any]:
+    entity: dict[str, Any] = {"type": "mention", "mentioned": {"id": of, "name": name}}
+    if text is not None:
+        entity["text"] = text
+    return entity
 
 
-async def test_teams_formatting_around_the_mention_is_ignored(fresh: Bank) -> None:
-    """Teams puts a non-breaking space entity after the mention and may wrap the text."""
-    activity = fresh.teams.message("coord", "help", where="channel", locale="fi-FI")
-    activity["text"] = "<at>Sopu</at>&nbsp;ohje\n"
-    status, _ = await fresh.teams.post(activity)
-    assert status == 200
-    sent = await fresh.connector.wait_for(lambda s: s.conversation_id == CHANNEL)
-    assert t("fi", "help.title") in words(sent.card)
+async def test_sopus_mention_is_removed_however_teams_writes_it(fresh: Bank) -> None:
+    variants = [
+        ("<at>Sopu</at>&nbsp;ohje\n", [mention("<at>Sopu</at>")]),  # Teams' HTML space
+        ("\r\n<at>Sopu</at> ohje\r\n", [mention("<at>Sopu</at>")]),  # and its line breaks
+        ("<at>Sopu</at> ohje", [mention(None)]),  # no mention text, as in group chats
+        ("<at>Sopu (test)</at> ohje", [mention("<at>Sopu (test)</at>", "Sopu (test)")]),
+        (  # someone else is mentioned too
+            "<at>Sopu</at> ohje <at>Olli</at>",
+            [mention("<at>Sopu</at>"), mention("<at>Olli</at>", "Olli", "29:olli")],
+        ),
+    ]
+    for text, entities in variants:
+        activity = fresh.teams.message("coord", "x", "channel", entities=entities, locale="fi")
+        activity["text"] = text
+        before = len(fresh.connector.log)
+        assert (await fresh.teams.post(activity))[0] == 200
+        sent = await fresh.connector.wait_for(lambda s: s.conversation_id == CHANNEL, after=before)
+        assert t("fi", "help.title") in words(sent.card), text
 
 
 # -- setup -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", ["fi", "sv"])
-async def test_setup_by_a_coordinator_makes_the_channel_the_bank_channel(
-    fresh: Bank, lang: Lang
-) -> None:
-    card = await fresh.teams.ask(
-        "coord", ALIASES["setup"][lang], where="channel", locale=LOCALES[lang]
-    )
-    assert t(lang, "setup.done_named", channel="Cases") in words(card)
+async def test_setup_by_a_coordinator_makes_the_channel_the_bank_channel(fresh: Bank) -> None:
+    async with Unchanged(fresh, replies=1):
+        card = await fresh.teams.ask("olli", "asetus", where="channel", locale="fi-FI")
+    assert refusal("fi", "setup") in words(card)
+    async with Unchanged(fresh, replies=1):
+        card = await fresh.teams.ask("coord", "setup", locale="en-US")  # personal chat
+    assert t("en", "error.channel_only") in words(card)
+    assert await fresh.sopu.store.bank_channel() is None
+
+    for lang in ("sv", "fi"):
+        card = await fresh.teams.ask(
+            "coord", ALIASES["setup"][lang], where="channel", locale=LOCALES[lang]
+        )
+        assert t(lang, "setup.done_named", channel="Cases") in words(card)
     channel = await fresh.sopu.store.bank_channel()
     assert channel is not None
     assert (channel.team_id, channel.channel_id) == (TEAM, CHANNEL)
     assert channel.set_by == (await fresh.mediator("coord")).id
-
-
-async def test_setup_by_a_mediator_is_refused(fresh: Bank) -> None:
-    async with Unchanged(fresh, replies=1):
-        card = await fresh.teams.ask("olli", "asetus", where="channel", locale="fi-FI")
-    assert refusal("fi", "setup") in words(card)
-    assert await fresh.sopu.store.bank_channel() is None
-
-
-async def test_setup_in_personal_chat_asks_for_the_channel(fresh: Bank) -> None:
-    card = await fresh.teams.ask("coord", "setup", locale="en-US")
-    assert t("en", "error.channel_only") in words(card)
-    assert await fresh.sopu.store.bank_channel() is None
 
 
 async def test_setup_posts_the_cases_that_could_not_be_posted(bank: Bank) -> None:
@@ -136,7 +135,7 @@ async def test_setup_posts_the_cases_that_could_not_be_posted(bank: Bank) -> Non
 # -- new case --------------------------------------------------------------------------------
 
 
-async def test_new_case_gives_the_coordinator_the_intake_form(bank: Bank) -> None:
+async def test_new_case_gives_a_coordinator_the_intake_form_in_personal_chat(bank: Bank) -> None:
     form_ids = set()
     for lang in LANGS:
         card = await bank.teams.ask("coord", ALIASES["new case"][lang], locale=LOCALES[lang])
@@ -146,15 +145,10 @@ async def test_new_case_gives_the_coordinator_the_intake_form(bank: Bank) -> Non
         form_ids.add(submit[0]["data"]["form_id"])
     assert len(form_ids) == 3  # each form is its own, so a double submit is recognised
 
-
-async def test_new_case_in_the_channel_is_refused_for_privacy(bank: Bank) -> None:
     async with Unchanged(bank, replies=1):
         card = await bank.teams.ask("coord", "uusi tapaus", where="channel", locale="fi-FI")
     assert t("fi", "error.personal_chat_only") in words(card)
     assert "case.create" not in verbs_on(card)
-
-
-async def test_new_case_by_a_mediator_is_refused(bank: Bank) -> None:
     for lang in LANGS:
         async with Unchanged(bank, replies=1):
             card = await bank.teams.ask("olli", ALIASES["new case"][lang], locale=LOCALES[lang])
@@ -165,27 +159,10 @@ async def test_new_case_by_a_mediator_is_refused(bank: Bank) -> None:
 # -- my cases, quota -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lang", ["fi", "sv"])
-async def test_my_cases_lists_the_cases_where_one_holds_a_seat(bank: Bank, lang: Lang) -> None:
+async def test_my_cases_and_quota_follow_the_seats_one_holds(bank: Bank) -> None:
     case = await bank.new_case()
-    mine = ALIASES["my cases"][lang]
-    before = await bank.teams.ask("olli", mine, locale=LOCALES[lang])
-    assert t(lang, "my_cases.none") in words(before)
 
-    await bank.claim("olli", case)
-    after = await bank.teams.ask("olli", mine, locale=LOCALES[lang])
-    assert case.code in words(after)
-    assert "case.details" in verbs_on(after)
-    others = await bank.teams.ask("outi", mine, locale=LOCALES[lang])
-    assert case.code not in words(others)
-
-
-@pytest.mark.parametrize("lang", ["fi", "en"])
-async def test_quota_counts_the_seats_taken_this_term(bank: Bank, lang: Lang) -> None:
-    case = await bank.new_case()
-    word = ALIASES["quota"][lang]
-
-    def usage(used: int) -> str:
+    def usage(lang: Lang, used: int) -> str:
         return t(
             lang,
             "quota.usage",
@@ -197,17 +174,27 @@ async def test_quota_counts_the_seats_taken_this_term(bank: Bank, lang: Lang) ->
             year=t(lang, "when.year"),
         )
 
-    assert usage(0) in words(await bank.teams.ask("olli", word, locale=LOCALES[lang]))
+    for lang in LANGS:
+        mine = await bank.teams.ask("olli", ALIASES["my cases"][lang], locale=LOCALES[lang])
+        assert t(lang, "my_cases.none") in words(mine)
+        quota = await bank.teams.ask("olli", ALIASES["quota"][lang], locale=LOCALES[lang])
+        assert usage(lang, 0) in words(quota)
+        assert "mediator.update" in verbs_on(quota)  # marking oneself away
+
     await bank.claim("olli", case)
-    card = await bank.teams.ask("olli", word, locale=LOCALES[lang])
-    assert usage(1) in words(card)
-    assert "mediator.update" in verbs_on(card)  # marking oneself away
+    for lang in LANGS:
+        mine = await bank.teams.ask("olli", ALIASES["my cases"][lang], locale=LOCALES[lang])
+        assert case.code in words(mine) and "case.details" in verbs_on(mine)
+        quota = await bank.teams.ask("olli", ALIASES["quota"][lang], locale=LOCALES[lang])
+        assert usage(lang, 1) in words(quota)
+    others = await bank.teams.ask("outi", "my cases")
+    assert case.code not in words(others)
 
 
 # -- mediators -------------------------------------------------------------------------------
 
 
-async def test_mediators_shows_the_registry_with_edit_actions(fresh: Bank) -> None:
+async def test_mediators_shows_coordinators_the_registry_with_edit_actions(fresh: Bank) -> None:
     for lang in LANGS:
         card = await fresh.teams.ask("coord", ALIASES["mediators"][lang], locale=LOCALES[lang])
         assert t(lang, "registry.title") in words(card)
@@ -215,8 +202,6 @@ async def test_mediators_shows_the_registry_with_edit_actions(fresh: Bank) -> No
             assert person.name in words(card)
         assert "mediator.update" in verbs_on(card)
 
-
-async def test_mediators_is_for_coordinators_only(fresh: Bank) -> None:
     async with Unchanged(fresh, replies=1):
         card = await fresh.teams.ask("sven", "medlare", locale="sv-SE")
     assert refusal("sv", "registry") in words(card)
@@ -236,24 +221,3 @@ async def test_someone_outside_the_registry_is_told_whom_to_ask(bank: Bank) -> N
             )
         polite = t(lang, "error.not_in_registry", coordinators="Kaisa Koordinaattori")
         assert polite in words(card), (command, lang, where)
-
-
-@pytest.mark.parametrize(
-    ("text", "entity"),
-    [
-        ("\r\n<at>Sopu</at> help\r\n", {"text": "<at>Sopu</at>"}),  # Teams' own line breaks
-        ("<at>Sopu</at> help", {}),  # a mention without its text, as in group chats
-        ("<at>Sopu (test)</at> help", {"text": "<at>Sopu (test)</at>"}),  # regex characters
-    ],
-)
-async def test_the_mention_is_removed_however_teams_writes_it(
-    fresh: Bank, text: str, entity: dict[str, str]
-) -> None:
-    name = entity.get("text", "<at>Sopu</at>")[4:-5]
-    mention = {"type": "mention", "mentioned": {"id": "28:sopu-bot", "name": name}, **entity}
-    activity = fresh.teams.message("coord", "x", where="channel", entities=[mention])
-    activity["text"] = text
-    status, _ = await fresh.teams.post(activity)
-    assert status == 200
-    sent = await fresh.connector.wait_for(lambda s: s.conversation_id == CHANNEL)
-    assert t("en", "help.title") in words(sent.card)

@@ -76,14 +76,11 @@ CASE_VERBS = (
 )
 
 
-async def test_an_unknown_verb_gets_an_error_card(bank: Bank, case: Posted) -> None:
+async def test_an_unknown_or_missing_verb_gets_an_error_card(bank: Bank, case: Posted) -> None:
     for lang in LANGS:
         for verb in ("case.explode", "CASE.CLAIM", "case.claim ", "case", "", "x" * 500):
             text = await refused(bank, "olli", verb, {"case_id": case.case_id}, lang)
             assert t(lang, "error.unknown_action") in text
-
-
-async def test_an_action_without_a_verb_gets_an_error_card(bank: Bank, case: Posted) -> None:
     for value in (
         {"action": {"type": "Action.Execute", "verb": 42, "data": {}}},
         {"action": {"type": "Action.Execute", "verb": None}},
@@ -99,51 +96,26 @@ async def test_an_action_without_a_verb_gets_an_error_card(bank: Bank, case: Pos
         assert t("sv", "error.unknown_action") in text
 
 
-async def test_missing_action_data_points_at_no_case(bank: Bank, case: Posted) -> None:
-    for verb in CASE_VERBS:
-        for data in (None, [], "1", 1, {"case": 1}):
-            text = await refused(bank, "coord", verb, data, "fi")
-            assert t("fi", "error.case_not_found") in text
-
-
-async def test_a_malformed_case_id_points_at_no_case(bank: Bank, case: Posted) -> None:
+async def test_a_missing_malformed_or_unknown_case(bank: Bank, case: Posted) -> None:
+    tries: list[tuple[str, Any, Lang]] = []
+    tries += [(verb, data, "fi") for verb in CASE_VERBS for data in (None, [], "1", {"case": 1})]
     odd = ("-1", -1, "1.5", 1.5, True, [1], {"id": 1}, "", " ", "1" * 40, "1e3", "١")
-    tries = [("case.claim", case_id) for case_id in odd]
-    tries += [(verb, "abc") for verb in CASE_VERBS]
-    for verb, case_id in tries:
-        data = {"case_id": case_id, "outcome": "agreement", "mediator_id": "3"}
-        text = await refused(bank, "coord", verb, data, "en")
-        assert t("en", "error.case_not_found") in text
-
-
-async def test_a_case_that_does_not_exist(bank: Bank, case: Posted) -> None:
+    tries += [("case.claim", {"case_id": case_id}, "en") for case_id in odd]
+    tries += [(verb, {"case_id": "abc"}, "en") for verb in CASE_VERBS]
+    tries += [(verb, {"case_id": 999}, lang) for verb in CASE_VERBS for lang in LANGS]
     outi = await bank.mediator("outi")
-    data = {"case_id": 999, "mediator_id": outi.id, "outcome": "agreement", "reason": "withdraw"}
-    for lang in LANGS:
-        for verb in CASE_VERBS:
-            text = await refused(bank, "coord", verb, data, lang)
-            assert t(lang, "error.case_not_found") in text
+    more = {"outcome": "agreement", "mediator_id": outi.id, "reason": "withdraw"}
+    for verb, data, lang in tries:
+        full = {**more, **data} if isinstance(data, dict) else data
+        text = await refused(bank, "coord", verb, full, lang)
+        assert t(lang, "error.case_not_found") in text
 
 
-async def test_a_seat_that_does_not_exist(bank: Bank, case: Posted) -> None:
+async def test_malformed_fields_of_a_case_action(bank: Bank, case: Posted) -> None:
     text = await refused(bank, "outi", "case.claim", {"case_id": case.case_id, "seat": 3}, "fi")
     assert t("fi", "problem.no_such_seat", seat=3) in text
+    await refused(bank, "olli", "case.release", {"case_id": case.case_id, "reason": "bored"}, "sv")
 
-
-async def test_an_unknown_release_reason(bank: Bank, case: Posted) -> None:
-    data = {"case_id": case.case_id, "reason": "bored"}
-    await refused(bank, "olli", "case.release", data, "sv")
-
-
-async def test_an_unknown_outcome(bank: Bank, case: Posted) -> None:
-    await bank.claim("outi", case)
-    for outcome in ("", "won", None):
-        data = {"case_id": case.case_id, "outcome": outcome}
-        await refused(bank, "coord", "case.close", data, "fi")
-    assert await bank.status(case) == "paired"
-
-
-async def test_a_malformed_assignment(bank: Bank, case: Posted) -> None:
     for data in (
         {},
         {"mediator_id": ""},
@@ -155,12 +127,15 @@ async def test_a_malformed_assignment(bank: Bank, case: Posted) -> None:
         {"mediator_id": "3", "seat": "x"},
     ):
         await refused(bank, "coord", "case.assign", {"case_id": case.case_id, **data}, "sv")
-
-
-async def test_a_malformed_cancellation(bank: Bank, case: Posted) -> None:
     for reason in (["x"], "x" * 501, {"a": 1}):
         data = {"case_id": case.case_id, "reason": reason}
         await refused(bank, "coord", "case.cancel", data, "en")
+
+    await bank.claim("outi", case)
+    for outcome in ("", "won", None):
+        data = {"case_id": case.case_id, "outcome": outcome}
+        await refused(bank, "coord", "case.close", data, "fi")
+    assert await bank.status(case) == "paired"
 
 
 async def test_a_malformed_registry_edit(bank: Bank) -> None:
@@ -192,16 +167,15 @@ async def test_coordinator_actions_are_refused_to_a_mediator(bank: Bank, case: P
         assert not_allowed(lang, action) in text
 
 
-async def test_details_are_refused_outside_the_pair(bank: Bank, case: Posted) -> None:
+async def test_a_mediator_without_the_seat_gets_no_details_and_releases_nothing(
+    bank: Bank, case: Posted
+) -> None:
     for where in ("channel", "personal"):
         data = {"case_id": case.case_id}
         text = await refused(bank, "outi", "case.details", data, "sv", where=where)
         assert not_allowed("sv", "details", "pair_only") in text
         assert "Aino" not in text
     assert await bank.accesses(case) == []
-
-
-async def test_releasing_someone_elses_seat_is_refused(bank: Bank, case: Posted) -> None:
     data = {"case_id": case.case_id, "seat": 1}
     text = await refused(bank, "outi", "case.release", data, "fi")
     assert t("fi", "error.not_seat_holder", code=case.code) in text
@@ -230,9 +204,9 @@ async def test_someone_outside_the_registry_is_refused(bank: Bank, case: Posted)
 # -- forged roles ------------------------------------------------------------------------------
 
 
-async def test_card_data_cannot_make_a_mediator_a_coordinator(bank: Bank, case: Posted) -> None:
+async def test_a_forged_role_is_refused(bank: Bank, case: Posted) -> None:
     """Roles come from the registry by the sender's Entra id, never from the card or a name."""
-    coord = bank.teams.person("coord")
+    coord, olli = bank.teams.person("coord"), bank.teams.person("olli")
     await bank.claim("outi", case)
     forged = {
         "case_id": case.case_id,
@@ -243,30 +217,27 @@ async def test_card_data_cannot_make_a_mediator_a_coordinator(bank: Bank, case: 
         "from": {"id": coord.teams_id, "aadObjectId": coord.aad},
         "is_coordinator": True,
     }
-    olli = bank.teams.person("olli")
     as_coordinator_name = {"id": olli.teams_id, "name": coord.name, "aadObjectId": olli.aad}
     text = await refused(bank, "olli", "case.close", forged, "fi", sender=as_coordinator_name)
     assert not_allowed("fi", "close") in text
     with_coordinators_teams_id = {"id": coord.teams_id, "name": coord.name, "aadObjectId": olli.aad}
     await refused(bank, "olli", "case.cancel", forged, "fi", sender=with_coordinators_teams_id)
-    assert await bank.status(case) == "paired"
 
-
-async def test_a_sender_without_an_entra_id_is_nobody(bank: Bank, case: Posted) -> None:
-    coord = bank.teams.person("coord")
-    data = {"case_id": case.case_id, "outcome": "agreement", "aadObjectId": coord.aad}
-    nameless = {"id": coord.teams_id, "aadObjectId": ""}
-    for sender in ({"id": coord.teams_id, "name": coord.name}, nameless):
-        text = await refused(bank, "coord", "case.cancel", data, "en", sender=sender)
+    # A sender without an Entra object id is nobody, whatever else they claim.
+    for sender in (
+        {"id": coord.teams_id, "name": coord.name},
+        {"id": coord.teams_id, "aadObjectId": ""},
+    ):
+        text = await refused(bank, "coord", "case.cancel", forged, "en", sender=sender)
         assert t("en", "error.not_in_registry", coordinators="Kaisa Koordinaattori") in text
 
-
-async def test_a_forged_holder_cannot_release_or_see_details(bank: Bank, case: Posted) -> None:
-    olli = await bank.mediator("olli")
-    forged = {"case_id": case.case_id, "seat": 1, "mediator_id": olli.id, "holder": olli.id}
-    await refused(bank, "sven", "case.release", forged, "sv")
-    await refused(bank, "sven", "case.details", forged, "sv")
-    assert await bank.holders(case) == {1: "Olli Kokenut", 2: None}
+    # Naming the holder in the card data does not make one the holder.
+    olli_id = (await bank.mediator("olli")).id
+    as_holder = {"case_id": case.case_id, "seat": 1, "mediator_id": olli_id, "holder": olli_id}
+    await refused(bank, "sven", "case.release", as_holder, "sv")
+    await refused(bank, "sven", "case.details", as_holder, "sv")
+    assert await bank.holders(case) == {1: "Olli Kokenut", 2: "Outi Osaava"}
+    assert await bank.status(case) == "paired"
 
 
 # -- bodies that are not activities ------------------------------------------------------------
@@ -306,8 +277,6 @@ async def test_a_body_that_is_not_an_activity_is_a_bad_request(bank: Bank) -> No
     ):
         assert await bad_request(bank, raw[:20], raw=raw) == 400, raw[:20]
 
-
-async def test_an_activity_missing_what_teams_always_sends_is_a_bad_request(bank: Bank) -> None:
     for path in (("type",), ("serviceUrl",), ("conversation",), ("from",), ("recipient",)):
         activity = activity_without(bank, *path)
         assert await bad_request(bank, path, body=activity) == 400, path
@@ -315,8 +284,6 @@ async def test_an_activity_missing_what_teams_always_sends_is_a_bad_request(bank
         activity = activity_without(bank, part, "id")
         assert await bad_request(bank, part, body=activity) == 400, part
 
-
-async def test_an_activity_of_the_wrong_shape_is_a_bad_request(bank: Bank) -> None:
     for change in (
         {"type": 7},
         {"type": ""},
@@ -331,8 +298,6 @@ async def test_an_activity_of_the_wrong_shape_is_a_bad_request(bank: Bank) -> No
         activity = bank.teams.message("olli", "help") | change
         assert await bad_request(bank, change, body=activity) == 400, change
 
-
-async def test_a_body_that_is_not_json_at_all_is_refused(bank: Bank) -> None:
     status = await bad_request(bank, "form", raw=b"type=message", content_type="text/plain")
     assert 400 <= status < 500
     huge = b"{" + b" " * 2_000_000 + b"}"  # refused before it is read

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.e2e.conftest import CHANNEL, Teams
+from cards.i18n import t
+from tests.e2e.conftest import CHANNEL, Bank, Teams, words
 from tests.unit.factories import FORM
 
 FAMILY_VALUES = [
@@ -76,3 +77,46 @@ async def test_intake_to_a_full_pair(sopu: Any) -> None:
         lambda s: "29:olli" in s.conversation_id and "Aino Virtanen" in s.text
     )
     assert details.card is not None
+
+
+async def test_the_life_of_a_case(bank: Bank) -> None:
+    """Intake, a pair, a conflict of interest, a new pair, the close: all over HTTP."""
+    case = await bank.new_case(locale="fi-FI")
+    assert bank.channel_card(case)["lang"] == "fi"
+
+    await bank.claim("niina", case, locale="fi-FI")
+    refused = await bank.claim("nils", case, locale="sv-SE")
+    assert t("sv", "error.needs_experienced") in words(refused)
+    await bank.claim("outi", case, locale="sv-SE")
+    assert await bank.status(case) == "paired"
+    for key in ("niina", "outi"):
+        assert any(case.code in s.text for s in bank.personal(key)), key
+
+    # Outi knows the family: she releases from the details card in her personal chat.
+    details = await bank.teams.click(
+        "outi", "case.details", {"case_id": case.case_id}, where="personal", locale="sv-SE"
+    )
+    assert "Aino Virtanen" in words(details)
+    conflict = {"case_id": case.case_id, "reason": "conflict_of_interest"}
+    await bank.teams.click("outi", "case.release", conflict, where="personal", locale="sv-SE")
+    assert await bank.status(case) == "open"
+    assert any("Outi Osaava" in s.text for s in bank.personal("coord"))
+
+    # Olli takes the seat; the coordinator closes the case when the mediation is over.
+    await bank.claim("olli", case)
+    assert await bank.holders(case) == {1: "Niina Uusi", 2: "Olli Kokenut"}
+    data = {"case_id": case.case_id, "outcome": "agreement"}
+    await bank.teams.click("coord", "case.close", data, thread=case.thread, locale="fi-FI")
+    assert await bank.status(case) == "closed"
+    card = bank.channel_card(case)
+    assert t("fi", "outcome.agreement") in words(card)
+    assert "case.claim" not in texts(card)
+    mine = await bank.teams.ask("olli", "omat tapaukset", locale="fi-FI")
+    assert t("fi", "my_cases.none") in words(mine)
+
+    kinds = [e.kind.value for e in await bank.events(case)]
+    assert kinds == ["created", "claimed", "claimed", "released", "claimed", "closed"]
+    viewers = [a.purpose.value for a in await bank.accesses(case)]
+    assert viewers == ["seat_holder"]
+    for value in FAMILY_VALUES:  # the family never reached the channel
+        assert all(value not in s.text for s in bank.connector.log if CHANNEL in s.conversation_id)

@@ -201,6 +201,40 @@ async def test_someone_outside_the_registry_is_refused(bank: Bank, case: Posted)
         assert t("sv", "error.not_in_registry", coordinators="Kaisa Koordinaattori") in text
 
 
+# -- the bank's rules -----------------------------------------------------------------------------
+
+
+async def test_each_rule_refuses_in_the_users_language(bank: Bank, case: Posted) -> None:
+    """The rules live in mediation/; over HTTP each refusal shows the case card with why."""
+    niina = await bank.mediator("niina")
+    await bank.teams.click(
+        "coord", "mediator.update", {"mediator_id": niina.id, "active": "false"}, where="personal"
+    )
+    text = await refused(bank, "niina", "case.claim", {"case_id": case.case_id}, "sv")
+    assert t("sv", "error.mediator_inactive", name="Niina Uusi") in text
+    assert t("sv", "case.title", code=case.code) in text  # the refreshed case card
+
+    text = await refused(bank, "sven", "case.claim", {"case_id": case.case_id}, "fi")
+    assert t("fi", "error.language_mismatch", name="Sven Svensson", language="suomi") in text
+
+    text = await refused(
+        bank, "coord", "case.close", {"case_id": case.case_id, "outcome": "agreement"}
+    )
+    status = t("en", "status.open")
+    assert t("en", "error.illegal_transition.close", status=status) in text
+
+    await bank.teams.click("coord", "case.cancel", {"case_id": case.case_id}, thread=case.thread)
+    status = t("fi", "status.cancelled")
+    text = await refused(bank, "outi", "case.claim", {"case_id": case.case_id}, "fi")
+    assert t("fi", "error.illegal_transition.claim", status=status) in text
+    text = await refused(bank, "olli", "case.release", {"case_id": case.case_id}, "fi")
+    assert t("fi", "error.illegal_transition.release", status=status) in text
+    outi = await bank.mediator("outi")
+    data = {"case_id": case.case_id, "mediator_id": outi.id}
+    text = await refused(bank, "coord", "case.assign", data, "sv")
+    assert t("sv", "error.illegal_transition.assign", status=t("sv", "status.cancelled")) in text
+
+
 # -- forged roles ------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cards
+from bot.actions_feedback import FeedbackActions, FeedbackDeps, send_feedback_requests
 from bot.actions_jobs import JobActions
 from bot.teams import DeliveryFailed, TeamsGateway
 from cards import verbs
@@ -50,6 +51,7 @@ class Deps:
     policy: BankPolicy
     store: BotStore
     gateway: TeamsGateway
+    feedback: FeedbackDeps | None = None  # the feedback and statistics feature
     jobs: Any = None  # bot.actions_jobs.JobServices: the outbox, for the jobs' buttons
 
 
@@ -125,6 +127,8 @@ class Actions:
             verbs.CARD_REFRESH: self.refresh,
             verbs.MEDIATOR_UPDATE: self.update_mediator,
         }
+        if deps.feedback is not None:
+            self.routes.update(FeedbackActions(deps).routes())
         self.jobs = JobActions(deps)
         self.routes.update(self.jobs.routes)
 
@@ -289,9 +293,19 @@ class Actions:
         if result.changed:
             outcome_name = label(click.lang, "outcome", outcome.value)
             notice = t(click.lang, "notice.closed", code=result.case.code, outcome=outcome_name)
+            await self._feedback_on_close(result.case.case_id)
         else:
             notice = t(click.lang, "notice.unchanged")
         return await self._case_answer(click, result.case, notice)
+
+    async def _feedback_on_close(self, case_id: int) -> None:
+        """Feedback cards to the pair, sent directly until the jobs' outbox takes this over."""
+        if self.d.feedback is None:
+            return
+        try:
+            await send_feedback_requests(self.d, case_id)
+        except Exception:  # the close is committed; a failed send must not undo its answer
+            log.exception("sending the feedback cards of a closed case failed")
 
     async def cancel(self, click: Click) -> Card:
         reason = _text(click.data, "reason")

@@ -25,18 +25,23 @@ from botbuilder.schema import Activity
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import cards
+from bot import feedback_page
 from bot.actions import Deps
+from bot.actions_feedback import FeedbackDeps
 from bot.actions_jobs import JOBS, build_jobs
 from bot.clock import SystemClock
 from bot.gate import BadActivity, origin_of, parse_activity, redelivery_key, refusal
 from bot.handler import SopuBot, card_response
 from bot.settings import Settings
+from bot.signing import secret_key
 from bot.teams import TeamsGateway, TeamsNotifier
 from cards import verbs
 from cards.i18n import lang_of, t
 from mediation.ports import Clock
 from storage.botstore import BotStore
 from storage.db import create_engine, ping, upgrade
+from storage.feedback import SqlFeedbackStore
+from storage.stats import SqlStatsQueries
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
@@ -91,6 +96,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_sopu)
+    feedback_page.setup(app, SETTINGS)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     return app
@@ -115,7 +121,17 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
         return SqlUnitOfWork(sessions)
 
     gateway = TeamsGateway(adapter, settings.bot_app_id, store, uow, clock, settings.policy)
-    deps = Deps(uow, TeamsNotifier(gateway), clock, settings.policy, store, gateway)
+    feedback = FeedbackDeps(
+        SqlFeedbackStore(sessions),
+        SqlStatsQueries(sessions),
+        settings.base_url(),
+        secret_key(settings),
+        settings.feedback_link_days,
+        settings.stats_link_minutes,
+    )
+    deps = Deps(
+        uow, TeamsNotifier(gateway), clock, settings.policy, store, gateway, feedback=feedback
+    )
     deps.jobs = (jobs := build_jobs(settings, engine, sessions, deps, adapter)).services
     app[JOBS] = jobs
     bot = SopuBot(deps)

@@ -153,6 +153,13 @@ class SendLimits:
         return min(n / s for n, s in self.per_tenant)
 
 
+def _public_url(text: str) -> str:
+    url = text.strip().rstrip("/")
+    if url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise SettingsError(f"SOPU_PUBLIC_URL must be an http(s):// address, not {url!r}")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -168,6 +175,13 @@ class Settings:
     policy: BankPolicy = field(default_factory=BankPolicy)
     processed_activity_hours: int = 48
     playground_port: int = 56150
+    # Where parents' browsers and the coordinators' downloads reach Sopu (no trailing /).
+    public_url: str = ""
+    # Signs download links and form nonces; generated under var_dir in development.
+    secret_key: str = field(default="", repr=False)
+    var_dir: str = "var"
+    feedback_link_days: int = 60
+    stats_link_minutes: int = 15
     # The scheduled jobs and the proactive sender. Off unless asked for: SOPU_SCHEDULER
     # defaults to on in from_env, tests that build Settings themselves start it knowingly.
     scheduler: bool = False
@@ -226,6 +240,11 @@ class Settings:
             allowed_channels=_csv(env.get("SOPU_ALLOWED_CHANNELS", "")),
             policy=policy,
             playground_port=_int(env, "SOPU_PLAYGROUND_PORT", 56150, 1),
+            public_url=_public_url(env.get("SOPU_PUBLIC_URL", "")),
+            secret_key=env.get("SOPU_SECRET_KEY", "").strip(),
+            var_dir=env.get("SOPU_VAR_DIR", "").strip() or "var",
+            feedback_link_days=_int(env, "SOPU_FEEDBACK_LINK_DAYS", 60, 1),
+            stats_link_minutes=_int(env, "SOPU_STATS_LINK_MINUTES", 15, 1),
             scheduler=_on_off(env, "SOPU_SCHEDULER", True),
             send_limits=SendLimits(
                 per_conversation=_windows(
@@ -259,6 +278,8 @@ class Settings:
                 ("SOPU_ALLOWED_TENANTS", self.allowed_tenants),
                 ("SOPU_ALLOWED_TEAMS", self.allowed_teams),
                 ("SOPU_ALLOWED_CHANNELS", self.allowed_channels),
+                ("SOPU_SECRET_KEY", self.secret_key),
+                ("SOPU_PUBLIC_URL", self.public_url),
             )
             if not value
         ]
@@ -266,6 +287,14 @@ class Settings:
             raise SettingsError("production mode (SOPU_ENV=production) needs " + ", ".join(missing))
         if self.database_url.startswith("sqlite"):
             raise SettingsError("production mode needs a PostgreSQL DATABASE_URL")
+        if len(self.secret_key) < 32:
+            raise SettingsError("SOPU_SECRET_KEY must be at least 32 characters")
+        if not self.public_url.startswith("https://"):
+            raise SettingsError("SOPU_PUBLIC_URL must be an https:// address in production")
+
+    def base_url(self) -> str:
+        """Sopu's address as others reach it: the public URL, or this host and port."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
 
 def _reminders(env: Mapping[str, str]) -> ReminderPolicy:

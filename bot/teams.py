@@ -41,6 +41,16 @@ class DeliveryFailed(Exception):
     """Teams did not take a message; the reason is in the log."""
 
 
+def message_lost(exc: Exception) -> bool:
+    """Whether the Bot Connector says the message to update no longer exists."""
+    error = getattr(getattr(exc, "error", None), "error", None)
+    response = getattr(exc, "response", None)
+    return (
+        getattr(error, "code", None) == "ActivityNotFoundInConversation"
+        or getattr(response, "status_code", None) == 404
+    )
+
+
 def card_activity(card: Card) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
@@ -142,8 +152,16 @@ class TeamsGateway:
 
         try:
             await self._proactive(reference, update)
-        except Exception as exc:  # ActivityNotFoundInConversation and transport failures
-            log.warning("updating the card of case %s failed (%r); re-posting", summary.code, exc)
+        except Exception as exc:  # the connector raises many kinds; sorted below
+            if not message_lost(exc):
+                # Throttled or failing: a new post would leave two threads for one case.
+                log.warning(
+                    "updating the card of case %s failed (%r); it is stale until the next change",
+                    summary.code,
+                    exc,
+                )
+                return
+            log.warning("the card of case %s is gone from the channel; re-posting", summary.code)
             try:
                 await self.post_case(summary)
             except DeliveryFailed:

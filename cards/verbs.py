@@ -14,6 +14,9 @@ MEDIATOR_UPDATE = "mediator.update"
 REMINDERS_OPEN_CASES = "reminders.open_cases"
 REMINDERS_RETRY = "reminders.retry"
 JOINT_AGENDA = "joint.agenda"
+FEEDBACK_MEETING = "feedback.meeting"
+FEEDBACK_CASE = "feedback.case"
+STATS_SHOW = "stats.show"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -29,5 +32,8 @@ VERBS: frozenset[str] = frozenset(
         REMINDERS_OPEN_CASES,
         REMINDERS_RETRY,
         JOINT_AGENDA,
+        FEEDBACK_MEETING,
+        FEEDBACK_CASE,
+        STATS_SHOW,
     }
 )

@@ -123,3 +123,19 @@ async def test_a_refresh_draws_the_card_from_the_database(bank: Bank) -> None:
     assert card["lang"] == "sv"
     assert "Olli Kokenut" in words(card)
     assert t("sv", "case.title", code=case.code) in words(card)
+
+
+async def test_a_throttled_update_is_not_posted_twice(bank: Bank) -> None:
+    """Only a lost message is posted again: a second thread for one case would mislead."""
+    case = await bank.new_case()
+    for status in (429, 412, 403):
+        bank.connector.fail_updates.append(status)
+        await bank.claim("olli", case)
+        await bank.teams.click(
+            "olli", "case.release", {"case_id": case.case_id}, thread=case.thread
+        )
+    posts = [s for s in bank.connector.of_kind("create") if s.conversation_id.startswith(CHANNEL)]
+    assert len(posts) == 1
+    stored = await bank.sopu.store.case_post(case.case_id)
+    assert stored is not None and stored.activity_id == case.activity_id
+    await assert_card_is_current(bank, case)  # each next change brought it up to date

@@ -276,6 +276,8 @@ def test_run_dev_refuses_production(sopu: Sopu, monkeypatch: pytest.MonkeyPatch)
         "SOPU_ALLOWED_TENANTS": tenant,
         "SOPU_ALLOWED_TEAMS": "19:bank@thread.tacv2",
         "SOPU_ALLOWED_CHANNELS": "19:cases@thread.tacv2",
+        "SOPU_SECRET_KEY": "k" * 40,
+        "SOPU_PUBLIC_URL": "https://sopu.example.fi",
     }.items():
         monkeypatch.setenv(name, value)
     result = sopu("run-dev")

@@ -20,6 +20,8 @@ PRODUCTION = {
     "SOPU_ALLOWED_TENANTS": TENANT,
     "SOPU_ALLOWED_TEAMS": "19:bank@thread.tacv2",
     "SOPU_ALLOWED_CHANNELS": "19:cases@thread.tacv2",
+    "SOPU_SECRET_KEY": "k" * 40,
+    "SOPU_PUBLIC_URL": "https://sopu.example.fi",
 }
 
 
@@ -109,6 +111,8 @@ def test_a_complete_production_setup_is_accepted() -> None:
         "SOPU_ALLOWED_TENANTS",
         "SOPU_ALLOWED_TEAMS",
         "SOPU_ALLOWED_CHANNELS",
+        "SOPU_SECRET_KEY",
+        "SOPU_PUBLIC_URL",
     ],
 )
 def test_production_refuses_to_start_without(missing: str) -> None:

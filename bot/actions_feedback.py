@@ -1,0 +1,185 @@
+"""Card actions and sends of the feedback feature: mediators' feedback, client links, stats.
+
+``send_feedback_requests`` is what happens on a case's close until the jobs' outbox sends
+the same cards: each mediator of the pair gets the case feedback card and the client link
+card with its QR code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import segno
+
+from bot.teams import DeliveryFailed
+from cards import verbs
+from cards.feedback import case_feedback_card, client_link_card, meeting_feedback_card
+from cards.i18n import Lang, error_text, t
+from cards.messages import notice_card
+from mediation import errors, services
+from mediation.feedback import (
+    ClientLink,
+    FeedbackStore,
+    record_case_feedback,
+    record_meeting_feedback,
+)
+from mediation.feedback import client_link as get_client_link
+from mediation.stats import StatsQueries
+
+if TYPE_CHECKING:
+    from bot.actions import Click, Deps
+
+log = logging.getLogger(__name__)
+
+Card = dict[str, Any]
+_FEEDBACK_KEYS = ("fb_rating", "fb_cooperation", "fb_note")
+_CASE_KEYS = ("cf_package", "cf_pair", "cf_helped", "cf_hard", "cf_note")
+
+
+@dataclass
+class FeedbackDeps:
+    """What the feedback and statistics actions need beyond the core's Deps."""
+
+    store: FeedbackStore
+    stats: StatsQueries
+    base_url: str  # where parents' phones and coordinators' browsers reach Sopu
+    key: bytes  # signs the statistics download links
+    link_days: int = 60
+    stats_minutes: int = 15
+
+
+def qr_data_uri(url: str) -> str:
+    """A PNG QR code of the URL as a data: URI, small enough for a card."""
+    return str(segno.make(url, error="m").png_data_uri(scale=6, border=2))
+
+
+def client_url(base_url: str, token: str) -> str:
+    return f"{base_url}/feedback/{token}"
+
+
+async def client_feedback_link(deps: Deps, case_id: int) -> tuple[ClientLink, str]:
+    """The case's one client feedback link (made on first use) and its full URL."""
+    fb = _fb(deps)
+    link = await get_client_link(
+        case_id,
+        deps.uow_factory(),
+        fb.store,
+        deps.clock,
+        deps.policy,
+        timedelta(days=fb.link_days),
+    )
+    return link, client_url(fb.base_url, link.token)
+
+
+def _fb(deps: Deps) -> FeedbackDeps:
+    if deps.feedback is None:
+        raise RuntimeError("the feedback feature is not wired into Deps")
+    feedback: FeedbackDeps = deps.feedback
+    return feedback
+
+
+async def send_feedback_requests(deps: Deps, case_id: int) -> bool:
+    """On close: the case feedback card and the client link card to each mediator of the pair.
+
+    A small hook the jobs' outbox replaces: here each card is sent once, directly, and a
+    failed send is only logged. Returns True when every card went out.
+    """
+    summary = await services.summary_of(deps.uow_factory(), case_id, deps.clock, deps.policy)
+    link, url = await client_feedback_link(deps, case_id)
+    qr = qr_data_uri(url)
+    expires = deps.policy.local_date(link.expires_at)
+    holder_ids = [s.holder_id for s in summary.seats if s.holder_id is not None]
+    uow = deps.uow_factory()
+    async with uow:
+        people = await uow.mediators.by_ids(holder_ids)
+    all_sent = True
+    for person in people.values():
+
+        def feedback(lang: Lang) -> Card:
+            return case_feedback_card(lang, summary)
+
+        def client(lang: Lang) -> Card:
+            return client_link_card(lang, summary, url, qr, expires)
+
+        for build in (feedback, client):
+            try:
+                await deps.gateway.send_personal(person.aad_object_id, build)
+            except DeliveryFailed:
+                all_sent = False
+                log.warning("case %s: a feedback card was not delivered", summary.code)
+    return all_sent
+
+
+class FeedbackActions:
+    """Handlers of the feedback verbs; registered in bot.actions.Actions.routes."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.d = deps
+
+    def routes(self) -> dict[str, Callable[[Click], Awaitable[Card]]]:
+        return {
+            verbs.FEEDBACK_MEETING: self.meeting,
+            verbs.FEEDBACK_CASE: self.case,
+        }
+
+    async def meeting(self, click: Click) -> Card:
+        """A mediator's feedback on one meeting, from the standalone card."""
+        meeting_id = _id(click.data, "meeting_id")
+        fields = {k: click.data.get(k) for k in _FEEDBACK_KEYS}
+        try:
+            changed = await record_meeting_feedback(
+                click.actor,
+                meeting_id,
+                fields,
+                self.d.uow_factory(),
+                _fb(self.d).store,
+                self.d.clock,
+            )
+        except (errors.InvalidInput, errors.InvalidForm) as exc:
+            return meeting_feedback_card(
+                click.lang, meeting_id, notice=error_text(click.lang, exc), notice_is_error=True
+            )
+        key = "feedback.saved" if changed else "feedback.unchanged"
+        return notice_card(click.lang, t(click.lang, key))
+
+    async def case(self, click: Click) -> Card:
+        """A mediator's look back at a closed case; the card comes back with the answer."""
+        case_id = _id(click.data, "case_id")
+        fields = {k: click.data.get(k) for k in _CASE_KEYS}
+        fb = _fb(self.d)
+        try:
+            _, changed = await record_case_feedback(
+                click.actor, case_id, fields, self.d.uow_factory(), fb.store, self.d.clock
+            )
+        except (errors.InvalidInput, errors.InvalidForm) as exc:
+            summary = await services.case_summary(
+                click.actor, case_id, self.d.uow_factory(), self.d.clock, self.d.policy
+            )
+            return case_feedback_card(
+                click.lang, summary, notice=error_text(click.lang, exc), notice_is_error=True
+            )
+        summary = await services.case_summary(
+            click.actor, case_id, self.d.uow_factory(), self.d.clock, self.d.policy
+        )
+        uow = self.d.uow_factory()
+        async with uow:
+            me = await services.actor(uow, click.actor)
+        assert me.id is not None
+        current = await fb.store.case_feedback(case_id, me.id)
+        key = "feedback.saved" if changed else "feedback.unchanged"
+        return case_feedback_card(click.lang, summary, current, notice=t(click.lang, key))
+
+
+def _id(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
+        return int(value)
+    if key == "case_id":
+        raise errors.CaseNotFound(str(value)[:20])
+    raise errors.NotFound(f"{key} {str(value)[:20]} does not exist")

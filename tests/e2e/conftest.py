@@ -28,7 +28,7 @@ from sqlalchemy import select
 from bot.app import SOPU, Sopu, create_app
 from bot.settings import Settings
 from bot.teams import reference_dict
-from cards.i18n import Lang, t
+from cards.i18n import Lang
 from mediation.journal import AccessEntry, CaseEvent
 from mediation.model import Mediator, Role
 from storage.db import upgrade
@@ -61,34 +61,17 @@ class Person:
     languages: str = "fi"
 
 
+def _aad(n: int) -> str:
+    return f"aaaaaaaa-0000-4000-8000-{n:012d}"
+
+
 PEOPLE = [
-    Person(
-        "coord",
-        "Kaisa Koordinaattori",
-        "aaaaaaaa-0000-4000-8000-000000000001",
-        "29:coord",
-        Role.COORDINATOR,
-        True,
-        "fi sv",
-    ),
-    Person("olli", "Olli Kokenut", "aaaaaaaa-0000-4000-8000-000000000002", "29:olli"),
-    Person(
-        "outi", "Outi Osaava", "aaaaaaaa-0000-4000-8000-000000000003", "29:outi", languages="fi sv"
-    ),
-    Person(
-        "niina", "Niina Uusi", "aaaaaaaa-0000-4000-8000-000000000004", "29:niina", experienced=False
-    ),
-    Person(
-        "nils",
-        "Nils Ny",
-        "aaaaaaaa-0000-4000-8000-000000000005",
-        "29:nils",
-        experienced=False,
-        languages="sv fi",
-    ),
-    Person(
-        "sven", "Sven Svensson", "aaaaaaaa-0000-4000-8000-000000000006", "29:sven", languages="sv"
-    ),
+    Person("coord", "Kaisa Koordinaattori", _aad(1), "29:coord", Role.COORDINATOR, True, "fi sv"),
+    Person("olli", "Olli Kokenut", _aad(2), "29:olli"),
+    Person("outi", "Outi Osaava", _aad(3), "29:outi", languages="fi sv"),
+    Person("niina", "Niina Uusi", _aad(4), "29:niina", experienced=False),
+    Person("nils", "Nils Ny", _aad(5), "29:nils", experienced=False, languages="sv fi"),
+    Person("sven", "Sven Svensson", _aad(6), "29:sven", languages="sv"),
 ]
 STRANGER = Person("stranger", "Sam Stranger", "bbbbbbbb-0000-4000-8000-000000000009", "29:stranger")
 
@@ -134,10 +117,6 @@ def verbs_on(card: dict[str, Any]) -> list[str]:
 
     walk(card)
     return found
-
-
-def said(lang: Lang, key: str, **params: object) -> str:
-    return t(lang, key, **params)
 
 
 @dataclass
@@ -602,7 +581,3 @@ async def bank(fresh: Bank) -> Bank:
     await fresh.setup()
     fresh.connector.log.clear()
     return fresh
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())

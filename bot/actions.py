@@ -127,8 +127,9 @@ class Actions:
             verbs.CARD_REFRESH: self.refresh,
             verbs.MEDIATOR_UPDATE: self.update_mediator,
         }
+        self.feedback = FeedbackActions(deps)
         if deps.feedback is not None:
-            self.routes.update(FeedbackActions(deps).routes())
+            self.routes.update(self.feedback.routes())
         self.jobs = JobActions(deps)
         self.routes.update(self.jobs.routes)
 

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import segno
 
+from bot.stats_download import download_url
 from bot.teams import DeliveryFailed
 from cards import verbs
 from cards.feedback import case_feedback_card, client_link_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
-from cards.messages import notice_card
+from cards.messages import error_card, notice_card
+from cards.stats import stats_card
 from mediation import errors, services
 from mediation.feedback import (
     ClientLink,
@@ -124,6 +126,7 @@ class FeedbackActions:
         return {
             verbs.FEEDBACK_MEETING: self.meeting,
             verbs.FEEDBACK_CASE: self.case,
+            verbs.STATS_SHOW: self.stats_show,
         }
 
     async def meeting(self, click: Click) -> Card:
@@ -172,6 +175,48 @@ class FeedbackActions:
         current = await fb.store.case_feedback(case_id, me.id)
         key = "feedback.saved" if changed else "feedback.unchanged"
         return case_feedback_card(click.lang, summary, current, notice=t(click.lang, key))
+
+    # -- statistics ------------------------------------------------------------------------
+
+    async def stats_command(self, actor: str, lang: Lang, args: str, personal: bool) -> Card:
+        """``stats [year]``: the year's figures for a coordinator, in personal chat only."""
+        today = self.d.policy.local_date(self.d.clock.now())
+        words = args.split()
+        if not words:
+            year = today.year
+        elif len(words) == 1 and words[0].isascii() and words[0].isdigit() and len(words[0]) == 4:
+            year = int(words[0])
+        else:
+            return error_card(lang, t(lang, "stats.bad_year", year=today.year - 1))
+        if not personal:
+            # Figures about families and colleagues are not for a channel.
+            await self._coordinator(actor)
+            return error_card(lang, t(lang, "error.personal_chat_only"))
+        return await self.stats_card(actor, lang, year)
+
+    async def stats_show(self, click: Click) -> Card:
+        year = click.data.get("year")
+        if not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 3000:
+            raise errors.InvalidInput("year", "unknown choice")
+        if not click.personal:
+            await self._coordinator(click.actor)
+            return error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+        return await self.stats_card(click.actor, click.lang, year)
+
+    async def _coordinator(self, actor: str) -> None:
+        uow = self.d.uow_factory()
+        async with uow:
+            me = await services.actor(uow, actor)
+        if not me.is_coordinator:
+            raise errors.NotAllowed("viewing statistics", "only a coordinator may do this")
+
+    async def stats_card(self, actor: str, lang: Lang, year: int) -> Card:
+        await self._coordinator(actor)
+        fb = _fb(self.d)
+        now = self.d.clock.now()
+        figures = await fb.stats.year(year, self.d.policy, now)
+        url = download_url(fb.base_url, fb.key, year, lang, now, fb.stats_minutes)
+        return stats_card(lang, figures, self.d.policy.local_date(now), url, fb.stats_minutes)
 
 
 def _id(data: Mapping[str, Any], key: str) -> int:

@@ -25,7 +25,7 @@ from botbuilder.schema import Activity
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import cards
-from bot import feedback_page
+from bot import feedback_page, stats_download
 from bot.actions import Deps
 from bot.actions_feedback import FeedbackDeps
 from bot.actions_jobs import JOBS, build_jobs
@@ -97,6 +97,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_sopu)
     feedback_page.setup(app, SETTINGS)
+    stats_download.setup(app, SETTINGS)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     return app

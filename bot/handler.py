@@ -111,12 +111,12 @@ class SopuBot(TeamsActivityHandler):
                 log.info("unknown command of %d characters", len(text))
                 card = cards.error_card(lang, t(lang, "error.unknown_command"))
             else:
-                card = await self._command(ctx, parsed[0], lang)
+                card = await self._command(ctx, parsed[0], lang, parsed[1])
         except errors.DomainError as exc:
             card = cards.error_card(lang, error_text(lang, exc))
         await self._reply(ctx, card)
 
-    async def _command(self, ctx: TurnContext, command: str, lang: Lang) -> Card:
+    async def _command(self, ctx: TurnContext, command: str, lang: Lang, args: str = "") -> Card:
         uow = self.d.uow_factory()
         async with uow:
             me = await services.actor(uow, _aad(ctx))
@@ -143,6 +143,8 @@ class SopuBot(TeamsActivityHandler):
             return await self.actions.registry_card(_aad(ctx), lang)
         if command == "reminders":
             return await self.actions.jobs.reminders_card(_aad(ctx), lang)
+        if command == "stats":
+            return await self.actions.feedback.stats_command(_aad(ctx), lang, args, _personal(ctx))
         return cards.help_card(lang, me.is_coordinator)
 
     async def _setup(self, ctx: TurnContext, me: Any, lang: Lang) -> Card:

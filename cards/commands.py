@@ -11,12 +11,22 @@ MY_CASES = "my cases"
 QUOTA = "quota"
 MEDIATORS = "mediators"
 REMINDERS = "reminders"
+STATS = "stats"
 
-CANONICAL: tuple[str, ...] = (HELP, SETUP, NEW_CASE, MY_CASES, QUOTA, MEDIATORS, REMINDERS)
+CANONICAL: tuple[str, ...] = (
+    HELP,
+    SETUP,
+    NEW_CASE,
+    MY_CASES,
+    QUOTA,
+    MEDIATORS,
+    REMINDERS,
+    STATS,
+)
 
 # The words shown in each language's help card, in CANONICAL order.
 WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("help", "setup", "new case", "my cases", "quota", "mediators", "reminders"),
+    "en": ("help", "setup", "new case", "my cases", "quota", "mediators", "reminders", "stats"),
     "fi": (
         "ohje",
         "asetus",
@@ -25,8 +35,18 @@ WORDS: dict[str, tuple[str, ...]] = {
         "kiintiö",
         "sovittelijat",
         "muistutukset",
+        "tilastot",
     ),
-    "sv": ("hjälp", "inställning", "nytt ärende", "mina ärenden", "kvot", "medlare", "påminnelser"),
+    "sv": (
+        "hjälp",
+        "inställning",
+        "nytt ärende",
+        "mina ärenden",
+        "kvot",
+        "medlare",
+        "påminnelser",
+        "statistik",
+    ),
 }
 
 _PUNCTUATION = ".,!?:;"

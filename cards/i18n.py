@@ -213,6 +213,7 @@ _DENIED_ACTIONS = {
     "viewing the registry": "registry",
     "changing the registry": "registry_change",
     "choosing the bank channel": "setup",
+    "viewing statistics": "stats",
 }
 _DENIED_WHY = {
     "only a coordinator may do this": "coordinator_only",

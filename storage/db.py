@@ -51,14 +51,22 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE transactions."""
+    """An async engine; SQLite gets WAL, a busy timeout, BEGIN IMMEDIATE and one connection."""
     url = normalize_url(url)
     if not url.startswith("sqlite"):
         return create_async_engine(url, **kwargs)
-    database = make_url(url).database
-    if database and database != ":memory:" and not database.startswith("file:"):
+    database = make_url(url).database or ""
+    on_disk = database not in ("", ":memory:") and not database.startswith("file:")
+    if on_disk:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
+    if on_disk:
+        # Every transaction holds the one write lock, so a second connection could only
+        # wait for it in SQLite's busy handler, which sleeps up to 100 ms between tries.
+        # Waiting for the one connection instead queues the transactions in order, and
+        # wakes the next one as soon as the connection is free.
+        kwargs = {"pool_size": 1, "max_overflow": 0, **kwargs}
+        kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)

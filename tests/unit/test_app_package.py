@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "appPackage"
 ATK = ROOT / "tests" / "browser" / "node_modules" / ".bin" / "atk"
 
-PERSONAL = ["help", "new case", "my cases", "quota", "mediators", "reminders"]
+PERSONAL = ["help", "new case", "my cases", "quota", "mediators", "reminders", "stats"]
 TEAM = ["help", "setup", "new case", "my cases", "quota", "mediators"]
 TITLES = {
     "fi.json": {
@@ -30,6 +30,7 @@ TITLES = {
         "quota": "kiintiö",
         "mediators": "sovittelijat",
         "reminders": "muistutukset",
+        "stats": "tilastot",
     },
     "sv.json": {
         "help": "hjälp",
@@ -39,6 +40,7 @@ TITLES = {
         "quota": "kvot",
         "mediators": "medlare",
         "reminders": "påminnelser",
+        "stats": "statistik",
     },
 }
 OTHER_GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -34,6 +34,9 @@ ALIASES = [
     ("muistutukset", "reminders"),
     ("påminnelser", "reminders"),
     ("paminnelser", "reminders"),
+    ("stats", "stats"),
+    ("tilastot", "stats"),
+    ("statistik", "stats"),
 ]
 
 

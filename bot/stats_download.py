@@ -1,0 +1,208 @@
+"""The statistics as CSV through a signed link that expires: ``GET /stats/{year}.csv``.
+
+The link carries the year, the language, an expiry time and an HMAC of the three made
+with SOPU_SECRET_KEY; no session and no Teams login is needed to open it, so it is short
+lived. The file is UTF-8 with a BOM and ';'-separated, as Finnish Excel opens it, and
+shows counts from 1 to 4 as "< 5": it leaves the coordinators' own view.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from bot.settings import Settings
+from bot.signing import secret_key, sign, verify
+from cards.i18n import LANGS, Lang, label, t, term_label
+from mediation.model import CaseStatus, MeetingKind, Outcome
+from mediation.policy import BankPolicy
+from mediation.ports import Clock
+from mediation.stats import StatsQueries, YearStats, shown
+
+CSV_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def _message(year: int, lang: str, expires: int) -> str:
+    return f"stats-csv|{year}|{lang}|{expires}"
+
+
+def download_url(
+    base_url: str, key: bytes, year: int, lang: Lang, now: datetime, minutes: int
+) -> str:
+    expires = int((now + timedelta(minutes=minutes)).timestamp())
+    query = urlencode(
+        {"lang": lang, "expires": expires, "sig": sign(key, _message(year, lang, expires))}
+    )
+    return f"{base_url}/stats/{year}.csv?{query}"
+
+
+def link_ok(key: bytes, year: int, lang: str, expires: str, sig: str, now: datetime) -> bool:
+    if not expires.isdigit() or len(expires) > 12 or lang not in LANGS:
+        return False
+    if int(expires) < now.timestamp():
+        return False
+    return verify(key, _message(year, lang, int(expires)), sig)
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
+    """(section, item, period, value) rows; counts masked, averages of < 5 answers withheld."""
+    year = str(s.year)
+    sec = lambda key: t(lang, key)  # noqa: E731
+    families = sec("stats.families")
+    for term in s.terms:
+        period = term_label(lang, term, s.year)
+        yield [families, t(lang, "stats.families.total"), period, shown(s.families.get(term, 0))]
+        for status in CaseStatus:
+            yield [
+                families,
+                label(lang, "status", status.value),
+                period,
+                shown(s.status_count(status.value, term)),
+            ]
+        for outcome in Outcome:
+            yield [
+                families,
+                label(lang, "outcome", outcome.value),
+                period,
+                shown(s.outcome_count(outcome.value, term)),
+            ]
+    yield [families, t(lang, "stats.families.total"), year, shown(s.total_families)]
+    for outcome in Outcome:
+        yield [
+            families,
+            label(lang, "outcome", outcome.value),
+            year,
+            shown(s.outcome_count(outcome.value)),
+        ]
+    for area, n in s.by_area.items():
+        yield [sec("stats.by_area"), area, year, shown(n)]
+    for source, n in s.by_referral.items():
+        yield [sec("stats.by_referral"), label(lang, "referral", source), year, shown(n)]
+    timing = sec("stats.timing")
+    for key, median in (("stats.to_pair", s.to_pair), ("stats.to_meeting", s.to_first_meeting)):
+        # A median over fewer than five families says too much about each of them.
+        value = _fmt(median.days) if median.count >= 5 else shown(median.count)
+        yield [timing, t(lang, key), year, value if median.count else ""]
+    meetings = sec("stats.meetings")
+    for term in s.terms:
+        for kind in MeetingKind:
+            yield [
+                meetings,
+                t(lang, f"stats.kind.{kind.value}"),
+                term_label(lang, term, s.year),
+                shown(s.held(kind.value, term)),
+            ]
+    yield [meetings, t(lang, "stats.meetings.not_held"), year, shown(s.meetings_not_held)]
+    c = s.client
+    fb = sec("stats.client_feedback")
+    yield [fb, t(lang, "stats.links"), year, shown(c.links)]
+    yield [fb, t(lang, "stats.answers"), year, shown(c.answers)]
+    rate = c.response_rate
+    yield [
+        fb,
+        t(lang, "stats.response_rate"),
+        year,
+        _fmt(rate) if rate is not None and c.answers >= 5 else "",
+    ]
+    for key, avg in (
+        ("felt_heard", c.felt_heard),
+        ("impartial", c.impartial),
+        ("child_view", c.child_view),
+    ):
+        yield [fb, t(lang, f"stats.avg.{key}"), year, avg.shown().replace(".", ",")]
+    m = s.mediator_feedback
+    mf = sec("stats.mediator_feedback")
+    yield [mf, t(lang, "stats.case_feedback"), year, shown(m.case_answers)]
+    for key, avg in (("package", m.package), ("pair", m.pair), ("meeting", m.meeting)):
+        yield [mf, t(lang, f"stats.avg.{key}"), year, avg.shown().replace(".", ",")]
+    # Mediators' own workload, not counts of families: shown as is (see the README).
+    people = sec("stats.mediators")
+    for p in s.mediators:
+        for term in s.terms:
+            yield [people, p.name, term_label(lang, term, s.year), str(p.packages.get(term, 0))]
+        yield [people, p.name, year, f"{p.year_packages}/{p.year_quota}"]
+        yield [people, f"{p.name}: {t(lang, 'stats.col.hours')}", year, _fmt(p.hours)]
+    for employer, minutes in s.minutes_by_employer.items():
+        yield [sec("stats.by_employer"), employer, year, _fmt(minutes / 60)]
+
+
+def csv_bytes(lang: Lang, s: YearStats) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [
+            t(lang, k)
+            for k in ("stats.csv.section", "stats.csv.item", "stats.csv.period", "stats.csv.value")
+        ]
+    )
+    for row in rows(lang, s):
+        # A cell starting with = + - @ would be a formula in a spreadsheet.
+        writer.writerow([("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in row])
+    return out.getvalue().encode("utf-8-sig")
+
+
+@dataclass(frozen=True)
+class StatsDownload:
+    stats: StatsQueries
+    clock: Clock
+    policy: BankPolicy
+    key: bytes
+
+
+STATS_DOWNLOAD = web.AppKey("stats_download", StatsDownload)
+
+
+def setup(app: web.Application, settings_key: web.AppKey[Settings]) -> None:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        from bot.app import SOPU
+        from storage.stats import SqlStatsQueries
+
+        sopu = app[SOPU]
+        settings = app[settings_key]
+        app[STATS_DOWNLOAD] = StatsDownload(
+            SqlStatsQueries(sopu.sessions), sopu.clock, settings.policy, secret_key(settings)
+        )
+        yield
+
+    app.cleanup_ctx.append(context)
+    app.router.add_get(r"/stats/{year:\d{4}}.csv", download)
+
+
+def shown_lang(lang: str) -> Lang:
+    for known in LANGS:
+        if lang == known:
+            return known
+    return "fi"
+
+
+async def download(request: web.Request) -> web.Response:
+    d = request.app[STATS_DOWNLOAD]
+    year = int(request.match_info["year"])
+    lang = request.query.get("lang", "")
+    now = d.clock.now()
+    if not link_ok(
+        d.key, year, lang, request.query.get("expires", ""), request.query.get("sig", ""), now
+    ):
+        return web.Response(
+            text=t(shown_lang(lang), "stats.download_expired"), status=403, headers=CSV_HEADERS
+        )
+    stats = await d.stats.year(year, d.policy, now)
+    return web.Response(
+        body=csv_bytes(shown_lang(lang), stats),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            **CSV_HEADERS,
+            "Content-Disposition": f'attachment; filename="sopu-stats-{year}.csv"',
+        },
+    )

@@ -1,0 +1,273 @@
+"""The statistics card for coordinators: the year and its terms, a chart, the CSV link.
+
+The card is the coordinators' own view (personal chat, coordinators only), so it shows
+every count exactly and says so; what leaves that view (the CSV) shows 1-4 as "< 5".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from functools import partial
+
+from cards.base import Card, Element, card, container, execute, facts, heading, text
+from cards.i18n import Lang, format_date, label, t, term_label
+from cards.verbs import STATS_SHOW
+from mediation.model import CaseStatus, MeetingKind, Outcome
+from mediation.stats import Average, Median, YearStats
+
+_OUTCOMES = [o.value for o in Outcome]
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:.{digits}f}".replace(".", ",")
+
+
+def _avg(lang: Lang, average: Average) -> str:
+    if average.value is None:
+        return "–"
+    return t(lang, "stats.avg", value=_num(average.value), count=average.count)
+
+
+def _median(lang: Lang, median: Median) -> str:
+    if median.days is None:
+        return "–"
+    return t(
+        lang, "stats.days", days=_num(median.days, 1 if median.days % 1 else 0), count=median.count
+    )
+
+
+def _table(header: list[str], rows: Iterable[list[str]]) -> Element:
+    def row(cells: list[str], bold: bool = False) -> Element:
+        return {
+            "type": "TableRow",
+            "cells": [
+                {
+                    "type": "TableCell",
+                    "items": [text(c, weight="Bolder" if bold else None, size="Small")],
+                }
+                for c in cells
+            ],
+        }
+
+    return {
+        "type": "Table",
+        "columns": [{"width": 3}] + [{"width": 1}] * (len(header) - 1),
+        "firstRowAsHeader": True,
+        "showGridLines": False,
+        "rows": [row(header, True), *(row(r) for r in rows)],
+    }
+
+
+def _bar(title: str, count: int, largest: int, style: str) -> Element:
+    """A labelled horizontal bar built from columns: its width is its share of the largest."""
+    filled = max(1, round(40 * count / largest)) if count else 0
+    columns: list[Element] = []
+    if filled:
+        columns.append(
+            {
+                "type": "Column",
+                "width": filled,
+                "style": style,
+                "minHeight": "14px",
+                "items": [],
+            }
+        )
+    if filled < 40:
+        columns.append({"type": "Column", "width": 40 - filled, "items": []})
+    return {
+        "type": "ColumnSet",
+        "spacing": "Small",
+        "columns": [
+            {"type": "Column", "width": 2, "items": [text(title, size="Small")]},
+            {"type": "Column", "width": 1, "items": [text(str(count), size="Small")]},
+            {
+                "type": "Column",
+                "width": 4,
+                "verticalContentAlignment": "Center",
+                "items": [{"type": "ColumnSet", "columns": columns}],
+            },
+        ],
+    }
+
+
+_BAR_STYLE = {
+    "agreement": "good",
+    "partial_agreement": "accent",
+    "no_agreement": "warning",
+    "not_suitable": "attention",
+    "interrupted": "attention",
+    "": "emphasis",
+}
+
+
+def _chart(lang: Lang, s: YearStats) -> list[Element]:
+    largest = max([1, *s.by_outcome.values()])
+    items: list[Element] = [heading(t(lang, "stats.chart"), separator=True)]
+    for term in s.terms:
+        items.append(
+            text(
+                t(
+                    lang,
+                    "stats.chart.term",
+                    term=term_label(lang, term, s.year),
+                    count=s.families.get(term, 0),
+                ),
+                weight="Bolder",
+            )
+        )
+        for outcome in [*_OUTCOMES, ""]:
+            n = s.by_outcome.get((term, outcome), 0)
+            if not n:
+                continue
+            name = label(lang, "outcome", outcome) if outcome else t(lang, "stats.outcome.none")
+            items.append(_bar(name, n, largest, _BAR_STYLE[outcome]))
+    return items
+
+
+def stats_card(
+    lang: Lang,
+    s: YearStats,
+    today: date,
+    download_url: str | None = None,
+    link_minutes: int = 15,
+) -> Card:
+    terms = [term_label(lang, term, s.year) for term in s.terms]
+    header = [t(lang, "stats.col.figure"), *terms, t(lang, "stats.col.year")]
+
+    def per_term(count: Callable[[str], int]) -> list[str]:
+        values = [count(term) for term in s.terms]
+        return [str(v) for v in values] + [str(sum(values))]
+
+    body: list[Element] = [
+        heading(t(lang, "stats.title", year=s.year)),
+        text(t(lang, "stats.asof", date=format_date(lang, today)), subtle=True, spacing="None"),
+    ]
+    if not s.total_families:
+        body.append(text(t(lang, "stats.nothing", year=s.year)))
+    family_rows = [[t(lang, "stats.families.total"), *per_term(lambda tm: s.families.get(tm, 0))]]
+    for status in CaseStatus:
+        family_rows.append(
+            [
+                label(lang, "status", status.value),
+                *per_term(partial(s.status_count, status.value)),
+            ]
+        )
+    for outcome in _OUTCOMES:
+        family_rows.append(
+            [
+                label(lang, "outcome", outcome),
+                *per_term(partial(s.outcome_count, outcome)),
+            ]
+        )
+    body += [heading(t(lang, "stats.families"), separator=True), _table(header, family_rows)]
+    body += _chart(lang, s)
+    body += [
+        heading(t(lang, "stats.by_area"), separator=True),
+        facts((area, str(n)) for area, n in s.by_area.items()),
+        heading(t(lang, "stats.by_referral")),
+        facts((label(lang, "referral", r), str(n)) for r, n in s.by_referral.items()),
+        heading(t(lang, "stats.timing"), separator=True),
+        facts(
+            [
+                (t(lang, "stats.to_pair"), _median(lang, s.to_pair)),
+                (t(lang, "stats.to_meeting"), _median(lang, s.to_first_meeting)),
+            ]
+        ),
+    ]
+    meeting_rows = [
+        [t(lang, f"stats.kind.{k.value}"), *per_term(partial(s.held, k.value))] for k in MeetingKind
+    ]
+    body += [heading(t(lang, "stats.meetings"), separator=True), _table(header, meeting_rows)]
+    body.append(
+        facts(
+            [
+                (t(lang, "stats.meetings.not_held"), str(s.meetings_not_held)),
+                (t(lang, "stats.not_suitable"), str(s.outcome_count("not_suitable"))),
+                (t(lang, "stats.interrupted"), str(s.outcome_count("interrupted"))),
+            ]
+        )
+    )
+    c = s.client
+    rate = c.response_rate
+    body += [
+        heading(t(lang, "stats.client_feedback"), separator=True),
+        facts(
+            [
+                (t(lang, "stats.links"), str(c.links)),
+                (t(lang, "stats.answers"), str(c.answers)),
+                (
+                    t(lang, "stats.response_rate"),
+                    "–" if rate is None else t(lang, "stats.percent", value=_num(rate, 0)),
+                ),
+                (t(lang, "stats.avg.felt_heard"), _avg(lang, c.felt_heard)),
+                (t(lang, "stats.avg.impartial"), _avg(lang, c.impartial)),
+                (t(lang, "stats.avg.child_view"), _avg(lang, c.child_view)),
+                (
+                    t(lang, "stats.settled"),
+                    " / ".join(str(c.settled.get(k, 0)) for k in ("fully", "partly", "not")),
+                ),
+                (
+                    t(lang, "stats.recommend"),
+                    " / ".join(str(c.recommend.get(k, 0)) for k in ("yes", "maybe", "no")),
+                ),
+            ]
+        ),
+    ]
+    m = s.mediator_feedback
+    body += [
+        heading(t(lang, "stats.mediator_feedback")),
+        facts(
+            [
+                (t(lang, "stats.case_feedback"), f"{m.case_answers}/{m.case_possible}"),
+                (t(lang, "stats.avg.package"), _avg(lang, m.package)),
+                (t(lang, "stats.avg.pair"), _avg(lang, m.pair)),
+                (t(lang, "stats.avg.meeting"), _avg(lang, m.meeting)),
+            ]
+        ),
+    ]
+    # One fact a mediator keeps a bank of 35 well under Teams' card size.
+    columns = " · ".join([*terms, t(lang, "stats.col.quota"), t(lang, "stats.col.hours")])
+    people = [
+        (
+            p.name,
+            " · ".join(
+                [
+                    *(f"{p.packages.get(term, 0)}/{p.term_quota.get(term, 0)}" for term in s.terms),
+                    t(lang, "stats.quota_use", used=p.year_packages, limit=p.year_quota),
+                    _num(p.hours),
+                ]
+            ),
+        )
+        for p in s.mediators
+    ]
+    body += [
+        heading(t(lang, "stats.mediators"), separator=True),
+        text(columns, size="Small", subtle=True, spacing="None"),
+        facts(people),
+    ]
+    body += [
+        heading(t(lang, "stats.by_employer")),
+        facts(
+            (employer, t(lang, "stats.hours", hours=_num(minutes / 60)))
+            for employer, minutes in s.minutes_by_employer.items()
+        ),
+        container([text(t(lang, "stats.small_counts"), size="Small", subtle=True)], separator=True),
+    ]
+    actions: list[Element] = []
+    if download_url:
+        actions.append(
+            {"type": "Action.OpenUrl", "title": t(lang, "stats.download"), "url": download_url}
+        )
+        body.append(
+            text(
+                t(lang, "stats.download_note", minutes=link_minutes),
+                size="Small",
+                subtle=True,
+                spacing="None",
+            )
+        )
+    actions.append(
+        execute(t(lang, "stats.previous", year=s.year - 1), STATS_SHOW, {"year": s.year - 1})
+    )
+    return card(lang, [b for b in body if b.get("facts") != []], actions)

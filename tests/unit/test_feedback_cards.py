@@ -1,0 +1,74 @@
+"""The feedback cards: inputs the calendar's record card embeds, the case card, the QR card."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.actions_feedback import qr_data_uri
+from cards.feedback import (
+    case_feedback_card,
+    client_link_card,
+    meeting_feedback_card,
+    meeting_feedback_section,
+)
+from cards.i18n import LANGS, Lang
+from cards.verbs import FEEDBACK_CASE, FEEDBACK_MEETING, VERBS
+from mediation.feedback import CaseFeedback
+from mediation.model import Case
+from mediation.policy import BankPolicy
+from mediation.views import summarize
+from tests.unit.cards_support import executes, inputs, size
+from tests.unit.factories import NOW, intake
+
+
+def summary():
+    case = Case.new("2026-017", intake(), 1, NOW, BankPolicy())
+    case.id = 17
+    return summarize(case, {}, BankPolicy(), NOW.date())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_meeting_section_has_the_agreed_inputs(lang: Lang) -> None:
+    section = meeting_feedback_section(lang, 5)
+    ids = [i["id"] for i in inputs({"body": section})]
+    assert ids == ["fb_rating", "fb_cooperation", "fb_note"]
+    rating = inputs({"body": section})[0]
+    assert [c["value"] for c in rating["choices"]] == ["1", "2", "3", "4", "5"]
+    card = meeting_feedback_card(lang, 5, "2026-017")
+    (button,) = executes(card)
+    assert button["verb"] == FEEDBACK_MEETING and button["data"] == {"meeting_id": 5}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_case_card_comes_back_with_the_answer(lang: Lang) -> None:
+    current = CaseFeedback(4, 5, ("pair_work",), ("scheduling", "other"), "note")
+    card = case_feedback_card(lang, summary(), current)
+    values = {i["id"]: i.get("value") for i in inputs(card)}
+    assert values == {
+        "cf_package": "4",
+        "cf_pair": "5",
+        "cf_helped": "pair_work",
+        "cf_hard": "scheduling,other",
+        "cf_note": "note",
+    }
+    (button,) = executes(card)
+    assert button["verb"] == FEEDBACK_CASE and button["data"] == {"case_id": 17}
+    assert FEEDBACK_CASE in VERBS and size(card) < 28_000
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_client_link_card_carries_the_link_and_a_qr_code(lang: Lang) -> None:
+    url = "https://sopu.example.fi/feedback/" + "a" * 32
+    qr = qr_data_uri(url)
+    assert qr.startswith("data:image/png;base64,")
+    card = client_link_card(lang, summary(), url, qr)
+    text = json.dumps(card)
+    assert url in text and qr in text and "Virtanen" not in text
+    assert card["actions"][0] == {
+        "type": "Action.OpenUrl",
+        "title": card["actions"][0]["title"],
+        "url": url,
+    }
+    assert size(card) < 28_000

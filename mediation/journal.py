@@ -21,6 +21,10 @@ class CaseEventKind(enum.StrEnum):
     SAFETY_CLEARED = "safety_cleared"
     POSTED = "posted"
     PURGED = "purged"  # the family's identifying data was erased after the retention time
+    MEETING_BOOKED = "meeting_booked"
+    MEETING_MOVED = "meeting_moved"
+    MEETING_CANCELLED = "meeting_cancelled"
+    MEETING_RECORDED = "meeting_recorded"
 
 
 @dataclass(frozen=True)

@@ -269,3 +269,4 @@ class CasePostRow(Base):
     posted_at: Mapped[datetime]
 from storage import models_feedback  # noqa: E402,F401,I001
 from storage import models_jobs  # noqa: E402,F401
+from storage import models_calendar  # noqa: E402,F401

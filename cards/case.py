@@ -23,6 +23,7 @@ from cards.base import (
     text,
     text_input,
 )
+from cards.calendar import propose_button
 from cards.i18n import Lang, join_and, label, t, term_label, time_label, tn
 from mediation.model import Outcome, ReleaseReason
 from mediation.views import CaseDetails, CaseSummary, SeatView
@@ -293,6 +294,8 @@ def details_card(details: CaseDetails, lang: Lang) -> Card:
                 {"case_id": summary.case_id, "reason": ReleaseReason.WITHDRAW.value},
             )
         )
+    if summary.status in _CLOSABLE:  # the pair is complete: the meetings can be booked
+        actions.insert(0, propose_button(summary.case_id, lang))
     return card(lang, body, actions)
 
 

@@ -11,6 +11,11 @@ CASE_CLOSE = "case.close"
 CASE_CANCEL = "case.cancel"
 CARD_REFRESH = "card.refresh"
 MEDIATOR_UPDATE = "mediator.update"
+MEETINGS_PROPOSE = "meetings.propose"
+MEETINGS_BOOK = "meetings.book"
+MEETING_MOVE = "meeting.move"
+MEETING_CANCEL = "meeting.cancel"
+MEETING_RECORD = "meeting.record"
 REMINDERS_OPEN_CASES = "reminders.open_cases"
 REMINDERS_RETRY = "reminders.retry"
 JOINT_AGENDA = "joint.agenda"
@@ -29,6 +34,11 @@ VERBS: frozenset[str] = frozenset(
         CASE_CANCEL,
         CARD_REFRESH,
         MEDIATOR_UPDATE,
+        MEETINGS_PROPOSE,
+        MEETINGS_BOOK,
+        MEETING_MOVE,
+        MEETING_CANCEL,
+        MEETING_RECORD,
         REMINDERS_OPEN_CASES,
         REMINDERS_RETRY,
         JOINT_AGENDA,

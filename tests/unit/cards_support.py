@@ -120,7 +120,7 @@ def assert_well_formed(card: Card) -> None:
         if verb == MEDIATOR_UPDATE:
             assert isinstance(data.get("mediator_id"), int) or "mediator_id" in submitted
         elif verb != CASE_CREATE:
-            assert verb.startswith("case.") or verb == CARD_REFRESH
+            assert verb.startswith(("case.", "meeting")) or verb == CARD_REFRESH
             assert isinstance(data["case_id"], int)
         assert not set(data) & set(submitted), "an input would overwrite the button's data"
     assert len(list(scopes(card))) == len(executes(card)), "a button outside any scope"

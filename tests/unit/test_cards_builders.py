@@ -186,7 +186,8 @@ def test_the_details_card_releases_with_a_reason() -> None:
 def test_a_running_case_has_no_release_on_its_details() -> None:
     details = CaseDetails(summary(sample_case(5, (1, 2), started=True)), FAMILY, "school", True, 6)
     card = details_card(details, "fi")
-    assert card["actions"] == []
+    # No release any more; the meetings can still be booked from here.
+    assert [a["verb"] for a in card["actions"]] == [v.MEETINGS_PROPOSE]
     assert "Avoin turvallisuushuoli" in texts(card)
 
 

@@ -27,6 +27,7 @@ from mediation.model import (
 from mediation.policy import DEFAULT_TERMS
 from mediation.registry import RegistryFileError, RowProblem, parse_registry
 from mediation.views import AGE_BANDS
+from tests.unit.calendar_samples import calendar_errors
 from tests.unit.factories import FORM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,6 +175,7 @@ def every_error() -> list[errors.DomainError]:
                 RowProblem(5, "-", "2 cells where the header has 8"),
             ]
         ),
+        *calendar_errors(),
     ]
 
 

@@ -52,6 +52,7 @@ class Deps:
     store: BotStore
     gateway: TeamsGateway
     feedback: FeedbackDeps | None = None  # the feedback and statistics feature
+    calendar: Any = None  # bot.actions_calendar.CalendarService: meetings and calendars
     jobs: Any = None  # bot.actions_jobs.JobServices: the outbox, for the jobs' buttons
 
 
@@ -127,9 +128,11 @@ class Actions:
             verbs.CARD_REFRESH: self.refresh,
             verbs.MEDIATOR_UPDATE: self.update_mediator,
         }
-        self.feedback = FeedbackActions(deps)
+        from bot.actions_calendar import calendar_routes  # it imports this module
+
+        self.routes.update(calendar_routes(self))
         if deps.feedback is not None:
-            self.routes.update(self.feedback.routes())
+            self.routes.update(FeedbackActions(deps).routes())
         self.jobs = JobActions(deps)
         self.routes.update(self.jobs.routes)
 

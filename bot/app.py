@@ -25,8 +25,9 @@ from botbuilder.schema import Activity
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import cards
-from bot import feedback_page, stats_download
+from bot import feedback_page
 from bot.actions import Deps
+from bot.actions_calendar import add_calendar_routes, open_calendar
 from bot.actions_feedback import FeedbackDeps
 from bot.actions_jobs import JOBS, build_jobs
 from bot.clock import SystemClock
@@ -97,8 +98,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_sopu)
     feedback_page.setup(app, SETTINGS)
-    stats_download.setup(app, SETTINGS)
     app.router.add_post("/api/messages", messages)
+    add_calendar_routes(app)
     app.router.add_get("/healthz", healthz)
     return app
 
@@ -135,6 +136,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     )
     deps.jobs = (jobs := build_jobs(settings, engine, sessions, deps, adapter)).services
     app[JOBS] = jobs
+    deps.calendar = await open_calendar(app, settings, sessions, clock, gateway, deps.notifier, uow)
     bot = SopuBot(deps)
     adapter.on_turn_error = _turn_error
     app[SOPU] = Sopu(settings, clock, engine, sessions, store, adapter, bot, gateway)
@@ -144,6 +146,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await deps.calendar.close()
         await jobs.stop()
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -6,12 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
 from mediation.policy import BankPolicy, TermSpec
 from mediation.reminders import ReminderPolicy
+from mediation.slots import WorkingHours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sopu.db"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -175,6 +176,7 @@ class Settings:
     policy: BankPolicy = field(default_factory=BankPolicy)
     processed_activity_hours: int = 48
     playground_port: int = 56150
+    calendar: CalendarSettings = field(default_factory=lambda: CalendarSettings())
     # Where parents' browsers and the coordinators' downloads reach Sopu (no trailing /).
     public_url: str = ""
     # Signs download links and form nonces; generated under var_dir in development.
@@ -240,6 +242,7 @@ class Settings:
             allowed_channels=_csv(env.get("SOPU_ALLOWED_CHANNELS", "")),
             policy=policy,
             playground_port=_int(env, "SOPU_PLAYGROUND_PORT", 56150, 1),
+            calendar=calendar_settings(env, policy.timezone),
             public_url=_public_url(env.get("SOPU_PUBLIC_URL", "")),
             secret_key=env.get("SOPU_SECRET_KEY", "").strip(),
             var_dir=env.get("SOPU_VAR_DIR", "").strip() or "var",
@@ -267,6 +270,7 @@ class Settings:
             raise SettingsError("BOT_APP_PASSWORD is needed with BOT_APP_ID")
         if self.bot_app_id and not self.bot_tenant_id:
             raise SettingsError("BOT_TENANT_ID is needed with BOT_APP_ID (single-tenant bot)")
+        self.calendar.validate(self.production)
         if not self.production:
             return
         missing = [
@@ -313,3 +317,81 @@ def _reminders(env: Mapping[str, str]) -> ReminderPolicy:
         )
     except ValueError as exc:
         raise SettingsError(f"reminder settings: {exc}") from None
+
+
+# -- the calendar (SOPU_CALENDAR) ----------------------------------------------------------------
+
+GRAPH_DEFAULT_URL = "https://graph.microsoft.com/v1.0"
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Which calendar Sopu books into, and how; Graph's credentials never show in a repr."""
+
+    mode: str = "local"  # "local" (Sopu's own, the default) or "graph"
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    certificate_path: str = ""
+    base_url: str = GRAPH_DEFAULT_URL
+    follow_up_weeks: int = 13
+    working_hours: WorkingHours = field(default_factory=WorkingHours)
+
+    def validate(self, production: bool) -> None:
+        if self.mode not in ("local", "graph"):
+            raise SettingsError(f"SOPU_CALENDAR must be local or graph, not {self.mode!r}")
+        if not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", self.base_url) and not re.fullmatch(
+            r"http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/[^\s?#]*)?", self.base_url
+        ):
+            raise SettingsError(
+                "GRAPH_BASE_URL must be an https:// address (plain http only for localhost)"
+            )
+        if self.mode != "graph":
+            return
+        missing = [
+            name
+            for name, value in (
+                ("GRAPH_TENANT_ID", self.tenant_id),
+                ("GRAPH_CLIENT_ID", self.client_id),
+                (
+                    "GRAPH_CLIENT_SECRET or GRAPH_CERTIFICATE_PATH",
+                    self.client_secret or self.certificate_path,
+                ),
+            )
+            if not value
+        ]
+        if missing:
+            mode = "production mode with " if production else ""
+            raise SettingsError(f"{mode}SOPU_CALENDAR=graph needs " + ", ".join(missing))
+        if self.certificate_path and not Path(self.certificate_path).is_file():
+            raise SettingsError(f"GRAPH_CERTIFICATE_PATH: no file at {self.certificate_path}")
+
+
+def _working_hours(text: str, zone: str) -> WorkingHours:
+    """'08:00-17:00' (Monday to Friday) -> working hours."""
+    m = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})\s*", text)
+    try:
+        if not m:
+            raise ValueError
+        return WorkingHours(
+            start=time(int(m[1]), int(m[2])), end=time(int(m[3]), int(m[4])), zone=zone
+        )
+    except ValueError:
+        raise SettingsError(
+            f"SOPU_WORKING_HOURS must be like 08:00-17:00, not {text.strip()!r}"
+        ) from None
+
+
+def calendar_settings(env: Mapping[str, str], zone: str) -> CalendarSettings:
+    mode = env.get("SOPU_CALENDAR", "local").strip().lower() or "local"
+    hours = env.get("SOPU_WORKING_HOURS", "").strip()
+    return CalendarSettings(
+        mode=mode,
+        tenant_id=env.get("GRAPH_TENANT_ID", "").strip(),
+        client_id=env.get("GRAPH_CLIENT_ID", "").strip(),
+        client_secret=env.get("GRAPH_CLIENT_SECRET", "").strip(),
+        certificate_path=env.get("GRAPH_CERTIFICATE_PATH", "").strip(),
+        base_url=(env.get("GRAPH_BASE_URL", "").strip() or GRAPH_DEFAULT_URL).rstrip("/"),
+        follow_up_weeks=_int(env, "SOPU_FOLLOW_UP_WEEKS", 13, 1),
+        working_hours=_working_hours(hours, zone) if hours else WorkingHours(zone=zone),
+    )

@@ -73,6 +73,12 @@ class SlidingWindows:
         seen = self._seen.setdefault(key, deque(maxlen=self.keep))
         seen.append(self._now())
 
+    def restamp(self, key: str) -> None:
+        """Move the newest event of ``key`` to now (it ended later than it was granted)."""
+        seen = self._seen.get(key)
+        if seen:
+            seen[-1] = self._now()
+
     def forget_idle(self) -> None:
         cutoff = self._now() - self.span
         for key in [k for k, d in self._seen.items() if not d or d[-1] <= cutoff]:
@@ -86,12 +92,15 @@ class Pacer:
 
     def __init__(self, limits: SendLimits, now: Callable[[], float] | None = None) -> None:
         clock = now or _monotonic
-        self.conversations = SlidingWindows(limits.per_conversation, clock)
-        self.tenant = SlidingWindows(limits.per_tenant, clock)
+        # Teams counts when a request arrives, not when it was granted here: a little slack
+        # keeps jitter on the way (threads, network) from pushing two posts into one window.
+        self.conversations = SlidingWindows(_slack(limits.per_conversation), clock)
+        self.tenant = SlidingWindows(_slack(limits.per_tenant), clock)
         self._now = clock
         self._paused_until = 0.0
         self._conversation_paused: dict[str, float] = {}
         self._lock = asyncio.Lock()
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def pause(self, seconds: float, conversation: str | None = None) -> None:
         """Teams pushed back: no sends (to one conversation, or at all) for a while."""
@@ -104,25 +113,57 @@ class Pacer:
             )
 
     async def acquire(self, conversation: str) -> None:
-        # One waiter at a time decides, so the tenant's window is never over-granted.
-        async with self._lock:
-            while True:
-                now = self._now()
-                wait = max(
-                    self._paused_until - now,
-                    self._conversation_paused.get(conversation, 0.0) - now,
-                    self.conversations.wait(conversation),
-                    self.tenant.wait(self.TENANT),
-                )
-                if wait <= 0:
-                    self.conversations.record(conversation)
-                    self.tenant.record(self.TENANT)
-                    return
-                await asyncio.sleep(wait)
+        """Wait for a turn; call :meth:`done` when the post has ended."""
+        # One post at a time per conversation: Teams counts a post when it arrives, so the
+        # next one is timed from when the previous one ended (see done()).
+        await self._conversation_lock(conversation).acquire()
+        try:
+            # One waiter at a time decides, so the tenant's window is never over-granted.
+            async with self._lock:
+                while True:
+                    now = self._now()
+                    wait = max(
+                        self._paused_until - now,
+                        self._conversation_paused.get(conversation, 0.0) - now,
+                        self.conversations.wait(conversation),
+                        self.tenant.wait(self.TENANT),
+                    )
+                    if wait <= 0:
+                        self.conversations.record(conversation)
+                        self.tenant.record(self.TENANT)
+                        return
+                    await asyncio.sleep(wait)
+        except BaseException:
+            self._conversation_lock(conversation).release()
+            raise
+
+    def done(self, conversation: str) -> None:
+        self.conversations.restamp(conversation)
+        self._conversation_lock(conversation).release()
+
+    def _conversation_lock(self, conversation: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation)
+        if lock is None:
+            lock = self._locks[conversation] = asyncio.Lock()
+        return lock
+
+    def forget_idle(self) -> None:
+        self.conversations.forget_idle()
+        for key in [k for k, lock in self._locks.items() if not lock.locked()]:
+            if self.conversations.wait(key) <= 0:
+                del self._locks[key]
 
 
 def _monotonic() -> float:
     return asyncio.get_running_loop().time()
+
+
+SLACK_SHARE = 0.05
+SLACK_SECONDS = 0.01
+
+
+def _slack(windows: tuple[tuple[int, float], ...]) -> tuple[tuple[int, float], ...]:
+    return tuple((n, s * (1 + SLACK_SHARE) + SLACK_SECONDS) for n, s in windows)
 
 
 # -- talking to Teams -----------------------------------------------------------------------
@@ -315,7 +356,7 @@ class Sender:
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                     woken.cancel()
-                    self.pacer.conversations.forget_idle()
+                    self.pacer.forget_idle()
         finally:
             self._stopping = True
             for waiting in list(self._waiting):
@@ -336,13 +377,16 @@ class Sender:
                 uncertain,
             )
 
-    async def drain(self, timeout: float = 60.0) -> None:
-        """Send everything due now, then return (tests, benchmarks, one-off runs)."""
+    async def drain(self, timeout: float = 60.0, *, settle: bool = False) -> None:
+        """Send everything due now, then return (tests, benchmarks, one-off runs).
+
+        With ``settle``, wait also for the retries scheduled later to reach a final status.
+        """
         task = asyncio.create_task(self.run())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
-            while await self.outbox.unfinished(self.clock.now()):
+            while await self.outbox.unfinished(None if settle else self.clock.now()):
                 if loop.time() > deadline:
                     raise TimeoutError("the outbox did not drain in time")
                 if task.done():
@@ -377,10 +421,13 @@ class Sender:
             return
         finally:
             self._waiting.discard(me)
-        if self._stopping or not await self.outbox.posting(message.id, self.clock.now()):
-            await self.outbox.release([message.id])
-            return
-        result = await self.transport.post(reference, card)
+        try:
+            if self._stopping or not await self.outbox.posting(message.id, self.clock.now()):
+                await self.outbox.release([message.id])
+                return
+            result = await self.transport.post(reference, card)
+        finally:
+            self.pacer.done(conversation)
         await self._record(message, conversation, result)
 
     async def _record(self, message: OutboxMessage, conversation: str, result: PostResult) -> None:

@@ -208,19 +208,16 @@ class SqlOutbox:
             ).rowcount
             return released, uncertain
 
-    async def unfinished(self, now: datetime) -> int:
-        """Messages due now or being sent."""
+    async def unfinished(self, now: datetime | None = None) -> int:
+        """Messages being sent or waiting: due by ``now``, or at any time when it is None."""
+        waiting = OutboxRow.status == OutboxStatus.PENDING.value
+        if now is not None:
+            waiting = waiting & (OutboxRow.next_try_at <= now)
         async with self._sessions() as session:
             count = await session.scalar(
                 select(func.count())
                 .select_from(OutboxRow)
-                .where(
-                    (OutboxRow.status == OutboxStatus.SENDING.value)
-                    | (
-                        (OutboxRow.status == OutboxStatus.PENDING.value)
-                        & (OutboxRow.next_try_at <= now)
-                    )
-                )
+                .where((OutboxRow.status == OutboxStatus.SENDING.value) | waiting)
             )
             return int(count or 0)
 

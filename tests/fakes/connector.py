@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,16 @@ class FakeConnector:
     fail_updates: list[int] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (method, path) answered >= 400
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # Teams id -> account
+    # Teams' throttling, off unless set: (count, seconds) windows for the whole tenant and
+    # for each conversation. A post beyond them is answered 429 with Retry-After.
+    tenant_limit: tuple[tuple[int, float], ...] = ()
+    conversation_limit: tuple[tuple[int, float], ...] = ()
+    retry_after: float = 1.0  # seconds, sent with every 429
+    throttled: int = 0  # posts answered 429 by the limits above
+    # Statuses to answer the next posts with *after* recording them: the message is in the
+    # chat but the bot hears a failure (a gateway timing out on the way back).
+    fail_after_posting: list[int] = field(default_factory=list)
+    _posts: dict[str, deque[float]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -107,8 +118,36 @@ class FakeConnector:
                 self.refused.append((request.method, request.path))
                 code = "ActivityNotFoundInConversation" if status == 404 else "ServiceError"
                 body = {"error": {"code": code, "message": f"injected {status}"}}
-                return web.json_response(body, status=status)
+                headers = {"Retry-After": f"{self.retry_after:g}"} if status == 429 else None
+                return web.json_response(body, status=status, headers=headers)
         return None
+
+    def _over_limit(self, cid: str) -> web.Response | None:
+        """429 if one more post now would pass the tenant's or the conversation's limits."""
+        if not self.tenant_limit and not self.conversation_limit:
+            return None
+        now = asyncio.get_running_loop().time()
+        checks = [("tenant", self.tenant_limit), (f"c|{cid}", self.conversation_limit)]
+        for key, windows in checks:
+            seen = self._posts.get(key)
+            for count, seconds in windows:
+                if seen is not None and len(seen) >= count and seen[-count] > now - seconds:
+                    self.throttled += 1
+                    body = {"error": {"code": "Throttled", "message": "too many requests"}}
+                    headers = {"Retry-After": f"{self.retry_after:g}"}
+                    return web.json_response(body, status=429, headers=headers)
+        for key, windows in checks:
+            if windows:
+                keep = max(c for c, _ in windows)
+                self._posts.setdefault(key, deque(maxlen=keep)).append(now)
+        return None
+
+    def _after_posting(self) -> web.Response | None:
+        if not self.fail_after_posting:
+            return None
+        status = self.fail_after_posting.pop(0)
+        body = {"error": {"code": "GatewayTimeout", "message": f"injected {status} after posting"}}
+        return web.json_response(body, status=status)
 
     def _record(self, kind: str, cid: str, aid: str, activity: dict[str, Any]) -> None:
         self.log.append(Sent(kind, cid, aid, activity))
@@ -136,18 +175,26 @@ class FakeConnector:
         if (failed := self._failure(request)) is not None:
             return failed
         cid = request.match_info["cid"]
+        if (limited := self._over_limit(cid)) is not None:
+            return limited
         activity = await request.json()
         aid = self.next_id("msg-")
         self._record("send", cid, aid, activity)
+        if (failed := self._after_posting()) is not None:
+            return failed
         return web.json_response({"id": aid})
 
     async def _reply(self, request: web.Request) -> web.Response:
         if (failed := self._failure(request)) is not None:
             return failed
         cid = request.match_info["cid"]
+        if (limited := self._over_limit(cid)) is not None:
+            return limited
         activity = await request.json()
         aid = self.next_id("msg-")
         self._record("reply", cid, aid, activity)
+        if (failed := self._after_posting()) is not None:
+            return failed
         return web.json_response({"id": aid})
 
     async def _member(self, request: web.Request) -> web.Response:

@@ -42,7 +42,10 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint(
-            "kind", "recipient", "subject", "period",
+            "kind",
+            "recipient",
+            "subject",
+            "period",
             name=op.f("uq_outbox_kind_recipient_subject_period"),
         ),
     )

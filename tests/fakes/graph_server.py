@@ -268,7 +268,10 @@ class FakeGraph:
                 lost_answer = True  # do the work, then fail as if the answer was lost
             elif self._rng.random() < 0.5:
                 response = error(
-                    429, "TooManyRequests", "Too many requests.", **{"Retry-After": self.retry_after}
+                    429,
+                    "TooManyRequests",
+                    "Too many requests.",
+                    **{"Retry-After": self.retry_after},
                 )
                 self.requests.append((request.method, request.path, 429))
                 return response
@@ -320,7 +323,9 @@ class FakeGraph:
             rank = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
             while moment < end:
                 step = moment + timedelta(minutes=interval)
-                marks = [rank.get(e.show_as, "2") for e in busy if e.start < step and e.end > moment]
+                marks = [
+                    rank.get(e.show_as, "2") for e in busy if e.start < step and e.end > moment
+                ]
                 view.append(max(marks, default="0"))
                 moment = step
             entry: dict[str, Any] = {
@@ -431,9 +436,7 @@ class FakeGraph:
                 )
             since_n, skip = 0, 0
         mine = [
-            e
-            for seq, eid in self._log
-            if seq > since_n and (e := self.events[eid]).mailbox == user
+            e for seq, eid in self._log if seq > since_n and (e := self.events[eid]).mailbox == user
         ]
         unique: dict[str, FakeEvent] = {}
         for e in mine:
@@ -446,8 +449,7 @@ class FakeGraph:
         page = items[skip : skip + self.page_size]
         window = f"{int(start.timestamp())}~{int(end.timestamp())}"
         value = [
-            {"id": e.id, "@removed": {"reason": "deleted"}} if e.removed else e.json()
-            for e in page
+            {"id": e.id, "@removed": {"reason": "deleted"}} if e.removed else e.json() for e in page
         ]
         result: dict[str, Any] = {"value": value}
         if skip + self.page_size < len(items):
@@ -505,9 +507,7 @@ class FakeGraph:
         if sub is None:
             return error(404, "ResourceNotFound", "The object was not found.")
         data = await request.json()
-        sub.expires = datetime.fromisoformat(
-            str(data["expirationDateTime"]).replace("Z", "+00:00")
-        )
+        sub.expires = datetime.fromisoformat(str(data["expirationDateTime"]).replace("Z", "+00:00"))
         return web.json_response({"id": sub.id, "expirationDateTime": sub.expires.isoformat()})
 
     async def unsubscribe(self, request: web.Request) -> web.Response:

@@ -146,6 +146,12 @@ class _Cases:
         if current.version != staged.version or staged.version != case.version:
             raise ConcurrentChange(case.code)
         case.version += 1
+        # New meetings get their ids on save, as the SQL repository gives them.
+        taken = [m.id for c in self.uow.stage.cases.values() for m in c.meetings if m.id]
+        next_id = max(taken, default=0) + 1
+        for meeting in case.meetings:
+            if meeting.id is None:
+                meeting.id, next_id = next_id, next_id + 1
         self.uow.stage.cases[case.id] = copy.deepcopy(case)
 
     async def family(self, case_id: int) -> Family | None:

@@ -1,4 +1,7 @@
-"""Fixtures for tests against the fake Graph server: the server, a client on it."""
+"""Fixtures for tests against the fake Graph server: the server, a client on it.
+
+Import the ``*_fixture`` functions into a test module to use them by their names.
+"""
 
 from __future__ import annotations
 
@@ -28,13 +31,13 @@ async def serve(fake: FakeGraph) -> web.AppRunner:
     return runner
 
 
-@pytest.fixture
-def graph_clock() -> FixedClock:
+@pytest.fixture(name="graph_clock")
+def graph_clock_fixture() -> FixedClock:
     return FixedClock(MONDAY)
 
 
-@pytest.fixture
-async def fake_graph(graph_clock: FixedClock) -> AsyncIterator[FakeGraph]:
+@pytest.fixture(name="fake_graph")
+async def fake_graph_fixture(graph_clock: FixedClock) -> AsyncIterator[FakeGraph]:
     fake = FakeGraph(users={OLLI, OUTI}, clock=graph_clock)
     runner = await serve(fake)
     try:
@@ -53,13 +56,13 @@ class Waits:
         self.waits.append(seconds)
 
 
-@pytest.fixture
-def waits() -> Waits:
+@pytest.fixture(name="waits")
+def waits_fixture() -> Waits:
     return Waits()
 
 
-@pytest.fixture
-async def graph(fake_graph: FakeGraph, waits: Waits) -> AsyncIterator[GraphCalendar]:
+@pytest.fixture(name="graph")
+async def graph_fixture(fake_graph: FakeGraph, waits: Waits) -> AsyncIterator[GraphCalendar]:
     calendar = GraphCalendar.create(FakeCredential(), f"{fake_graph.url}/v1.0", WorkingHours())
     calendar.sleep = waits
     try:

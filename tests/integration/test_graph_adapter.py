@@ -10,16 +10,18 @@ from graph.msgraph import GraphCalendar
 from mediation.calendar import CalendarRefused, CalendarUnavailable, EventDraft
 from mediation.slots import ShowAs
 from tests.fakes.graph_server import FakeGraph
-from tests.integration.graph_support import (  # noqa: F401 (fixtures)
+from tests.integration.graph_support import (
     MONDAY,
     OLLI,
     OUTI,
     Waits,
-    fake_graph,
-    graph,
-    graph_clock,
-    waits,
+    fake_graph_fixture,
+    graph_clock_fixture,
+    graph_fixture,
+    waits_fixture,
 )
+
+__all__ = ["fake_graph_fixture", "graph_clock_fixture", "graph_fixture", "waits_fixture"]
 
 START = MONDAY + timedelta(days=1)
 
@@ -119,7 +121,9 @@ async def test_delta_pages_and_removals(graph: GraphCalendar, fake_graph: FakeGr
         seen += page.events
     assert sorted(e.event_id for e in seen) == sorted(ids)
     assert page.delta_link
-    fake_graph.move_in_outlook(ids[0], START + timedelta(days=1), START + timedelta(days=1, hours=1))
+    fake_graph.move_in_outlook(
+        ids[0], START + timedelta(days=1), START + timedelta(days=1, hours=1)
+    )
     fake_graph.delete_in_outlook(ids[1])
     changes = await graph.delta_page(OLLI, page.delta_link, MONDAY, MONDAY)
     by_id = {e.event_id: e for e in changes.events}

@@ -194,7 +194,9 @@ async def test_the_package_is_booked_moved_cancelled_and_recorded(
     slots = choices(first)
     assert slots and all(datetime.fromisoformat(s) > MONDAY + timedelta(hours=18) for s in slots)
     book = book_action(first)
-    answer = await teams.click("olli", "meetings.book", {**book["data"], "start": slots[0]}, "personal")
+    answer = await teams.click(
+        "olli", "meetings.book", {**book["data"], "start": slots[0]}, "personal"
+    )
     assert "Booked" in words(answer)
     assert await bank.status(case) == "in_progress"
     (event,) = await calendars.events("olli@example.org")
@@ -205,7 +207,9 @@ async def test_the_package_is_booked_moved_cancelled_and_recorded(
     assert event["end"] - event["start"] == timedelta(minutes=60)
 
     # The same click again (Teams redelivers, people double-click): nothing new.
-    again = await teams.click("olli", "meetings.book", {**book["data"], "start": slots[0]}, "personal")
+    again = await teams.click(
+        "olli", "meetings.book", {**book["data"], "start": slots[0]}, "personal"
+    )
     assert "already" in words(again)
     assert len(await calendars.events("olli@example.org")) == 1
 
@@ -313,14 +317,19 @@ async def test_only_the_pair_and_coordinators_manage_meetings(
     coordinator = await propose(bank, "coord", ref)
     slots = choices(coordinator)
     await bank.teams.click(
-        "coord", "meetings.book", {**book_action(coordinator)["data"], "start": slots[0]}, "personal"
+        "coord",
+        "meetings.book",
+        {**book_action(coordinator)["data"], "start": slots[0]},
+        "personal",
     )
     # A coordinator books into the first seat holder's calendar, with the other invited.
     (event,) = await calendars.events("olli@example.org")
     assert event["attendees"] == ["outi@example.org"]
     assert await calendars.events("coord@example.org") == []
     stranger = await bank.teams.click(
-        "sven", "meetings.book", {**ref, "kind": "individual", "parent_no": 2, "start": slots[1]},
+        "sven",
+        "meetings.book",
+        {**ref, "kind": "individual", "parent_no": 2, "start": slots[1]},
         "personal",
     )
     assert t("en", "error.meetings_pair_only") in words(stranger)
@@ -334,10 +343,22 @@ async def test_bad_card_data_is_refused_in_words(booked_bank: tuple[Bank, Calend
     for data, expected in (
         ({**ref, "kind": "brunch", "start": "2026-03-03T09:00+00:00"}, "Meeting type"),
         ({**ref, "kind": "individual", "parent_no": 1, "start": "tomorrow"}, "Time"),
-        ({**ref, "kind": "individual", "parent_no": 3, "start": "2026-03-03T09:00+00:00"}, "Parent"),
-        ({**ref, "kind": "individual", "parent_no": 1, "start": "2026-03-01T09:00+00:00"}, "passed"),
-        ({**ref, "kind": "individual", "parent_no": 1, "start": "2026-03-03T09:10+00:00"}, "half past"),
-        ({**ref, "kind": "individual", "parent_no": 1, "start": "2026-04-03T09:00+00:00"}, "holiday"),
+        (
+            {**ref, "kind": "individual", "parent_no": 3, "start": "2026-03-03T09:00+00:00"},
+            "Parent",
+        ),
+        (
+            {**ref, "kind": "individual", "parent_no": 1, "start": "2026-03-01T09:00+00:00"},
+            "passed",
+        ),
+        (
+            {**ref, "kind": "individual", "parent_no": 1, "start": "2026-03-03T09:10+00:00"},
+            "half past",
+        ),
+        (
+            {**ref, "kind": "individual", "parent_no": 1, "start": "2026-04-03T09:00+00:00"},
+            "holiday",
+        ),
     ):
         answer = await bank.teams.click("olli", "meetings.book", data, "personal")
         assert expected in words(answer), (data, words(answer))

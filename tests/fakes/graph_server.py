@@ -170,8 +170,9 @@ class FakeGraph:
             key=lambda e: e.start,
         )
 
-    async def lifecycle(self, subscription_id: str, event: str) -> int:
-        sub = self.subscriptions[subscription_id]
+    async def lifecycle(self, subscription: str | FakeSubscription, event: str) -> int:
+        """Post a lifecycle notification (of a subscription that may be gone already)."""
+        sub = self.subscriptions[subscription] if isinstance(subscription, str) else subscription
         item = {
             "subscriptionId": sub.id,
             "clientState": sub.client_state,

@@ -5,15 +5,27 @@ Import the ``*_fixture`` functions into a test module to use them by their names
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.actions_calendar import CALENDAR, GRAPH_CREDENTIAL
+from bot.app import SOPU, create_app
+from bot.settings import CalendarSettings, Settings
 from graph.msgraph import GraphCalendar
 from mediation.slots import WorkingHours
+from storage.calendar import LocalEventStore
 from tests.clock import FixedClock
+from tests.e2e.conftest import CHANNEL, PEOPLE, TEAM, TENANT, Bank, Teams, seed_rows, start
+from tests.fakes.connector import FakeConnector
 from tests.fakes.graph_server import FakeCredential, FakeGraph
 
 OLLI = "olli@example.org"
@@ -69,3 +81,139 @@ async def graph_fixture(fake_graph: FakeGraph, waits: Waits) -> AsyncIterator[Gr
         yield calendar
     finally:
         await calendar.close()
+
+
+# -- the whole app, on either calendar ---------------------------------------------------
+
+FAMILY = ("Aino Virtanen", "Mikko Virtanen", "Virtanen")
+
+
+@dataclass
+class Calendars:
+    """What is in the mediators' calendars, whichever adapter keeps them."""
+
+    mode: str
+    bank: Bank
+    fake: FakeGraph | None
+
+    async def events(self, mailbox: str) -> list[dict[str, Any]]:
+        if self.fake is not None:
+            return [
+                {
+                    "id": e.id,
+                    "subject": e.subject,
+                    "start": e.start,
+                    "end": e.end,
+                    "attendees": e.attendees,
+                    "cancelled": e.removed,
+                }
+                for e in self.fake.of(mailbox, removed=True)
+            ]
+        store = LocalEventStore(self.bank.sopu.sessions, self.bank.clock)
+        far = timedelta(days=3000)
+        found = await store.between([mailbox], MONDAY - far, MONDAY + far, cancelled=True)
+        return [
+            {
+                "id": e.id,
+                "subject": e.subject,
+                "start": e.starts_at,
+                "end": e.ends_at,
+                "attendees": list(e.attendees),
+                "cancelled": e.cancelled,
+            }
+            for e in found
+            if e.mailbox == mailbox
+        ]
+
+    def cancel_comments(self) -> list[str]:
+        if self.fake is not None:
+            return [c for _, c in self.fake.cancellations]
+        return []
+
+
+@contextlib.asynccontextmanager
+async def running_bank(
+    mode: str, settings: Settings, connector: FakeConnector, clock: FixedClock
+) -> AsyncIterator[tuple[Bank, Calendars]]:
+    fake = None
+    runner_graph = None
+    if mode == "graph":
+        fake = FakeGraph(users={f"{p.key}@example.org" for p in PEOPLE}, clock=clock)
+        runner_graph = await serve(fake)
+        settings = dataclasses.replace(
+            settings,
+            calendar=CalendarSettings(
+                mode="graph",
+                tenant_id="tenant",
+                client_id="client",
+                client_secret="secret",
+                base_url=f"{fake.url}/v1.0",
+            ),
+        )
+    app = create_app(settings, clock=clock)
+    if mode == "graph":
+        app[GRAPH_CREDENTIAL] = FakeCredential()
+    runner, base = await start(app)
+    try:
+        if app[CALENDAR].sync is not None:
+            app[CALENDAR].sync.notification_url = f"{base}/api/graph/notifications"
+        uow = app[SOPU].uow()
+        async with uow:
+            for m in seed_rows():
+                await uow.mediators.add(m)
+            await uow.commit()
+        async with aiohttp.ClientSession() as http:
+            teams = Teams(base, http, connector)
+            await teams.open_personal_chats()
+            bank = Bank(app, teams, clock)
+            await bank.setup()
+            yield bank, Calendars(mode, bank, fake)
+    finally:
+        await runner.cleanup()
+        if runner_graph is not None:
+            await runner_graph.cleanup()
+
+
+@pytest.fixture(name="connector")
+async def connector_fixture() -> AsyncIterator[FakeConnector]:
+    fake = FakeConnector()
+    runner, url = await start(fake.app())
+    fake.url = url
+    yield fake
+    await runner.cleanup()
+
+
+@pytest.fixture(name="booked_bank", params=["local", "graph"])
+async def booked_bank_fixture(
+    request: pytest.FixtureRequest, connector: FakeConnector, tmp_path: Path
+) -> AsyncIterator[tuple[Bank, Calendars]]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'sopu.db'}",
+        allowed_tenants=frozenset({TENANT.lower()}),
+        allowed_teams=frozenset({TEAM.lower()}),
+        allowed_channels=frozenset({CHANNEL.lower()}),
+    )
+    clock = FixedClock(MONDAY)
+    async with running_bank(str(request.param), settings, connector, clock) as started:
+        yield started
+
+
+def choices(card: dict[str, Any]) -> list[str]:
+    (slot_input,) = [b for b in card["body"] if b.get("id") == "start"]
+    return [c["value"] for c in slot_input["choices"]]
+
+
+def book_action(card: dict[str, Any], verb: str = "meetings.book") -> dict[str, Any]:
+    return next(a for a in card["actions"] if a.get("verb") == verb)
+
+
+async def meetings_of(bank: Bank, case_id: int) -> list[Any]:
+    uow = bank.sopu.uow()
+    async with uow:
+        case = await uow.cases.get(case_id)
+    assert case is not None
+    return sorted(case.meetings, key=lambda m: m.id or 0)
+
+
+async def propose(bank: Bank, who: str, data: dict[str, Any]) -> dict[str, Any]:
+    return await bank.teams.click(who, "meetings.propose", data, where="personal")

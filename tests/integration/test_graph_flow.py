@@ -6,175 +6,28 @@ talking to the fake Graph server. The same clicks must give the same bank and ca
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import datetime, timedelta
 
-import aiohttp
-import pytest
-
-from bot.actions_calendar import CALENDAR, GRAPH_CREDENTIAL
-from bot.app import SOPU, create_app
-from bot.settings import CalendarSettings, Settings
+from bot.actions_calendar import CALENDAR
 from cards.i18n import t
 from mediation.calendar import LinkState
 from mediation.model import MeetingKind, MeetingStatus
-from storage.calendar import LocalEventStore
-from tests.clock import FixedClock
-from tests.e2e.conftest import (
-    CHANNEL,
-    PEOPLE,
-    TEAM,
-    TENANT,
+from tests.e2e.conftest import verbs_on, words
+from tests.integration.graph_support import (
+    FAMILY,
+    MONDAY,
     Bank,
-    Teams,
-    seed_rows,
-    start,
-    verbs_on,
-    words,
+    Calendars,
+    book_action,
+    booked_bank_fixture,
+    choices,
+    connector_fixture,
+    meetings_of,
+    propose,
 )
-from tests.fakes.connector import FakeConnector
-from tests.fakes.graph_server import FakeCredential, FakeGraph
-from tests.integration.graph_support import serve
 from tests.unit.factories import FORM
 
-MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-FAMILY = ("Aino Virtanen", "Mikko Virtanen", "Virtanen")
-
-
-@dataclass
-class Calendars:
-    """What is in the mediators' calendars, whichever adapter keeps them."""
-
-    mode: str
-    bank: Bank
-    fake: FakeGraph | None
-
-    async def events(self, mailbox: str) -> list[dict[str, Any]]:
-        if self.fake is not None:
-            return [
-                {
-                    "id": e.id,
-                    "subject": e.subject,
-                    "start": e.start,
-                    "end": e.end,
-                    "attendees": e.attendees,
-                    "cancelled": e.removed,
-                }
-                for e in self.fake.of(mailbox, removed=True)
-            ]
-        store = LocalEventStore(self.bank.sopu.sessions, self.bank.clock)
-        far = timedelta(days=3000)
-        found = await store.between([mailbox], MONDAY - far, MONDAY + far, cancelled=True)
-        return [
-            {
-                "id": e.id,
-                "subject": e.subject,
-                "start": e.starts_at,
-                "end": e.ends_at,
-                "attendees": list(e.attendees),
-                "cancelled": e.cancelled,
-            }
-            for e in found
-            if e.mailbox == mailbox
-        ]
-
-    def cancel_comments(self) -> list[str]:
-        if self.fake is not None:
-            return [c for _, c in self.fake.cancellations]
-        return []
-
-
-@contextlib.asynccontextmanager
-async def running_bank(
-    mode: str, settings: Settings, connector: FakeConnector, clock: FixedClock
-) -> AsyncIterator[tuple[Bank, Calendars]]:
-    fake = None
-    runner_graph = None
-    if mode == "graph":
-        fake = FakeGraph(users={f"{p.key}@example.org" for p in PEOPLE}, clock=clock)
-        runner_graph = await serve(fake)
-        settings = dataclasses.replace(
-            settings,
-            calendar=CalendarSettings(
-                mode="graph",
-                tenant_id="tenant",
-                client_id="client",
-                client_secret="secret",
-                base_url=f"{fake.url}/v1.0",
-            ),
-        )
-    app = create_app(settings, clock=clock)
-    if mode == "graph":
-        app[GRAPH_CREDENTIAL] = FakeCredential()
-    runner, base = await start(app)
-    try:
-        if app[CALENDAR].sync is not None:
-            app[CALENDAR].sync.notification_url = f"{base}/api/graph/notifications"
-        uow = app[SOPU].uow()
-        async with uow:
-            for m in seed_rows():
-                await uow.mediators.add(m)
-            await uow.commit()
-        async with aiohttp.ClientSession() as http:
-            teams = Teams(base, http, connector)
-            await teams.open_personal_chats()
-            bank = Bank(app, teams, clock)
-            await bank.setup()
-            yield bank, Calendars(mode, bank, fake)
-    finally:
-        await runner.cleanup()
-        if runner_graph is not None:
-            await runner_graph.cleanup()
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[FakeConnector]:
-    fake = FakeConnector()
-    runner, url = await start(fake.app())
-    fake.url = url
-    yield fake
-    await runner.cleanup()
-
-
-@pytest.fixture(params=["local", "graph"])
-async def booked_bank(
-    request: pytest.FixtureRequest, connector: FakeConnector, tmp_path: Path
-) -> AsyncIterator[tuple[Bank, Calendars]]:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'sopu.db'}",
-        allowed_tenants=frozenset({TENANT.lower()}),
-        allowed_teams=frozenset({TEAM.lower()}),
-        allowed_channels=frozenset({CHANNEL.lower()}),
-    )
-    clock = FixedClock(MONDAY)
-    async with running_bank(str(request.param), settings, connector, clock) as started:
-        yield started
-
-
-def choices(card: dict[str, Any]) -> list[str]:
-    (slot_input,) = [b for b in card["body"] if b.get("id") == "start"]
-    return [c["value"] for c in slot_input["choices"]]
-
-
-def book_action(card: dict[str, Any], verb: str = "meetings.book") -> dict[str, Any]:
-    return next(a for a in card["actions"] if a.get("verb") == verb)
-
-
-async def meetings_of(bank: Bank, case_id: int) -> list[Any]:
-    uow = bank.sopu.uow()
-    async with uow:
-        case = await uow.cases.get(case_id)
-    assert case is not None
-    return sorted(case.meetings, key=lambda m: m.id or 0)
-
-
-async def propose(bank: Bank, who: str, data: dict[str, Any]) -> dict[str, Any]:
-    return await bank.teams.click(who, "meetings.propose", data, where="personal")
+__all__ = ["booked_bank_fixture", "connector_fixture"]
 
 
 async def test_the_package_is_booked_moved_cancelled_and_recorded(

@@ -93,7 +93,10 @@ class LeaderLock:
 
 
 async def _close(connection: AsyncConnection) -> None:
+    # Invalidate, not close: a closed connection goes back to the pool with its session
+    # (and a session-level advisory lock) still alive.
     try:
+        await connection.invalidate()
         await connection.close()
     except (SQLAlchemyError, OSError) as exc:
         log.debug("closing a broken connection: %s", exc)

@@ -1,0 +1,69 @@
+"""The local calendar's private .ics feed, served by the bot app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.actions_calendar import CALENDAR
+from bot.settings import Settings
+from tests.clock import FixedClock
+from tests.e2e.conftest import CHANNEL, TEAM, TENANT, Bank, words
+from tests.fakes.connector import FakeConnector
+from tests.integration.graph_support import (
+    MONDAY,
+    book_action,
+    choices,
+    connector_fixture,
+    propose,
+    running_bank,
+)
+
+__all__ = ["connector_fixture"]
+
+
+@pytest.fixture
+async def local_bank(connector: FakeConnector, tmp_path: Path) -> AsyncIterator[Bank]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'sopu.db'}",
+        allowed_tenants=frozenset({TENANT.lower()}),
+        allowed_teams=frozenset({TEAM.lower()}),
+        allowed_channels=frozenset({CHANNEL.lower()}),
+    )
+    async with running_bank("local", settings, connector, FixedClock(MONDAY)) as (bank, _):
+        yield bank
+
+
+async def test_each_mediator_subscribes_to_their_own_feed(local_bank: Bank) -> None:
+    bank = local_bank
+    case = await bank.paired("olli", "outi")
+    card = await propose(bank, "outi", {"case_id": case.case_id})
+    feed_line = next(line for line in words(card).splitlines() if "/calendar/" in line)
+    url = feed_line[feed_line.index("http") :]
+    # The card's address points at the app's configured address; ask this test server.
+    path = url[url.index("/calendar/") :]
+    await bank.teams.click(
+        "outi",
+        "meetings.book",
+        {**book_action(card)["data"], "start": choices(card)[0]},
+        "personal",
+    )
+    async with bank.teams.http.get(f"{bank.teams.base}{path}") as resp:
+        assert resp.status == 200 and resp.content_type == "text/calendar"
+        body = await resp.text()
+    assert body.startswith("BEGIN:VCALENDAR\r\n") and body.endswith("END:VCALENDAR\r\n")
+    assert f"SUMMARY:Mediation {case.code}" in body.replace("\r\n ", "")
+    assert "Virtanen" not in body
+    assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
+    # Olli is invited: his own feed has the meeting too, under another secret address.
+    service = bank.app[CALENDAR]
+    olli = await bank.mediator("olli")
+    olli_url = await service.feed_url(olli.id)
+    assert olli_url is not None and olli_url.endswith(".ics") and path not in olli_url
+    olli_path = olli_url[olli_url.index("/calendar/") :]
+    async with bank.teams.http.get(f"{bank.teams.base}{olli_path}") as resp:
+        assert f"SUMMARY:Mediation {case.code}" in (await resp.text()).replace("\r\n ", "")
+    async with bank.teams.http.get(f"{bank.teams.base}/calendar/not-a-token.ics") as resp:
+        assert resp.status == 404

@@ -131,8 +131,9 @@ class Actions:
         from bot.actions_calendar import calendar_routes  # it imports this module
 
         self.routes.update(calendar_routes(self))
+        self.feedback = FeedbackActions(deps)
         if deps.feedback is not None:
-            self.routes.update(FeedbackActions(deps).routes())
+            self.routes.update(self.feedback.routes())
         self.jobs = JobActions(deps)
         self.routes.update(self.jobs.routes)
 

@@ -25,7 +25,7 @@ from botbuilder.schema import Activity
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import cards
-from bot import feedback_page
+from bot import feedback_page, stats_download
 from bot.actions import Deps
 from bot.actions_calendar import add_calendar_routes, open_calendar
 from bot.actions_feedback import FeedbackDeps
@@ -98,6 +98,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_sopu)
     feedback_page.setup(app, SETTINGS)
+    stats_download.setup(app, SETTINGS)
     app.router.add_post("/api/messages", messages)
     add_calendar_routes(app)
     app.router.add_get("/healthz", healthz)

@@ -97,6 +97,10 @@ class Pacer:
         self.conversations = SlidingWindows(_slack(limits.per_conversation), clock)
         self.tenant = SlidingWindows(_slack(limits.per_tenant), clock)
         self._now = clock
+        # The tenant's posts are spread evenly, not sent in bursts of a whole window: a
+        # burst arriving a few milliseconds apart at Teams would spill into the next window.
+        self._gap = min((sec / n for n, sec in _slack(limits.per_tenant)), default=0.0)
+        self._last_grant = -1e9
         self._paused_until = 0.0
         self._conversation_paused: dict[str, float] = {}
         self._lock = asyncio.Lock()
@@ -124,6 +128,7 @@ class Pacer:
                     now = self._now()
                     wait = max(
                         self._paused_until - now,
+                        self._last_grant + self._gap - now,
                         self._conversation_paused.get(conversation, 0.0) - now,
                         self.conversations.wait(conversation),
                         self.tenant.wait(self.TENANT),
@@ -131,6 +136,7 @@ class Pacer:
                     if wait <= 0:
                         self.conversations.record(conversation)
                         self.tenant.record(self.TENANT)
+                        self._last_grant = now
                         return
                     await asyncio.sleep(wait)
         except BaseException:
@@ -356,6 +362,7 @@ class Sender:
                         return_when=asyncio.FIRST_COMPLETED,
                     )
                     woken.cancel()
+                    await asyncio.gather(woken, return_exceptions=True)
                     self.pacer.forget_idle()
         finally:
             self._stopping = True
@@ -440,7 +447,9 @@ class Sender:
             delay = self.retry.delay(message.attempts, self._rng.random(), result.retry_after)
             # A refusal may be about this conversation or the whole tenant: slow both down.
             self.pacer.pause(delay.total_seconds(), conversation)
-            self.pacer.pause(min(delay.total_seconds(), self.limits.tenant_pause_cap))
+            told = result.retry_after
+            tenant_wait = delay.total_seconds() if told is None else told
+            self.pacer.pause(min(tenant_wait, self.limits.tenant_pause_cap))
         if result.outcome is Outcome.AMBIGUOUS:
             await self._finish(message, OutboxStatus.UNCERTAIN, f"{result.detail}; may be posted")
         elif result.outcome is Outcome.RETRY and message.attempts < self.retry.max_tries:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,7 +57,7 @@ def reference(aad: str, url: str, lang: str = "fi") -> dict[str, Any]:
 
 def mediator(key: str, role: Role = Role.MEDIATOR, active: bool = True) -> Mediator:
     return Mediator(
-        aad_object_id=f"00000000-0000-4000-8000-{key.encode().hex()[:12]:0>12}",
+        aad_object_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"sopu-test:{key}")),
         name=key.title(),
         email=f"{key}@example.org",
         employer="Tuusula",

@@ -252,6 +252,8 @@ def build_jobs(
         policy=settings.reminders,
         wake=sender.wake,
         graph_tasks=graph_tasks or {},
+        # The feedback feature's close hook sends its own cards for now: not twice.
+        feedback_requests=getattr(deps, "feedback", None) is None,
     )
     service = SchedulerService(
         ctx,

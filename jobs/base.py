@@ -36,6 +36,8 @@ class JobContext:
     wake: Callable[[], None] = lambda: None
     # Plain async functions of the calendar's sync (renewal, delta rounds), when present.
     graph_tasks: Mapping[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
+    # False while the feedback feature still sends its cards itself when a case closes.
+    feedback_requests: bool = True
     days: WorkingDays = field(init=False)
 
     def __post_init__(self) -> None:

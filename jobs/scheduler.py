@@ -67,7 +67,8 @@ GRAPH_JOBS: tuple[JobSpec, ...] = (
 
 
 def jobs_for(ctx: JobContext) -> tuple[JobSpec, ...]:
-    return JOBS + tuple(j for j in GRAPH_JOBS if j.id in ctx.graph_tasks)
+    own = tuple(j for j in JOBS if ctx.feedback_requests or j.id != feedback.JOB_ID)
+    return own + tuple(j for j in GRAPH_JOBS if j.id in ctx.graph_tasks)
 
 
 def latest_slot(spec: JobSpec, now: datetime, ctx: JobContext, at: str) -> datetime:

@@ -135,9 +135,12 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     deps = Deps(
         uow, TeamsNotifier(gateway), clock, settings.policy, store, gateway, feedback=feedback
     )
-    deps.jobs = (jobs := build_jobs(settings, engine, sessions, deps, adapter)).services
-    app[JOBS] = jobs
     deps.calendar = await open_calendar(app, settings, sessions, clock, gateway, deps.notifier, uow)
+    graph_tasks = deps.calendar.graph_tasks  # renewal and delta rounds, Graph mode only
+    deps.jobs = (
+        jobs := build_jobs(settings, engine, sessions, deps, adapter, graph_tasks)
+    ).services
+    app[JOBS] = jobs
     bot = SopuBot(deps)
     adapter.on_turn_error = _turn_error
     app[SOPU] = Sopu(settings, clock, engine, sessions, store, adapter, bot, gateway)

@@ -366,3 +366,12 @@ def propose_button(case_id: int, lang: Lang) -> Element:
     return execute(
         t(lang, "calendar.details.propose"), verbs.MEETINGS_PROPOSE, {"case_id": case_id}
     )
+
+
+def record_button(case_id: int, meeting_id: int, lang: Lang) -> Element:
+    """A button that opens the record card of a meeting (for the scheduler's prompt)."""
+    return execute(
+        t(lang, "calendar.action.record"),
+        verbs.MEETING_RECORD,
+        {"case_id": case_id, "meeting_id": meeting_id, "form": 1},
+    )

@@ -486,8 +486,8 @@ class CalendarActions:
     async def _feedback(self, click: Click, meeting_id: int) -> str | None:
         """Hand the card's feedback inputs (fb_*) to the feedback feature, if it is there."""
         fields = {k: v for k, v in click.data.items() if k.startswith("fb_")}
-        if not fields:
-            return None
+        if not any(v not in (None, "") for v in fields.values()):
+            return None  # the feedback part was left empty: recording alone is fine
         try:
             module = importlib.import_module("mediation.feedback")
         except ImportError:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.integration.graph_support import (
     book_action,
     choices,
     connector_fixture,
+    meetings_of,
     propose,
     running_bank,
 )
@@ -67,3 +70,47 @@ async def test_each_mediator_subscribes_to_their_own_feed(local_bank: Bank) -> N
         assert f"SUMMARY:Mediation {case.code}" in (await resp.text()).replace("\r\n ", "")
     async with bank.teams.http.get(f"{bank.teams.base}/calendar/not-a-token.ics") as resp:
         assert resp.status == 404
+
+
+async def test_the_record_card_carries_the_feedback_part_and_passes_it_on(local_bank: Bank) -> None:
+    bank = local_bank
+    case = await bank.paired("olli", "outi")
+    card = await propose(bank, "olli", {"case_id": case.case_id})
+    await bank.teams.click(
+        "olli",
+        "meetings.book",
+        {**book_action(card)["data"], "start": choices(card)[0]},
+        "personal",
+    )
+    (meeting,) = await meetings_of(bank, case.case_id)
+    bank.clock.set(meeting.ends_at + timedelta(minutes=10))
+    ref = {"case_id": case.case_id, "meeting_id": meeting.id}
+    form = await bank.teams.click("outi", "meeting.record", {**ref, "form": 1}, "personal")
+    ids = {i.get("id") for i in form["body"] if i.get("id")}
+    assert {"held", "minutes", "fb_rating", "fb_cooperation", "fb_note"} <= ids
+    answer = await bank.teams.click(
+        "outi",
+        "meeting.record",
+        {**ref, "held": "yes", "minutes": 50, "fb_rating": "4", "fb_cooperation": "yes",
+         "fb_note": ""},
+        "personal",
+    )  # fmt: skip
+    assert "50 min" in words(answer) and "not saved" not in words(answer)
+    outi = await bank.mediator("outi")
+    assert outi.id is not None
+    feedback = await feedback_of(bank, meeting.id or 0, outi.id)
+    assert feedback is not None and (feedback.rating, feedback.cooperation) == (4, "yes")
+    # Only recording, without the feedback part, is fine too.
+    again = await bank.teams.click(
+        "olli", "meeting.record", {**ref, "held": "yes", "minutes": "50", "fb_rating": ""},
+        "personal",
+    )  # fmt: skip
+    assert "not saved" not in words(again)
+    (meeting,) = await meetings_of(bank, case.case_id)
+    assert (meeting.status.value, meeting.held_minutes) == ("held", 50)
+
+
+async def feedback_of(bank: Bank, meeting_id: int, mediator_id: int) -> Any:
+    from storage.feedback import SqlFeedbackStore
+
+    return await SqlFeedbackStore(bank.sopu.sessions).meeting_feedback(meeting_id, mediator_id)

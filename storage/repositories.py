@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, Subquery, delete, func, select, update
+from sqlalchemy import CursorResult, Executable, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from mediation.errors import ConcurrentChange
 from mediation.journal import (
@@ -68,21 +68,21 @@ def _words(values: Iterable[object]) -> str:
 # -- mediators -------------------------------------------------------------------------------
 
 
-def _completed_cases(ids: Sequence[int] | None = None) -> Subquery:
-    """Per mediator, the closed cases with a completing outcome where they hold a seat."""
-    query = (
-        select(SeatRow.holder_id.label("mediator_id"), func.count().label("completed"))
-        .join(CaseRow, CaseRow.id == SeatRow.case_id)
-        .where(
-            SeatRow.holder_id.is_not(None),
-            CaseRow.status == CaseStatus.CLOSED.value,
-            CaseRow.outcome.in_(sorted(o.value for o in COMPLETING_OUTCOMES)),
-        )
-        .group_by(SeatRow.holder_id)
+# Per mediator row, the closed cases with a completing outcome where they hold a seat.
+# Correlated, so it is counted for the mediators loaded only; built once, because building
+# it cost more than running it.
+_COMPLETED_CASES = (
+    select(func.count())
+    .select_from(SeatRow)
+    .join(CaseRow, CaseRow.id == SeatRow.case_id)
+    .where(
+        SeatRow.holder_id == MediatorRow.id,
+        CaseRow.status == CaseStatus.CLOSED.value,
+        CaseRow.outcome.in_(sorted(o.value for o in COMPLETING_OUTCOMES)),
     )
-    if ids is not None:
-        query = query.where(SeatRow.holder_id.in_(ids))
-    return query.subquery("completed")
+    .correlate(MediatorRow)
+    .scalar_subquery()
+)
 
 
 def _mediator(row: MediatorRow, completed: int) -> Mediator:
@@ -111,27 +111,22 @@ class SqlMediatorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def _load(
-        self, *where: Any, ids: Sequence[int] | None = None, for_update: bool = False
-    ) -> builtins.list[Mediator]:
-        completed = _completed_cases(ids)
+    async def _load(self, *where: Any, for_update: bool = False) -> builtins.list[Mediator]:
+        # Away periods come in the same query: a second round trip cost more than the rows.
         query = (
-            select(MediatorRow, func.coalesce(completed.c.completed, 0))
-            .outerjoin(completed, completed.c.mediator_id == MediatorRow.id)
+            select(MediatorRow, _COMPLETED_CASES)
             .where(*where)
-            .options(selectinload(MediatorRow.away))
+            .options(joinedload(MediatorRow.away))
             .order_by(MediatorRow.name, MediatorRow.id)
             .execution_options(populate_existing=True)
         )
         if for_update:
             query = query.with_for_update(of=MediatorRow)
-        rows = (await self._session.execute(query)).all()
+        rows = (await self._session.execute(query)).unique().all()
         return [_mediator(row, int(count)) for row, count in rows]
 
     async def get(self, mediator_id: int, *, for_update: bool = False) -> Mediator | None:
-        found = await self._load(
-            MediatorRow.id == mediator_id, ids=[mediator_id], for_update=for_update
-        )
+        found = await self._load(MediatorRow.id == mediator_id, for_update=for_update)
         return found[0] if found else None
 
     async def by_aad(self, aad_object_id: str) -> Mediator | None:
@@ -142,7 +137,7 @@ class SqlMediatorRepository:
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        found = await self._load(MediatorRow.id.in_(wanted), ids=wanted)
+        found = await self._load(MediatorRow.id.in_(wanted))
         return {m.id: m for m in found if m.id is not None}
 
     async def list(self, *, active_only: bool = False) -> builtins.list[Mediator]:
@@ -310,16 +305,17 @@ class SqlCaseRepository:
         return case
 
     async def _load(self, *where: Any, for_update: bool = False) -> builtins.list[Case]:
+        # Seats (always two or so) come in the same query; meetings, often none, in a second.
         query = (
             select(CaseRow)
             .where(*where)
-            .options(selectinload(CaseRow.seats), selectinload(CaseRow.meetings))
+            .options(joinedload(CaseRow.seats), selectinload(CaseRow.meetings))
             .order_by(CaseRow.created_at, CaseRow.id)
             .execution_options(populate_existing=True)
         )
         if for_update:
             query = query.with_for_update(of=CaseRow)
-        rows = (await self._session.scalars(query)).all()
+        rows = (await self._session.scalars(query)).unique().all()
         return [self._remember(_case(row)) for row in rows]
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:

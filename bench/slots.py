@@ -1,7 +1,7 @@
 """Proposing meeting times for a pair over eight weeks of dense calendars.
 
-    .venv/bin/python -m bench.slots            # about 20 seconds
-    .venv/bin/python -m bench.slots --quick    # a few seconds
+    .venv/bin/python -m bench.slots            # a few seconds
+    .venv/bin/python -m bench.slots --quick    # about two seconds
 
 Two mediators, each with a full working life in Outlook: 4-7 entries a working day at
 30-minute granularity (some a quarter off the grid), tentative ones, a week of holiday as an

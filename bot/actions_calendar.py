@@ -378,6 +378,8 @@ class CalendarActions:
 
     async def propose(self, click: Click) -> Card:
         """Times for the next meeting (or for moving one), with the package so far."""
+        if click.data.get("package"):  # a redelivered click: only the package as it stands
+            return await self._package(click, t(click.lang, "notice.unchanged"))
         proposal = await self._proposal(click)
         feed = await self.svc.feed_url(await self._mediator_id(click.actor))
         return calendar_cards.proposal_card(
@@ -501,6 +503,20 @@ class CalendarActions:
         except errors.DomainError as exc:
             return error_text(click.lang, exc)
         return None
+
+
+MEETING_VERBS = frozenset(
+    {verbs.MEETINGS_BOOK, verbs.MEETING_MOVE, verbs.MEETING_CANCEL, verbs.MEETING_RECORD}
+)
+
+
+def as_seen_again(click: Click) -> Click:
+    """A meeting click Teams delivered twice: show the package as it stands, change nothing."""
+    return dataclasses.replace(
+        click,
+        verb=verbs.MEETINGS_PROPOSE,
+        data={"case_id": click.data.get("case_id"), "package": 1},
+    )
 
 
 def calendar_routes(actions: Actions) -> dict[str, Callable[[Click], Awaitable[Card]]]:

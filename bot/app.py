@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 import cards
 from bot import feedback_page, stats_download
 from bot.actions import Deps
-from bot.actions_calendar import add_calendar_routes, open_calendar
+from bot.actions_calendar import MEETING_VERBS, add_calendar_routes, as_seen_again, open_calendar
 from bot.actions_feedback import FeedbackDeps
 from bot.actions_jobs import JOBS, build_jobs
 from bot.clock import SystemClock
@@ -226,6 +226,8 @@ async def _redelivered(sopu: Sopu, activity: Activity) -> web.Response:
     click = SopuBot.click_of(activity)
     if activity.name != "adaptiveCard/action":
         card = cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
+    elif click.verb in MEETING_VERBS and "case_id" in click.data:
+        card = await sopu.bot.actions.run(as_seen_again(click))
     elif "case_id" in click.data:
         card = await sopu.bot.actions.run(dataclasses.replace(click, verb=verbs.CARD_REFRESH))
     else:

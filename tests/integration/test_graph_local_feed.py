@@ -11,8 +11,9 @@ import pytest
 
 from bot.actions_calendar import CALENDAR
 from bot.settings import Settings
+from cards.i18n import t
 from tests.clock import FixedClock
-from tests.e2e.conftest import CHANNEL, TEAM, TENANT, Bank, words
+from tests.e2e.conftest import CHANNEL, TEAM, TENANT, Bank, answer_card, words
 from tests.fakes.connector import FakeConnector
 from tests.integration.graph_support import (
     MONDAY,
@@ -114,3 +115,17 @@ async def feedback_of(bank: Bank, meeting_id: int, mediator_id: int) -> Any:
     from storage.feedback import SqlFeedbackStore
 
     return await SqlFeedbackStore(bank.sopu.sessions).meeting_feedback(meeting_id, mediator_id)
+
+
+async def test_a_booking_click_delivered_twice_books_once(local_bank: Bank) -> None:
+    bank = local_bank
+    case = await bank.paired("olli", "outi")
+    card = await propose(bank, "olli", {"case_id": case.case_id})
+    data = {**book_action(card)["data"], "start": choices(card)[0]}
+    activity = bank.teams.click_activity("olli", "meetings.book", data, "personal")
+    first = answer_card(*await bank.teams.post(activity))
+    second = answer_card(*await bank.teams.post(activity))  # the same activity id again
+    assert "Booked" in words(first)
+    assert t("en", "notice.unchanged") in words(second)
+    assert "Package: 1 of 5 meetings" in words(second)  # the package, not the channel card
+    assert len(await meetings_of(bank, case.case_id)) == 1

@@ -21,7 +21,7 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import cards
@@ -215,8 +215,20 @@ async def messages(request: web.Request) -> web.Response:
         invoke = card_response(cards.error_card(lang, t(lang, "error.unexpected")))
     if invoke is None:
         return web.Response(status=200)
-    body = invoke.body if isinstance(invoke.body, dict | list) else serializer_helper(invoke.body)
-    return web.json_response(body, status=invoke.status)
+    return web.json_response(invoke_json(invoke.body), status=invoke.status)
+
+
+def invoke_json(body: Any) -> Any:
+    """An invoke answer's body as JSON data.
+
+    A card answer is put together here: msrest would walk the whole card, value by
+    value, for the same result, and that cost a millisecond of each click's CPU time.
+    """
+    if isinstance(body, AdaptiveCardInvokeResponse) and isinstance(body.value, dict):
+        return {"statusCode": body.status_code, "type": body.type, "value": body.value}
+    if isinstance(body, dict | list):
+        return body
+    return serializer_helper(body)
 
 
 async def _redelivered(sopu: Sopu, activity: Activity) -> web.Response:
@@ -232,5 +244,4 @@ async def _redelivered(sopu: Sopu, activity: Activity) -> web.Response:
         card = await sopu.bot.actions.run(dataclasses.replace(click, verb=verbs.CARD_REFRESH))
     else:
         card = cards.notice_card(click.lang, t(click.lang, "notice.unchanged"))
-    response = card_response(card)
-    return web.json_response(serializer_helper(response.body), status=200)
+    return web.json_response(invoke_json(card_response(card).body), status=200)

@@ -608,20 +608,21 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
             if started:
                 await uow.journal.case_event(CaseEvent(case.id, CaseEventKind.STARTED, me.id, now))
             await uow.commit()
-            existing = meeting
-            link = EventLink(
-                meeting_id=meeting.id,
-                case_id=case.id,
-                organizer=organizer,
-                transaction_id=transaction_id(case, meeting),
-                state=LinkState.CREATE,
-                starts_at=meeting.starts_at,
-                ends_at=meeting.ends_at,
-                attendees=tuple(m for m in mailboxes if m != organizer),
-            )
-            await d.links.save(link)
-            await d.notifier.notify(CaseChanged(case.id))
-            return await _resume(case, meeting, uow, d, changed=True)
+        # Saved with its case; now the calendar's part, outside the unit of work.
+        assert case.id is not None and meeting.id is not None
+        link = EventLink(
+            meeting_id=meeting.id,
+            case_id=case.id,
+            organizer=organizer,
+            transaction_id=transaction_id(case, meeting),
+            state=LinkState.CREATE,
+            starts_at=meeting.starts_at,
+            ends_at=meeting.ends_at,
+            attendees=tuple(m for m in mailboxes if m != organizer),
+        )
+        await d.links.save(link)
+        await d.notifier.notify(CaseChanged(case.id))
+        return await _resume(case, meeting, uow, d, changed=True)
     assert existing is not None
     return await _resume(case, existing, uow, d, changed=False)
 
@@ -916,10 +917,11 @@ async def record_meeting(
                     CaseEvent(case.id, CaseEventKind.MEETING_RECORDED, me.id, now, detail)
                 )
                 await uow.commit()
-            stored = await links.for_meetings([m.id for m in case.meetings if m.id is not None])
-            views = _views(case, stored, mp)
-            view = next(v for v in views if v.meeting_id == meeting.id)
-            return MeetingResult(view, changed, None, views)
+        # The links live in their own store: read them once this unit of work has closed.
+        stored = await links.for_meetings([m.id for m in case.meetings if m.id is not None])
+        views = _views(case, stored, mp)
+        view = next(v for v in views if v.meeting_id == meeting.id)
+        return MeetingResult(view, changed, None, views)
     raise AssertionError("unreachable")
 
 

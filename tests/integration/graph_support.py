@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -131,6 +132,17 @@ class Calendars:
         return []
 
 
+class _Failures(logging.Handler):
+    """Collects what Sopu's bot layer logs as errors while a test runs."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @contextlib.asynccontextmanager
 async def running_bank(
     mode: str, settings: Settings, connector: FakeConnector, clock: FixedClock
@@ -150,6 +162,8 @@ async def running_bank(
                 base_url=f"{fake.url}/v1.0",
             ),
         )
+    failures = _Failures()
+    logging.getLogger("bot").addHandler(failures)
     app = create_app(settings, clock=clock)
     if mode == "graph":
         app[GRAPH_CREDENTIAL] = FakeCredential()
@@ -168,7 +182,10 @@ async def running_bank(
             bank = Bank(app, teams, clock)
             await bank.setup()
             yield bank, Calendars(mode, bank, fake)
+        # A refusal is a card; an exception in a click or a delivery is a bug.
+        assert failures.messages == [], failures.messages
     finally:
+        logging.getLogger("bot").removeHandler(failures)
         await runner.cleanup()
         if runner_graph is not None:
             await runner_graph.cleanup()

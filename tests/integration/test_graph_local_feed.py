@@ -106,6 +106,7 @@ async def test_the_record_card_carries_the_feedback_part_and_passes_it_on(local_
         "olli", "meeting.record", {**ref, "held": "yes", "minutes": "50", "fb_rating": ""},
         "personal",
     )  # fmt: skip
+    assert "Recorded: the individual meeting (parent 1) was held (50 min)." in words(again)
     assert "not saved" not in words(again)
     (meeting,) = await meetings_of(bank, case.case_id)
     assert (meeting.status.value, meeting.held_minutes) == ("held", 50)

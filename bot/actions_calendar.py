@@ -20,6 +20,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import cards
+from bot.actions import Actions, Card, Click, _case_id, _int, _text
 from cards import calendar as calendar_cards
 from cards import verbs
 from cards.i18n import Lang, error_text, t
@@ -32,7 +33,6 @@ from mediation.ports import Clock, Notifier, UnitOfWork
 from storage.calendar import FeedStore, LocalEventStore, SqlEventLinks, SqlMeetingFinder
 
 if TYPE_CHECKING:
-    from bot.actions import Actions, Card, Click
     from bot.settings import Settings
     from bot.teams import TeamsGateway
 
@@ -310,13 +310,9 @@ class CalendarActions:
         return cards.error_card(click.lang, message)
 
     def _case_id(self, click: Click) -> int:
-        from bot.actions import _case_id
-
         return _case_id(click.data)
 
     def _meeting_id(self, click: Click, *, required: bool = True) -> int | None:
-        from bot.actions import _int
-
         try:
             return _int(click.data, "meeting_id", required=required)
         except errors.InvalidInput:
@@ -336,8 +332,6 @@ class CalendarActions:
         )
 
     async def _proposal(self, click: Click, *, search: bool = True) -> cal.Proposal:
-        from bot.actions import _int
-
         svc = self.svc
         meeting_id = self._meeting_id(click, required=False) if search else None
         return await cal.propose_times(
@@ -395,8 +389,6 @@ class CalendarActions:
                 cal.RetryMeeting(click.actor, meeting_id, self._case_id(click)), uow, deps
             )
             return await self._package(click, t(click.lang, "calendar.notice.pushed"))
-        from bot.actions import _int
-
         kind = _kind(click.data)
         if kind is None:
             raise errors.InvalidInput("kind", "required")
@@ -423,8 +415,6 @@ class CalendarActions:
 
     async def cancel(self, click: Click) -> Card:
         """Cancel a booked meeting, with an optional message to the attendees."""
-        from bot.actions import _text
-
         meeting_id = self._meeting_id(click)
         assert meeting_id is not None
         message = _text(click.data, "message", limit=calendar_cards.MESSAGE_MAX).strip()

@@ -385,7 +385,7 @@ class CalendarActions:
         meeting_id = self._meeting_id(click, required=False)
         uow, deps = self.d.uow_factory(), self.svc.in_lang(click.lang)
         if meeting_id is not None and "start" not in click.data:
-            result = await cal.retry_meeting(
+            await cal.retry_meeting(
                 cal.RetryMeeting(click.actor, meeting_id, self._case_id(click)), uow, deps
             )
             return await self._package(click, t(click.lang, "calendar.notice.pushed"))

@@ -532,6 +532,12 @@ class Result:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
     @property
+    def per_core(self) -> float:
+        """Requests per second one core would serve at this server's CPU cost per request."""
+        server = self.cpu_ms.get("server", math.nan)
+        return 1000 / server if server > 0 else math.nan
+
+    @property
     def p50(self) -> float:
         return percentile(self.latencies, 50)
 
@@ -695,15 +701,17 @@ def render(report: Report) -> str:
         f"Servers ready in {report.startup:.0f} s. Each phase: at most {max(o.requests)} "
         f"requests or {o.seconds:g} s, after a {o.warmup_seconds:g} s warm-up.",
         "Latency: from sending the POST to having read the whole answer, in the client.",
+        "CPU: ms of CPU time per request in each process; 'per core' = 1000 / server CPU ms,",
+        "the requests/s one core would serve at that cost (less sensitive to a busy machine).",
         "",
         f"{'server':<24}{'conc':>5}{'requests':>10}{'errors':>8}{'req/s':>9}"
-        f"{'p50 ms':>9}{'p99 ms':>9}   CPU ms per request: server / client / connector",
+        f"{'p50 ms':>9}{'p99 ms':>9}{'per core':>10}   CPU ms: server / client / connector",
     ]
     for r in report.results:
         cpu = r.cpu_ms
         lines.append(
             f"{SERVERS[r.server]:<24}{r.concurrency:>5}{r.requests:>10}{r.errors:>8}"
-            f"{r.rate:>9.0f}{r.p50:>9.1f}{r.p99:>9.1f}   "
+            f"{r.rate:>9.0f}{r.p50:>9.1f}{r.p99:>9.1f}{r.per_core:>10.0f}   "
             f"{cpu['server']:.2f} / {cpu['client']:.2f} / {cpu['connector']:.2f}"
         )
     lines.append("")
@@ -711,8 +719,9 @@ def render(report: Report) -> str:
         sopu, echo, bare = (report.get(k, c) for k in ("sopu", "echo", "bare"))
         if sopu and echo and bare:
             lines.append(
-                f"At {c:>2} concurrent: Sopu/echo req/s {sopu.rate / echo.rate:.2f}x, "
-                f"Sopu/bare req/s {sopu.rate / bare.rate:.2f}x"
+                f"At {c:>2} concurrent: Sopu/echo req/s {sopu.rate / echo.rate:.2f}x "
+                f"(per core {sopu.per_core / echo.per_core:.2f}x), "
+                f"Sopu/bare req/s {sopu.rate / bare.rate:.3f}x"
             )
         stock = report.get("sopu-stock-msrest", c)
         if sopu and stock:

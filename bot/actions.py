@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cards
-from bot.actions_feedback import FeedbackActions, FeedbackDeps, send_feedback_requests
+from bot.actions_feedback import FeedbackActions, FeedbackDeps
 from bot.actions_jobs import JobActions
 from bot.teams import DeliveryFailed, TeamsGateway
 from cards import verbs
@@ -298,19 +298,23 @@ class Actions:
         if result.changed:
             outcome_name = label(click.lang, "outcome", outcome.value)
             notice = t(click.lang, "notice.closed", code=result.case.code, outcome=outcome_name)
-            await self._feedback_on_close(result.case.case_id)
+            await self._feedback_requests(result.case.case_id)
         else:
             notice = t(click.lang, "notice.unchanged")
         return await self._case_answer(click, result.case, notice)
 
-    async def _feedback_on_close(self, case_id: int) -> None:
-        """Feedback cards to the pair, sent directly until the jobs' outbox takes this over."""
-        if self.d.feedback is None:
+    async def _feedback_requests(self, case_id: int) -> None:
+        """Queue the pair's feedback cards in the outbox now; its sender delivers them.
+
+        The feedback job queues them too, every few minutes, should this not happen (the
+        outbox's keys keep it to one of each), so a failure here is only logged.
+        """
+        if self.d.jobs is None:
             return
         try:
-            await send_feedback_requests(self.d, case_id)
-        except Exception:  # the close is committed; a failed send must not undo its answer
-            log.exception("sending the feedback cards of a closed case failed")
+            await self.d.jobs.case_closed(case_id)
+        except Exception:  # the close is committed; its answer must not fail now
+            log.exception("queueing the feedback requests of a closed case failed")
 
     async def cancel(self, click: Click) -> Card:
         reason = _text(click.data, "reason")

@@ -1,8 +1,7 @@
-"""Card actions and sends of the feedback feature: mediators' feedback, client links, stats.
+"""Card actions of the feedback feature: mediators' feedback, client links, stats.
 
-``send_feedback_requests`` is what happens on a case's close until the jobs' outbox sends
-the same cards: each mediator of the pair gets the case feedback card and the client link
-card with its QR code.
+When a case closes, the jobs' outbox sends each mediator of the pair the case feedback card
+and the client link card with its QR code; ``feedback_request_card`` builds them.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import segno
 
 from bot.stats_download import download_url
-from bot.teams import DeliveryFailed
 from cards import verbs
 from cards.feedback import case_feedback_card, client_link_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
@@ -84,36 +82,18 @@ def _fb(deps: Deps) -> FeedbackDeps:
     return feedback
 
 
-async def send_feedback_requests(deps: Deps, case_id: int) -> bool:
-    """On close: the case feedback card and the client link card to each mediator of the pair.
+async def feedback_request_card(deps: Deps, case_id: int, lang: Lang, *, client: bool) -> Card:
+    """A closed case's request to one mediator of the pair, built when the outbox sends it.
 
-    A small hook the jobs' outbox replaces: here each card is sent once, directly, and a
-    failed send is only logged. Returns True when every card went out.
+    ``client``: the client link card (the case's one link and its QR code); otherwise the
+    mediator's own case feedback card.
     """
     summary = await services.summary_of(deps.uow_factory(), case_id, deps.clock, deps.policy)
+    if not client:
+        return case_feedback_card(lang, summary)
     link, url = await client_feedback_link(deps, case_id)
-    qr = qr_data_uri(url)
     expires = deps.policy.local_date(link.expires_at)
-    holder_ids = [s.holder_id for s in summary.seats if s.holder_id is not None]
-    uow = deps.uow_factory()
-    async with uow:
-        people = await uow.mediators.by_ids(holder_ids)
-    all_sent = True
-    for person in people.values():
-
-        def feedback(lang: Lang) -> Card:
-            return case_feedback_card(lang, summary)
-
-        def client(lang: Lang) -> Card:
-            return client_link_card(lang, summary, url, qr, expires)
-
-        for build in (feedback, client):
-            try:
-                await deps.gateway.send_personal(person.aad_object_id, build)
-            except DeliveryFailed:
-                all_sent = False
-                log.warning("case %s: a feedback card was not delivered", summary.code)
-    return all_sent
+    return client_link_card(lang, summary, url, qr_data_uri(url), expires)
 
 
 class FeedbackActions:

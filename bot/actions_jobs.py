@@ -30,12 +30,14 @@ from cards.reminders import (
     reminder_card,
     report_card,
 )
+from jobs import feedback as feedback_job
 from jobs.base import JobContext
 from jobs.scheduler import SchedulerService
 from mediation import errors, services
 from mediation.outbox import MessageKind, OutboxMessage, OutboxStatus
 from mediation.reminders import ReminderPolicy, joint_meeting_days
 from storage.botstore import BotStore
+from storage.calendar import SqlMeetingFinder
 from storage.jobs import JobStore
 from storage.leader import LeaderLock
 from storage.outbox import SqlOutbox
@@ -58,6 +60,13 @@ class JobServices:
     store: JobStore
     policy: ReminderPolicy
     wake: Callable[[], None] = lambda: None
+    context: JobContext | None = None  # the jobs' own, for what an action queues at once
+
+    async def case_closed(self, case_id: int) -> int:
+        """A case was just closed: queue its feedback requests now, not at the job's next run."""
+        if self.context is None:
+            return 0
+        return await feedback_job.for_case(self.context, case_id)
 
 
 class JobActions:
@@ -202,7 +211,58 @@ class MessageRenderer:
                 mediators=await self.d.gateway.mediators_for_cards(),
                 notice=escalation_notice(payload, lang),
             )
+        if kind in (MessageKind.MEDIATOR_FEEDBACK, MessageKind.CLIENT_LINK):
+            from bot.actions_feedback import feedback_request_card
+
+            client = kind is MessageKind.CLIENT_LINK
+            return await feedback_request_card(self.d, int(payload["case_id"]), lang, client=client)
+        if kind is MessageKind.RECORD_PROMPT:
+            record = await self._record_card(message, lang)
+            if record is not None:
+                return record
         return reminder_card(kind, payload, lang, self.d.policy.zone)
+
+    async def _record_card(self, message: OutboxMessage, lang: Lang) -> Card | None:
+        """The calendar's record card (with the feedback part), as the recipient would open it.
+
+        None when it cannot be shown to them (the calendar is not wired, or they have left
+        the pair meanwhile): the plain prompt, whose button opens it, goes instead.
+        """
+        from bot.actions_calendar import CalendarService, feedback_section
+        from cards.calendar import record_card
+        from mediation.calendar import meeting_view
+
+        service = self.d.calendar
+        if not isinstance(service, CalendarService):
+            return None
+        payload = message.payload
+        meeting_id = int(payload["meeting_id"])
+        try:
+            view = await meeting_view(
+                message.key.recipient,
+                meeting_id,
+                int(payload["case_id"]),
+                self.d.uow_factory(),
+                service.links,
+                service.deps.meetings,
+            )
+        except errors.DomainError:
+            return None
+        ended = view.ends_at.astimezone(self.d.policy.zone)
+        notice = t(
+            lang,
+            "reminders.record.text",
+            code=view.code,
+            kind=t(lang, f"reminders.kind.{view.kind.value}"),
+            day=format_date(lang, ended.date()),
+        )
+        return record_card(
+            view,
+            lang,
+            service.deps.policy.timezone,
+            extra=feedback_section(lang, meeting_id),
+            notice=notice,
+        )
 
 
 @dataclass
@@ -250,10 +310,10 @@ def build_jobs(
         clock=deps.clock,
         bank=settings.policy,
         policy=settings.reminders,
+        meetings=SqlMeetingFinder(sessions),
         wake=sender.wake,
         graph_tasks=graph_tasks or {},
-        # The feedback feature's close hook sends its own cards for now: not twice.
-        feedback_requests=getattr(deps, "feedback", None) is None,
+        push_calendar=_calendar_push(deps),
     )
     service = SchedulerService(
         ctx,
@@ -262,5 +322,16 @@ def build_jobs(
         at=settings.jobs_time,
         election_seconds=settings.election_seconds,
     )
-    jobs = JobServices(outbox, store, settings.reminders, sender.wake)
+    jobs = JobServices(outbox, store, settings.reminders, sender.wake, ctx)
     return JobsRuntime(jobs, sender, service)
+
+
+def _calendar_push(deps: Deps) -> Callable[[], Awaitable[int]] | None:
+    """``mediation.calendar.push_pending`` over the app's calendar, for the scheduler."""
+    from bot.actions_calendar import CalendarService
+    from mediation.calendar import push_pending
+
+    service = deps.calendar
+    if not isinstance(service, CalendarService):
+        return None
+    return lambda: push_pending(deps.uow_factory(), service.deps)

@@ -21,6 +21,7 @@ from cards.base import (
     text,
     text_input,
 )
+from cards.calendar import record_button
 from cards.i18n import Lang, format_date, t, term_label, tn
 from mediation.outbox import MessageKind, OutboxStatus
 from mediation.views import CaseSummary
@@ -90,11 +91,10 @@ def meeting_card(kind: MessageKind, payload: Mapping[str, Any], lang: Lang, zone
             kind=meeting_kind,
             day=format_date(lang, ended.date()),
         )
-        body = [
-            heading(t(lang, "reminders.record.title")),
-            text(line),
-            text(t(lang, "reminders.record.how"), subtle=True),
-        ]
+        body = [heading(t(lang, "reminders.record.title")), text(line)]
+        # The button opens the calendar's record card, with the feedback part.
+        button = record_button(int(payload["case_id"]), int(payload["meeting_id"]), lang)
+        return card(lang, body, [button])
     return card(lang, body, [_open_case_button(lang, payload["case_id"])])
 
 
@@ -105,21 +105,6 @@ def follow_up_card(payload: Mapping[str, Any], lang: Lang) -> Card:
         [
             heading(t(lang, "reminders.follow_up.title")),
             text(t(lang, "reminders.follow_up.text", code=payload["code"], day=due)),
-        ],
-        [_open_case_button(lang, payload["case_id"])],
-    )
-
-
-def feedback_request_card(kind: MessageKind, payload: Mapping[str, Any], lang: Lang) -> Card:
-    """The plain request, used when the feedback cards of their own are not available."""
-    prefix = (
-        "reminders.feedback" if kind is MessageKind.MEDIATOR_FEEDBACK else "reminders.client_link"
-    )
-    return card(
-        lang,
-        [
-            heading(t(lang, f"{prefix}.title", code=payload["code"])),
-            text(t(lang, f"{prefix}.text")),
         ],
         [_open_case_button(lang, payload["case_id"])],
     )
@@ -145,15 +130,18 @@ def joint_meeting_card(payload: Mapping[str, Any], lang: Lang) -> Card:
 def reminder_card(
     kind: MessageKind, payload: Mapping[str, Any], lang: Lang, zone: ZoneInfo
 ) -> Card:
-    """The card of any outbox message but the escalation (that one is the case card)."""
+    """The card of an outbox message that needs nothing but its payload.
+
+    The escalation is the case card, the feedback requests are the feedback feature's cards
+    and the record prompt is the calendar's record card (this one only when it cannot be
+    built); ``bot.actions_jobs.MessageRenderer`` builds those.
+    """
     if kind in (MessageKind.TERM_START, MessageKind.MID_TERM):
         return quota_reminder_card(kind, payload, lang)
     if kind in (MessageKind.MEETING_REMINDER, MessageKind.RECORD_PROMPT):
         return meeting_card(kind, payload, lang, zone)
     if kind is MessageKind.FOLLOW_UP:
         return follow_up_card(payload, lang)
-    if kind in (MessageKind.MEDIATOR_FEEDBACK, MessageKind.CLIENT_LINK):
-        return feedback_request_card(kind, payload, lang)
     if kind is MessageKind.JOINT_MEETING:
         return joint_meeting_card(payload, lang)
     raise ValueError(f"no reminder card for {kind}")

@@ -8,6 +8,7 @@ from datetime import date
 
 import holidays
 
+from mediation.calendar import MeetingFinder
 from mediation.model import Mediator
 from mediation.outbox import NewMessage
 from mediation.policy import BankPolicy
@@ -33,11 +34,12 @@ class JobContext:
     clock: Clock
     bank: BankPolicy
     policy: ReminderPolicy
+    meetings: MeetingFinder  # booked meetings that ended and are not recorded
     wake: Callable[[], None] = lambda: None
     # Plain async functions of the calendar's sync (renewal, delta rounds), when present.
     graph_tasks: Mapping[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
-    # False while the feedback feature still sends its cards itself when a case closes.
-    feedback_requests: bool = True
+    # Pushes the calendar changes that did not get through (mediation.calendar.push_pending).
+    push_calendar: Callable[[], Awaitable[int]] | None = None
     days: WorkingDays = field(init=False)
 
     def __post_init__(self) -> None:

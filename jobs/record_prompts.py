@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs.base import JobContext
-from jobs.meeting_reminders import WITH_MEETINGS
+from mediation.calendar import meetings_to_record
 from mediation.reminders import record_prompt_messages
 
 JOB_ID = "sopu.record_prompts"
@@ -11,9 +11,11 @@ JOB_ID = "sopu.record_prompts"
 
 async def run(ctx: JobContext) -> int:
     now = ctx.clock.now()
+    meetings = await meetings_to_record(ctx.meetings, ctx.clock)
+    if not meetings:
+        return 0
     uow = ctx.uow_factory()
     async with uow:
-        cases = [c for c in await uow.cases.with_status(WITH_MEETINGS) if c.meetings]
-        people = await uow.mediators.by_ids([h for c in cases for h in c.holder_ids()])
-    messages = record_prompt_messages(now, ctx.bank, ctx.policy, ctx.days, cases, people)
+        people = await uow.mediators.by_ids([p for m in meetings for p in m.mediator_ids])
+    messages = record_prompt_messages(now, ctx.bank, ctx.policy, ctx.days, meetings, people)
     return await ctx.send(messages)

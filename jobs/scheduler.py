@@ -23,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs import (
+    calendar_push,
     escalation,
     feedback,
     follow_up,
@@ -64,11 +65,12 @@ GRAPH_JOBS: tuple[JobSpec, ...] = (
     JobSpec(graph_sync.RENEW_ID, graph_sync.renew, every_minutes=60),
     JobSpec(graph_sync.DELTA_ID, graph_sync.delta, every_minutes=15),
 )
+CALENDAR_PUSH = JobSpec(calendar_push.JOB_ID, calendar_push.run, every_minutes=10)
 
 
 def jobs_for(ctx: JobContext) -> tuple[JobSpec, ...]:
-    own = tuple(j for j in JOBS if ctx.feedback_requests or j.id != feedback.JOB_ID)
-    return own + tuple(j for j in GRAPH_JOBS if j.id in ctx.graph_tasks)
+    calendar = (CALENDAR_PUSH,) if ctx.push_calendar is not None else ()
+    return JOBS + calendar + tuple(j for j in GRAPH_JOBS if j.id in ctx.graph_tasks)
 
 
 def latest_slot(spec: JobSpec, now: datetime, ctx: JobContext, at: str) -> datetime:

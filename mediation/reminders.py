@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from mediation.calendar import UnrecordedMeeting
 from mediation.model import Case, CaseStatus, Mediator, Meeting, MeetingKind, MeetingStatus
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.policy import BankPolicy, Term
@@ -285,34 +286,41 @@ def record_prompt_messages(
     bank: BankPolicy,
     policy: ReminderPolicy,
     days: WorkingDays,
-    cases: Iterable[Case],
+    meetings: Iterable[UnrecordedMeeting],
     people: Mapping[int, Mediator],
 ) -> list[NewMessage]:
-    """After a meeting's end, the pair is asked to record it, until someone has."""
+    """After a meeting's end, the pair is asked to record it, until someone has.
+
+    ``meetings`` are the calendar's booked meetings that ended unrecorded
+    (``mediation.calendar.meetings_to_record``), each with its pair.
+    """
     today = bank.local_date(now)
     if days.quiet(today):
         return []
     found = []
     oldest = now - timedelta(days=policy.record_prompt_days)
-    for case in cases:
-        if not case.status.active or case.id is None:
+    for meeting in meetings:
+        if not oldest <= meeting.ends_at <= now - policy.record_prompt_after:
             continue
-        for meeting in case.meetings:
-            if meeting.status is not MeetingStatus.BOOKED or meeting.id is None:
-                continue
-            if not oldest <= meeting.ends_at <= now - policy.record_prompt_after:
-                continue
-            for person in _holders(case, people):
-                if reachable(person, today):
-                    found.append(
-                        _msg(
-                            MessageKind.RECORD_PROMPT,
-                            person,
-                            f"meeting:{meeting.id}",
-                            meeting.ends_at.isoformat(),
-                            **_meeting_payload(case, meeting),
-                        )
+        payload = {
+            "case_id": meeting.case_id,
+            "code": meeting.code,
+            "meeting_id": meeting.meeting_id,
+            "meeting_kind": meeting.kind.value,
+            "starts_at": meeting.starts_at.isoformat(),
+            "ends_at": meeting.ends_at.isoformat(),
+        }
+        for person in (people[m] for m in meeting.mediator_ids if m in people):
+            if reachable(person, today):
+                found.append(
+                    _msg(
+                        MessageKind.RECORD_PROMPT,
+                        person,
+                        f"meeting:{meeting.meeting_id}",
+                        meeting.ends_at.isoformat(),
+                        **payload,
                     )
+                )
     return found
 
 

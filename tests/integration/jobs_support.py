@@ -15,6 +15,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.actions import Deps
+from bot.actions_feedback import FeedbackDeps
 from bot.actions_jobs import MessageRenderer
 from bot.sender import BotTransport, Sender
 from bot.settings import SendLimits, Settings
@@ -24,9 +25,12 @@ from jobs.scheduler import SchedulerService
 from mediation.model import Mediator, Role
 from mediation.reminders import ReminderPolicy
 from storage.botstore import BotStore
+from storage.calendar import SqlMeetingFinder
+from storage.feedback import SqlFeedbackStore
 from storage.jobs import JobStore
 from storage.leader import LeaderLock
 from storage.outbox import SqlOutbox
+from storage.stats import SqlStatsQueries
 from storage.uow import SqlUnitOfWork
 from tests.fakes.connector import FakeConnector
 
@@ -94,6 +98,12 @@ class Jobs:
             self.settings.policy,
             self.bot_store,
             gateway,
+            feedback=FeedbackDeps(
+                SqlFeedbackStore(self.sessions),
+                SqlStatsQueries(self.sessions),
+                "https://sopu.example.org",
+                b"jobs-test-key" * 3,
+            ),
         )
         self.sender = Sender(
             self.outbox,
@@ -111,6 +121,7 @@ class Jobs:
             clock=self.clock,
             bank=self.settings.policy,
             policy=self.policy,
+            meetings=SqlMeetingFinder(self.sessions),
             wake=self.sender.wake,
         )
 

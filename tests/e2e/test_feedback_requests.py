@@ -1,0 +1,116 @@
+"""Closing a case: each mediator of the pair gets the feedback card and the client link once.
+
+The whole way through the real app: the coordinator's click on /api/messages, the outbox,
+the feedback job and the app's own sender posting through the CloudAdapter to the fake Bot
+Connector. The scheduler is off in these tests, so the sender and the job are driven here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.actions_jobs import JOBS, JobsRuntime
+from cards import verbs
+from cards.i18n import t
+from jobs import feedback
+from jobs.scheduler import JOBS as JOB_SPECS
+from jobs.scheduler import run_job
+from mediation.outbox import MessageKind, OutboxStatus
+from tests.e2e.conftest import Bank, Posted, Unchanged, verbs_on, words
+
+
+def _runtime(bank: Bank) -> JobsRuntime:
+    runtime = bank.app[JOBS]
+    assert isinstance(runtime, JobsRuntime)
+    return runtime
+
+
+def _open_urls(card: dict[str, Any]) -> list[str]:
+    return [a["url"] for a in card.get("actions", []) if a.get("type") == "Action.OpenUrl"]
+
+
+def _requests_to(bank: Bank, key: str, case: Posted, after: int) -> tuple[list[Any], list[Any]]:
+    """The case feedback cards and the client link cards in a person's chat since ``after``."""
+    cards = [s.card for s in bank.personal(key, after) if s.card is not None]
+    mine = [c for c in cards if t("en", "feedback.case.title", code=case.code) in words(c)]
+    links = [c for c in cards if t("en", "feedback.client.title", code=case.code) in words(c)]
+    return mine, links
+
+
+async def test_closing_a_case_sends_each_mediator_the_feedback_cards_once(bank: Bank) -> None:
+    case = await bank.paired("olli", "outi")
+    runtime = _runtime(bank)
+    sent = len(bank.connector.log)
+    close = {"case_id": case.case_id, "outcome": "agreement"}
+
+    card = await bank.teams.click("coord", "case.close", close, thread=case.thread)
+    assert t("en", "notice.closed", code=case.code, outcome=t("en", "outcome.agreement")) in words(
+        card
+    )
+    # The close only queued them: nothing reaches a chat until the outbox's sender runs.
+    assert bank.personal("olli", sent) == [] and bank.personal("outi", sent) == []
+    queued = await runtime.services.outbox.all()
+    assert sorted((m.key.kind, m.key.recipient) for m in queued) == sorted(
+        (kind, bank.teams.person(key).aad)
+        for kind in (MessageKind.MEDIATOR_FEEDBACK, MessageKind.CLIENT_LINK)
+        for key in ("olli", "outi")
+    )
+
+    # A second click on the closed case, and the job's own runs, add nothing.
+    async with Unchanged(bank):
+        again = await bank.teams.click("coord", "case.close", close, thread=case.thread)
+    assert t("en", "notice.unchanged") in words(again)
+    spec = next(j for j in JOB_SPECS if j.id == feedback.JOB_ID)
+    context = runtime.services.context
+    assert context is not None
+    assert await run_job(context, spec) == 0
+    assert await run_job(context, spec) == 0
+
+    await runtime.sender.drain(timeout=20)
+    await runtime.sender.drain(timeout=20)  # a second round finds nothing to send
+
+    urls = set()
+    for key in ("olli", "outi"):
+        mine, links = _requests_to(bank, key, case, sent)
+        assert len(mine) == 1 and len(links) == 1, (key, len(mine), len(links))
+        assert verbs_on(mine[0]) == [verbs.FEEDBACK_CASE]
+        send = next(a for a in mine[0]["actions"] if a.get("verb") == verbs.FEEDBACK_CASE)
+        assert send["data"] == {"case_id": case.case_id}
+        qr = [e for e in links[0]["body"] if e.get("type") == "Image"]
+        assert len(qr) == 1 and qr[0]["url"].startswith("data:image/png;base64,")
+        (url,) = _open_urls(links[0])
+        assert "/feedback/" in url and url in words(links[0])
+        urls.add(url)
+    assert len(urls) == 1, "the pair hands the parents the case's one link"
+    coordinator = [s.card for s in bank.personal("coord", sent) if s.card is not None]
+    assert not any(_open_urls(c) for c in coordinator)
+    assert {m.status for m in await runtime.services.outbox.all()} == {OutboxStatus.SENT}
+
+    # The feedback card works: a mediator answers from it.
+    answer = {"case_id": case.case_id, "cf_package": "4", "cf_pair": "5"}
+    saved = await bank.teams.click("olli", verbs.FEEDBACK_CASE, answer, where="personal")
+    assert t("en", "feedback.saved") in words(saved)
+
+
+async def test_the_feedback_job_catches_a_close_that_queued_nothing(bank: Bank) -> None:
+    case = await bank.paired("olli", "outi")
+    runtime = _runtime(bank)
+    services, bank.sopu.bot.actions.d.jobs = bank.sopu.bot.actions.d.jobs, None
+    try:  # as if the process stopped right after the close's commit
+        close = {"case_id": case.case_id, "outcome": "no_agreement"}
+        await bank.teams.click("coord", "case.close", close, thread=case.thread)
+    finally:
+        bank.sopu.bot.actions.d.jobs = services
+    assert await runtime.services.outbox.all() == []
+    sent = len(bank.connector.log)
+
+    context = runtime.services.context
+    assert context is not None
+    spec = next(j for j in JOB_SPECS if j.id == feedback.JOB_ID)
+    assert await run_job(context, spec) == 4
+    assert await run_job(context, spec) == 0
+    await runtime.sender.drain(timeout=20)
+
+    for key in ("olli", "outi"):
+        mine, links = _requests_to(bank, key, case, sent)
+        assert (len(mine), len(links)) == (1, 1), key

@@ -3,8 +3,9 @@
 Teams allows a bot 7 messages a second, 8 in 2 s, 60 in 30 s and 1800 an hour in one
 conversation, and 30 requests a second per tenant (FACTS.md). The sender paces itself
 below those limits with sliding windows, so refusals stay rare; when Teams refuses
-anyway (429, 412, 503) it waits with exponential back-off and jitter, never less than the
-Retry-After header, and tries again up to N times.
+anyway (429, 412, 503) the message waits with exponential back-off and jitter, never less
+than the Retry-After header, and is tried again up to N times; the rest of the tenant's
+posts pause for a share of that, growing while refusals follow one another (Pacer.refused).
 
 A failure after which Teams may have posted the message (502, 504, 500, a timeout or a
 dropped connection) is *ambiguous*: a retry could post it twice, so such a message gets
@@ -89,9 +90,17 @@ class Pacer:
     """Grants sends so that neither a conversation's nor the tenant's limits are passed."""
 
     TENANT = "tenant"
+    FIRST_SHARE = 0.125  # of the Retry-After, for the tenant's pause after a lone refusal
+    CALM_SECONDS = 30.0  # a refusal this long after the last one counts as a lone one
 
-    def __init__(self, limits: SendLimits, now: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        limits: SendLimits,
+        now: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
         clock = now or _monotonic
+        self._sleep = sleep or asyncio.sleep
         # Teams counts when a request arrives, not when it was granted here: a little slack
         # keeps jitter on the way (threads, network) from pushing two posts into one window.
         self.conversations = SlidingWindows(_slack(limits.per_conversation), clock)
@@ -100,9 +109,11 @@ class Pacer:
         # The tenant's posts are spread evenly, not sent in bursts of a whole window: a
         # burst arriving a few milliseconds apart at Teams would spill into the next window.
         self._gap = min((sec / n for n, sec in _slack(limits.per_tenant)), default=0.0)
-        self._last_grant = -1e9
+        self._next_grant = -1e9
         self._paused_until = 0.0
         self._conversation_paused: dict[str, float] = {}
+        self._strikes = 0  # refusals in a row, each within CALM_SECONDS of the one before
+        self._last_refusal = -1e9
         self._lock = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -116,6 +127,26 @@ class Pacer:
                 self._conversation_paused.get(conversation, 0.0), until
             )
 
+    def refused(self, retry_after: float, cap: float) -> float:
+        """Teams refused a post (429, 503...): pause the whole tenant; returns the pause.
+
+        The pacing keeps the tenant under its limit, so a lone refusal means a few posts
+        reached Teams closer together than they were sent (a stalled request, a slow
+        thread), not that the tenant is over its rate: the refused message waits its own
+        Retry-After, and the tenant pauses only for a share of it, to let the window clear.
+        Refusals that follow one another double that share until the whole Retry-After
+        (at most ``cap``) is kept: then something else uses the tenant's budget too.
+        """
+        now = self._now()
+        if now - self._last_refusal > self.CALM_SECONDS:
+            self._strikes = 0
+        self._strikes += 1
+        self._last_refusal = now
+        share = min(1.0, self.FIRST_SHARE * 2 ** (self._strikes - 1))
+        seconds = min(retry_after * share, cap)
+        self.pause(seconds)
+        return seconds
+
     async def acquire(self, conversation: str) -> None:
         """Wait for a turn; call :meth:`done` when the post has ended."""
         # One post at a time per conversation: Teams counts a post when it arrives, so the
@@ -128,7 +159,7 @@ class Pacer:
                     now = self._now()
                     wait = max(
                         self._paused_until - now,
-                        self._last_grant + self._gap - now,
+                        self._next_grant - now,
                         self._conversation_paused.get(conversation, 0.0) - now,
                         self.conversations.wait(conversation),
                         self.tenant.wait(self.TENANT),
@@ -136,9 +167,13 @@ class Pacer:
                     if wait <= 0:
                         self.conversations.record(conversation)
                         self.tenant.record(self.TENANT)
-                        self._last_grant = now
+                        # The next turn is one gap after this one was *due*: timed from
+                        # when it was granted, the event loop's lateness in waking (a
+                        # millisecond or two a turn) would add up to a few per cent of
+                        # the rate. The windows above still bound every burst.
+                        self._next_grant = max(self._next_grant + self._gap, now)
                         return
-                    await asyncio.sleep(wait)
+                    await self._sleep(wait)
         except BaseException:
             self._conversation_lock(conversation).release()
             raise
@@ -398,7 +433,8 @@ class Sender:
                     raise TimeoutError("the outbox did not drain in time")
                 if task.done():
                     task.result()  # the sender died: say why
-                await asyncio.sleep(0.01)
+                # Not much oftener: every look is a query on the connection the sender uses.
+                await asyncio.sleep(0.05)
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -449,7 +485,7 @@ class Sender:
             self.pacer.pause(delay.total_seconds(), conversation)
             told = result.retry_after
             tenant_wait = delay.total_seconds() if told is None else told
-            self.pacer.pause(min(tenant_wait, self.limits.tenant_pause_cap))
+            self.pacer.refused(tenant_wait, self.limits.tenant_pause_cap)
         if result.outcome is Outcome.AMBIGUOUS:
             await self._finish(message, OutboxStatus.UNCERTAIN, f"{result.detail}; may be posted")
         elif result.outcome is Outcome.RETRY and message.attempts < self.retry.max_tries:

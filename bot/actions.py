@@ -168,7 +168,10 @@ class Actions:
 
     async def _refusal(self, click: Click, exc: errors.DomainError) -> Card:
         message = error_text(click.lang, exc)
-        # A refusal about an existing case shows that case as it now is, with the reason.
+        # A refusal about an existing case shows that case as it now is, with the reason:
+        # as the use case read it when it brings it along, else read again.
+        if exc.case is not None:
+            return await self._case_answer(click, exc.case, message, error=True)
         showable = not isinstance(exc, errors.NotFound | errors.NotInRegistry)
         if showable and click.verb != verbs.MEDIATOR_UPDATE and "case_id" in click.data:
             try:
@@ -334,12 +337,15 @@ class Actions:
     async def refresh(self, click: Click) -> Card:
         return await self.current_card(click)
 
-    async def _case_answer(self, click: Click, summary: Any, notice: str) -> Card:
+    async def _case_answer(
+        self, click: Click, summary: Any, notice: str, *, error: bool = False
+    ) -> Card:
         return cards.case_card(
             summary,
             click.lang,
             mediators=await self.d.gateway.mediators_for_cards(),
             notice=notice,
+            notice_is_error=error,
         )
 
     # -- details -----------------------------------------------------------------------

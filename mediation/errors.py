@@ -6,7 +6,10 @@ user's language; ``str(error)`` is an English sentence for logs and tests.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # views imports the model, which imports this module
+    from mediation.views import CaseSummary
 
 
 class DomainError(Exception):
@@ -17,6 +20,9 @@ class DomainError(Exception):
     def __init__(self, message: str, **params: Any) -> None:
         super().__init__(message)
         self.params: dict[str, Any] = params
+        # The case as the refusing use case read it, when it had one: the answer shows it
+        # with the reason, without reading it again.
+        self.case: CaseSummary | None = None
 
     @property
     def message(self) -> str:

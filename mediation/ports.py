@@ -26,6 +26,12 @@ class MediatorRepository(Protocol):
 
     async def by_ids(self, ids: Sequence[int]) -> dict[int, Mediator]: ...
 
+    async def by_aad_and_ids(
+        self, aad_object_id: str, ids: Sequence[int]
+    ) -> tuple[Mediator | None, dict[int, Mediator]]:
+        """by_aad and by_ids in one read: the user acting and, say, a case's seat holders."""
+        ...
+
     async def list(self, *, active_only: bool = False) -> builtins.list[Mediator]: ...
 
     async def coordinators(self) -> builtins.list[Mediator]: ...
@@ -36,6 +42,12 @@ class MediatorRepository(Protocol):
 
     async def packages_taken(self, mediator_id: int, start: datetime, end: datetime) -> int:
         """Seats the mediator holds that were taken in [start, end), cancelled cases aside."""
+        ...
+
+    async def packages_taken_in(
+        self, mediator_id: int, spans: Sequence[tuple[datetime, datetime]]
+    ) -> builtins.list[int]:
+        """packages_taken for each (start, end) span, in one read."""
         ...
 
 

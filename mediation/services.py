@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from mediation import errors, rules
 from mediation.intake import parse_intake
@@ -68,9 +68,30 @@ async def actor(uow: UnitOfWork, aad_object_id: str) -> Mediator:
     """The registry entry of the user acting, or a refusal naming the coordinators."""
     me = await uow.mediators.by_aad(aad_object_id.lower()) if aad_object_id else None
     if me is None:
-        coordinators = await uow.mediators.coordinators()
-        raise errors.NotInRegistry([c.name for c in coordinators if c.active])
+        await _not_in_registry(uow)
     return me
+
+
+async def _not_in_registry(uow: UnitOfWork) -> NoReturn:
+    coordinators = await uow.mediators.coordinators()
+    raise errors.NotInRegistry([c.name for c in coordinators if c.active])
+
+
+async def _actor_and_case(
+    uow: UnitOfWork, aad_object_id: str, case_id: int, *, for_update: bool = False
+) -> tuple[Mediator, Case, dict[int, Mediator]]:
+    """The user acting, the case and its seat holders, in two reads; refusals as actor()'s."""
+    case = await uow.cases.get(case_id, for_update=for_update)
+    holder_ids = case.holder_ids() if case else []
+    if aad_object_id:
+        me, holders = await uow.mediators.by_aad_and_ids(aad_object_id.lower(), holder_ids)
+    else:
+        me, holders = None, {}
+    if me is None:
+        await _not_in_registry(uow)
+    if case is None:
+        raise errors.CaseNotFound(case_id)
+    return me, case, holders
 
 
 def _require_coordinator(me: Mediator, action: str) -> None:
@@ -99,11 +120,14 @@ async def quota_usage(
     term = policy.term_of(now)
     t_lo, t_hi = policy.bounds_utc(term.start, term.end)
     y_lo, y_hi = policy.bounds_utc(*policy.year_bounds(term.year))
+    term_used, year_used = await uow.mediators.packages_taken_in(
+        mediator.id, [(t_lo, t_hi), (y_lo, y_hi)]
+    )
     return QuotaUsage(
         term=term,
-        term_used=await uow.mediators.packages_taken(mediator.id, t_lo, t_hi),
+        term_used=term_used,
         term_limit=policy.term_quota(term),
-        year_used=await uow.mediators.packages_taken(mediator.id, y_lo, y_hi),
+        year_used=year_used,
         year_limit=policy.year_quota,
     )
 
@@ -165,26 +189,28 @@ async def claim_seat(
 
     async def attempt() -> CaseResult:
         now = clock.now()
+        today = policy.local_date(now)
         async with uow:
-            me = await actor(uow, cmd.actor)
-            case = await _case(uow, cmd.case_id, for_update=True)
+            me, case, holders = await _actor_and_case(uow, cmd.actor, cmd.case_id, for_update=True)
             assert me.id is not None and case.id is not None
             held = case.seat_of(me.id)
             if held is not None:
-                return CaseResult(await _summary(uow, case, policy, now), False, seat=held.n)
-            if case.status is not CaseStatus.OPEN:
-                if case.status is CaseStatus.PAIRED:
+                return CaseResult(summarize(case, holders, policy, today), False, seat=held.n)
+            try:
+                if case.status is not CaseStatus.OPEN:
+                    if case.status is CaseStatus.PAIRED:
+                        raise errors.NoFreeSeat(case.code)
+                    raise errors.IllegalTransition("claim a seat on", case.status.value)
+                seat = case.seat(cmd.seat) if cmd.seat is not None else case.first_free_seat()
+                if seat is None:
                     raise errors.NoFreeSeat(case.code)
-                raise errors.IllegalTransition("claim a seat on", case.status.value)
-            seat = case.seat(cmd.seat) if cmd.seat is not None else case.first_free_seat()
-            if seat is None:
-                raise errors.NoFreeSeat(case.code)
-            holders = await uow.mediators.by_ids(case.holder_ids())
-            locked = await uow.mediators.get(me.id, for_update=True) or me
-            usage = await quota_usage(uow, locked, now, policy)
-            today = policy.local_date(now)
-            rules.check_can_claim(case, seat, locked, holders, usage, policy, today)
-            case.take_seat(seat.n, me.id, now)
+                locked = await uow.mediators.get(me.id, for_update=True) or me
+                usage = await quota_usage(uow, locked, now, policy)
+                rules.check_can_claim(case, seat, locked, holders, usage, policy, today)
+                case.take_seat(seat.n, me.id, now)
+            except errors.DomainError as refusal:
+                refusal.case = summarize(case, holders, policy, today)
+                raise
             await uow.cases.save(case)
             await uow.journal.case_event(
                 CaseEvent(case.id, CaseEventKind.CLAIMED, me.id, now, {"seat": seat.n})
@@ -193,7 +219,7 @@ async def claim_seat(
             notes: list[Notification] = [CaseChanged(case.id)]
             if case.full:
                 notes.append(PairComplete(case.id, case.code, tuple(case.holder_ids())))
-            summary = await _summary(uow, case, policy, now)
+            summary = summarize(case, {**holders, me.id: locked}, policy, today)
             return CaseResult(summary, True, tuple(notes), seat=seat.n)
 
     result = await _retrying(uow, attempt)
@@ -216,24 +242,28 @@ async def release_seat(
 
     async def attempt() -> CaseResult:
         now = clock.now()
+        today = policy.local_date(now)
         async with uow:
-            me = await actor(uow, cmd.actor)
-            case = await _case(uow, cmd.case_id, for_update=True)
+            me, case, holders = await _actor_and_case(uow, cmd.actor, cmd.case_id, for_update=True)
             assert me.id is not None and case.id is not None
             own = case.seat_of(me.id)
             reason = cmd.reason
-            if own is not None and (cmd.seat is None or cmd.seat == own.n):
-                n = own.n
-            elif cmd.seat is not None and me.is_coordinator:
-                n, reason = cmd.seat, ReleaseReason.COORDINATOR
-                if case.seat(n).free:
-                    return CaseResult(await _summary(uow, case, policy, now), changed=False)
-            else:
-                # A repeated click after one's own release is not an error.
-                if await _released_before(uow, case.id, me.id):
-                    return CaseResult(await _summary(uow, case, policy, now), changed=False)
-                raise errors.NotSeatHolder(case.code)
-            former = case.vacate_seat(n)
+            try:
+                if own is not None and (cmd.seat is None or cmd.seat == own.n):
+                    n = own.n
+                elif cmd.seat is not None and me.is_coordinator:
+                    n, reason = cmd.seat, ReleaseReason.COORDINATOR
+                    if case.seat(n).free:
+                        return CaseResult(summarize(case, holders, policy, today), changed=False)
+                else:
+                    # A repeated click after one's own release is not an error.
+                    if await _released_before(uow, case.id, me.id):
+                        return CaseResult(summarize(case, holders, policy, today), changed=False)
+                    raise errors.NotSeatHolder(case.code)
+                former = case.vacate_seat(n)
+            except errors.DomainError as refusal:
+                refusal.case = summarize(case, holders, policy, today)
+                raise
             await uow.cases.save(case)
             await uow.journal.case_event(
                 CaseEvent(
@@ -250,7 +280,7 @@ async def release_seat(
                 CaseChanged(case.id),
                 SeatReleased(case.id, case.code, former, reason.value, coordinators),
             )
-            return CaseResult(await _summary(uow, case, policy, now), True, notes)
+            return CaseResult(summarize(case, holders, policy, today), True, notes)
 
     result = await _retrying(uow, attempt)
     await _send(notifier, result.notifications)
@@ -550,9 +580,8 @@ async def case_summary(
     """The anonymous case card's data, for any registered user."""
     now = clock.now()
     async with uow:
-        await actor(uow, actor_aad)
-        case = await _case(uow, case_id)
-        return await _summary(uow, case, policy, now)
+        _me, case, holders = await _actor_and_case(uow, actor_aad, case_id)
+        return summarize(case, holders, policy, policy.local_date(now))
 
 
 async def summary_of(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, delete, func, select, update
+from sqlalchemy import CursorResult, Executable, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
@@ -140,6 +140,16 @@ class SqlMediatorRepository:
         found = await self._load(MediatorRow.id.in_(wanted))
         return {m.id: m for m in found if m.id is not None}
 
+    async def by_aad_and_ids(
+        self, aad_object_id: str, ids: Sequence[int]
+    ) -> tuple[Mediator | None, dict[int, Mediator]]:
+        aad, wanted = aad_object_id.lower(), sorted(set(ids))
+        found = await self._load(
+            or_(MediatorRow.aad_object_id == aad, MediatorRow.id.in_(wanted))
+        )
+        me = next((m for m in found if m.aad_object_id == aad), None)
+        return me, {m.id: m for m in found if m.id in wanted}
+
     async def list(self, *, active_only: bool = False) -> builtins.list[Mediator]:
         return await self._load(*([MediatorRow.active.is_(True)] if active_only else []))
 
@@ -189,18 +199,30 @@ class SqlMediatorRepository:
         await self._session.flush()
 
     async def packages_taken(self, mediator_id: int, start: datetime, end: datetime) -> int:
+        return (await self.packages_taken_in(mediator_id, [(start, end)]))[0]
+
+    async def packages_taken_in(
+        self, mediator_id: int, spans: Sequence[tuple[datetime, datetime]]
+    ) -> builtins.list[int]:
+        # One count per span over the same rows (a term and its year), in one statement.
+        counts = [
+            func.count().filter(SeatRow.taken_at >= start, SeatRow.taken_at < end)
+            for start, end in spans
+        ]
+        if not counts:
+            return []
         query = (
-            select(func.count())
+            select(*counts)
             .select_from(SeatRow)
             .join(CaseRow, CaseRow.id == SeatRow.case_id)
             .where(
                 SeatRow.holder_id == mediator_id,
-                SeatRow.taken_at >= start,
-                SeatRow.taken_at < end,
+                SeatRow.taken_at.is_not(None),
                 CaseRow.status != CaseStatus.CANCELLED.value,
             )
         )
-        return int(await self._session.scalar(query) or 0)
+        row = (await self._session.execute(query)).one()
+        return [int(n or 0) for n in row]
 
 
 # -- cases -------------------------------------------------------------------------------------
@@ -305,11 +327,18 @@ class SqlCaseRepository:
         return case
 
     async def _load(self, *where: Any, for_update: bool = False) -> builtins.list[Case]:
-        # Seats (always two or so) come in the same query; meetings, often none, in a second.
+        if for_update and self._session.get_bind().dialect.name != "sqlite":
+            # Lock first, then read. Under READ COMMITTED a locking read that waited for
+            # another transaction returns the case row as it is now but the joined seats
+            # as they were, and a refusal would show that mix. (SQLite: BEGIN IMMEDIATE
+            # has serialised the whole transaction already.)
+            await self._session.execute(select(CaseRow.id).where(*where).with_for_update())
+        # Seats (always two or so) and meetings (none while seats are claimed) come in the
+        # same query: a second round trip cost more than the repeated rows.
         query = (
             select(CaseRow)
             .where(*where)
-            .options(joinedload(CaseRow.seats), selectinload(CaseRow.meetings))
+            .options(joinedload(CaseRow.seats), joinedload(CaseRow.meetings))
             .order_by(CaseRow.created_at, CaseRow.id)
             .execution_options(populate_existing=True)
         )

@@ -91,6 +91,11 @@ class _Mediators:
         st = self.uow.stage.mediators
         return {i: self._load(st[i]) for i in ids if i in st}
 
+    async def by_aad_and_ids(
+        self, aad_object_id: str, ids: Sequence[int]
+    ) -> tuple[Mediator | None, dict[int, Mediator]]:
+        return await self.by_aad(aad_object_id), await self.by_ids(ids)
+
     async def list(self, *, active_only: bool = False) -> list[Mediator]:
         ms = [self._load(m) for m in self.uow.stage.mediators.values()]
         return sorted((m for m in ms if m.active or not active_only), key=lambda m: m.name)
@@ -118,6 +123,11 @@ class _Mediators:
             for s in c.seats
             if s.holder_id == mediator_id and s.taken_at is not None and start <= s.taken_at < end
         )
+
+    async def packages_taken_in(
+        self, mediator_id: int, spans: Sequence[tuple[datetime, datetime]]
+    ) -> list[int]:
+        return [await self.packages_taken(mediator_id, lo, hi) for lo, hi in spans]
 
 
 class _Cases:

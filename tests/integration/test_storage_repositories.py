@@ -313,6 +313,12 @@ async def test_completed_cases_count_closed_cases_with_a_completing_outcome(
     assert listed == {coordinator.id: 0, anna.id: 2, bo.id: 2}
     assert by_ids[anna.id].completed_cases == 2 and by_ids[coordinator.id].completed_cases == 0
     assert one.is_experienced(POLICY)
+    async with uow:
+        me, holders = await uow.mediators.by_aad_and_ids(anna.aad_object_id.upper(), [bo.id])
+        nobody, none = await uow.mediators.by_aad_and_ids("no-such-aad", [])
+    assert me is not None and me.id == anna.id and me.completed_cases == 2
+    assert list(holders) == [bo.id] and holders[bo.id].completed_cases == 2
+    assert nobody is None and none == {}
 
 
 async def test_packages_taken_counts_held_seats_taken_in_the_range(uow_factory: UowFactory) -> None:
@@ -342,6 +348,9 @@ async def test_packages_taken_counts_held_seats_taken_in_the_range(uow_factory: 
     await _seat_on(uow, await add_case(uow, coordinator.id), bo.id, 1, NOW)
     assert await taken() == 3
     assert await taken(bo.id) == 1
+    async with uow:  # a term and its year in one statement, as the quota check asks
+        year = POLICY.bounds_utc(date(2026, 1, 1), date(2027, 1, 1))
+        assert await uow.mediators.packages_taken_in(anna.id, [(lo, hi), year]) == [3, 4]
 
     async with uow:
         assert inside.id is not None and cancelled.id is not None

@@ -113,8 +113,12 @@ async def test_the_last_seat_goes_once(bank: Bank) -> None:
     case_id = await bank.new_case()
     await bank.claim("old", case_id)
     await bank.claim("old2", case_id)
-    with pytest.raises(errors.NoFreeSeat):
+    with pytest.raises(errors.NoFreeSeat) as refused:
         await bank.claim("new", case_id)
+    # The refusal brings the case as the use case read it, so the answer need not re-read it.
+    shown = refused.value.case
+    assert shown is not None and shown.case_id == case_id and shown.status == "paired"
+    assert [s.holder_name for s in shown.seats] == ["Olli Kokenut", "Outi Kokenut"]
 
 
 async def test_quota_counts_per_term_and_refuses_with_numbers(bank: Bank) -> None:

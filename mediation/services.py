@@ -402,28 +402,15 @@ async def close_case(
     cmd: CloseCase, uow: UnitOfWork, notifier: Notifier, clock: Clock, policy: BankPolicy
 ) -> CaseResult:
     """A coordinator closes a case with its outcome; closing it again changes nothing."""
-
-    async def attempt() -> CaseResult:
-        now = clock.now()
-        async with uow:
-            me = await actor(uow, cmd.actor)
-            _require_coordinator(me, "closing a case")
-            case = await _case(uow, cmd.case_id, for_update=True)
-            assert me.id is not None and case.id is not None
-            if case.status is CaseStatus.CLOSED and case.outcome is cmd.outcome:
-                return CaseResult(await _summary(uow, case, policy, now), changed=False)
-            case.close(cmd.outcome, now)
-            await uow.cases.save(case)
-            await uow.journal.case_event(
-                CaseEvent(case.id, CaseEventKind.CLOSED, me.id, now, {"outcome": cmd.outcome.value})
-            )
-            await uow.commit()
-            notes = (CaseChanged(case.id),)
-            return CaseResult(await _summary(uow, case, policy, now), True, notes)
-
-    result = await _retrying(uow, attempt)
-    await _send(notifier, result.notifications)
-    return result
+    return await _coordinator_change(
+        cmd.actor,
+        cmd.case_id,
+        "closing a case",
+        already=lambda c: c.status is CaseStatus.CLOSED and c.outcome is cmd.outcome,
+        change=lambda c, now: c.close(cmd.outcome, now),
+        event=(CaseEventKind.CLOSED, {"outcome": cmd.outcome.value}),
+        ports=(uow, notifier, clock, policy),
+    )
 
 
 @dataclass(frozen=True)
@@ -437,29 +424,50 @@ async def cancel_case(
     cmd: CancelCase, uow: UnitOfWork, notifier: Notifier, clock: Clock, policy: BankPolicy
 ) -> CaseResult:
     """A coordinator cancels a case that has not closed; cancelling twice changes nothing."""
+    return await _coordinator_change(
+        cmd.actor,
+        cmd.case_id,
+        "cancelling a case",
+        already=lambda c: c.status is CaseStatus.CANCELLED,
+        change=lambda c, now: c.cancel(now),
+        event=(CaseEventKind.CANCELLED, {"reason": cmd.reason[:500]}),
+        ports=(uow, notifier, clock, policy),
+    )
+
+
+async def _coordinator_change(
+    actor_aad: str,
+    case_id: int,
+    action: str,
+    *,
+    already: Callable[[Case], bool],
+    change: Callable[[Case, datetime], None],
+    event: tuple[CaseEventKind, dict[str, object]],
+    ports: tuple[UnitOfWork, Notifier | None, Clock, BankPolicy],
+) -> CaseResult:
+    """A coordinator's change of a whole case: checked, journalled, idempotent."""
+    uow, notifier, clock, policy = ports
 
     async def attempt() -> CaseResult:
         now = clock.now()
         async with uow:
-            me = await actor(uow, cmd.actor)
-            _require_coordinator(me, "cancelling a case")
-            case = await _case(uow, cmd.case_id, for_update=True)
+            me = await actor(uow, actor_aad)
+            _require_coordinator(me, action)
+            case = await _case(uow, case_id, for_update=True)
             assert me.id is not None and case.id is not None
-            if case.status is CaseStatus.CANCELLED:
+            if already(case):
                 return CaseResult(await _summary(uow, case, policy, now), changed=False)
-            case.cancel(now)
+            change(case, now)
             await uow.cases.save(case)
-            await uow.journal.case_event(
-                CaseEvent(
-                    case.id, CaseEventKind.CANCELLED, me.id, now, {"reason": cmd.reason[:500]}
-                )
-            )
+            kind, detail = event
+            await uow.journal.case_event(CaseEvent(case.id, kind, me.id, now, detail))
             await uow.commit()
             notes = (CaseChanged(case.id),)
             return CaseResult(await _summary(uow, case, policy, now), True, notes)
 
     result = await _retrying(uow, attempt)
-    await _send(notifier, result.notifications)
+    if notifier is not None:
+        await _send(notifier, result.notifications)
     return result
 
 
@@ -487,25 +495,15 @@ async def clear_safety_concern(
     cmd: CaseStep, uow: UnitOfWork, clock: Clock, policy: BankPolicy
 ) -> CaseResult:
     """A coordinator clears a safety concern, which lets joint meetings be booked."""
-
-    async def attempt() -> CaseResult:
-        now = clock.now()
-        async with uow:
-            me = await actor(uow, cmd.actor)
-            _require_coordinator(me, "clearing a safety concern")
-            case = await _case(uow, cmd.case_id, for_update=True)
-            assert me.id is not None and case.id is not None
-            if not case.safety_concern_open:
-                return CaseResult(await _summary(uow, case, policy, now), changed=False)
-            case.clear_safety_concern()
-            await uow.cases.save(case)
-            await uow.journal.case_event(
-                CaseEvent(case.id, CaseEventKind.SAFETY_CLEARED, me.id, now)
-            )
-            await uow.commit()
-            return CaseResult(await _summary(uow, case, policy, now), True)
-
-    return await _retrying(uow, attempt)
+    return await _coordinator_change(
+        cmd.actor,
+        cmd.case_id,
+        "clearing a safety concern",
+        already=lambda c: not c.safety_concern_open,
+        change=lambda c, now: c.clear_safety_concern(),
+        event=(CaseEventKind.SAFETY_CLEARED, {}),
+        ports=(uow, None, clock, policy),
+    )
 
 
 async def _step(

@@ -381,7 +381,7 @@ class Sender:
             while True:
                 await self._recover()
                 room = self.limits.concurrency - len(inflight)
-                claimed = await self.outbox.claim(self.clock.now(), room) if room > 0 else []
+                claimed = await self._claim(room) if room > 0 else []
                 for message in claimed:
                     task = asyncio.create_task(self._deliver(message))
                     inflight.add(task)
@@ -407,6 +407,21 @@ class Sender:
                 # Posts under way end and record their status: cut off, it would be unknown
                 # whether Teams took them. Those still waiting for their turn go back.
                 await asyncio.shield(asyncio.gather(*inflight, return_exceptions=True))
+
+    async def _claim(self, room: int) -> list[OutboxMessage]:
+        """Claim up to ``room`` messages; a stop during the claim gives them straight back.
+
+        Cut off mid-claim, the rows could be claimed in the database with no task to send
+        them, and would wait out the claim lease before another sender took them.
+        """
+        claim = asyncio.ensure_future(self.outbox.claim(self.clock.now(), room))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            rows = await claim
+            if rows:
+                await self.outbox.release([m.id for m in rows])
+            raise
 
     async def _recover(self) -> None:
         lease = timedelta(seconds=self.limits.claim_lease_seconds)

@@ -162,3 +162,35 @@ async def test_two_schedulers_on_one_postgres_send_each_once(
 
 def test_limits_used_here_are_slower_than_the_fake_connector_allows() -> None:
     assert LIMITS.tenant_rate == 40 and timedelta(seconds=PEOPLE / 40) > timedelta(seconds=3)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_sender_stopped_during_its_claim_gives_the_messages_back(
+    sessions: async_sessionmaker[AsyncSession], connector: FakeConnector
+) -> None:
+    clock = FixedClock(TERM_START)
+    jobs = Jobs(sessions, clock, connector, limits=LIMITS)
+    recipients = await seed(jobs)
+    from jobs.scheduler import JOBS, run_job
+
+    for spec in JOBS:
+        await run_job(jobs.ctx, spec)
+    claimed_in_db = asyncio.Event()
+    real_claim = jobs.outbox.claim
+
+    async def slow_claim(now: datetime, limit: int) -> list[object]:
+        rows = await real_claim(now, limit)
+        claimed_in_db.set()
+        await asyncio.sleep(5)  # the stop arrives after the claim is committed
+        return rows  # type: ignore[return-value]
+
+    jobs.outbox.claim = slow_claim  # type: ignore[method-assign,assignment]
+    running = asyncio.create_task(jobs.sender.run())
+    await asyncio.wait_for(claimed_in_db.wait(), 10)
+    running.cancel()
+    await asyncio.gather(running, return_exceptions=True)
+    jobs.outbox.claim = real_claim  # type: ignore[method-assign]
+
+    # The clock has not moved, so nothing waits out a claim lease: all is sent at once.
+    await jobs.sender.drain(timeout=30)
+    await exactly_once(jobs, connector, recipients)

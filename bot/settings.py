@@ -333,6 +333,9 @@ class CalendarSettings:
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
     certificate_path: str = ""
+    # Azure's managed identity instead of an app secret or certificate; with
+    # GRAPH_CLIENT_ID set, that user-assigned identity.
+    managed_identity: bool = False
     base_url: str = GRAPH_DEFAULT_URL
     follow_up_weeks: int = 13
     working_hours: WorkingHours = field(default_factory=WorkingHours)
@@ -348,18 +351,19 @@ class CalendarSettings:
             )
         if self.mode != "graph":
             return
-        missing = [
-            name
-            for name, value in (
+        needed = (
+            ()
+            if self.managed_identity
+            else (
                 ("GRAPH_TENANT_ID", self.tenant_id),
                 ("GRAPH_CLIENT_ID", self.client_id),
                 (
-                    "GRAPH_CLIENT_SECRET or GRAPH_CERTIFICATE_PATH",
+                    "GRAPH_CLIENT_SECRET or GRAPH_CERTIFICATE_PATH or GRAPH_MANAGED_IDENTITY=on",
                     self.client_secret or self.certificate_path,
                 ),
             )
-            if not value
-        ]
+        )
+        missing = [name for name, value in needed if not value]
         if missing:
             mode = "production mode with " if production else ""
             raise SettingsError(f"{mode}SOPU_CALENDAR=graph needs " + ", ".join(missing))
@@ -391,6 +395,7 @@ def calendar_settings(env: Mapping[str, str], zone: str) -> CalendarSettings:
         client_id=env.get("GRAPH_CLIENT_ID", "").strip(),
         client_secret=env.get("GRAPH_CLIENT_SECRET", "").strip(),
         certificate_path=env.get("GRAPH_CERTIFICATE_PATH", "").strip(),
+        managed_identity=_on_off(env, "GRAPH_MANAGED_IDENTITY", False),
         base_url=(env.get("GRAPH_BASE_URL", "").strip() or GRAPH_DEFAULT_URL).rstrip("/"),
         follow_up_weeks=_int(env, "SOPU_FOLLOW_UP_WEEKS", 13, 1),
         working_hours=_working_hours(hours, zone) if hours else WorkingHours(zone=zone),

@@ -76,8 +76,14 @@ class EventGone(Exception):
 
 def credential_from(settings: Any) -> Any:
     """An async azure-identity credential from ``bot.settings.CalendarSettings``."""
-    from azure.identity.aio import CertificateCredential, ClientSecretCredential
+    from azure.identity.aio import (
+        CertificateCredential,
+        ClientSecretCredential,
+        ManagedIdentityCredential,
+    )
 
+    if getattr(settings, "managed_identity", False):
+        return ManagedIdentityCredential(client_id=settings.client_id or None)
     if settings.certificate_path:
         return CertificateCredential(
             settings.tenant_id, settings.client_id, certificate_path=settings.certificate_path

@@ -79,3 +79,23 @@ def test_national_clouds_and_local_fakes() -> None:
     )
     hours = settings(SOPU_WORKING_HOURS="09.30-16:00").calendar.working_hours
     assert (hours.start, hours.end, hours.zone) == (time(9, 30), time(16), "Europe/Helsinki")
+
+
+async def test_graph_mode_with_a_managed_identity_needs_no_secret() -> None:
+    from azure.identity.aio import ManagedIdentityCredential
+
+    from graph.msgraph import credential_from
+
+    system = settings(SOPU_CALENDAR="graph", GRAPH_MANAGED_IDENTITY="on").calendar
+    assert system.managed_identity and not system.client_secret
+    user_assigned = settings(
+        SOPU_CALENDAR="graph",
+        GRAPH_MANAGED_IDENTITY="on",
+        GRAPH_CLIENT_ID="00000000-0000-4000-8000-000000000002",
+    ).calendar
+    for calendar in (system, user_assigned):
+        credential = credential_from(calendar)
+        assert isinstance(credential, ManagedIdentityCredential)
+        await credential.close()
+    with pytest.raises(SettingsError, match="GRAPH_MANAGED_IDENTITY must be on or off"):
+        settings(SOPU_CALENDAR="graph", GRAPH_MANAGED_IDENTITY="maybe")

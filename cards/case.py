@@ -227,6 +227,10 @@ def case_card(
     return card(lang, body, actions)
 
 
+def _weekdays(codes: Sequence[str], lang: Lang) -> str:
+    return ", ".join(t(lang, f"weekday.{code}") for code in codes)
+
+
 def details_card(details: CaseDetails, lang: Lang) -> Card:
     """The family's details for the pair and the coordinators, in personal chat only."""
     summary = details.summary
@@ -250,6 +254,11 @@ def details_card(details: CaseDetails, lang: Lang) -> Card:
                 *summary_facts(summary, lang),
                 (t(lang, "details.referral"), label(lang, "referral", details.referral_source)),
                 (t(lang, "details.package"), tn(lang, "details.meetings", details.package_size)),
+                *(
+                    [(t(lang, "field.excluded_days"), _weekdays(details.excluded_days, lang))]
+                    if details.excluded_days
+                    else []
+                ),
             ]
         )
     )

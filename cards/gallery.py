@@ -110,6 +110,7 @@ INTAKE = Intake(
     preferred_times=("mon_afternoon", "wed_evening", "thu_morning"),
     referral_source="child_welfare_supervisor",
     safety_concern=True,
+    excluded_days=("fri",),
 )
 FAMILY = Family(
     parents=(
@@ -153,6 +154,7 @@ def _problems(lang: Lang) -> tuple[dict[str, object], dict[str, str]]:
         "interpreter": "false",
         "children": "2013, 1999",
         "topics": "",
+        "excluded_days": "fri",
         "referral_source": "school",
         "parent1_name": "Maija Esimerkki",
         "parent1_phone": "040 000 0001",
@@ -198,7 +200,7 @@ def sample_cards(lang: Lang) -> dict[str, Card]:
         "case_card.closed": case_card(closed, lang, mediators=CHOICES),
         "case_card.cancelled": case_card(cancelled, lang),
         "details_card": details_card(
-            CaseDetails(paired, FAMILY, INTAKE.referral_source, True, 5), lang
+            CaseDetails(paired, FAMILY, INTAKE.referral_source, True, 5, INTAKE.excluded_days), lang
         ),
         "error_card": error_card(lang, error_text(lang, errors.QuotaExceeded("spring", 2, 2))),
         "notice_card": notice_card(lang, t(lang, "notice.released", code=open_case.code)),

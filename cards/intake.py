@@ -19,7 +19,7 @@ from cards.base import (
 )
 from cards.i18n import Lang, label, t, time_label
 from mediation.intake import MAX_TEXT
-from mediation.model import LANGUAGES, PREFERRED_TIMES, REFERRAL_SOURCES, TOPICS
+from mediation.model import LANGUAGES, PREFERRED_TIMES, REFERRAL_SOURCES, TOPICS, WEEKDAYS
 
 # Client-side hints only; mediation.intake decides. Kept loose so they never refuse more.
 _PHONE = r"^\+?[0-9 ()\-]{6,20}$"
@@ -33,6 +33,7 @@ FIELDS = (
     "children",
     "topics",
     "preferred_times",
+    "excluded_days",
     "referral_source",
     "safety_concern",
     "parent1_name",
@@ -157,6 +158,15 @@ def intake_form(
             placeholder=t(lang, "intake.times_placeholder"),
         ),
         *under("preferred_times"),
+        choice_set(
+            "excluded_days",
+            t(lang, "field.excluded_days"),
+            [(code, t(lang, f"weekday.{code}")) for code in WEEKDAYS],
+            multi=True,
+            value=_value(values, "excluded_days"),
+        ),
+        text(t(lang, "intake.excluded_days_note"), subtle=True, size="Small", spacing="None"),
+        *under("excluded_days"),
         choice_set(
             "referral_source",
             t(lang, "field.referral_source"),

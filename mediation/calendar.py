@@ -21,7 +21,15 @@ from mediation.model import Case, CaseStatus, Mediator, Meeting, MeetingKind, Me
 from mediation.policy import BankPolicy
 from mediation.ports import CaseChanged, Clock, Notifier, UnitOfWork
 from mediation.services import actor
-from mediation.slots import Schedule, Slot, SlotRequest, WorkingHours, find_slots, is_free
+from mediation.slots import (
+    Schedule,
+    Slot,
+    SlotRequest,
+    WorkingHours,
+    find_slots,
+    is_free,
+    weekday_dates,
+)
 
 # -- settings ---------------------------------------------------------------------------------
 
@@ -465,13 +473,15 @@ async def propose_times(
         if moving is not None:
             schedules = [_without(s, moving) for s in schedules]
         zone = policy.timezone
+        first, last = policy.local_date(start), policy.local_date(end)
         request = SlotRequest(
             start=start,
             end=end,
             minutes=minutes,
             zone=zone,
             preferred=case.intake.preferred_times,
-            closed_days=closed_days(policy.local_date(start), policy.local_date(end)),
+            closed_days=closed_days(first, last)
+            | weekday_dates(case.intake.excluded_days, first, last),
             default_hours=mp.working_hours,
             limit=mp.slots_shown,
         )

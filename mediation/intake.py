@@ -16,6 +16,7 @@ from mediation.model import (
     PREFERRED_TIMES,
     REFERRAL_SOURCES,
     TOPICS,
+    WEEKDAYS,
     Child,
     Family,
     Intake,
@@ -148,6 +149,7 @@ def parse_intake(raw: Mapping[str, object], today: date) -> tuple[Intake, Family
 
     topics_v = field("topics", topics)
     times_v = field("preferred_times", lambda: _choices(raw, "preferred_times", PREFERRED_TIMES))
+    excluded_v = field("excluded_days", lambda: _choices(raw, "excluded_days", WEEKDAYS))
 
     def referral() -> str:
         text = _text(raw, "referral_source")
@@ -174,6 +176,7 @@ def parse_intake(raw: Mapping[str, object], today: date) -> tuple[Intake, Family
         preferred_times=times_v or (),
         referral_source=referral_v,
         safety_concern=bool(safety_v),
+        excluded_days=excluded_v or (),
     )
     family = Family(
         parents=tuple(p for p in parents if p is not None),

@@ -213,6 +213,9 @@ class Intake:
     preferred_times: tuple[str, ...]
     referral_source: str
     safety_concern: bool
+    # Weekdays (WEEKDAYS), not dates: intake happens weeks before anything is booked, and a
+    # family knows which days never suit ("not on Fridays"), not which dates will.
+    excluded_days: tuple[str, ...] = ()
 
 
 @dataclass

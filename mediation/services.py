@@ -569,6 +569,7 @@ async def view_details(
             referral_source=case.intake.referral_source,
             safety_concern_open=case.safety_concern_open,
             package_size=case.package_size,
+            excluded_days=case.intake.excluded_days,
         )
 
 

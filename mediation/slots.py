@@ -151,6 +151,15 @@ def _preferred_windows(day: date, codes: frozenset[str], zone: ZoneInfo) -> list
     return found
 
 
+def weekday_dates(codes: Iterable[str], first: date, last: date) -> frozenset[date]:
+    """The dates from ``first`` to ``last`` (inclusive) that fall on the given weekdays."""
+    wanted = {WEEKDAY_CODES.index(code) for code in codes}
+    if not wanted:
+        return frozenset()
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return frozenset(day for day in days if day.weekday() in wanted)
+
+
 def candidate_slots(schedules: Sequence[Schedule], request: SlotRequest) -> list[Slot]:
     """Every slot on the step grid where everyone is free within their working hours."""
     zone = ZoneInfo(request.zone)

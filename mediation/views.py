@@ -109,6 +109,7 @@ class CaseDetails:
     referral_source: str
     safety_concern_open: bool
     package_size: int
+    excluded_days: tuple[str, ...] = ()  # weekdays that never suit the family
 
 
 @dataclass(frozen=True)

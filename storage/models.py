@@ -117,6 +117,7 @@ class CaseRow(Base):
     child_birth_years: Mapped[str] = mapped_column(Text)  # "2017 2020"
     topics: Mapped[str] = mapped_column(Text)  # space-separated
     preferred_times: Mapped[str] = mapped_column(Text)  # space-separated
+    excluded_days: Mapped[str] = mapped_column(Text, default="", server_default="")  # "mon fri"
     referral_source: Mapped[str] = mapped_column(Text)
     safety_concern: Mapped[bool] = mapped_column(Boolean)  # as recorded at intake
     safety_concern_open: Mapped[bool] = mapped_column(Boolean)

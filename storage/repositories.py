@@ -268,6 +268,7 @@ def _case(row: CaseRow) -> Case:
         child_birth_years=tuple(int(y) for y in row.child_birth_years.split()),
         topics=tuple(row.topics.split()),
         preferred_times=tuple(row.preferred_times.split()),
+        excluded_days=tuple(row.excluded_days.split()),
         referral_source=row.referral_source,
         safety_concern=row.safety_concern,
     )
@@ -373,6 +374,7 @@ class SqlCaseRepository:
             child_birth_years=_words(intake.child_birth_years),
             topics=_words(intake.topics),
             preferred_times=_words(intake.preferred_times),
+            excluded_days=_words(intake.excluded_days),
             referral_source=intake.referral_source,
             safety_concern=intake.safety_concern,
             version=0,

@@ -7,6 +7,7 @@ talking to the fake Graph server. The same clicks must give the same bank and ca
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.actions_calendar import CALENDAR
 from cards.i18n import t
@@ -28,6 +29,7 @@ from tests.integration.graph_support import (
 from tests.unit.factories import FORM
 
 __all__ = ["booked_bank_fixture", "connector_fixture"]
+HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 async def test_the_package_is_booked_moved_cancelled_and_recorded(
@@ -157,6 +159,21 @@ async def test_the_package_is_booked_moved_cancelled_and_recorded(
     service = bank.app[CALENDAR]
     stored = await service.links.for_meetings([m.id for m in meetings])
     assert {link.state for link in stored.values()} <= {LinkState.SYNCED, LinkState.CANCELLED}
+
+
+async def test_no_time_is_proposed_on_the_familys_excluded_day(
+    booked_bank: tuple[Bank, Calendars],
+) -> None:
+    bank, _ = booked_bank
+    case = await bank.new_case({**FORM, "preferred_times": "", "excluded_days": "fri"})
+    await bank.claim("olli", case)
+    await bank.claim("outi", case)
+    # Asked on a Thursday: the next day would be the earliest time, but it is a Friday.
+    bank.clock.set(MONDAY + timedelta(days=3))
+    proposal = await propose(bank, "olli", {"case_id": case.case_id})
+    starts = [datetime.fromisoformat(s).astimezone(HELSINKI) for s in choices(proposal)]
+    days = {start.strftime("%a") for start in starts}
+    assert len(starts) == 6 and days == {"Mon", "Tue", "Wed"}
 
 
 async def test_only_the_pair_and_coordinators_manage_meetings(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -106,6 +107,22 @@ async def test_mediator_queries(uow_factory: UowFactory) -> None:
     assert sorted(some) == sorted([anna.id, cecilia.id])  # type: ignore[type-var]
     assert some[anna.id].name == "Anna A"  # type: ignore[index]
     assert nobody == {} and missing is None and stranger is None
+
+
+async def test_the_familys_excluded_days_are_kept(uow_factory: UowFactory) -> None:
+    uow = uow_factory()
+    coordinator = await add_coordinator(uow)
+    assert coordinator.id is not None
+    wanted = replace(intake(), excluded_days=("mon", "fri"))
+    async with uow:
+        stored = await uow.cases.add(
+            Case.new("2026-002", wanted, coordinator.id, NOW, POLICY), FAMILY
+        )
+        await uow.commit()
+    assert stored.id is not None
+    async with uow:
+        case = await uow.cases.get(stored.id)
+    assert case is not None and case.intake == wanted
 
 
 async def test_case_round_trip_with_seats_family_and_meetings(uow_factory: UowFactory) -> None:

@@ -17,6 +17,7 @@ from mediation.slots import (
     candidate_slots,
     find_slots,
     is_free,
+    weekday_dates,
 )
 
 HKI = ZoneInfo("Europe/Helsinki")
@@ -161,6 +162,18 @@ def test_holidays_and_the_eves_are_closed() -> None:
         ),
     )
     assert {s.start.astimezone(HKI).date() for s in slots} == {date(2026, 4, 2), date(2026, 4, 7)}
+
+
+def test_the_familys_excluded_weekdays_are_closed() -> None:
+    fridays = weekday_dates(("fri",), date(2026, 3, 1), date(2026, 3, 31))
+    assert fridays == {date(2026, 3, d) for d in (6, 13, 20, 27)}
+    assert weekday_dates((), date(2026, 3, 1), date(2026, 3, 31)) == frozenset()
+    # Proposed on a Thursday: without the exclusion Friday would come first; Monday does.
+    req = request(local(2026, 3, 5, 18), days=5, limit=2, closed_days=fridays)
+    assert starts(find_slots([Schedule("a"), Schedule("b")], req)) == ["Mon 08:00", "Mon 08:30"]
+    mondays_too = fridays | weekday_dates(("mon",), date(2026, 3, 1), date(2026, 3, 31))
+    req = request(local(2026, 3, 5, 18), days=5, limit=2, closed_days=mondays_too)
+    assert starts(find_slots([Schedule("a")], req)) == ["Tue 08:00", "Tue 08:30"]
 
 
 def test_preferred_times_come_first_and_days_are_spread() -> None:

@@ -39,7 +39,7 @@ from cards.gallery import (
 from cards.i18n import LANGS, Lang, t, tn
 from cards.intake import FIELDS
 from mediation import errors
-from mediation.model import PREFERRED_TIMES, AwayPeriod, Mediator, Outcome, ReleaseReason
+from mediation.model import PREFERRED_TIMES, WEEKDAYS, AwayPeriod, Mediator, Outcome, ReleaseReason
 from mediation.rules import QuotaUsage
 from mediation.services import QuotaReport, UpdateMediator
 from mediation.views import CaseDetails
@@ -200,6 +200,7 @@ INPUT_TYPES = {
     "children": "Input.Text",
     "topics": "Input.ChoiceSet",
     "preferred_times": "Input.ChoiceSet",
+    "excluded_days": "Input.ChoiceSet",
     "referral_source": "Input.ChoiceSet",
     "safety_concern": "Input.Toggle",
     **{f"parent{n}_{f}": "Input.Text" for n in (1, 2) for f in ("name", "phone", "email")},
@@ -219,6 +220,8 @@ def test_the_intake_form_has_the_inputs_the_domain_reads(lang: Lang) -> None:
     assert found["children"]["placeholder"] == "2017, 2020"
     assert found["topics"]["isMultiSelect"] and found["preferred_times"]["isMultiSelect"]
     assert [c["value"] for c in found["preferred_times"]["choices"]] == list(PREFERRED_TIMES)
+    assert found["excluded_days"]["isMultiSelect"]
+    assert [c["value"] for c in found["excluded_days"]["choices"]] == list(WEEKDAYS)
     assert found["parent1_phone"]["style"] == "tel" and found["parent2_email"]["style"] == "email"
     for required in ("area", "language", "children", "topics", "referral_source", "parent1_name"):
         assert found[required]["isRequired"] and found[required]["errorMessage"]

@@ -37,6 +37,7 @@ FORM: dict[str, object] = {
     "children": "2011, 2019",
     "topics": "residence,maintenance",
     "preferred_times": "tue_evening",
+    "excluded_days": "mon,fri",
     "referral_source": "family_counselling",
     "safety_concern": "true",
     "parent1_name": "Ulla-Riikka Quirkström",
@@ -144,3 +145,20 @@ def test_the_safety_concern_stays_off_the_channel_card() -> None:
         text = serialized(case_card(summary, lang, mediators=CHOICES))
         assert t(lang, "details.safety_title").casefold() not in text
         assert t(lang, "referral.family_counselling").casefold() not in text
+
+
+def test_the_excluded_days_are_for_the_pair_not_the_channel() -> None:
+    summary, family = family_case((1, 2))
+    intake, _ = parse_intake(FORM, TODAY)
+    details = CaseDetails(summary, family, "family_counselling", True, 5, intake.excluded_days)
+    for lang in LANGS:
+        line = {
+            f["title"]: f["value"]
+            for block in details_card(details, lang)["body"]
+            if block["type"] == "FactSet"
+            for f in block["facts"]
+        }
+        days = f"{t(lang, 'weekday.mon')}, {t(lang, 'weekday.fri')}"
+        assert line[t(lang, "field.excluded_days")] == days
+        for card in anonymous_cards(summary, lang).values():
+            assert t(lang, "field.excluded_days").casefold() not in serialized(card)

@@ -23,6 +23,12 @@ def test_a_good_form_splits_into_anonymous_intake_and_family() -> None:
     assert "Virtanen" not in repr(intake)
 
 
+def test_the_familys_excluded_weekdays() -> None:
+    assert parse_intake(FORM, TODAY)[0].excluded_days == ()
+    intake, _ = parse_intake({**FORM, "excluded_days": "fri,mon, fri"}, TODAY)
+    assert intake.excluded_days == ("fri", "mon")
+
+
 def problems(**changes: object) -> dict[str, errors.InvalidInput]:
     with pytest.raises(errors.InvalidForm) as exc:
         parse_intake({**FORM, **changes}, TODAY)
@@ -53,6 +59,8 @@ def test_identity_codes_are_refused_wherever_typed() -> None:
 def test_unknown_choices_and_oversized_text_are_refused() -> None:
     assert set(problems(topics="custody,hacking")) == {"topics"}
     assert set(problems(preferred_times="sun_night")) == {"preferred_times"}
+    assert set(problems(excluded_days="fri,sat")) == {"excluded_days"}
+    assert set(problems(excluded_days="2026-03-06")) == {"excluded_days"}
     assert set(problems(referral_source="tv")) == {"referral_source"}
     assert set(problems(area="x" * 201)) == {"area"}
     assert set(problems(parent1_name="x" * 5000)) == {"parent1_name"}

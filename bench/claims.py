@@ -254,22 +254,6 @@ def _keep_msrest_stock() -> None:
     bot.app.speed_up_msrest = lambda: None
 
 
-FAMILY_FORM: dict[str, object] = {
-    "area": "Järvenpää",
-    "language": "fi",
-    "interpreter": "false",
-    "children": "2017, 2020",
-    "topics": "custody,contact",
-    "preferred_times": "tue_afternoon,thu_morning",
-    "referral_source": "child_welfare_supervisor",
-    "safety_concern": "false",
-    "parent1_name": "Aino Virtanen",
-    "parent1_phone": "040 123 4567",
-    "parent1_email": "aino@example.org",
-    "parent2_name": "Mikko Virtanen",
-    "parent2_phone": "+358 50 765 4321",
-    "parent2_email": "",
-}
 
 
 class _SilentNotifier:
@@ -333,8 +317,10 @@ class _SopuBank(Served):
             TEAM, CHANNEL, self.url, channel, coordinator.id, clock.now()
         )
 
+        from tests.unit.factories import FORM  # the same fictitious family as the tests
+
         async def register(language: str = "fi") -> int:
-            cmd = services.RegisterCase(people[0]["aad"], {**FAMILY_FORM, "language": language})
+            cmd = services.RegisterCase(people[0]["aad"], {**FORM, "language": language})
             return (await services.register_case(cmd, sopu.uow(), clock, policy)).case_id
 
         async def claim(who: dict[str, str], case_id: int) -> None:

@@ -41,7 +41,7 @@ from cards import verbs
 from cards.i18n import lang_of, t
 from mediation.ports import Clock
 from storage.botstore import BotStore
-from storage.db import create_engine, ping, upgrade
+from storage.db import create_engine, is_sqlite, ping, upgrade
 from storage.feedback import SqlFeedbackStore
 from storage.stats import SqlStatsQueries
 from storage.uow import SqlUnitOfWork
@@ -57,6 +57,7 @@ class Sopu:
     clock: Clock
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
+    report_sessions: async_sessionmaker[Any]  # for the statistics' long reads
     store: BotStore
     adapter: CloudAdapter
     bot: SopuBot
@@ -131,6 +132,8 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url)
     await upgrade(engine)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
+    reports = create_engine(settings.database_url, reports=True) if is_sqlite(engine) else engine
+    report_sessions = async_sessionmaker(reports, expire_on_commit=False)
     store = BotStore(sessions)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AdapterConfig(settings)))
 
@@ -140,7 +143,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     gateway = TeamsGateway(adapter, settings.bot_app_id, store, uow, clock, settings.policy)
     feedback = FeedbackDeps(
         SqlFeedbackStore(sessions),
-        SqlStatsQueries(sessions),
+        SqlStatsQueries(report_sessions),
         settings.base_url(),
         secret_key(settings),
         settings.feedback_link_days,
@@ -157,7 +160,9 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     app[JOBS] = jobs
     bot = SopuBot(deps)
     adapter.on_turn_error = _turn_error
-    app[SOPU] = Sopu(settings, clock, engine, sessions, store, adapter, bot, gateway)
+    app[SOPU] = Sopu(
+        settings, clock, engine, sessions, report_sessions, store, adapter, bot, gateway
+    )
     sweeper = asyncio.create_task(_forget_old_activities(app[SOPU]))
     settle_heap()
     if settings.scheduler:
@@ -170,6 +175,8 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
+        if reports is not engine:
+            await reports.dispose()
         await engine.dispose()
 
 

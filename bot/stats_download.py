@@ -170,7 +170,7 @@ def setup(app: web.Application, settings_key: web.AppKey[Settings]) -> None:
         sopu = app[SOPU]
         settings = app[settings_key]
         app[STATS_DOWNLOAD] = StatsDownload(
-            SqlStatsQueries(sopu.sessions), sopu.clock, settings.policy, secret_key(settings)
+            SqlStatsQueries(sopu.report_sessions), sopu.clock, settings.policy, secret_key(settings)
         )
         yield
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -11,10 +12,13 @@ from weakref import WeakKeyDictionary
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from storage import sqlite_inline
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +54,33 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, a busy timeout, BEGIN IMMEDIATE and one connection."""
+def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout, BEGIN IMMEDIATE and one connection.
+
+    SQLite's calls run on the event loop's thread (storage/sqlite_inline.py). An engine
+    for ``reports`` (the statistics, which scan whole tables) is for reading only: its
+    calls run on aiosqlite's worker thread, so a long scan does not stop the loop, and
+    its transactions begin deferred, so a scan does not hold up writers (WAL gives it
+    a consistent snapshot all the same).
+    """
+    inline = not reports
     url = normalize_url(url)
     if not url.startswith("sqlite"):
         return create_async_engine(url, **kwargs)
-    database = make_url(url).database or ""
+    parsed = make_url(url)
+    database = parsed.database or ""
     on_disk = database not in ("", ":memory:") and not database.startswith("file:")
     if on_disk:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, **kwargs.pop("connect_args", {})}
+    if inline:
+        # The URL's own arguments, as the aiosqlite dialect would pass them to sqlite3.
+        args, options = SQLiteDialect_aiosqlite().create_connect_args(parsed)
+        options = {**options, **connect_args}
+        options.pop("timeout", None)
+        options.pop("check_same_thread", None)
+        busy = SQLITE_BUSY_TIMEOUT_MS / 1000
+        kwargs["async_creator"] = partial(sqlite_inline.connect, str(args[0]), busy, **options)
     if on_disk:
         # Every transaction holds the one write lock, so a second connection could only
         # wait for it in SQLite's busy handler, which sleeps up to 100 ms between tries.
@@ -68,19 +89,31 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs = {"pool_size": 1, "max_overflow": 0, **kwargs}
         kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
-    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
-    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    on_connect = _sqlite_on_connect_inline if inline else _sqlite_on_connect
+    event.listen(engine.sync_engine, "connect", on_connect)
+    on_begin = _sqlite_on_begin_read if reports else _sqlite_on_begin
+    event.listen(engine.sync_engine, "begin", on_begin)
     return engine
 
 
 def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    _sqlite_setup(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
+
+
+def _sqlite_on_connect_inline(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    # SQLite's own busy handler would sleep on the event loop's thread; the inline
+    # connection waits for a lock asynchronously instead (storage/sqlite_inline.py).
+    _sqlite_setup(dbapi_connection, 0)
+
+
+def _sqlite_setup(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     # The driver's own implicit BEGIN is deferred: a transaction that reads and then
     # writes fails at once with "database is locked" when another writer got in
     # between, whatever the busy timeout. We emit BEGIN ourselves (below).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
@@ -91,6 +124,10 @@ def _sqlite_on_begin(connection: Connection) -> None:
     # Every transaction takes the write lock up front, so writers queue on the busy
     # timeout instead of failing; SQLite has one writer at a time anyway.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_on_begin_read(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -41,15 +41,20 @@ def test_normalize_url_refuses_other_databases(bad: str) -> None:
         normalize_url(bad)
 
 
-async def test_sqlite_engine_settings(tmp_path: Any) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path}/new/folder/sopu.db")
+@pytest.mark.parametrize(
+    ("reports", "busy_timeout"),
+    # The inline engine waits for locks itself, off SQLite's busy handler (sqlite_inline).
+    [(False, 0), (True, 10_000)],
+)
+async def test_sqlite_engine_settings(tmp_path: Any, reports: bool, busy_timeout: int) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path}/new/folder/sopu.db", reports=reports)
     try:
         async with engine.connect() as connection:
             pragmas = {
                 name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
                 for name in ("journal_mode", "foreign_keys", "busy_timeout")
             }
-        assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000}
+        assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": busy_timeout}
         assert (tmp_path / "new" / "folder" / "sopu.db").exists()
     finally:
         await engine.dispose()

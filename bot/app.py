@@ -41,7 +41,7 @@ from cards import verbs
 from cards.i18n import lang_of, t
 from mediation.ports import Clock
 from storage.botstore import BotStore
-from storage.db import create_engine, is_sqlite, ping, upgrade
+from storage.db import create_engine, ping, reports_engine, upgrade
 from storage.feedback import SqlFeedbackStore
 from storage.stats import SqlStatsQueries
 from storage.uow import SqlUnitOfWork
@@ -132,7 +132,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     engine = create_engine(settings.database_url)
     await upgrade(engine)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
-    reports = create_engine(settings.database_url, reports=True) if is_sqlite(engine) else engine
+    reports = reports_engine(engine)
     report_sessions = async_sessionmaker(reports, expire_on_commit=False)
     store = BotStore(sessions)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AdapterConfig(settings)))

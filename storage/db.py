@@ -96,6 +96,18 @@ def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEng
     return engine
 
 
+def reports_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for the statistics' long reads: its own for a SQLite file, else ``engine``.
+
+    An in-memory SQLite database exists only on its one connection, and PostgreSQL's
+    driver never blocks the loop, so both read their reports through ``engine`` itself.
+    """
+    database = engine.url.database or ""
+    if not is_sqlite(engine) or database in ("", ":memory:") or database.startswith("file:"):
+        return engine
+    return create_engine(engine.url.render_as_string(hide_password=False), reports=True)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     _sqlite_setup(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS)
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import sqlite_inline
-from storage.db import create_engine
+from storage.db import create_engine, reports_engine
 
 
 @pytest.fixture
@@ -96,7 +96,8 @@ async def test_a_lock_held_too_long_is_the_usual_error(
 
 async def test_a_report_reads_a_snapshot_without_holding_up_writers(sqlite_file: Path) -> None:
     engine = create_engine(f"sqlite:///{sqlite_file}")
-    reports = create_engine(f"sqlite:///{sqlite_file}", reports=True)
+    reports = reports_engine(engine)
+    assert reports is not engine
     try:
         async with reports.begin() as report:
             before = (await report.execute(text("SELECT count(*) FROM t"))).scalar_one()
@@ -136,3 +137,10 @@ async def test_the_inline_connection_refuses_work_once_closed(sqlite_file: Path)
     # aiosqlite's own words, which SQLAlchemy turns into OperationalError.
     with pytest.raises(ValueError, match=r"no active connection|Connection closed"):
         await connection.execute("SELECT 1")
+
+
+async def test_memory_and_postgres_databases_read_reports_through_their_own_engine() -> None:
+    for url in ("sqlite://", "postgresql://nobody@127.0.0.1:1/none"):
+        engine = create_engine(url)
+        assert reports_engine(engine) is engine
+        await engine.dispose()

@@ -31,6 +31,7 @@ from bot.actions import Deps
 from bot.actions_calendar import MEETING_VERBS, add_calendar_routes, as_seen_again, open_calendar
 from bot.actions_feedback import FeedbackDeps
 from bot.actions_jobs import JOBS, build_jobs
+from bot.auth import ReusingAuthentication
 from bot.clock import SystemClock
 from bot.gate import BadActivity, origin_of, parse_activity, redelivery_key, refusal
 from bot.handler import SopuBot, card_response
@@ -135,7 +136,9 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     reports = reports_engine(engine)
     report_sessions = async_sessionmaker(reports, expire_on_commit=False)
     store = BotStore(sessions)
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AdapterConfig(settings)))
+    adapter = CloudAdapter(
+        ReusingAuthentication(ConfigurationBotFrameworkAuthentication(_AdapterConfig(settings)))
+    )
 
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(sessions)
@@ -207,7 +210,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def messages(request: web.Request) -> web.Response:
-    """Teams' messaging endpoint: gate, de-duplicate, hand to the adapter."""
+    """Teams' messaging endpoint: gate, authenticate, de-duplicate, hand to the adapter."""
     sopu = request.app[SOPU]
     if "json" not in (request.content_type or ""):
         return web.json_response({"error": "expected application/json"}, status=415)
@@ -219,14 +222,23 @@ async def messages(request: web.Request) -> web.Response:
     if why is not None:
         log.warning("refused an activity: %s", why)
         return web.json_response({"error": why}, status=403)
+    try:
+        authenticated = await sopu.adapter.bot_framework_authentication.authenticate_request(
+            activity, request.headers.get("Authorization", "")
+        )
+    except Exception as exc:
+        # A missing, expired, foreign or malformed token (botbuilder raises PermissionError
+        # for some and the JWT library's own errors for others): never a 5xx, never a turn.
+        if not isinstance(exc, PermissionError):
+            log.warning("an activity's token was refused: %s", exc.__class__.__name__)
+        return web.json_response({"error": "unauthorized"}, status=401)
+    # Only an authenticated activity may claim its id: a forged one must not make the
+    # real one look like a redelivery.
     key = redelivery_key(data)
     if key is not None and not await sopu.store.first_seen(key, sopu.clock.now()):
         return await _redelivered(sopu, activity)
-    auth = request.headers.get("Authorization", "")
     try:
-        invoke = await sopu.adapter.process_activity(auth, activity, sopu.bot.on_turn)
-    except PermissionError:
-        return web.json_response({"error": "unauthorized"}, status=401)
+        invoke = await sopu.adapter.process_activity(authenticated, activity, sopu.bot.on_turn)
     except Exception:
         log.exception("activity %s failed", activity.type)
         invoke = None

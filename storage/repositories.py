@@ -8,10 +8,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, delete, func, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from mediation.errors import ConcurrentChange
 from mediation.journal import (
@@ -85,7 +96,7 @@ _COMPLETED_CASES = (
 )
 
 
-def _mediator(row: MediatorRow, completed: int) -> Mediator:
+def _mediator(row: Any, away: tuple[AwayPeriod, ...]) -> Mediator:
     return Mediator(
         aad_object_id=row.aad_object_id,
         name=row.name,
@@ -95,10 +106,49 @@ def _mediator(row: MediatorRow, completed: int) -> Mediator:
         role=Role(row.role),
         experienced_mark=row.experienced_mark,
         active=row.active,
-        away=tuple(AwayPeriod(p.start, p.end) for p in row.away),
-        completed_cases=completed,
+        away=away,
+        completed_cases=int(row.completed or 0),
         id=row.id,
     )
+
+
+# The hot reads (every card click reads a case and the people on it) are plain Core
+# selects mapped by hand, the statements built once: loading ORM entities with their
+# collections, and building each query anew, cost several times the queries themselves.
+_MEDIATOR = cast(Table, MediatorRow.__table__)
+_AWAY = cast(Table, AwayPeriodRow.__table__)
+# A mediator per row, once per away period (usually none), with the completed count.
+_MEDIATORS = (
+    select(
+        _MEDIATOR,
+        _COMPLETED_CASES.label("completed"),
+        _AWAY.c.start.label("away_start"),
+        _AWAY.c.end.label("away_end"),
+    )
+    .select_from(_MEDIATOR.outerjoin(_AWAY, _AWAY.c.mediator_id == _MEDIATOR.c.id))
+    .order_by(_MEDIATOR.c.name, _MEDIATOR.c.id, _AWAY.c.start)
+)
+_MEDIATOR_BY_AAD_OR_IDS = _MEDIATORS.where(
+    or_(
+        _MEDIATOR.c.aad_object_id == bindparam("aad"),
+        _MEDIATOR.c.id.in_(bindparam("ids", expanding=True)),
+    )
+)
+
+
+def _mediators(rows: Iterable[Any]) -> builtins.list[Mediator]:
+    found: builtins.list[Mediator] = []
+    away: dict[int, builtins.list[AwayPeriod]] = {}
+    first: dict[int, Any] = {}
+    for row in rows:
+        if row.id not in first:
+            first[row.id] = row
+            away[row.id] = []
+        if row.away_start is not None:
+            away[row.id].append(AwayPeriod(row.away_start, row.away_end))
+    for mediator_id, row in first.items():
+        found.append(_mediator(row, tuple(away[mediator_id])))
+    return found
 
 
 def _away_rows(mediator: Mediator) -> list[AwayPeriodRow]:
@@ -112,18 +162,14 @@ class SqlMediatorRepository:
         self._session = session
 
     async def _load(self, *where: Any, for_update: bool = False) -> builtins.list[Mediator]:
-        # Away periods come in the same query: a second round trip cost more than the rows.
-        query = (
-            select(MediatorRow, _COMPLETED_CASES)
-            .where(*where)
-            .options(joinedload(MediatorRow.away))
-            .order_by(MediatorRow.name, MediatorRow.id)
-            .execution_options(populate_existing=True)
-        )
+        return await self._run(_MEDIATORS.where(*where), for_update=for_update)
+
+    async def _run(
+        self, query: Select[Any], params: dict[str, Any] | None = None, *, for_update: bool = False
+    ) -> builtins.list[Mediator]:
         if for_update:
-            query = query.with_for_update(of=MediatorRow)
-        rows = (await self._session.execute(query)).unique().all()
-        return [_mediator(row, int(count)) for row, count in rows]
+            query = query.with_for_update(of=_MEDIATOR)
+        return _mediators(await self._session.execute(query, params))
 
     async def get(self, mediator_id: int, *, for_update: bool = False) -> Mediator | None:
         found = await self._load(MediatorRow.id == mediator_id, for_update=for_update)
@@ -144,9 +190,7 @@ class SqlMediatorRepository:
         self, aad_object_id: str, ids: Sequence[int]
     ) -> tuple[Mediator | None, dict[int, Mediator]]:
         aad, wanted = aad_object_id.lower(), sorted(set(ids))
-        found = await self._load(
-            or_(MediatorRow.aad_object_id == aad, MediatorRow.id.in_(wanted))
-        )
+        found = await self._run(_MEDIATOR_BY_AAD_OR_IDS, {"aad": aad, "ids": wanted})
         me = next((m for m in found if m.aad_object_id == aad), None)
         return me, {m.id: m for m in found if m.id in wanted}
 
@@ -260,7 +304,7 @@ def _meeting_values(m: Meeting) -> dict[str, Any]:
     }
 
 
-def _case(row: CaseRow) -> Case:
+def _case(row: Any, seats: builtins.list[Seat], meetings: builtins.list[Meeting]) -> Case:
     intake = Intake(
         area=row.area,
         language=row.language,
@@ -278,29 +322,53 @@ def _case(row: CaseRow) -> Case:
         intake=intake,
         created_at=row.created_at,
         created_by=row.created_by,
-        seats=[
-            Seat(n=s.n, role=s.role, holder_id=s.holder_id, taken_at=s.taken_at) for s in row.seats
-        ],
+        seats=seats,
         status=CaseStatus(row.status),
         outcome=Outcome(row.outcome) if row.outcome else None,
         closed_at=row.closed_at,
         safety_concern_open=row.safety_concern_open,
         package_size=row.package_size,
-        meetings=[
-            Meeting(
-                kind=MeetingKind(m.kind),
-                starts_at=m.starts_at,
-                ends_at=m.ends_at,
-                status=MeetingStatus(m.status),
-                parent_no=m.parent_no,
-                held_minutes=m.held_minutes,
-                id=m.id,
-            )
-            for m in row.meetings
-        ],
+        meetings=meetings,
         id=row.id,
         version=row.version,
     )
+
+
+def _meeting(row: Any) -> Meeting:
+    return Meeting(
+        kind=MeetingKind(row.kind),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        status=MeetingStatus(row.status),
+        parent_no=row.parent_no,
+        held_minutes=row.held_minutes,
+        id=row.id,
+    )
+
+
+_CASE = cast(Table, CaseRow.__table__)
+_SEAT = cast(Table, SeatRow.__table__)
+_MEETING = cast(Table, MeetingRow.__table__)
+# A case per row, once per seat (a pair has two).
+_CASES = (
+    select(
+        _CASE,
+        _SEAT.c.n.label("seat_n"),
+        _SEAT.c.role.label("seat_role"),
+        _SEAT.c.holder_id.label("seat_holder"),
+        _SEAT.c.taken_at.label("seat_taken_at"),
+    )
+    .select_from(_CASE.outerjoin(_SEAT, _SEAT.c.case_id == _CASE.c.id))
+    .order_by(_CASE.c.created_at, _CASE.c.id, _SEAT.c.n)
+)
+_CASE_BY_ID = _CASES.where(_CASE.c.id == bindparam("case_id"))
+_CASE_BY_ID_FOR_UPDATE = _CASE_BY_ID.with_for_update(of=_CASE)
+_LOCK_CASE = select(_CASE.c.id).where(_CASE.c.id == bindparam("case_id")).with_for_update()
+_MEETINGS_OF = (
+    select(_MEETING)
+    .where(_MEETING.c.case_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_MEETING.c.case_id, _MEETING.c.id)
+)
 
 
 def _case_values(case: Case) -> dict[str, Any]:
@@ -333,23 +401,46 @@ class SqlCaseRepository:
             # another transaction returns the case row as it is now but the joined seats
             # as they were, and a refusal would show that mix. (SQLite: BEGIN IMMEDIATE
             # has serialised the whole transaction already.)
-            await self._session.execute(select(CaseRow.id).where(*where).with_for_update())
-        # Seats (always two or so) and meetings (none while seats are claimed) come in the
-        # same query: a second round trip cost more than the repeated rows.
-        query = (
-            select(CaseRow)
-            .where(*where)
-            .options(joinedload(CaseRow.seats), joinedload(CaseRow.meetings))
-            .order_by(CaseRow.created_at, CaseRow.id)
-            .execution_options(populate_existing=True)
-        )
-        if for_update:
-            query = query.with_for_update(of=CaseRow)
-        rows = (await self._session.scalars(query)).unique().all()
-        return [self._remember(_case(row)) for row in rows]
+            await self._session.execute(select(_CASE.c.id).where(*where).with_for_update())
+        query = _CASES.where(*where)
+        return await self._run(query.with_for_update(of=_CASE) if for_update else query)
+
+    async def _run(
+        self, query: Select[Any], params: dict[str, Any] | None = None
+    ) -> builtins.list[Case]:
+        rows: dict[int, Any] = {}
+        seats: dict[int, builtins.list[Seat]] = {}
+        for row in await self._session.execute(query, params):
+            if row.id not in rows:
+                rows[row.id], seats[row.id] = row, []
+            if row.seat_n is not None:
+                seats[row.id].append(
+                    Seat(
+                        n=row.seat_n,
+                        role=row.seat_role,
+                        holder_id=row.seat_holder,
+                        taken_at=row.seat_taken_at,
+                    )
+                )
+        meetings: dict[int, builtins.list[Meeting]] = {case_id: [] for case_id in rows}
+        if rows:
+            # Meetings in a second statement: joined to the seats they would repeat them.
+            for meeting in await self._session.execute(_MEETINGS_OF, {"ids": list(rows)}):
+                meetings[meeting.case_id].append(_meeting(meeting))
+        return [
+            self._remember(_case(row, seats[case_id], meetings[case_id]))
+            for case_id, row in rows.items()
+        ]
 
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None:
-        found = await self._load(CaseRow.id == case_id, for_update=for_update)
+        params = {"case_id": case_id}
+        if not for_update:
+            found = await self._run(_CASE_BY_ID, params)
+        elif self._session.get_bind().dialect.name == "sqlite":
+            found = await self._run(_CASE_BY_ID, params)  # BEGIN IMMEDIATE holds the lock
+        else:
+            await self._session.execute(_LOCK_CASE, params)  # lock first, as in _load
+            found = await self._run(_CASE_BY_ID_FOR_UPDATE, params)
         return found[0] if found else None
 
     async def for_mediator(self, mediator_id: int) -> builtins.list[Case]:

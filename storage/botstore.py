@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, delete, select
+from sqlalchemy import CursorResult, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +22,12 @@ _RECORD_ACTIVITY = {
     .on_conflict_do_nothing(index_elements=["key"])
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+_USER_REFERENCE = select(ConversationRefRow.reference).where(
+    ConversationRefRow.aad_object_id == bindparam("aad")
+)
+_CASE_POST = select(*cast(Table, CasePostRow.__table__).c).where(
+    CasePostRow.case_id == bindparam("case_id")
+)
 
 
 @dataclass(frozen=True)
@@ -107,14 +113,14 @@ class BotStore:
             },
         )
 
+    async def _one(self, statement: Any, params: dict[str, Any]) -> Any:
+        # The reads on every card click and notification: a bare connection, no session.
+        async with self._sessions.kw["bind"].connect() as connection:
+            return (await connection.execute(statement, params)).first()
+
     async def user_reference(self, aad_object_id: str) -> dict[str, Any] | None:
-        async with self._sessions() as session:
-            text = await session.scalar(
-                select(ConversationRefRow.reference).where(
-                    ConversationRefRow.aad_object_id == aad_object_id.lower()
-                )
-            )
-        return _dict(text) if text is not None else None
+        row = await self._one(_USER_REFERENCE, {"aad": aad_object_id.lower()})
+        return _dict(row.reference) if row is not None else None
 
     async def set_bank_channel(
         self,
@@ -174,17 +180,12 @@ class BotStore:
         )
 
     async def case_post(self, case_id: int) -> CasePost | None:
-        async with self._sessions() as session:
-            row = await session.get(CasePostRow, case_id)
-            if row is None:
-                return None
-            return CasePost(
-                row.case_id,
-                row.conversation_id,
-                row.activity_id,
-                _dict(row.reference),
-                row.posted_at,
-            )
+        row = await self._one(_CASE_POST, {"case_id": case_id})
+        if row is None:
+            return None
+        return CasePost(
+            row.case_id, row.conversation_id, row.activity_id, _dict(row.reference), row.posted_at
+        )
 
 
 def _dict(text: str) -> dict[str, Any]:

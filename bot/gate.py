@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.schema import Activity
+from msrest.serialization import Deserializer
 
 from bot.settings import Settings
 
 MAX_BODY = 256 * 1024
+# msrest's Model.deserialize builds this (a map of every schema class) anew for each call;
+# it is the same map each time, and the deserializer keeps no state between calls.
+_DESERIALIZE = Deserializer(Activity._infer_class_models())
 
 
 class BadActivity(ValueError):
@@ -39,7 +43,7 @@ def parse_activity(body: bytes) -> tuple[dict[str, Any], Activity]:
     if "channelData" in data and not isinstance(data["channelData"], dict | None):
         raise BadActivity("channelData must be an object")
     try:
-        activity = Activity().deserialize(data)
+        activity = _DESERIALIZE(Activity.__name__, data)
     except Exception as exc:  # msrest raises several unrelated types for bad shapes
         raise BadActivity(f"not an activity: {exc.__class__.__name__}") from None
     return data, activity

@@ -25,6 +25,7 @@ from mediation.model import Outcome, ReleaseReason
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, Notifier, UnitOfWork
 from storage.botstore import BotStore
+from storage.redelivery import Duplicate
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +148,8 @@ class Actions:
             return await handler(click)
         except errors.DomainError as exc:
             return await self._refusal(click, exc)
+        except Duplicate:
+            raise  # another delivery of this click made the change (storage/redelivery.py)
         except Exception:
             log.exception("action %s failed", click.verb)
             return cards.error_card(click.lang, t(click.lang, "error.unexpected"))

@@ -22,7 +22,7 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
+from botbuilder.schema import Activity, AdaptiveCardInvokeResponse, InvokeResponse
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import cards
@@ -44,8 +44,9 @@ from mediation.ports import Clock
 from storage.botstore import BotStore
 from storage.db import create_engine, ping, reports_engine, upgrade
 from storage.feedback import SqlFeedbackStore
+from storage.redelivery import Duplicate, delivering
 from storage.stats import SqlStatsQueries
-from storage.uow import SqlUnitOfWork
+from storage.uow import SqlUnitOfWork, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,9 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
         )
     engine = create_engine(settings.database_url)
     await upgrade(engine)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    sessions = session_factory(engine)
     reports = reports_engine(engine)
-    report_sessions = async_sessionmaker(reports, expire_on_commit=False)
+    report_sessions = session_factory(reports)
     store = BotStore(sessions)
     adapter = CloudAdapter(
         ReusingAuthentication(ConfigurationBotFrameworkAuthentication(_AdapterConfig(settings)))
@@ -184,6 +185,9 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _turn_error(context: Any, error: Exception) -> None:
+    if isinstance(error, Duplicate):
+        log.info("a second delivery of an activity stopped at its commit")
+        return
     log.error("turn failed: %r", error, exc_info=error)
 
 
@@ -235,13 +239,18 @@ async def messages(request: web.Request) -> web.Response:
     # Only an authenticated activity may claim its id: a forged one must not make the
     # real one look like a redelivery.
     key = redelivery_key(data)
-    if key is not None and not await sopu.store.first_seen(key, sopu.clock.now()):
+    if key is not None and activity.type == "invoke":
+        # A click's id is recorded with the change it makes (storage/redelivery.py).
+        if await sopu.store.seen(key):
+            return await _redelivered(sopu, activity)
+        with delivering(key, sopu.clock.now()) as delivery:
+            invoke = await _turn(sopu, activity, authenticated)
+        if delivery.duplicate:
+            return await _redelivered(sopu, activity)
+    elif key is not None and not await sopu.store.first_seen(key, sopu.clock.now()):
         return await _redelivered(sopu, activity)
-    try:
-        invoke = await sopu.adapter.process_activity(authenticated, activity, sopu.bot.on_turn)
-    except Exception:
-        log.exception("activity %s failed", activity.type)
-        invoke = None
+    else:
+        invoke = await _turn(sopu, activity, authenticated)
     if activity.type == "invoke" and (invoke is None or invoke.status >= 500):
         # The turn failed (logged by the adapter's on_turn_error, or above): the clicker
         # still gets an answer in their language, and Teams does not retry a 5xx.
@@ -263,6 +272,17 @@ def invoke_json(body: Any) -> Any:
     if isinstance(body, dict | list):
         return body
     return serializer_helper(body)
+
+
+async def _turn(sopu: Sopu, activity: Activity, authenticated: Any) -> InvokeResponse | None:
+    try:
+        invoke: InvokeResponse | None = await sopu.adapter.process_activity(
+            authenticated, activity, sopu.bot.on_turn
+        )
+        return invoke
+    except Exception:
+        log.exception("activity %s failed", activity.type)
+        return None
 
 
 async def _redelivered(sopu: Sopu, activity: Activity) -> web.Response:

@@ -22,6 +22,7 @@ _RECORD_ACTIVITY = {
     .on_conflict_do_nothing(index_elements=["key"])
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
+_SEEN = select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
 _USER_REFERENCE = select(ConversationRefRow.reference).where(
     ConversationRefRow.aad_object_id == bindparam("aad")
 )
@@ -86,6 +87,10 @@ class BotStore:
         async with engine.begin() as connection:
             result = await connection.execute(statement, {"key": key, "seen_at": now})
             return result.rowcount == 1
+
+    async def seen(self, key: str) -> bool:
+        """Whether an activity with this key has been recorded (storage/redelivery.py)."""
+        return await self._one(_SEEN, {"key": key}) is not None
 
     async def forget_seen_before(self, cutoff: datetime) -> int:
         """Drop keys older than the cutoff; returns how many were dropped."""

@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
+from storage.redelivery import RecordingSession
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects stay readable after commit (no lazy loads in async code)."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions whose objects stay readable after commit (no lazy loads in async code).
+
+    Their first committed change in a card click's turn also records the click's
+    activity id (storage/redelivery.py).
+    """
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RecordingSession)
 
 
 class SqlUnitOfWork:

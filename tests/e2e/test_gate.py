@@ -160,6 +160,26 @@ async def test_a_redelivered_click_answers_with_the_current_card(bank: Bank) -> 
     assert "Outi Osaava" in words(now)
 
 
+async def test_a_click_that_changed_nothing_is_answered_again_as_things_now_stand(
+    bank: Bank,
+) -> None:
+    case = await bank.new_case()
+    await bank.claim("olli", case)
+    await bank.claim("outi", case)
+    click = bank.teams.click_activity("niina", "case.claim", {"case_id": case.case_id})
+    refused = t("en", "error.no_free_seat", code=case.code)
+    async with Unchanged(bank):
+        assert refused in words(answer_card(*await bank.teams.post(click)))
+    # A refusal records nothing: its redelivery is refused again, for the same reason.
+    assert not await bank.sopu.store.seen(f"{click['conversation']['id']}|{click['id']}")
+    await bank.teams.click("outi", "case.release", {"case_id": case.case_id})
+    # ...or, once the seat is free again, it is a claim like any other.
+    assert t("en", "notice.claimed", seat=2, code=case.code) in words(
+        answer_card(*await bank.teams.post(click))
+    )
+    assert await bank.sopu.store.seen(f"{click['conversation']['id']}|{click['id']}")
+
+
 async def test_a_click_redelivered_under_a_new_id_changes_nothing(bank: Bank) -> None:
     case = await bank.new_case()
     await bank.claim("olli", case)

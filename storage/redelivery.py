@@ -1,0 +1,128 @@
+"""A card click's activity id, recorded in the same transaction as the change it makes.
+
+Teams redelivers an activity it is not sure arrived, with the same id. Recording the id in
+a transaction of its own before the turn (as Sopu still does for messages, whose replies go
+out through the Bot Connector) costs a durable commit on every click, and leaves a gap: a
+crash between that commit and the change loses the change, and the redelivery is then
+dropped as seen. Here the id goes into the first transaction of the turn that changes the
+bank, so both are committed together or not at all; a click that changes nothing (most
+clicks: refusals, re-claims, refreshes) records nothing, and its redelivery is simply
+answered again, as things now stand.
+
+Two deliveries of one click that run at once both get as far as that commit; the second
+collides on the id's primary key, its transaction is rolled back, and the turn learns it
+is a duplicate (``Delivery.duplicate``), so nothing of it is sent either.
+
+Only sessions made by ``session_factory`` (storage/uow.py) take part. Writes to the
+bookkeeping tables below do not count as changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from storage.models import ProcessedActivityRow
+
+# What Sopu writes about Teams itself, not about the bank.
+BOOKKEEPING_TABLES = frozenset({"processed_activity", "conversation_ref"})
+
+_WROTE = "sopu_wrote"
+_RECORDING = "sopu_recording"
+
+
+@dataclass
+class Delivery:
+    """One delivery of an activity, while its turn runs."""
+
+    key: str
+    seen_at: datetime
+    recorded: bool = False  # its id is committed with the turn's first change
+    duplicate: bool = False  # another delivery of the same activity made the change
+
+
+class Duplicate(Exception):
+    """Another delivery of this activity has already committed its change."""
+
+
+_current: ContextVar[Delivery | None] = ContextVar("sopu_delivery", default=None)
+
+
+@contextlib.contextmanager
+def delivering(key: str, seen_at: datetime) -> Iterator[Delivery]:
+    """Run a turn as this delivery: its first committed change records ``key``."""
+    delivery = Delivery(key, seen_at)
+    token = _current.set(delivery)
+    try:
+        yield delivery
+    finally:
+        _current.reset(token)
+
+
+class RecordingSession(Session):
+    """A session that records the current delivery's id with the first change it commits."""
+
+
+def _table_name(target: Any) -> str | None:
+    table = getattr(target, "table", None)
+    if table is None:
+        table = getattr(target, "__table__", None)
+    return getattr(table, "name", None)
+
+
+@event.listens_for(RecordingSession, "do_orm_execute")
+def _statement_writes(state: ORMExecuteState) -> None:
+    writes = state.is_insert or state.is_update or state.is_delete
+    if writes and _table_name(state.statement) not in BOOKKEEPING_TABLES:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(RecordingSession, "before_flush")
+def _flush_writes(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
+    for row in itertools.chain(session.new, session.dirty, session.deleted):
+        if _table_name(row) not in BOOKKEEPING_TABLES:
+            session.info[_WROTE] = True
+            return
+
+
+@event.listens_for(RecordingSession, "before_commit")
+def _record_delivery(session: Session) -> None:
+    delivery = _current.get()
+    if delivery is None or delivery.recorded or delivery.duplicate:
+        return
+    session.flush()  # pending rows count as this transaction's changes too
+    if not session.info.get(_WROTE):
+        return
+    try:
+        # A plain INSERT: a second delivery of the same activity collides on the key
+        # (on PostgreSQL it waits for the first to commit or roll back).
+        session.execute(
+            insert(ProcessedActivityRow).values(key=delivery.key, seen_at=delivery.seen_at)
+        )
+    except IntegrityError:
+        delivery.duplicate = True
+        raise Duplicate(delivery.key) from None
+    session.info[_RECORDING] = delivery
+
+
+@event.listens_for(RecordingSession, "after_commit")
+def _delivery_recorded(session: Session) -> None:
+    delivery = session.info.pop(_RECORDING, None)
+    if delivery is not None:
+        delivery.recorded = True
+    session.info.pop(_WROTE, None)
+
+
+@event.listens_for(RecordingSession, "after_rollback")
+def _nothing_recorded(session: Session) -> None:
+    session.info.pop(_RECORDING, None)
+    session.info.pop(_WROTE, None)

@@ -42,6 +42,16 @@ class Sent:
         return json.dumps(self.activity, ensure_ascii=False)
 
 
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request as it reached the connector: path still quoted, body as sent."""
+
+    method: str
+    raw_path: str
+    headers: dict[str, str]
+    body: Any
+
+
 @dataclass
 class FakeConnector:
     """State and transcript of the fake connector; ``url`` is the serviceUrl to use."""
@@ -63,6 +73,10 @@ class FakeConnector:
     # Statuses to answer the next posts with *after* recording them: the message is in the
     # chat but the bot hears a failure (a gateway timing out on the way back).
     fail_after_posting: list[int] = field(default_factory=list)
+    # Every request in order, when ``record`` is set (the benchmarks leave it off).
+    record: bool = False
+    calls: list[Call] = field(default_factory=list)
+    stall: float = 0.0  # seconds to wait before answering anything (for timeouts)
     _posts: dict[str, deque[float]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -100,8 +114,20 @@ class FakeConnector:
 
     # -- HTTP ----------------------------------------------------------------------------
 
+    @web.middleware
+    async def _recorder(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self.record:
+            raw = await request.read()
+            body = json.loads(raw) if raw else None
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            self.calls.append(Call(request.method, request.raw_path, headers, body))
+        if self.stall:
+            await asyncio.sleep(self.stall)
+        response: web.StreamResponse = await handler(request)
+        return response
+
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._recorder])
         app.router.add_post("/v3/conversations", self._create)
         app.router.add_post("/v3/conversations/{cid}/activities", self._send)
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._reply)

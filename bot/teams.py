@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from time import monotonic
 from typing import Any
+from uuid import uuid4
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     Activity,
+    ActivityEventNames,
+    ActivityTypes,
     ChannelAccount,
-    ConversationParameters,
-    ConversationReference,
+    ConversationAccount,
 )
 
 import cards
+from bot.connector import BotConnector, ConnectorError, Created, card_message
 from cards.i18n import Lang, lang_of
 from mediation import services
 from mediation.policy import BankPolicy
@@ -43,11 +46,8 @@ class DeliveryFailed(Exception):
 
 def message_lost(exc: Exception) -> bool:
     """Whether the Bot Connector says the message to update no longer exists."""
-    error = getattr(getattr(exc, "error", None), "error", None)
-    response = getattr(exc, "response", None)
-    return (
-        getattr(error, "code", None) == "ActivityNotFoundInConversation"
-        or getattr(response, "status_code", None) == 404
+    return isinstance(exc, ConnectorError) and (
+        exc.code == "ActivityNotFoundInConversation" or exc.status == 404
     )
 
 
@@ -62,8 +62,31 @@ def reference_dict(activity: Activity) -> dict[str, Any]:
     return data
 
 
+def created_reference(
+    created: Created,
+    service_url: str,
+    bot: ChannelAccount | None = None,
+    tenant_id: str | None = None,
+) -> dict[str, Any]:
+    """The reference to a conversation Sopu opened, as botbuilder gave it to the bot.
+
+    That is the reference of the turn CloudAdapter ran after creating it
+    (CloudAdapterBase._create_create_activity), kept so stored references stay as before.
+    """
+    event = Activity(
+        type=ActivityTypes.event,
+        name=ActivityEventNames.create_conversation,
+        id=created.activity_id or str(uuid4()),
+        channel_id="msteams",
+        service_url=service_url,
+        conversation=ConversationAccount(id=created.conversation_id, tenant_id=tenant_id),
+        recipient=bot,
+    )
+    return reference_dict(event)
+
+
 class TeamsGateway:
-    """Proactive posting through the adapter, with references kept in the bot store."""
+    """Proactive posting through the Bot Connector, with references kept in the bot store."""
 
     def __init__(
         self,
@@ -73,6 +96,8 @@ class TeamsGateway:
         uow_factory: Callable[[], UnitOfWork],
         clock: Clock,
         policy: BankPolicy,
+        *,
+        connector: BotConnector | None = None,
     ) -> None:
         self.adapter = adapter
         self.bot_app_id = bot_app_id
@@ -80,7 +105,12 @@ class TeamsGateway:
         self.uow_factory = uow_factory
         self.clock = clock
         self.policy = policy
+        self.connector = connector or BotConnector(adapter, bot_app_id)
         self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
+
+    async def close(self) -> None:
+        """Close the connector's HTTP session; once, when the app stops."""
+        await self.connector.close()
 
     # -- the bank channel ------------------------------------------------------------------
 
@@ -109,30 +139,22 @@ class TeamsGateway:
         if channel is None:
             raise DeliveryFailed("no bank channel")
         card = await self.channel_card(summary)
-        posted: dict[str, Any] = {}
-
-        async def remember(ctx: TurnContext) -> None:
-            posted["conversation_id"] = ctx.activity.conversation.id
-            posted["activity_id"] = ctx.activity.id
-            posted["reference"] = reference_dict(ctx.activity)
-
-        params = ConversationParameters(
-            is_group=True,
-            channel_data={"channel": {"id": channel.channel_id}},
-            activity=card_activity(card),
-        )
+        params = {
+            "isGroup": True,
+            "channelData": {"channel": {"id": channel.channel_id}},
+            "activity": card_message(card),
+        }
         try:
-            await self.adapter.create_conversation(
-                self.bot_app_id, remember, params, "msteams", channel.service_url, None
-            )
-        except Exception as exc:  # the connector raises many kinds; all mean "not posted"
+            created = await self.connector.create_conversation(channel.service_url, params)
+        except Exception as exc:  # the connector's errors, and anything else: "not posted"
             log.warning("posting case %s to the bank channel failed: %r", summary.code, exc)
             raise DeliveryFailed(str(exc)) from exc
+        reference = created_reference(created, channel.service_url)
         await self.store.save_case_post(
             summary.case_id,
-            str(posted.get("conversation_id") or ""),
-            str(posted.get("activity_id") or ""),
-            posted.get("reference") or {},
+            created.conversation_id,
+            str(reference.get("activityId") or ""),
+            reference,
             self.clock.now(),
         )
 
@@ -143,16 +165,11 @@ class TeamsGateway:
             return
         summary = await services.summary_of(self.uow_factory(), case_id, self.clock, self.policy)
         card = await self.channel_card(summary)
-        reference = ConversationReference().deserialize(post.reference)
-
-        async def update(ctx: TurnContext) -> None:
-            activity = card_activity(card)
-            activity.id = post.activity_id
-            await ctx.update_activity(activity)
-
         try:
-            await self._proactive(reference, update)
-        except Exception as exc:  # the connector raises many kinds; sorted below
+            await self.connector.update_activity(
+                post.reference, post.activity_id, card_message(card)
+            )
+        except Exception as exc:  # the connector's errors, and anything else; sorted below
             if not message_lost(exc):
                 # Throttled or failing: a new post would leave two threads for one case.
                 log.warning(
@@ -167,26 +184,6 @@ class TeamsGateway:
             except DeliveryFailed:
                 log.error("case %s: the channel card is stale until the next change", summary.code)
 
-    async def _proactive(
-        self, reference: ConversationReference, action: Callable[[TurnContext], Awaitable[None]]
-    ) -> None:
-        """Run ``action`` in a turn of its own in a stored conversation; its failure is raised.
-
-        The adapter hands a failing turn to ``on_turn_error`` and returns normally, which
-        would make a lost card or an unreachable chat look delivered.
-        """
-        failures: list[Exception] = []
-
-        async def guarded(ctx: TurnContext) -> None:
-            try:
-                await action(ctx)
-            except Exception as exc:  # the connector raises many kinds; the caller sorts them
-                failures.append(exc)
-
-        await self.adapter.continue_conversation(reference, guarded, self.bot_app_id)
-        if failures:
-            raise failures[0]
-
     # -- personal chat -------------------------------------------------------------------
 
     async def send_personal(self, aad_object_id: str, build: Callable[[Lang], Card]) -> None:
@@ -194,14 +191,9 @@ class TeamsGateway:
         stored = await self.store.user_reference(aad_object_id)
         if stored is None:
             raise DeliveryFailed("no personal chat with this user yet")
-        reference = ConversationReference().deserialize(stored)
         card = build(lang_of(stored.get("locale")))
-
-        async def send(ctx: TurnContext) -> None:
-            await ctx.send_activity(card_activity(card))
-
         try:
-            await self._proactive(reference, send)
+            await self.connector.send(stored, card_message(card))
         except Exception as exc:
             log.warning("personal message failed: %r", exc)
             raise DeliveryFailed(str(exc)) from exc
@@ -210,36 +202,32 @@ class TeamsGateway:
         """Open (or find) the 1:1 chat with the sender of a channel activity and remember it."""
         if not activity.from_property or not activity.from_property.aad_object_id:
             raise DeliveryFailed("the sender has no Entra object id")
+        if not activity.service_url:
+            raise DeliveryFailed("the activity has no service URL")
         tenant = ((activity.channel_data or {}).get("tenant") or {}).get("id")
-        params = ConversationParameters(
-            is_group=False,
-            bot=activity.recipient,
-            members=[ChannelAccount(id=activity.from_property.id)],
-            tenant_id=tenant,
-            channel_data={"tenant": {"id": tenant}} if tenant else None,
-        )
-        opened: dict[str, Any] = {}
-
-        async def remember(ctx: TurnContext) -> None:
-            ref = reference_dict(ctx.activity)
-            ref["user"] = {
-                "id": activity.from_property.id,
-                "aadObjectId": activity.from_property.aad_object_id,
-            }
-            ref["locale"] = activity.locale
-            opened["ref"] = ref
-
+        # ConversationParameters as botbuilder wrote them (tenantID is its spelling).
+        params: dict[str, Any] = {
+            "isGroup": False,
+            "bot": activity.recipient.serialize() if activity.recipient else None,
+            "members": [{"id": activity.from_property.id}],
+            "tenantID": tenant,
+            "channelData": {"tenant": {"id": tenant}} if tenant else None,
+        }
+        service_url = activity.service_url
         try:
-            await self.adapter.create_conversation(
-                self.bot_app_id, remember, params, "msteams", activity.service_url, None
+            created = await self.connector.create_conversation(
+                service_url, {k: v for k, v in params.items() if v is not None}
             )
         except Exception as exc:
             log.warning("opening a personal chat failed: %r", exc)
             raise DeliveryFailed(str(exc)) from exc
-        if "ref" in opened:
-            await self.store.save_user_reference(
-                activity.from_property.aad_object_id, opened["ref"]
-            )
+        ref = created_reference(created, service_url, activity.recipient, tenant)
+        ref["user"] = {
+            "id": activity.from_property.id,
+            "aadObjectId": activity.from_property.aad_object_id,
+        }
+        ref["locale"] = activity.locale
+        await self.store.save_user_reference(activity.from_property.aad_object_id, ref)
 
 
 class TeamsNotifier:

@@ -33,6 +33,7 @@ from bot.actions_feedback import FeedbackDeps
 from bot.actions_jobs import JOBS, build_jobs
 from bot.auth import ReusingAuthentication
 from bot.clock import SystemClock
+from bot.connector import BotConnector
 from bot.gate import BadActivity, origin_of, parse_activity, redelivery_key, refusal
 from bot.handler import SopuBot, card_response
 from bot.settings import Settings
@@ -144,7 +145,10 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     def uow() -> SqlUnitOfWork:
         return SqlUnitOfWork(sessions)
 
-    gateway = TeamsGateway(adapter, settings.bot_app_id, store, uow, clock, settings.policy)
+    connector = BotConnector(adapter, settings.bot_app_id)  # Sopu's own messages
+    gateway = TeamsGateway(
+        adapter, settings.bot_app_id, store, uow, clock, settings.policy, connector=connector
+    )
     feedback = FeedbackDeps(
         SqlFeedbackStore(sessions),
         SqlStatsQueries(report_sessions),
@@ -176,6 +180,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     finally:
         await deps.calendar.close()
         await jobs.stop()
+        await connector.close()  # after the jobs, which may still be sending
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper

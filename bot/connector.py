@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp.helpers import get_env_proxy_for_url
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationAccount
 from botframework.connector.auth import AuthenticationConstants
@@ -174,6 +175,7 @@ class BotConnector:
         self._timeout = timeout
         self._backoff = backoff
         self._credentials: dict[str, Any] = {}
+        self._proxies: dict[str, tuple[URL | None, aiohttp.BasicAuth | None]] = {}
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -239,11 +241,14 @@ class BotConnector:
                 if _signs(credentials):
                     sent_headers["Authorization"] = f"Bearer {await self._token(credentials)}"
                 left = deadline - loop.time()
+                proxy, proxy_auth = self._proxy_for(service_url, url)
                 async with self._http().request(
                     method,
                     url,
                     data=data,
                     headers=sent_headers,
+                    proxy=proxy,
+                    proxy_auth=proxy_auth,
                     timeout=aiohttp.ClientTimeout(total=max(left, 0.001)),
                 ) as response:
                     answer = await response.read()
@@ -275,13 +280,26 @@ class BotConnector:
         if self._closed:
             raise ConnectorError(None, "Closed", "Sopu is stopping")
         if self._session is None:
-            # trust_env: a proxy in HTTPS_PROXY is used as botbuilder's requests used it.
             self._session = aiohttp.ClientSession(
                 headers={"User-Agent": USER_AGENT},
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
-                trust_env=True,
             )
         return self._session
+
+    def _proxy_for(self, service_url: str, url: URL) -> tuple[URL | None, aiohttp.BasicAuth | None]:
+        """The proxy of HTTPS_PROXY/NO_PROXY for a service URL, as botbuilder's requests used it.
+
+        Looked up once per service URL: aiohttp's ``trust_env`` reads the environment on
+        a worker thread for every request, a thread hop per card update.
+        """
+        found = self._proxies.get(service_url)
+        if found is None:
+            try:
+                found = get_env_proxy_for_url(url)
+            except LookupError:
+                found = (None, None)
+            self._proxies[service_url] = found
+        return found
 
     async def _credentials_for(self, service_url: str) -> Any:
         """The credentials botbuilder's CloudAdapter would use for a proactive call here."""

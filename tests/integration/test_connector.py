@@ -531,3 +531,23 @@ async def test_a_closed_connector_sends_nothing(fake: FakeConnector) -> None:
         await connector.send(reference_dict(incoming(fake.url)), card_message({}))
     assert failed.value.code == "Closed"
     assert fake.calls == []
+
+
+def test_the_proxy_of_the_environment_is_looked_up_once_per_service_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from yarl import URL
+
+    from bot.connector import BotConnector
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "smba.internal.example")
+    connector = BotConnector(None, "")  # type: ignore[arg-type]
+    teams = "https://smba.trafficmanager.net/emea/"
+    proxy, _auth = connector._proxy_for(teams, URL(teams + "v3/conversations"))
+    assert proxy == URL("http://proxy.example:3128")
+    inside = "https://smba.internal.example/"
+    assert connector._proxy_for(inside, URL(inside + "v3/conversations")) == (None, None)
+    # The environment is read once: a later change needs a restart, as any setting does.
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert connector._proxy_for(teams, URL(teams + "v3/conversations"))[0] == proxy

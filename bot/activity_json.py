@@ -1,0 +1,104 @@
+"""Activities from JSON without msrest's generic machinery, for the shapes Teams sends.
+
+msrest's Deserializer runs every attribute of every model through a chain of key
+extractors and a type dispatch; for a card click that was about a tenth of Sopu's CPU time
+per request (bench/claims.py). The plain cases (strings, numbers, flags, timestamps, JSON
+objects, nested models and lists of them) are read here the way msrest reads them, into
+the same botbuilder models with the same values, unknown keys kept in
+``additional_properties`` as msrest keeps them. Anything else raises ``Unusual`` and the
+caller falls back to msrest, so an odd activity is read exactly as before.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from msrest.serialization import Deserializer, Model
+
+
+class Unusual(ValueError):
+    """A value this reader does not handle; msrest will read the activity instead."""
+
+
+_BASIC: dict[str, tuple[type, ...]] = {"str": (str,), "bool": (bool,), "float": (float, int)}
+
+
+class _Plan:
+    """How to read one model class: its attributes, their JSON keys and types."""
+
+    def __init__(self, cls: type[Model]) -> None:
+        self.cls = cls
+        self.fields: list[tuple[str, str, str]] = []
+        for attr, desc in cls._attribute_map.items():
+            key = desc["key"]
+            if attr == "additional_properties" and key == "":
+                continue
+            if not key or "." in key or "\\" in key:
+                raise Unusual(f"{cls.__name__}.{attr}: a flattened or empty key")
+            self.fields.append((attr, key, desc["type"]))
+        self.known = frozenset(key for _attr, key, _type in self.fields)
+        validation = getattr(cls, "_validation", {}) or {}
+        if any(v.get("readonly") or v.get("constant") for v in validation.values()):
+            raise Unusual(f"{cls.__name__}: read-only or constant attributes")
+        if getattr(cls, "_subtype_map", None):
+            raise Unusual(f"{cls.__name__}: polymorphic")
+
+
+class ActivityReader:
+    """Reads botbuilder schema models from parsed JSON; one per process, read-only after."""
+
+    def __init__(self, models: dict[str, type[Model]]) -> None:
+        self._models = models
+        self._plans: dict[str, _Plan] = {}
+
+    def read(self, type_name: str, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise Unusual(f"{type_name}: not an object")
+        plan = self._plans.get(type_name)
+        if plan is None:
+            cls = self._models.get(type_name)
+            if cls is None:
+                raise Unusual(f"unknown model {type_name}")
+            plan = self._plans[type_name] = _Plan(cls)
+        kwargs = {attr: self._value(data.get(key), kind) for attr, key, kind in plan.fields}
+        model = plan.cls(**kwargs)
+        extra = data.keys() - plan.known
+        if extra:
+            model.additional_properties = {key: data[key] for key in extra}
+        return model
+
+    def _value(self, value: Any, kind: str) -> Any:
+        if value is None:
+            return None
+        allowed = _BASIC.get(kind)
+        if allowed is not None:
+            if not isinstance(value, allowed) or (kind == "float" and isinstance(value, bool)):
+                raise Unusual(f"{kind} expected")
+            if kind == "float":
+                return float(cast(float, value))  # as msrest does with an integer in a float field
+            return value
+        if kind == "int":
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+            raise Unusual("int expected")
+        if kind == "object":
+            if isinstance(value, dict | list | str | int | float | bool):
+                return value
+            raise Unusual("JSON value expected")
+        if kind == "iso-8601":
+            if not isinstance(value, str):
+                raise Unusual("timestamp expected")
+            try:
+                stamp: datetime = Deserializer.deserialize_iso(value)
+            except Exception as exc:  # msrest's own error types; msrest gets to refuse it
+                raise Unusual("not a timestamp") from exc
+            return stamp
+        if kind.startswith("[") and kind.endswith("]"):
+            if not isinstance(value, list):
+                raise Unusual("list expected")
+            inner = kind[1:-1]
+            return [self._value(item, inner) for item in value]
+        if kind in self._models:
+            return self.read(kind, value)
+        raise Unusual(f"type {kind}")

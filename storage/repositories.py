@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    insert,
     or_,
     select,
     update,
@@ -67,8 +68,10 @@ from storage.models import (
 _CODE_LOCK = 71_605
 
 
-async def _rowcount(session: AsyncSession, statement: Executable) -> int:
-    result = cast(CursorResult[Any], await session.execute(statement))
+async def _rowcount(
+    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+) -> int:
+    result = cast(CursorResult[Any], await session.execute(statement, params))
     return result.rowcount
 
 
@@ -128,6 +131,8 @@ _MEDIATORS = (
     .select_from(_MEDIATOR.outerjoin(_AWAY, _AWAY.c.mediator_id == _MEDIATOR.c.id))
     .order_by(_MEDIATOR.c.name, _MEDIATOR.c.id, _AWAY.c.start)
 )
+_MEDIATOR_BY_ID = _MEDIATORS.where(_MEDIATOR.c.id == bindparam("mediator_id"))
+_MEDIATOR_BY_ID_FOR_UPDATE = _MEDIATOR_BY_ID.with_for_update(of=_MEDIATOR)
 _MEDIATOR_BY_AAD_OR_IDS = _MEDIATORS.where(
     or_(
         _MEDIATOR.c.aad_object_id == bindparam("aad"),
@@ -172,7 +177,8 @@ class SqlMediatorRepository:
         return _mediators(await self._session.execute(query, params))
 
     async def get(self, mediator_id: int, *, for_update: bool = False) -> Mediator | None:
-        found = await self._load(MediatorRow.id == mediator_id, for_update=for_update)
+        query = _MEDIATOR_BY_ID_FOR_UPDATE if for_update else _MEDIATOR_BY_ID
+        found = await self._run(query, {"mediator_id": mediator_id})
         return found[0] if found else None
 
     async def by_aad(self, aad_object_id: str) -> Mediator | None:
@@ -249,24 +255,42 @@ class SqlMediatorRepository:
         self, mediator_id: int, spans: Sequence[tuple[datetime, datetime]]
     ) -> builtins.list[int]:
         # One count per span over the same rows (a term and its year), in one statement.
-        counts = [
-            func.count().filter(SeatRow.taken_at >= start, SeatRow.taken_at < end)
-            for start, end in spans
-        ]
-        if not counts:
+        if not spans:
             return []
-        query = (
-            select(*counts)
-            .select_from(SeatRow)
-            .join(CaseRow, CaseRow.id == SeatRow.case_id)
-            .where(
-                SeatRow.holder_id == mediator_id,
-                SeatRow.taken_at.is_not(None),
-                CaseRow.status != CaseStatus.CANCELLED.value,
-            )
-        )
-        row = (await self._session.execute(query)).one()
+        params: dict[str, Any] = {"mediator_id": mediator_id}
+        for n, (start, end) in enumerate(spans):
+            params[f"start{n}"], params[f"end{n}"] = start, end
+        query = _PACKAGES_TAKEN.get(len(spans))
+        if query is None:
+            query = _packages(len(spans))
+        row = (await self._session.execute(query, params)).one()
         return [int(n or 0) for n in row]
+
+
+def _packages(spans: int) -> Executable:
+    """Packages a mediator holds, counted in each of ``spans`` time spans."""
+    counts = [
+        func.count().filter(
+            SeatRow.taken_at >= bindparam(f"start{n}", type_=SeatRow.taken_at.type),
+            SeatRow.taken_at < bindparam(f"end{n}", type_=SeatRow.taken_at.type),
+        )
+        for n in range(spans)
+    ]
+    query: Executable = (
+        select(*counts)
+        .select_from(SeatRow)
+        .join(CaseRow, CaseRow.id == SeatRow.case_id)
+        .where(
+            SeatRow.holder_id == bindparam("mediator_id"),
+            SeatRow.taken_at.is_not(None),
+            CaseRow.status != CaseStatus.CANCELLED.value,
+        )
+    )
+    return query
+
+
+# A term alone, and a term with its year (every claim asks for both).
+_PACKAGES_TAKEN = {1: _packages(1), 2: _packages(2)}
 
 
 # -- cases -------------------------------------------------------------------------------------
@@ -332,6 +356,33 @@ def _case(row: Any, seats: builtins.list[Seat], meetings: builtins.list[Meeting]
         id=row.id,
         version=row.version,
     )
+
+
+# The writes of a claim or release, built once (see _CASES).
+_SAVE_CASE = (
+    update(CaseRow)
+    .where(CaseRow.id == bindparam("w_id"), CaseRow.version == bindparam("w_version"))
+    .values(version=CaseRow.version + 1)  # the changed columns come as parameters
+    .execution_options(synchronize_session=False)
+)
+_TAKE_EMPTY_SEAT = (
+    update(SeatRow)
+    .where(
+        SeatRow.case_id == bindparam("w_case_id"),
+        SeatRow.n == bindparam("w_n"),
+        SeatRow.holder_id.is_(None),
+    )
+    .execution_options(synchronize_session=False)
+)
+_CHANGE_SEAT = (
+    update(SeatRow)
+    .where(
+        SeatRow.case_id == bindparam("w_case_id"),
+        SeatRow.n == bindparam("w_n"),
+        SeatRow.holder_id == bindparam("w_before"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def _meeting(row: Any) -> Meeting:
@@ -531,10 +582,8 @@ class SqlCaseRepository:
         assert case.id is not None
         written = await _rowcount(
             self._session,
-            update(CaseRow)
-            .where(CaseRow.id == case.id, CaseRow.version == loaded.version)
-            .values(version=CaseRow.version + 1, **_case_values(case))
-            .execution_options(synchronize_session=False),
+            _SAVE_CASE,
+            {"w_id": case.id, "w_version": loaded.version, **_case_values(case)},
         )
         if written != 1:
             raise ConcurrentChange(f"case {case.code} changed since it was read")
@@ -545,15 +594,17 @@ class SqlCaseRepository:
         changed.sort(key=lambda s: s.holder_id is not None)
         for seat in changed:
             before = loaded.holders.get(seat.n)
-            was = SeatRow.holder_id.is_(None) if before is None else SeatRow.holder_id == before
-            statement = (
-                update(SeatRow)
-                .where(SeatRow.case_id == case.id, SeatRow.n == seat.n, was)
-                .values(holder_id=seat.holder_id, taken_at=seat.taken_at)
-                .execution_options(synchronize_session=False)
-            )
+            statement = _TAKE_EMPTY_SEAT if before is None else _CHANGE_SEAT
+            values = {
+                "w_case_id": case.id,
+                "w_n": seat.n,
+                "holder_id": seat.holder_id,
+                "taken_at": seat.taken_at,
+            }
+            if before is not None:
+                values["w_before"] = before
             try:
-                written = await _rowcount(self._session, statement)
+                written = await _rowcount(self._session, statement, values)
             except IntegrityError as exc:
                 # uq_seat_case_id_holder_id: the same person got into another seat first.
                 raise ConcurrentChange(f"seat {seat.n} of case {case.code}: {exc.orig}") from exc
@@ -630,6 +681,11 @@ class SqlCaseRepository:
 # -- the journal ---------------------------------------------------------------------------------
 
 
+# Plain INSERTs; the values come as parameters named after the columns.
+_INSERT_CASE_EVENT = insert(CaseEventRow)
+_INSERT_ACCESS = insert(AccessLogRow)
+
+
 class SqlJournal:
     """The case audit trail, the access log and the registry's change log."""
 
@@ -637,24 +693,28 @@ class SqlJournal:
         self._session = session
 
     async def case_event(self, event: CaseEvent) -> None:
-        self._session.add(
-            CaseEventRow(
-                case_id=event.case_id,
-                kind=event.kind.value,
-                actor_id=event.actor_id,
-                at=event.at,
-                detail=dict(event.detail),
-            )
+        # An INSERT of its own, not an ORM row flushed at commit: every claim and release
+        # writes one, and the flush machinery cost more than the statement.
+        await self._session.execute(
+            _INSERT_CASE_EVENT,
+            {
+                "case_id": event.case_id,
+                "kind": event.kind.value,
+                "actor_id": event.actor_id,
+                "at": event.at,
+                "detail": dict(event.detail),
+            },
         )
 
     async def access(self, entry: AccessEntry) -> None:
-        self._session.add(
-            AccessLogRow(
-                case_id=entry.case_id,
-                viewer_id=entry.viewer_id,
-                at=entry.at,
-                purpose=entry.purpose.value,
-            )
+        await self._session.execute(
+            _INSERT_ACCESS,
+            {
+                "case_id": entry.case_id,
+                "viewer_id": entry.viewer_id,
+                "at": entry.at,
+                "purpose": entry.purpose.value,
+            },
         )
 
     async def mediator_event(self, event: MediatorEvent) -> None:

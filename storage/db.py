@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from storage import sqlite_inline
+from storage.pool import FairAsyncPool
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEng
     inline = not reports
     url = normalize_url(url)
     if not url.startswith("sqlite"):
+        kwargs.setdefault("poolclass", FairAsyncPool)
         return create_async_engine(url, **kwargs)
     parsed = make_url(url)
     database = parsed.database or ""
@@ -86,7 +88,7 @@ def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEng
         # wait for it in SQLite's busy handler, which sleeps up to 100 ms between tries.
         # Waiting for the one connection instead queues the transactions in order, and
         # wakes the next one as soon as the connection is free.
-        kwargs = {"pool_size": 1, "max_overflow": 0, **kwargs}
+        kwargs = {"pool_size": 1, "max_overflow": 0, "poolclass": FairAsyncPool, **kwargs}
         kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = create_async_engine(url, connect_args=connect_args, **kwargs)
     on_connect = _sqlite_on_connect_inline if inline else _sqlite_on_connect

@@ -38,7 +38,7 @@ from bot.gate import BadActivity, origin_of, parse_activity, redelivery_key, ref
 from bot.handler import SopuBot, card_response
 from bot.settings import Settings
 from bot.signing import secret_key
-from bot.teams import TeamsGateway, TeamsNotifier
+from bot.teams import Deliveries, TeamsGateway, TeamsNotifier
 from cards import verbs
 from cards.i18n import lang_of, t
 from mediation.ports import Clock
@@ -65,6 +65,7 @@ class Sopu:
     adapter: CloudAdapter
     bot: SopuBot
     gateway: TeamsGateway
+    deliveries: Deliveries  # notifications sent after the click's answer
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)
@@ -149,6 +150,9 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     gateway = TeamsGateway(
         adapter, settings.bot_app_id, store, uow, clock, settings.policy, connector=connector
     )
+    # Card updates and personal notes go out after the click is answered (Deliveries).
+    notifier = TeamsNotifier(gateway)
+    notifier.deliveries = deliveries = Deliveries(notifier.deliver)
     feedback = FeedbackDeps(
         SqlFeedbackStore(sessions),
         SqlStatsQueries(report_sessions),
@@ -157,9 +161,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
         settings.feedback_link_days,
         settings.stats_link_minutes,
     )
-    deps = Deps(
-        uow, TeamsNotifier(gateway), clock, settings.policy, store, gateway, feedback=feedback
-    )
+    deps = Deps(uow, notifier, clock, settings.policy, store, gateway, feedback=feedback)
     deps.calendar = await open_calendar(app, settings, sessions, clock, gateway, deps.notifier, uow)
     graph_tasks = deps.calendar.graph_tasks  # renewal and delta rounds, Graph mode only
     deps.jobs = (
@@ -169,7 +171,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     bot = SopuBot(deps)
     adapter.on_turn_error = _turn_error
     app[SOPU] = Sopu(
-        settings, clock, engine, sessions, report_sessions, store, adapter, bot, gateway
+        settings, clock, engine, sessions, report_sessions, store, adapter, bot, gateway, deliveries
     )
     sweeper = asyncio.create_task(_forget_old_activities(app[SOPU]))
     settle_heap()
@@ -180,6 +182,7 @@ async def _sopu(app: web.Application) -> AsyncIterator[None]:
     finally:
         await deps.calendar.close()
         await jobs.stop()
+        await deliveries.close()
         await connector.close()  # after the jobs, which may still be sending
         sweeper.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -7,9 +7,10 @@ family's data, and never undoes what the use case committed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from time import monotonic
 from typing import Any
 from uuid import uuid4
@@ -230,18 +231,86 @@ class TeamsGateway:
         await self.store.save_user_reference(activity.from_property.aad_object_id, ref)
 
 
-class TeamsNotifier:
-    """The domain's Notifier: tells people in Teams what a use case changed."""
+class Deliveries:
+    """Notifications delivered after the click that caused them has been answered.
 
-    def __init__(self, gateway: TeamsGateway) -> None:
+    Updating the channel card and writing to people's personal chats takes several round
+    trips to the Bot Connector; done before the answer, they made each claim and release
+    wait for them, and the clicker already gets the updated card in the answer. Here one
+    worker delivers them in the order they came, so two updates of one card never race.
+    A card update still waiting is not queued twice: it reads the case when it runs, so
+    it shows every change made until then (a burst of claims on one case, one update).
+
+    A notification is in memory only: if Sopu stops before delivering it, that card is
+    stale until the case next changes, as it was when a request was cut short.
+    """
+
+    def __init__(self, deliver: Callable[[Notification], Awaitable[None]]) -> None:
+        self._deliver = deliver
+        self._queue: asyncio.Queue[Notification] = asyncio.Queue()
+        self._cards_waiting: set[int] = set()
+        self._worker: asyncio.Task[None] | None = None
+
+    def put(self, note: Notification) -> None:
+        if isinstance(note, CaseChanged):
+            if note.case_id in self._cards_waiting:
+                return
+            self._cards_waiting.add(note.case_id)
+        self._queue.put_nowait(note)
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            note = await self._queue.get()
+            try:
+                if isinstance(note, CaseChanged):
+                    # From here on, a new change queues another update.
+                    self._cards_waiting.discard(note.case_id)
+                await self._deliver(note)
+            except Exception:
+                log.exception("delivering %s failed", type(note).__name__)
+            finally:
+                self._queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far has been delivered (or has failed)."""
+        await self._queue.join()
+
+    async def close(self) -> None:
+        """Deliver what is queued, then stop the worker."""
+        await self.drain()
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+
+class TeamsNotifier:
+    """The domain's Notifier: tells people in Teams what a use case changed.
+
+    With ``deliveries`` the notifications are delivered after the answer (see Deliveries);
+    without, at once (the command line and the tests that drive the use cases directly).
+    """
+
+    def __init__(self, gateway: TeamsGateway, deliveries: Deliveries | None = None) -> None:
         self.gateway = gateway
+        self.deliveries = deliveries
 
     async def notify(self, notification: Notification) -> None:
+        if self.deliveries is not None:
+            self.deliveries.put(notification)
+            return
         try:
             await self._deliver(notification)
         except Exception:
             # A notification must never turn a committed action into an error for the user.
             log.exception("delivering %s failed", type(notification).__name__)
+
+    async def deliver(self, notification: Notification) -> None:
+        """Deliver one notification now; failures are raised (Deliveries logs them)."""
+        await self._deliver(notification)
 
     async def _deliver(self, note: Notification) -> None:
         gw = self.gateway

@@ -157,6 +157,9 @@ class Teams:
     connector: FakeConnector
     people: dict[str, Person] = field(default_factory=lambda: {p.key: p for p in PEOPLE})
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    # Waits for what Sopu sends after answering (card updates, notes), so that a test reads
+    # the connector's state once it is complete; None posts without waiting.
+    settle: Any = None
 
     def person(self, key: str) -> Person:
         return self.people.get(key, STRANGER)
@@ -208,11 +211,13 @@ class Teams:
             kwargs = {"json": body}
             same_as_msrest(body)
         async with self.http.post(f"{self.base}/api/messages", **kwargs) as resp:
-            text = await resp.text()
-            try:
-                return resp.status, (await resp.json(content_type=None)) if text else None
-            except ValueError:
-                return resp.status, text
+            status, text = resp.status, await resp.text()
+        if self.settle is not None:
+            await self.settle()
+        try:
+            return status, json.loads(text) if text else None
+        except ValueError:
+            return status, text
 
     def message(self, key: str, text: str, where: str = "personal", **extra: Any) -> dict[str, Any]:
         """A typed message; in a channel it starts with the bot's @mention, as Teams sends it."""
@@ -582,7 +587,7 @@ async def running(
                     await uow.mediators.add(m)
                 await uow.commit()
         async with aiohttp.ClientSession() as http:
-            teams = Teams(base, http, connector)
+            teams = Teams(base, http, connector, settle=app[SOPU].deliveries.drain)
             if seed:
                 await teams.remember_personal_chats(app[SOPU])
             yield Bank(app, teams, clock)

@@ -3,6 +3,7 @@ updated in place, and posted again when Teams has lost the message."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from cards.i18n import t
@@ -139,3 +140,39 @@ async def test_a_throttled_update_is_not_posted_twice(bank: Bank) -> None:
     stored = await bank.sopu.store.case_post(case.case_id)
     assert stored is not None and stored.activity_id == case.activity_id
     await assert_card_is_current(bank, case)  # each next change brought it up to date
+
+
+async def test_the_clicker_is_answered_before_the_channel_card_is_updated(bank: Bank) -> None:
+    case = await bank.new_case()
+    bank.teams.settle = None  # post as Teams does: without waiting for what follows
+    bank.connector.stall = 0.5  # a slow Bot Connector
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    answer = await bank.claim("olli", case)
+    answered = loop.time() - began
+    assert t("en", "notice.claimed", seat=1, code=case.code) in words(answer)
+    assert answered < 0.5  # the answer did not wait for the connector
+    update = await bank.connector.wait_for(lambda s: s.kind == "update", timeout=5)
+    assert "Olli Kokenut" in words(update.card)
+
+
+async def test_a_burst_of_changes_to_one_case_updates_its_card_once_it_is_settled(
+    bank: Bank,
+) -> None:
+    case = await bank.new_case()
+    bank.teams.settle = None
+    bank.connector.stall = 0.3
+    await bank.claim("olli", case)  # its card update is now on its way, slowly
+    await asyncio.sleep(0.05)
+    for who in ("outi", "olli", "outi"):  # three more changes while it is
+        await bank.teams.click(
+            who,
+            "case.release" if who == "olli" else "case.claim",
+            {"case_id": case.case_id},
+            thread=case.thread,
+        )
+    await bank.sopu.deliveries.drain()
+    updates = [s for s in bank.connector.log if s.kind == "update"]
+    # The first update, and one more that shows all three later changes together.
+    assert len(updates) == 2
+    assert "Outi Osaava" in words(bank.channel_card(case))

@@ -234,12 +234,13 @@ class TeamsGateway:
 class Deliveries:
     """Notifications delivered after the click that caused them has been answered.
 
-    Updating the channel card and writing to people's personal chats takes several round
-    trips to the Bot Connector; done before the answer, they made each claim and release
-    wait for them, and the clicker already gets the updated card in the answer. Here one
-    worker delivers them in the order they came, so two updates of one card never race.
-    A card update still waiting is not queued twice: it reads the case when it runs, so
-    it shows every change made until then (a burst of claims on one case, one update).
+    Updating the channel card and writing to people's personal chats takes round trips to
+    the Bot Connector; done before the answer, they made each claim and release wait for
+    them, and the clicker already gets the updated card in the answer. Each notification
+    is delivered by a task of its own, as soon as the answer is on its way; those about
+    one case wait for each other, in the order they came, so two updates of one card never
+    race. A card update that is still waiting is not queued twice: it reads the case when
+    it runs, so it shows every change made until then.
 
     A notification is in memory only: if Sopu stops before delivering it, that card is
     stale until the case next changes, as it was when a request was cut short.
@@ -247,44 +248,45 @@ class Deliveries:
 
     def __init__(self, deliver: Callable[[Notification], Awaitable[None]]) -> None:
         self._deliver = deliver
-        self._queue: asyncio.Queue[Notification] = asyncio.Queue()
+        self._cases: dict[int, tuple[asyncio.Lock, int]] = {}  # case -> its turn, users
         self._cards_waiting: set[int] = set()
-        self._worker: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def put(self, note: Notification) -> None:
         if isinstance(note, CaseChanged):
             if note.case_id in self._cards_waiting:
                 return
             self._cards_waiting.add(note.case_id)
-        self._queue.put_nowait(note)
-        if self._worker is None:
-            self._worker = asyncio.get_running_loop().create_task(self._work())
+        lock, users = self._cases.get(note.case_id) or (asyncio.Lock(), 0)
+        self._cases[note.case_id] = (lock, users + 1)
+        task = asyncio.get_running_loop().create_task(self._run(note, lock))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _work(self) -> None:
-        while True:
-            note = await self._queue.get()
-            try:
+    async def _run(self, note: Notification, turn: asyncio.Lock) -> None:
+        try:
+            async with turn:  # first come, first served among one case's notifications
                 if isinstance(note, CaseChanged):
                     # From here on, a new change queues another update.
                     self._cards_waiting.discard(note.case_id)
                 await self._deliver(note)
-            except Exception:
-                log.exception("delivering %s failed", type(note).__name__)
-            finally:
-                self._queue.task_done()
+        except Exception:
+            log.exception("delivering %s failed", type(note).__name__)
+        finally:
+            lock, users = self._cases[note.case_id]
+            if users <= 1:
+                del self._cases[note.case_id]
+            else:
+                self._cases[note.case_id] = (lock, users - 1)
 
     async def drain(self) -> None:
         """Wait until everything queued so far has been delivered (or has failed)."""
-        await self._queue.join()
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        """Deliver what is queued, then stop the worker."""
+        """Deliver what is queued; nothing is left running."""
         await self.drain()
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
 
 
 class TeamsNotifier:

@@ -401,9 +401,15 @@ _CASE = cast(Table, CaseRow.__table__)
 _SEAT = cast(Table, SeatRow.__table__)
 _MEETING = cast(Table, MeetingRow.__table__)
 # A case per row, once per seat (a pair has two).
+# Whether a case has any meetings: most never do while their seats are claimed, and then
+# the second statement (below) is not needed.
+_HAS_MEETINGS = (
+    select(_MEETING.c.id).where(_MEETING.c.case_id == _CASE.c.id).exists().label("has_meetings")
+)
 _CASES = (
     select(
         _CASE,
+        _HAS_MEETINGS,
         _SEAT.c.n.label("seat_n"),
         _SEAT.c.role.label("seat_role"),
         _SEAT.c.holder_id.label("seat_holder"),
@@ -474,9 +480,10 @@ class SqlCaseRepository:
                     )
                 )
         meetings: dict[int, builtins.list[Meeting]] = {case_id: [] for case_id in rows}
-        if rows:
+        with_meetings = [case_id for case_id, row in rows.items() if row.has_meetings]
+        if with_meetings:
             # Meetings in a second statement: joined to the seats they would repeat them.
-            for meeting in await self._session.execute(_MEETINGS_OF, {"ids": list(rows)}):
+            for meeting in await self._session.execute(_MEETINGS_OF, {"ids": with_meetings}):
                 meetings[meeting.case_id].append(_meeting(meeting))
         return [
             self._remember(_case(row, seats[case_id], meetings[case_id]))

@@ -61,6 +61,7 @@ CHANNEL = "19:bench-cases@thread.tacv2"
 BOT_ID = "28:sopu-bench"
 REGISTRY_SIZE = 40  # active mediators; every case card lists them for the coordinator
 REQUEST_TIMEOUT = 15.0  # the Bot Connector gives up after 15 s
+SETTLE_SECONDS = 0.3  # after a phase, for what the server sends once it has answered
 JSON = {"Content-Type": "application/json"}
 
 
@@ -616,6 +617,7 @@ async def run(options: Options) -> Report:
     checks: list[str] = []
     mismatches: list[str] = []
     skipped: list[str] = []
+    changes = 0  # claims and releases answered: each must update its channel card
     with tempfile.TemporaryDirectory(prefix="sopu-bench-") as tmp:
         workdir = Path(tmp)
         connector = Child("connector", workdir)
@@ -645,6 +647,9 @@ async def run(options: Options) -> Report:
                         continue
                     cpu = (time.process_time(), child.cpu_seconds(), connector.cpu_seconds())
                     result = await drive(url, traffic, concurrency, most, options.seconds)
+                    # Sopu updates cards and writes notes just after answering: their CPU
+                    # belongs to this phase too, so it is read once they are out.
+                    await asyncio.sleep(SETTLE_SECONDS)
                     used = (time.process_time(), child.cpu_seconds(), connector.cpu_seconds())
                     done = max(1, result.requests)
                     result.server = kind
@@ -665,6 +670,7 @@ async def run(options: Options) -> Report:
                     )
                     if answered != journal:
                         mismatches.append(checks[-1])
+                    changes += sum(answered)
         finally:
             await asyncio.gather(*(c.stop() for c in children.values()), return_exceptions=True)
             await connector.stop()
@@ -675,6 +681,13 @@ async def run(options: Options) -> Report:
             + " (create: case cards posted while seeding; reply: the echo bot's answers and "
             "Sopu's personal messages; update: channel cards after claims and releases)"
         )
+        # Every claim and release answered updated its card by the end (none were skipped
+        # or merged: the lanes' cases change ten clicks apart).
+        if received.get("update", 0) != changes:
+            mismatches.append(
+                f"{changes} claims and releases were answered, but the connector received "
+                f"{received.get('update', 0)} card updates"
+            )
     return Report(options, started, load, startup, results, checks, mismatches, skipped)
 
 

@@ -251,10 +251,12 @@ class Deliveries:
         self._cases: dict[int, tuple[asyncio.Lock, int]] = {}  # case -> its turn, users
         self._cards_waiting: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.merged = 0  # card updates not queued because one was already waiting
 
     def put(self, note: Notification) -> None:
         if isinstance(note, CaseChanged):
             if note.case_id in self._cards_waiting:
+                self.merged += 1
                 return
             self._cards_waiting.add(note.case_id)
         lock, users = self._cases.get(note.case_id) or (asyncio.Lock(), 0)

@@ -248,9 +248,8 @@ async def messages(request: web.Request) -> web.Response:
     # real one look like a redelivery.
     key = redelivery_key(data)
     if key is not None and activity.type == "invoke":
-        # A click's id is recorded with the change it makes (storage/redelivery.py).
-        if await sopu.store.seen(key):
-            return await _redelivered(sopu, activity)
+        # A click's id is looked up in its turn's first transaction and recorded with the
+        # change it makes (storage/redelivery.py).
         with delivering(key, sopu.clock.now()) as delivery:
             invoke = await _turn(sopu, activity, authenticated)
         if delivery.duplicate:

@@ -9,9 +9,11 @@ bank, so both are committed together or not at all; a click that changes nothing
 clicks: refusals, re-claims, refreshes) records nothing, and its redelivery is simply
 answered again, as things now stand.
 
-Two deliveries of one click that run at once both get as far as that commit; the second
-collides on the id's primary key, its transaction is rolled back, and the turn learns it
-is a duplicate (``Delivery.duplicate``), so nothing of it is sent either.
+A redelivery of a click that has made its change finds the id in the turn's first
+transaction and stops there. Two deliveries of one click that run at once both get as far
+as the commit; the second collides on the id's primary key, its transaction is rolled
+back, and the turn learns it is a duplicate (``Delivery.duplicate``), so nothing of it is
+sent either.
 
 Only sessions made by ``session_factory`` (storage/uow.py) take part. Writes to the
 bookkeeping tables below do not count as changes.
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import Connection, bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
@@ -37,6 +39,7 @@ from storage.models import ProcessedActivityRow
 BOOKKEEPING_TABLES = frozenset({"processed_activity", "conversation_ref"})
 
 _WROTE = "sopu_wrote"
+_SEEN = select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
 _RECORDING = "sopu_recording"
 
 
@@ -46,6 +49,7 @@ class Delivery:
 
     key: str
     seen_at: datetime
+    checked: bool = False  # its id was looked up, in the turn's first transaction
     recorded: bool = False  # its id is committed with the turn's first change
     duplicate: bool = False  # another delivery of the same activity made the change
 
@@ -77,6 +81,19 @@ def _table_name(target: Any) -> str | None:
     if table is None:
         table = getattr(target, "__table__", None)
     return getattr(table, "name", None)
+
+
+@event.listens_for(RecordingSession, "after_begin")
+def _look_up_delivery(session: Session, transaction: Any, connection: Connection) -> None:
+    # A redelivery of a click that has made its change stops at the turn's first
+    # transaction: the lookup rides on it instead of costing a transaction of its own.
+    delivery = _current.get()
+    if delivery is None or delivery.checked:
+        return
+    delivery.checked = True
+    if connection.execute(_SEEN, {"key": delivery.key}).first() is not None:
+        delivery.duplicate = True
+        raise Duplicate(delivery.key)
 
 
 @event.listens_for(RecordingSession, "do_orm_execute")

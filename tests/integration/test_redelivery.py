@@ -108,3 +108,20 @@ async def test_outside_a_delivery_nothing_is_recorded(
 ) -> None:
     await _add(uow_factory(), "Ajastettu Työ")  # the scheduler's and the CLI's writes
     assert await store.forget_seen_before(datetime(2100, 1, 1, tzinfo=UTC)) == 0
+
+
+async def test_a_redelivery_stops_at_its_first_transaction(uow_factory: UowFactory) -> None:
+    with delivering("c|again", NOW):
+        await _add(uow_factory(), "Aino Ensimmäinen")
+    with delivering("c|again", NOW) as again, pytest.raises(Duplicate):
+        uow = uow_factory()
+        async with uow:
+            await uow.mediators.list()  # the first statement of the turn: no further
+    assert again.checked and again.duplicate
+    # A delivery of another click looks its id up once, then reads and writes freely.
+    with delivering("c|other", NOW) as other:
+        uow = uow_factory()
+        async with uow:
+            await uow.mediators.list()
+        await _add(uow_factory(), "Bertta Toinen")
+    assert other.checked and other.recorded and not other.duplicate

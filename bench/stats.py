@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
 
 from mediation.policy import BankPolicy
-from storage.db import create_engine, upgrade
+from storage.db import create_engine, reports_engine, upgrade
 from storage.models import CaseRow, MediatorRow, MeetingRow, SeatRow
 from storage.models_feedback import CaseFeedbackRow, ClientAnswerRow, ClientLinkRow
 from storage.stats import SqlStatsQueries
@@ -232,13 +232,15 @@ async def timed(fn: Callable[[], Awaitable[object]], runs: int = 5) -> tuple[flo
 
 async def bench(label: str, url: str, cases: int) -> None:
     engine = create_engine(url)
+    # Sopu reads the statistics through this engine: on SQLite one of their own (storage/db.py).
+    reports = reports_engine(engine)
     try:
         await upgrade(engine)
         t0 = time.perf_counter()
         await generate(engine, cases)
         made = time.perf_counter() - t0
         year = FIRST_YEAR + 9
-        queries = SqlStatsQueries(session_factory(engine))
+        queries = SqlStatsQueries(session_factory(reports))
         now = datetime(year, 11, 1, tzinfo=UTC)
         figures = await queries.year(year, POLICY, now)
         sql_best, sql_median = await timed(lambda: queries.year(year, POLICY, now))
@@ -253,6 +255,8 @@ async def bench(label: str, url: str, cases: int) -> None:
             "for fewer figures)"
         )
     finally:
+        if reports is not engine:
+            await reports.dispose()
         await engine.dispose()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from time import monotonic
@@ -261,7 +262,11 @@ class Deliveries:
             self._cards_waiting.add(note.case_id)
         lock, users = self._cases.get(note.case_id) or (asyncio.Lock(), 0)
         self._cases[note.case_id] = (lock, users + 1)
-        task = asyncio.get_running_loop().create_task(self._run(note, lock))
+        # A context of its own: the delivery is not part of the click's turn, whose
+        # activity id must be recorded with the click's change only (storage/redelivery.py).
+        task = asyncio.get_running_loop().create_task(
+            self._run(note, lock), context=contextvars.Context()
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

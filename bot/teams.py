@@ -110,10 +110,6 @@ class TeamsGateway:
         self.connector = connector or BotConnector(adapter, bot_app_id)
         self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
 
-    async def close(self) -> None:
-        """Close the connector's HTTP session; once, when the app stops."""
-        await self.connector.close()
-
     # -- the bank channel ------------------------------------------------------------------
 
     async def mediators_for_cards(self) -> list[tuple[int, str]]:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import BankChannelRow, CasePostRow, ConversationRefRow, ProcessedActivityRow
+from storage.redelivery import SEEN
 
 _BANK_CHANNEL_ROW = 1
 
@@ -22,7 +23,6 @@ _RECORD_ACTIVITY = {
     .on_conflict_do_nothing(index_elements=["key"])
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }
-_SEEN = select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
 _USER_REFERENCE = select(ConversationRefRow.reference).where(
     ConversationRefRow.aad_object_id == bindparam("aad")
 )
@@ -90,7 +90,7 @@ class BotStore:
 
     async def seen(self, key: str) -> bool:
         """Whether an activity with this key has been recorded (storage/redelivery.py)."""
-        return await self._one(_SEEN, {"key": key}) is not None
+        return await self._one(SEEN, {"key": key}) is not None
 
     async def forget_seen_before(self, cutoff: datetime) -> int:
         """Drop keys older than the cutoff; returns how many were dropped."""

@@ -39,7 +39,8 @@ from storage.models import ProcessedActivityRow
 BOOKKEEPING_TABLES = frozenset({"processed_activity", "conversation_ref"})
 
 _WROTE = "sopu_wrote"
-_SEEN = select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
+# Whether an activity id is recorded; BotStore.seen asks the same.
+SEEN = select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
 _RECORDING = "sopu_recording"
 
 
@@ -91,7 +92,7 @@ def _look_up_delivery(session: Session, transaction: Any, connection: Connection
     if delivery is None or delivery.checked:
         return
     delivery.checked = True
-    if connection.execute(_SEEN, {"key": delivery.key}).first() is not None:
+    if connection.execute(SEEN, {"key": delivery.key}).first() is not None:
         delivery.duplicate = True
         raise Duplicate(delivery.key)
 

@@ -313,7 +313,7 @@ async def test_the_client_sends_what_botbuilder_sent(
             await gw.refresh_case(summary.case_id)
             await gw.send_personal("olli", build)
             await gw.open_personal_chat(incoming(new.url, "channel"))
-        await gw.close()
+        await gw.connector.close()
 
         # botbuilder's way, with the same cards.
         card = await gw.channel_card(summary)
@@ -445,7 +445,7 @@ async def test_a_refused_post_is_not_tried_again_and_is_not_delivered(
         with pytest.raises(DeliveryFailed):
             await gw.send_personal("olli", lambda lang: cards.notice_card(lang, "hei"))
     finally:
-        await gw.close()
+        await gw.connector.close()
     assert (failed.value.status, failed.value.code) == (status, "ServiceError")
     assert not message_lost(failed.value)
     assert len(fake.calls) == 2  # one each
@@ -483,7 +483,7 @@ async def test_a_refused_update_leaves_the_card_stale_without_a_second_post(
         with caplog.at_level(logging.INFO):
             await gw.refresh_case(summary.case_id)  # logged, not raised
     finally:
-        await gw.close()
+        await gw.connector.close()
     assert len(fake.of_kind("create")) == 1
     assert len(fake.calls) == 1 + 4
     assert f"updating the card of case {summary.code} failed" in caplog.text
@@ -506,7 +506,7 @@ async def test_no_answer_in_time_is_a_timeout(fake: FakeConnector) -> None:
         with pytest.raises(DeliveryFailed):
             await gw.send_personal("olli", lambda lang: cards.notice_card(lang, "hei"))
     finally:
-        await gw.close()
+        await gw.connector.close()
     assert (failed.value.status, failed.value.code) == (None, "Timeout")
     assert (datetime.now(UTC) - started).total_seconds() < 1.5
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,10 @@ from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
 
 from storage import sqlite_inline
 from storage.pool import FairAsyncPool
@@ -137,7 +139,15 @@ def _sqlite_setup(dbapi_connection: Any, busy_timeout_ms: int) -> None:
 def _sqlite_on_begin(connection: Connection) -> None:
     # Every transaction takes the write lock up front, so writers queue on the busy
     # timeout instead of failing; SQLite has one writer at a time anyway.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    driver = connection.connection.driver_connection
+    if isinstance(driver, sqlite_inline.InlineConnection):
+        # Straight to SQLite: SQLAlchemy's execution path cost more than the BEGIN.
+        try:
+            await_(driver.begin_immediate())
+        except sqlite3.Error as exc:  # raised as SQLAlchemy would have raised it
+            raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_on_begin_read(connection: Connection) -> None:

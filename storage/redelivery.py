@@ -33,14 +33,14 @@ from sqlalchemy import Connection, bindparam, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from storage import direct
+from storage.direct import BOOKKEEPING_TABLES
+from storage.direct import WROTE as _WROTE
 from storage.models import ProcessedActivityRow
 
-# What Sopu writes about Teams itself, not about the bank.
-BOOKKEEPING_TABLES = frozenset({"processed_activity", "conversation_ref"})
-
-_WROTE = "sopu_wrote"
 # Whether an activity id is recorded; BotStore.seen asks the same.
 SEEN = select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
+_SEEN = direct.Direct(SEEN)
 _RECORDING = "sopu_recording"
 
 
@@ -88,13 +88,26 @@ def _table_name(target: Any) -> str | None:
 def _look_up_delivery(session: Session, transaction: Any, connection: Connection) -> None:
     # A redelivery of a click that has made its change stops at the turn's first
     # transaction: the lookup rides on it instead of costing a transaction of its own.
+    direct.on_begin(session.info, connection)
     delivery = _current.get()
     if delivery is None or delivery.checked:
         return
     delivery.checked = True
-    if connection.execute(SEEN, {"key": delivery.key}).first() is not None:
+    raw = session.info[direct.RAW]
+    params = {"key": delivery.key}
+    if raw is direct.NOT_INLINE:
+        seen = connection.execute(SEEN, params).first() is not None
+    else:
+        seen = bool(direct.fetch(raw, connection.dialect, _SEEN, params))
+    if seen:
         delivery.duplicate = True
         raise Duplicate(delivery.key)
+
+
+@event.listens_for(RecordingSession, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        direct.on_end(session.info)
 
 
 @event.listens_for(RecordingSession, "do_orm_execute")

@@ -51,6 +51,8 @@ from mediation.model import (
     Role,
     Seat,
 )
+from storage import direct
+from storage.direct import Direct
 from storage.models import (
     AccessLogRow,
     AwayPeriodRow,
@@ -69,8 +71,10 @@ _CODE_LOCK = 71_605
 
 
 async def _rowcount(
-    session: AsyncSession, statement: Executable, params: dict[str, Any] | None = None
+    session: AsyncSession, statement: Executable | Direct, params: dict[str, Any] | None = None
 ) -> int:
+    if isinstance(statement, Direct):
+        return await direct.execute(session, statement, params)
     result = cast(CursorResult[Any], await session.execute(statement, params))
     return result.rowcount
 
@@ -131,12 +135,17 @@ _MEDIATORS = (
     .select_from(_MEDIATOR.outerjoin(_AWAY, _AWAY.c.mediator_id == _MEDIATOR.c.id))
     .order_by(_MEDIATOR.c.name, _MEDIATOR.c.id, _AWAY.c.start)
 )
-_MEDIATOR_BY_ID = _MEDIATORS.where(_MEDIATOR.c.id == bindparam("mediator_id"))
-_MEDIATOR_BY_ID_FOR_UPDATE = _MEDIATOR_BY_ID.with_for_update(of=_MEDIATOR)
-_MEDIATOR_BY_AAD_OR_IDS = _MEDIATORS.where(
-    or_(
-        _MEDIATOR.c.aad_object_id == bindparam("aad"),
-        _MEDIATOR.c.id.in_(bindparam("ids", expanding=True)),
+_BY_ID = _MEDIATORS.where(_MEDIATOR.c.id == bindparam("mediator_id"))
+_MEDIATOR_BY_ID = Direct(_BY_ID)
+_MEDIATOR_BY_ID_FOR_UPDATE = Direct(_BY_ID.with_for_update(of=_MEDIATOR))
+_MEDIATOR_BY_AAD = Direct(_MEDIATORS.where(_MEDIATOR.c.aad_object_id == bindparam("aad")))
+_MEDIATORS_BY_IDS = Direct(_MEDIATORS.where(_MEDIATOR.c.id.in_(bindparam("ids", expanding=True))))
+_MEDIATOR_BY_AAD_OR_IDS = Direct(
+    _MEDIATORS.where(
+        or_(
+            _MEDIATOR.c.aad_object_id == bindparam("aad"),
+            _MEDIATOR.c.id.in_(bindparam("ids", expanding=True)),
+        )
     )
 )
 
@@ -170,8 +179,14 @@ class SqlMediatorRepository:
         return await self._run(_MEDIATORS.where(*where), for_update=for_update)
 
     async def _run(
-        self, query: Select[Any], params: dict[str, Any] | None = None, *, for_update: bool = False
+        self,
+        query: Select[Any] | Direct,
+        params: dict[str, Any] | None = None,
+        *,
+        for_update: bool = False,
     ) -> builtins.list[Mediator]:
+        if isinstance(query, Direct):
+            return _mediators(await direct.rows(self._session, query, params))
         if for_update:
             query = query.with_for_update(of=_MEDIATOR)
         return _mediators(await self._session.execute(query, params))
@@ -182,14 +197,14 @@ class SqlMediatorRepository:
         return found[0] if found else None
 
     async def by_aad(self, aad_object_id: str) -> Mediator | None:
-        found = await self._load(MediatorRow.aad_object_id == aad_object_id.lower())
+        found = await self._run(_MEDIATOR_BY_AAD, {"aad": aad_object_id.lower()})
         return found[0] if found else None
 
     async def by_ids(self, ids: Sequence[int]) -> dict[int, Mediator]:
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        found = await self._load(MediatorRow.id.in_(wanted))
+        found = await self._run(_MEDIATORS_BY_IDS, {"ids": wanted})
         return {m.id: m for m in found if m.id is not None}
 
     async def by_aad_and_ids(
@@ -260,10 +275,8 @@ class SqlMediatorRepository:
         params: dict[str, Any] = {"mediator_id": mediator_id}
         for n, (start, end) in enumerate(spans):
             params[f"start{n}"], params[f"end{n}"] = start, end
-        query = _PACKAGES_TAKEN.get(len(spans))
-        if query is None:
-            query = _packages(len(spans))
-        row = (await self._session.execute(query, params)).one()
+        query = _PACKAGES_TAKEN.get(len(spans)) or Direct(_packages(len(spans)))
+        (row,) = await direct.rows(self._session, query, params)
         return [int(n or 0) for n in row]
 
 
@@ -290,7 +303,7 @@ def _packages(spans: int) -> Executable:
 
 
 # A term alone, and a term with its year (every claim asks for both).
-_PACKAGES_TAKEN = {1: _packages(1), 2: _packages(2)}
+_PACKAGES_TAKEN = {1: Direct(_packages(1)), 2: Direct(_packages(2))}
 
 
 # -- cases -------------------------------------------------------------------------------------
@@ -359,13 +372,13 @@ def _case(row: Any, seats: builtins.list[Seat], meetings: builtins.list[Meeting]
 
 
 # The writes of a claim or release, built once (see _CASES).
-_SAVE_CASE = (
+_SAVE_CASE = Direct(
     update(CaseRow)
     .where(CaseRow.id == bindparam("w_id"), CaseRow.version == bindparam("w_version"))
     .values(version=CaseRow.version + 1)  # the changed columns come as parameters
     .execution_options(synchronize_session=False)
 )
-_TAKE_EMPTY_SEAT = (
+_TAKE_EMPTY_SEAT = Direct(
     update(SeatRow)
     .where(
         SeatRow.case_id == bindparam("w_case_id"),
@@ -374,7 +387,7 @@ _TAKE_EMPTY_SEAT = (
     )
     .execution_options(synchronize_session=False)
 )
-_CHANGE_SEAT = (
+_CHANGE_SEAT = Direct(
     update(SeatRow)
     .where(
         SeatRow.case_id == bindparam("w_case_id"),
@@ -418,10 +431,11 @@ _CASES = (
     .select_from(_CASE.outerjoin(_SEAT, _SEAT.c.case_id == _CASE.c.id))
     .order_by(_CASE.c.created_at, _CASE.c.id, _SEAT.c.n)
 )
-_CASE_BY_ID = _CASES.where(_CASE.c.id == bindparam("case_id"))
-_CASE_BY_ID_FOR_UPDATE = _CASE_BY_ID.with_for_update(of=_CASE)
-_LOCK_CASE = select(_CASE.c.id).where(_CASE.c.id == bindparam("case_id")).with_for_update()
-_MEETINGS_OF = (
+_BY_CASE_ID = _CASES.where(_CASE.c.id == bindparam("case_id"))
+_CASE_BY_ID = Direct(_BY_CASE_ID)
+_CASE_BY_ID_FOR_UPDATE = Direct(_BY_CASE_ID.with_for_update(of=_CASE))
+_LOCK_CASE = Direct(select(_CASE.c.id).where(_CASE.c.id == bindparam("case_id")).with_for_update())
+_MEETINGS_OF = Direct(
     select(_MEETING)
     .where(_MEETING.c.case_id.in_(bindparam("ids", expanding=True)))
     .order_by(_MEETING.c.case_id, _MEETING.c.id)
@@ -463,11 +477,15 @@ class SqlCaseRepository:
         return await self._run(query.with_for_update(of=_CASE) if for_update else query)
 
     async def _run(
-        self, query: Select[Any], params: dict[str, Any] | None = None
+        self, query: Select[Any] | Direct, params: dict[str, Any] | None = None
     ) -> builtins.list[Case]:
         rows: dict[int, Any] = {}
         seats: dict[int, builtins.list[Seat]] = {}
-        for row in await self._session.execute(query, params):
+        if isinstance(query, Direct):
+            found: Iterable[Any] = await direct.rows(self._session, query, params)
+        else:
+            found = await self._session.execute(query, params)
+        for row in found:
             if row.id not in rows:
                 rows[row.id], seats[row.id] = row, []
             if row.seat_n is not None:
@@ -483,7 +501,7 @@ class SqlCaseRepository:
         with_meetings = [case_id for case_id, row in rows.items() if row.has_meetings]
         if with_meetings:
             # Meetings in a second statement: joined to the seats they would repeat them.
-            for meeting in await self._session.execute(_MEETINGS_OF, {"ids": with_meetings}):
+            for meeting in await direct.rows(self._session, _MEETINGS_OF, {"ids": with_meetings}):
                 meetings[meeting.case_id].append(_meeting(meeting))
         return [
             self._remember(_case(row, seats[case_id], meetings[case_id]))
@@ -497,7 +515,7 @@ class SqlCaseRepository:
         elif self._session.get_bind().dialect.name == "sqlite":
             found = await self._run(_CASE_BY_ID, params)  # BEGIN IMMEDIATE holds the lock
         else:
-            await self._session.execute(_LOCK_CASE, params)  # lock first, as in _load
+            await direct.rows(self._session, _LOCK_CASE, params)  # lock first, as in _load
             found = await self._run(_CASE_BY_ID_FOR_UPDATE, params)
         return found[0] if found else None
 
@@ -689,8 +707,8 @@ class SqlCaseRepository:
 
 
 # Plain INSERTs; the values come as parameters named after the columns.
-_INSERT_CASE_EVENT = insert(CaseEventRow)
-_INSERT_ACCESS = insert(AccessLogRow)
+_INSERT_CASE_EVENT = Direct(insert(CaseEventRow))
+_INSERT_ACCESS = Direct(insert(AccessLogRow))
 
 
 class SqlJournal:
@@ -702,7 +720,8 @@ class SqlJournal:
     async def case_event(self, event: CaseEvent) -> None:
         # An INSERT of its own, not an ORM row flushed at commit: every claim and release
         # writes one, and the flush machinery cost more than the statement.
-        await self._session.execute(
+        await direct.execute(
+            self._session,
             _INSERT_CASE_EVENT,
             {
                 "case_id": event.case_id,
@@ -714,7 +733,8 @@ class SqlJournal:
         )
 
     async def access(self, entry: AccessEntry) -> None:
-        await self._session.execute(
+        await direct.execute(
+            self._session,
             _INSERT_ACCESS,
             {
                 "case_id": entry.case_id,

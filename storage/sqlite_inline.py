@@ -77,6 +77,16 @@ class InlineConnection(aiosqlite.Connection):
             self._changes_committed = self._connection.total_changes
         return self
 
+    @property
+    def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, for statements run directly (storage/direct.py)."""
+        return self._conn
+
+    async def begin_immediate(self) -> None:
+        """BEGIN IMMEDIATE, waiting asynchronously while another process holds the lock."""
+        connection = self._conn
+        await self._retry_busy(lambda: connection.execute("BEGIN IMMEDIATE"))
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")

@@ -62,10 +62,9 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
-        try:
-            await session.rollback()
-        finally:
-            await session.close()
+        # Closing rolls back whatever was not committed; a rollback before it would be a
+        # second round through the session for nothing.
+        await session.close()
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -1,0 +1,187 @@
+"""The hot statements of a card click, run straight on SQLite's connection.
+
+Every card click reads a case and the people on it, and a claim or release writes a few
+rows. Through the ORM session each statement costs about 180 us of Python around 10-20 us
+of SQLite: the session's execute, a greenlet switch, the execution context, the adapted
+cursor. A ``Direct`` statement is compiled once by SQLAlchemy, with SQLAlchemy's own
+conversions of parameters and results (so a row reads the same either way), and run on
+the sqlite3 connection of the session's open transaction, inside that transaction.
+
+Only SQLite's inline connection (storage/sqlite_inline.py) is run so; on PostgreSQL the
+same statement goes through the session as before. The session stays in charge of the
+transaction: it begins it (BEGIN IMMEDIATE), commits or rolls it back, and a write run
+here counts as a change for the click's redelivery record (storage/redelivery.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import Select
+
+from storage import sqlite_inline
+
+# session.info: the sqlite3 connection of the open transaction, or NOT_INLINE.
+RAW = "sopu_sqlite"
+NOT_INLINE = False
+# session.info: the transaction wrote to the bank (storage/redelivery.py reads it).
+WROTE = "sopu_wrote"
+BOOKKEEPING_TABLES = frozenset({"processed_activity", "conversation_ref"})
+
+
+def on_begin(session_info: dict[str, Any], connection: Connection) -> None:
+    """At a session's BEGIN: note whether its statements can run on the connection itself."""
+    driver = connection.connection.driver_connection
+    if isinstance(driver, sqlite_inline.InlineConnection):
+        session_info[RAW] = driver.raw
+    else:
+        session_info[RAW] = NOT_INLINE
+
+
+def on_end(session_info: dict[str, Any]) -> None:
+    session_info.pop(RAW, None)
+
+
+class Direct:
+    """A statement built once, run directly on SQLite, or through the session elsewhere."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[tuple[int, frozenset[str]], _Compiled] = {}
+        table = statement.table if isinstance(statement, UpdateBase) else None
+        name = table.name if isinstance(table, Table) else None
+        self.writes_bank = isinstance(statement, UpdateBase) and name not in BOOKKEEPING_TABLES
+
+    def _for(self, dialect: Dialect, params: dict[str, Any]) -> _Compiled:
+        # An UPDATE's SET clause depends on which column values are passed.
+        keys = frozenset(params) if isinstance(self.statement, UpdateBase) else frozenset()
+        key = (id(dialect), keys)
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = _Compiled(self.statement, dialect, keys)
+        return found
+
+
+class _Compiled:
+    def __init__(self, statement: Executable, dialect: Dialect, keys: frozenset[str]) -> None:
+        assert isinstance(statement, ClauseElement)
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(keys) or None)
+        assert isinstance(compiled, SQLCompiler)
+        self.compiled = compiled
+        self.binds: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # type: ignore[arg-type]
+        self.row: Callable[[Sequence[Any]], Any] | None = None
+        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
+        if isinstance(statement, Select):
+            names = list(statement.selected_columns.keys())
+            # Same names and values as SQLAlchemy's Row: attribute access by column key.
+            # Columns without a name of their own (a count) are read by position.
+            row_type: Any = namedtuple("DirectRow", names, rename=True)  # type: ignore[misc]
+            self.row = row_type._make
+            for n, column in enumerate(statement.selected_columns):
+                impl = column.type.dialect_impl(dialect)
+                convert = impl.result_processor(dialect, None)
+                if convert is not None:
+                    self.converters.append((n, convert))
+
+    def sql_and_values(self, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        state = self.compiled.construct_expanded_state(params, escape_names=False)
+        # Conversions of the parameters as written, and of those an IN list expanded to.
+        binds: Any = self.binds
+        expanded: Any = state.processors
+        values = []
+        try:
+            for name in state.positiontup or ():
+                value = state.parameters[name]
+                convert = binds.get(name) or expanded.get(name)
+                values.append(convert(value) if convert is not None else value)
+        except Exception as exc:
+            # A value the column's type refuses (a naive datetime): as SQLAlchemy raises it.
+            kind = f"{type(exc).__module__}.{type(exc).__name__}"
+            raise StatementError(f"({kind}) {exc}", state.statement, params, exc) from exc
+        return state.statement, values
+
+
+def _dialect(session: AsyncSession) -> Dialect:
+    bind = session.bind
+    assert bind is not None, "Sopu's sessions are bound to their engine"
+    return bind.dialect
+
+
+async def _raw(session: AsyncSession) -> sqlite3.Connection | bool:
+    if session.new or session.deleted or session.dirty:
+        # ORM rows not flushed yet: the session's execute flushes them first.
+        return NOT_INLINE
+    info = session.info
+    raw = info.get(RAW)
+    if raw is None:
+        await session.connection()  # BEGIN; the session's begin hook fills in RAW
+        raw = info.get(RAW, NOT_INLINE)
+    return raw
+
+
+def fetch(
+    raw: sqlite3.Connection, dialect: Dialect, statement: Direct, params: dict[str, Any]
+) -> list[Any]:
+    """Run a SELECT on ``raw`` now (in the transaction open on it)."""
+    compiled = statement._for(dialect, params)
+    assert compiled.row is not None, "fetch() is for SELECT statements"
+    found = _cursor(raw, *compiled.sql_and_values(params)).fetchall()
+    make, converters = compiled.row, compiled.converters
+    if not converters:
+        return [make(r) for r in found]
+    out = []
+    for r in found:
+        values = list(r)
+        for n, convert in converters:
+            values[n] = convert(values[n])
+        out.append(make(values))
+    return out
+
+
+def _cursor(raw: sqlite3.Connection, sql: str, values: list[Any]) -> sqlite3.Cursor:
+    # No wait for a lock here: the transaction began with BEGIN IMMEDIATE and holds it.
+    try:
+        return raw.execute(sql, values)
+    except sqlite3.Error as exc:
+        # SQLAlchemy's own exception for it (IntegrityError, OperationalError, ...).
+        raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
+
+
+async def rows(
+    session: AsyncSession, statement: Direct, params: dict[str, Any] | None = None
+) -> list[Any]:
+    """The rows of a SELECT, each with attributes named as the selected columns."""
+    params = params or {}
+    raw = await _raw(session)
+    if raw is NOT_INLINE:
+        return list(await session.execute(statement.statement, params))
+    assert isinstance(raw, sqlite3.Connection)
+    return fetch(raw, _dialect(session), statement, params)
+
+
+async def execute(
+    session: AsyncSession, statement: Direct, params: dict[str, Any] | None = None
+) -> int:
+    """Run an INSERT, UPDATE or DELETE; the number of rows it touched (-1: not known)."""
+    params = params or {}
+    raw = await _raw(session)
+    if raw is NOT_INLINE:
+        result: Any = await session.execute(statement.statement, params)
+        # An ORM-enabled INSERT's result has no count; nothing asks for one.
+        return int(getattr(result, "rowcount", -1))
+    assert isinstance(raw, sqlite3.Connection)
+    compiled = statement._for(_dialect(session), params)
+    cursor = _cursor(raw, *compiled.sql_and_values(params))
+    if statement.writes_bank:
+        session.info[WROTE] = True
+    return cursor.rowcount

@@ -4,16 +4,20 @@ aiosqlite runs every call on a worker thread: each statement is a queue put, a t
 wake-up and a callback back into the loop, twice (execute, then fetch). Sopu's statements
 take microseconds in SQLite itself, so those hand-offs, and the two threads contending
 for the GIL under load, cost more than the work (bench/claims.py: about 30% of a card
-click's CPU). Here the same calls run directly, with two exceptions that keep the loop
-from stalling:
+click's CPU). Here the same calls run directly. One exception keeps the loop from
+stalling:
 
 - A lock held by another process (the CLI importing mediators, a second replica) is
   not waited for in SQLite's busy handler, which would block the loop: the connection's
   busy timeout is 0 and a busy statement is retried after an asynchronous pause, up to
   the same total wait as before. A statement that returns SQLITE_BUSY has done nothing,
   so running it again is safe (SQLite documents this for COMMIT too).
-- The COMMIT of a transaction that wrote, which waits for the disk (fsync), runs on a
-  worker thread. A read-only transaction's COMMIT or ROLLBACK writes nothing and stays.
+
+The COMMIT of a transaction that wrote waits for the disk (fsync) on the loop's thread too.
+It used to run on a worker thread; but SQLite has the one connection, which no other
+transaction can use until the COMMIT is done, and the hand-off to the thread and back,
+with the GIL passed between them, cost more than the loop could do meanwhile
+(bench/claims.py: about 9% more clicks per second with the COMMIT on the loop).
 
 Statements that scan a lot (the yearly statistics) belong on an engine made with
 ``inline=False`` (see storage/db.py), which keeps aiosqlite's thread.
@@ -66,7 +70,6 @@ class InlineConnection(aiosqlite.Connection):
         super().__init__(connector, iter_chunk_size=64)
         self._tx = _RunNow()  # type: ignore[assignment]
         self._busy_seconds = busy_seconds
-        self._changes_committed = 0
 
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._open().__await__()
@@ -74,7 +77,6 @@ class InlineConnection(aiosqlite.Connection):
     async def _open(self) -> InlineConnection:
         if self._connection is None:
             self._connection = self._connector()
-            self._changes_committed = self._connection.total_changes
         return self
 
     @property
@@ -93,14 +95,12 @@ class InlineConnection(aiosqlite.Connection):
         call = partial(fn, *args, **kwargs) if args or kwargs else fn
         return await self._retry_busy(call)
 
-    async def _retry_busy(self, call: Callable[[], Any], *, in_thread: bool = False) -> Any:
+    async def _retry_busy(self, call: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._busy_seconds
         pause = _FIRST_PAUSE
         while True:
             try:
-                if in_thread:
-                    return await asyncio.to_thread(call)
                 return call()
             except sqlite3.OperationalError as exc:
                 if not _busy(exc) or loop.time() >= deadline:
@@ -109,17 +109,10 @@ class InlineConnection(aiosqlite.Connection):
             pause = min(pause * 2, _LONGEST_PAUSE)
 
     async def commit(self) -> None:
-        connection = self._conn
-        if connection.total_changes == self._changes_committed:
-            await self._execute(connection.commit)
-        else:
-            await self._retry_busy(connection.commit, in_thread=True)
-        self._changes_committed = connection.total_changes
+        await self._execute(self._conn.commit)
 
     async def rollback(self) -> None:
-        connection = self._conn
-        await self._execute(connection.rollback)
-        self._changes_committed = connection.total_changes
+        await self._execute(self._conn.rollback)
 
     def stop(self) -> None:
         self._running = False
@@ -132,11 +125,11 @@ class InlineConnection(aiosqlite.Connection):
 
 
 def connect(database: str, busy_seconds: float, **kwargs: Any) -> InlineConnection:
-    """Like ``aiosqlite.connect``; the connection may also be used by a worker thread."""
+    """Like ``aiosqlite.connect``, for calls on the event loop's thread."""
 
     def connector() -> sqlite3.Connection:
-        # The COMMIT that waits for the disk runs on a worker thread; the pool hands the
-        # connection to one task at a time, so the two threads never use it together.
+        # Made on the loop's thread by the pool; check_same_thread stays off because
+        # SQLAlchemy may close it from the thread that disposes of the engine.
         return sqlite3.connect(database, timeout=0, check_same_thread=False, **kwargs)
 
     return InlineConnection(connector, busy_seconds)

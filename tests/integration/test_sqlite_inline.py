@@ -118,7 +118,7 @@ async def test_writes_are_durable_and_read_only_commits_write_nothing(sqlite_fil
     try:
         async with engine.begin() as connection:
             await connection.execute(text("INSERT INTO t VALUES (4)"))
-        async with engine.begin() as connection:  # read only: COMMIT stays on the loop
+        async with engine.begin() as connection:  # read only
             assert (await connection.execute(text("SELECT n FROM t"))).scalar_one() == 4
         async with engine.begin() as connection:
             await connection.execute(text("UPDATE t SET n = 5"))

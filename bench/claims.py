@@ -375,7 +375,7 @@ class _SopuBank(Served):
 class Child:
     """One server subprocess: READY {json} when it listens; DONE {json} after stdin closes."""
 
-    command = (sys.executable, "-m", "bench.claims")
+    command: tuple[str, ...] = (sys.executable, "-m", "bench.claims")
 
     def __init__(self, kind: str, workdir: Path) -> None:
         self.kind = kind

@@ -1,10 +1,10 @@
-"""The claim benchmark still runs end to end: a few requests to each server, no timings."""
+"""The claim benchmarks still run end to end: a few requests to each server, no timings."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench import claims
+from bench import claims, claims_ab
 
 
 @pytest.mark.slow
@@ -22,3 +22,16 @@ async def test_the_claim_benchmark_runs_in_its_tiny_mode() -> None:
     assert report.checks[-1].startswith("card updates: ")
     text = claims.render(report)
     assert "Sopu claim clicks" in text and "stock echo bot" in text
+
+
+@pytest.mark.slow
+def test_the_claim_ab_benchmark_runs_in_its_tiny_mode() -> None:
+    report = claims_ab.measure(claims_ab.Options.tiny())  # the last commit against itself
+
+    assert [(p.round, p.side) for p in report.phases] == [(1, "BASE"), (1, "HEAD")]
+    for phase in report.phases:
+        assert phase.result.requests > 0, phase.side
+    assert not any(report.errors(side) for side in claims_ab.SIDES)
+    assert len(report.checks) == 3 and not report.mismatches, report.checks
+    text = claims_ab.render(report)
+    assert "median BASE" in text and "median HEAD" in text and "MISMATCH" not in text

@@ -39,6 +39,7 @@ from bot.handler import SopuBot, card_response
 from bot.settings import Settings
 from bot.signing import secret_key
 from bot.teams import Deliveries, TeamsGateway, TeamsNotifier
+from bot.turns import TurnGate
 from cards import verbs
 from cards.i18n import lang_of, t
 from mediation.ports import Clock
@@ -66,6 +67,7 @@ class Sopu:
     bot: SopuBot
     gateway: TeamsGateway
     deliveries: Deliveries  # notifications sent after the click's answer
+    turns: TurnGate = dataclasses.field(default_factory=TurnGate)  # a few activities at once
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)
@@ -226,6 +228,11 @@ async def messages(request: web.Request) -> web.Response:
     sopu = request.app[SOPU]
     if "json" not in (request.content_type or ""):
         return web.json_response({"error": "expected application/json"}, status=415)
+    async with sopu.turns.turn():  # first come, first served (bot/turns.py)
+        return await _activity(sopu, request)
+
+
+async def _activity(sopu: Sopu, request: web.Request) -> web.Response:
     try:
         data, activity = parse_activity(await request.read())
     except BadActivity as exc:

@@ -81,14 +81,26 @@ class Options:
     @classmethod
     def quick(cls) -> Options:
         """Short phases and no msrest-off run: a first look, not figures to quote."""
-        return cls(requests=(300, 1200), seconds=1.5, warmup_requests=100, warmup_seconds=0.3,
-                   stock_msrest=False, time_limit=40.0)
+        return cls(
+            requests=(300, 1200),
+            seconds=1.5,
+            warmup_requests=100,
+            warmup_seconds=0.3,
+            stock_msrest=False,
+            time_limit=40.0,
+        )
 
     @classmethod
     def tiny(cls) -> Options:
         """A few requests per phase, for the smoke test: figures mean nothing here."""
-        return cls(concurrencies=(1, 4), requests=(12, 24), seconds=5.0, warmup_requests=4,
-                   warmup_seconds=2.0, time_limit=90.0)
+        return cls(
+            concurrencies=(1, 4),
+            requests=(12, 24),
+            seconds=5.0,
+            warmup_requests=4,
+            warmup_seconds=2.0,
+            time_limit=90.0,
+        )
 
     @property
     def lanes(self) -> int:
@@ -112,14 +124,24 @@ def activity(
 ) -> dict[str, Any]:
     """A Teams activity from ``who``: in a bank-channel thread, or in personal chat (None)."""
     channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
+    conv: dict[str, Any]
     if conversation is None:
-        conv = {"id": f"a:personal-{who['teams_id']}", "conversationType": "personal",
-                "tenantId": TENANT}
+        conv = {
+            "id": f"a:personal-{who['teams_id']}",
+            "conversationType": "personal",
+            "tenantId": TENANT,
+        }
     else:
-        conv = {"id": conversation, "conversationType": "channel", "isGroup": True,
-                "tenantId": TENANT}
-        channel_data |= {"team": {"id": TEAM, "name": "Mediation Team"},
-                         "channel": {"id": CHANNEL, "name": "Cases"}}
+        conv = {
+            "id": conversation,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": TENANT,
+        }
+        channel_data |= {
+            "team": {"id": TEAM, "name": "Mediation Team"},
+            "channel": {"id": CHANNEL, "name": "Cases"},
+        }
     return {
         "type": "message",
         "id": uuid.uuid4().hex,
@@ -137,10 +159,15 @@ def activity(
 
 def click(who: dict[str, str], service_url: str, thread: str, verb: str, case_id: int) -> bytes:
     body = activity(
-        who, service_url, thread,
-        type="invoke", name="adaptiveCard/action",
-        value={"action": {"type": "Action.Execute", "verb": verb, "data": {"case_id": case_id}},
-               "trigger": "manual"},
+        who,
+        service_url,
+        thread,
+        type="invoke",
+        name="adaptiveCard/action",
+        value={
+            "action": {"type": "Action.Execute", "verb": verb, "data": {"case_id": case_id}},
+            "trigger": "manual",
+        },
     )
     return json.dumps(body).encode()
 
@@ -255,8 +282,6 @@ def _keep_msrest_stock() -> None:
     bot.app.speed_up_msrest = lambda: None
 
 
-
-
 class _SilentNotifier:
     """Seeding happens before any card is posted: nobody to tell yet."""
 
@@ -302,11 +327,17 @@ class _SopuBank(Served):
         uow = sopu.uow()
         async with uow:
             for i, p in enumerate(people):
-                await uow.mediators.add(Mediator(
-                    aad_object_id=p["aad"], name=p["name"], email=f"m{i}@example.org",
-                    employer="Keski-Uusimaa", languages=frozenset({"fi"} if i else {"fi", "sv"}),
-                    role=Role.COORDINATOR if i == 0 else Role.MEDIATOR, experienced_mark=True,
-                ))
+                await uow.mediators.add(
+                    Mediator(
+                        aad_object_id=p["aad"],
+                        name=p["name"],
+                        email=f"m{i}@example.org",
+                        employer="Keski-Uusimaa",
+                        languages=frozenset({"fi"} if i else {"fi", "sv"}),
+                        role=Role.COORDINATOR if i == 0 else Role.MEDIATOR,
+                        experienced_mark=True,
+                    )
+                )
             await uow.commit()
         for p in people:  # as if each had opened the personal chat with Sopu
             ref = reference_dict(Activity().deserialize(activity(p, self.url, None)))
@@ -329,8 +360,8 @@ class _SopuBank(Served):
             cmd = services.ClaimSeat(who["aad"], case_id)
             await services.claim_seat(cmd, sopu.uow(), _SilentNotifier(), clock, policy)
 
-        lanes = []
-        for lane, me in enumerate(people[1:1 + self.lanes]):
+        lanes: list[dict[str, Any]] = []
+        for lane, me in enumerate(people[1 : 1 + self.lanes]):
             to_claim, held = await register(), await register()
             await claim(me, held)
             if holds_at_start(lane):
@@ -338,7 +369,7 @@ class _SopuBank(Served):
                 self.seeded_claims += 1
             lanes.append({"who": me, "claim": to_claim, "held": held})
             self.claim_cases.append(to_claim)
-        fillers = people[1 + self.lanes:5 + self.lanes]
+        fillers = people[1 + self.lanes : 5 + self.lanes]
         paired = [await register(), await register()]
         for case_id, pair in zip(paired, (fillers[:2], fillers[2:]), strict=True):
             for who in pair:
@@ -395,10 +426,19 @@ class Child:
     async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 60) -> None:
         log = self._log_file()
         self.proc = await asyncio.create_subprocess_exec(
-            *self.command, "--serve", self.kind,
-            "--connector", connector_url, "--database", str(self.workdir / f"{self.kind}.db"),
-            "--lanes", str(lanes),
-            cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
+            *self.command,
+            "--serve",
+            self.kind,
+            "--connector",
+            connector_url,
+            "--database",
+            str(self.workdir / f"{self.kind}.db"),
+            "--lanes",
+            str(lanes),
+            cwd=ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
             limit=2**22,
         )
         log.close()
@@ -411,7 +451,7 @@ class Child:
         assert self.proc is not None and self.proc.stdout is not None
         while line := await self.proc.stdout.readline():
             if line.startswith(tag.encode() + b" "):
-                found: dict[str, Any] = json.loads(line[len(tag) + 1:])
+                found: dict[str, Any] = json.loads(line[len(tag) + 1 :])
                 return found
         tail = (self.workdir / f"{self.kind}.log").read_text(errors="replace")[-2000:]
         raise RuntimeError(f"the {self.kind} server stopped before {tag}:\n{tail}")
@@ -503,8 +543,13 @@ class Clicks:
         self.threads = {int(k): v for k, v in seeded["threads"].items()}
         self.lanes = seeded["lanes"]
         self.cases = [
-            {"claim": lane["claim"], "held": lane["held"], "paired0": seeded["paired"][0],
-             "paired1": seeded["paired"][1], "swedish": seeded["swedish"]}
+            {
+                "claim": lane["claim"],
+                "held": lane["held"],
+                "paired0": seeded["paired"][0],
+                "paired1": seeded["paired"][1],
+                "swedish": seeded["swedish"],
+            }
             for lane in self.lanes
         ]
         self.cursors: list[Iterator[tuple[str, str, str, bytes]]] = [
@@ -520,8 +565,12 @@ class Clicks:
         return kind, click(who, self.url, self.threads[case_id], verb, case_id)
 
     def ok(self, kind: str, status: int, body: bytes) -> bool:
-        good = (status == 200 and b'"statusCode": 200' in body
-                and b"application/vnd.microsoft.card.adaptive" in body and EXPECTED[kind] in body)
+        good = (
+            status == 200
+            and b'"statusCode": 200' in body
+            and b"application/vnd.microsoft.card.adaptive" in body
+            and EXPECTED[kind] in body
+        )
         if good:
             self.answered[kind] += 1
         return good
@@ -630,8 +679,9 @@ class Report:
     skipped: list[str]
 
     def get(self, server: str, concurrency: int) -> Result | None:
-        return next((r for r in self.results
-                     if r.server == server and r.concurrency == concurrency), None)
+        return next(
+            (r for r in self.results if r.server == server and r.concurrency == concurrency), None
+        )
 
 
 async def run(options: Options) -> Report:
@@ -652,9 +702,9 @@ async def run(options: Options) -> Report:
         children = {kind: Child(kind, workdir) for kind in kinds}
         try:
             await connector.start()
-            await asyncio.gather(*(
-                child.start(connector.url, options.lanes) for child in children.values()
-            ))
+            await asyncio.gather(
+                *(child.start(connector.url, options.lanes) for child in children.values())
+            )
             startup = (datetime.now(UTC) - started).total_seconds()
             for kind, child in children.items():
                 if kind == "echo" and child.info["msrest_fixed"]:
@@ -667,8 +717,9 @@ async def run(options: Options) -> Report:
                 if loop.time() + options.warmup_seconds > deadline:
                     skipped.append(kind)
                     continue
-                await drive(url, traffic, options.lanes, options.warmup_requests,
-                            options.warmup_seconds)
+                await drive(
+                    url, traffic, options.lanes, options.warmup_requests, options.warmup_seconds
+                )
                 for concurrency, most in zip(options.concurrencies, options.requests, strict=True):
                     if loop.time() + options.seconds > deadline:
                         skipped.append(f"{kind} at {concurrency}")
@@ -683,21 +734,18 @@ async def run(options: Options) -> Report:
                     result.server = kind
                     result.cpu_ms = {
                         name: (after - before) * 1000 / done
-                        for name, before, after in zip(("client", "server", "connector"),
-                                                       cpu, used, strict=True)
+                        for name, before, after in zip(
+                            ("client", "server", "connector"), cpu, used, strict=True
+                        )
                     }
                     results.append(result)
                 if isinstance(traffic, Clicks):
                     answered = traffic.answered["real claim"], traffic.answered["release"]
                     await child.stop()
-                    journal = child.summary.get("claimed"), child.summary.get("released")
-                    checks.append(
-                        f"{kind}: the clients got {answered[0]} 'claimed' and {answered[1]} "
-                        f"'released' answers (warm-up included); the journal recorded "
-                        f"{journal[0]} claims and {journal[1]} releases"
-                    )
-                    if answered != journal:
-                        mismatches.append(checks[-1])
+                    check, agrees = journal_check(kind, traffic, child.summary)
+                    checks.append(check)
+                    if not agrees:
+                        mismatches.append(check)
                     changes += sum(answered)
                     merged += int(child.summary.get("merged") or 0)
         finally:
@@ -720,6 +768,17 @@ async def run(options: Options) -> Report:
         if updates + merged != changes:
             mismatches.append(checks[-1])
     return Report(options, started, load, startup, results, checks, mismatches, skipped)
+
+
+def journal_check(name: str, traffic: Clicks, summary: dict[str, Any]) -> tuple[str, bool]:
+    """The clients' 'claimed' and 'released' answers against Sopu's journal, and if they agree."""
+    answered = traffic.answered["real claim"], traffic.answered["release"]
+    journal = summary.get("claimed"), summary.get("released")
+    check = (
+        f"{name}: the clients got {answered[0]} 'claimed' and {answered[1]} 'released' answers "
+        f"(warm-up included); the journal recorded {journal[0]} claims and {journal[1]} releases"
+    )
+    return check, answered == journal
 
 
 def render(report: Report) -> str:
@@ -773,8 +832,10 @@ def render(report: Report) -> str:
     if sopu:
         lines += ["", f"Sopu's clicks at {top} concurrent, by kind:"]
         for kind, values in sopu.by_kind.items():
-            lines.append(f"  {kind:<24}{len(values):>6}  p50 {percentile(values, 50):6.1f} ms"
-                         f"  p99 {percentile(values, 99):6.1f} ms")
+            lines.append(
+                f"  {kind:<24}{len(values):>6}  p50 {percentile(values, 50):6.1f} ms"
+                f"  p99 {percentile(values, 99):6.1f} ms"
+            )
     lines += ["", "Checks:", *(f"  {c}" for c in report.checks)]
     if report.mismatches:
         lines.append("MISMATCH: see the checks above")
@@ -784,12 +845,17 @@ def render(report: Report) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.claims", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="a run of about 15 seconds, without the msrest-off run")
-    parser.add_argument("--no-stock-msrest", action="store_true",
-                        help="skip Sopu with the msrest fix off")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.claims",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a run of about 15 seconds, without the msrest-off run"
+    )
+    parser.add_argument(
+        "--no-stock-msrest", action="store_true", help="skip Sopu with the msrest fix off"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--connector", default="", help=argparse.SUPPRESS)
     parser.add_argument("--database", default="", help=argparse.SUPPRESS)

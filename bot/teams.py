@@ -101,8 +101,6 @@ class TeamsGateway:
         *,
         connector: BotConnector | None = None,
     ) -> None:
-        self.adapter = adapter
-        self.bot_app_id = bot_app_id
         self.store = store
         self.uow_factory = uow_factory
         self.clock = clock
@@ -308,16 +306,13 @@ class TeamsNotifier:
             self.deliveries.put(notification)
             return
         try:
-            await self._deliver(notification)
+            await self.deliver(notification)
         except Exception:
             # A notification must never turn a committed action into an error for the user.
             log.exception("delivering %s failed", type(notification).__name__)
 
-    async def deliver(self, notification: Notification) -> None:
+    async def deliver(self, note: Notification) -> None:
         """Deliver one notification now; failures are raised (Deliveries logs them)."""
-        await self._deliver(notification)
-
-    async def _deliver(self, note: Notification) -> None:
         gw = self.gateway
         if isinstance(note, CaseChanged):
             await gw.refresh_case(note.case_id)

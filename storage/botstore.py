@@ -16,12 +16,24 @@ from storage.redelivery import SEEN
 
 _BANK_CHANNEL_ROW = 1
 
-# INSERT ... ON CONFLICT DO NOTHING, in each dialect's construct, built once.
+# INSERT ... ON CONFLICT is spelled the same way by both databases, but each dialect has
+# its own construct for it.
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _insert_for(dialect: str) -> Any:
+    insert = _INSERTS.get(dialect)
+    if insert is None:
+        raise NotImplementedError(f"no upsert for {dialect}")
+    return insert
+
+
+# Every activity passes first_seen: its statement is built once per dialect.
 _RECORD_ACTIVITY = {
-    name: dialect.insert(ProcessedActivityRow)
+    name: insert(ProcessedActivityRow)
     .values(key=bindparam("key"), seen_at=bindparam("seen_at"))
     .on_conflict_do_nothing(index_elements=["key"])
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for name, insert in _INSERTS.items()
 }
 _USER_REFERENCE = select(ConversationRefRow.reference).where(
     ConversationRefRow.aad_object_id == bindparam("aad")
@@ -57,14 +69,7 @@ class BotStore:
         self._sessions = sessions
 
     def _insert(self, session: AsyncSession) -> Any:
-        # INSERT ... ON CONFLICT is spelled the same way by both databases, but each
-        # dialect has its own construct for it.
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert
-        if dialect == "sqlite":
-            return sqlite.insert
-        raise NotImplementedError(f"no upsert for {dialect}")
+        return _insert_for(session.get_bind().dialect.name)
 
     async def _upsert(self, model: Any, key: str, values: dict[str, Any]) -> None:
         async with self._sessions() as session, session.begin():
@@ -81,9 +86,8 @@ class BotStore:
         the ORM session around the same INSERT cost as much again.
         """
         engine = self._sessions.kw["bind"]
-        statement = _RECORD_ACTIVITY.get(engine.dialect.name)
-        if statement is None:
-            raise NotImplementedError(f"no upsert for {engine.dialect.name}")
+        _insert_for(engine.dialect.name)  # refuses a database without an upsert
+        statement = _RECORD_ACTIVITY[engine.dialect.name]
         async with engine.begin() as connection:
             result = await connection.execute(statement, {"key": key, "seen_at": now})
             return result.rowcount == 1

@@ -20,7 +20,6 @@ from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +36,14 @@ NOT_INLINE = False
 # session.info: the transaction wrote to the bank (storage/redelivery.py reads it).
 WROTE = "sopu_wrote"
 BOOKKEEPING_TABLES = frozenset({"processed_activity", "conversation_ref"})
+
+
+def table_name(target: Any) -> str | None:
+    """The table a DML statement or an ORM row writes to."""
+    table = getattr(target, "table", None)
+    if table is None:
+        table = getattr(target, "__table__", None)
+    return getattr(table, "name", None)
 
 
 def on_begin(session_info: dict[str, Any], connection: Connection) -> None:
@@ -58,9 +65,9 @@ class Direct:
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self._compiled: dict[tuple[int, frozenset[str]], _Compiled] = {}
-        table = statement.table if isinstance(statement, UpdateBase) else None
-        name = table.name if isinstance(table, Table) else None
-        self.writes_bank = isinstance(statement, UpdateBase) and name not in BOOKKEEPING_TABLES
+        self.writes_bank = (
+            isinstance(statement, UpdateBase) and table_name(statement) not in BOOKKEEPING_TABLES
+        )
 
     def _for(self, dialect: Dialect, params: dict[str, Any]) -> _Compiled:
         # An UPDATE's SET clause depends on which column values are passed.

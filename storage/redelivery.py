@@ -16,7 +16,7 @@ back, and the turn learns it is a duplicate (``Delivery.duplicate``), so nothing
 sent either.
 
 Only sessions made by ``session_factory`` (storage/uow.py) take part. Writes to the
-bookkeeping tables below do not count as changes.
+bookkeeping tables (``storage.direct.BOOKKEEPING_TABLES``) do not count as changes.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage import direct
-from storage.direct import BOOKKEEPING_TABLES
+from storage.direct import BOOKKEEPING_TABLES, table_name
 from storage.direct import WROTE as _WROTE
 from storage.models import ProcessedActivityRow
 
@@ -77,13 +77,6 @@ class RecordingSession(Session):
     """A session that records the current delivery's id with the first change it commits."""
 
 
-def _table_name(target: Any) -> str | None:
-    table = getattr(target, "table", None)
-    if table is None:
-        table = getattr(target, "__table__", None)
-    return getattr(table, "name", None)
-
-
 @event.listens_for(RecordingSession, "after_begin")
 def _look_up_delivery(session: Session, transaction: Any, connection: Connection) -> None:
     # A redelivery of a click that has made its change stops at the turn's first
@@ -113,14 +106,14 @@ def _transaction_ended(session: Session, transaction: Any) -> None:
 @event.listens_for(RecordingSession, "do_orm_execute")
 def _statement_writes(state: ORMExecuteState) -> None:
     writes = state.is_insert or state.is_update or state.is_delete
-    if writes and _table_name(state.statement) not in BOOKKEEPING_TABLES:
+    if writes and table_name(state.statement) not in BOOKKEEPING_TABLES:
         state.session.info[_WROTE] = True
 
 
 @event.listens_for(RecordingSession, "before_flush")
 def _flush_writes(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
     for row in itertools.chain(session.new, session.dirty, session.deleted):
-        if _table_name(row) not in BOOKKEEPING_TABLES:
+        if table_name(row) not in BOOKKEEPING_TABLES:
             session.info[_WROTE] = True
             return
 

@@ -19,8 +19,8 @@ transaction can use until the COMMIT is done, and the hand-off to the thread and
 with the GIL passed between them, cost more than the loop could do meanwhile
 (bench/claims.py: about 9% more clicks per second with the COMMIT on the loop).
 
-Statements that scan a lot (the yearly statistics) belong on an engine made with
-``inline=False`` (see storage/db.py), which keeps aiosqlite's thread.
+Statements that scan a lot (the yearly statistics) belong on the engine of
+``storage.db.reports_engine``, which keeps aiosqlite's thread.
 """
 
 from __future__ import annotations

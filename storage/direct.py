@@ -100,7 +100,18 @@ class _Compiled:
                 if convert is not None:
                     self.converters.append((n, convert))
 
+        self.plan = _plan(compiled)
+
     def sql_and_values(self, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        plan = self.plan
+        if plan is not None:
+            values = _values(plan, params)
+            if values is not None:
+                return self.compiled.string, values
+        return self._expanded(params)
+
+    def _expanded(self, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        # SQLAlchemy's own way: it expands IN lists and raises for a missing value.
         state = self.compiled.construct_expanded_state(params, escape_names=False)
         # Conversions of the parameters as written, and of those an IN list expanded to.
         binds: Any = self.binds
@@ -116,6 +127,62 @@ class _Compiled:
             kind = f"{type(exc).__module__}.{type(exc).__name__}"
             raise StatementError(f"({kind}) {exc}", state.statement, params, exc) from exc
         return state.statement, values
+
+
+# One placeholder of a fixed statement: the parameter key it reads, its name in the
+# statement, its value when none is passed (_REQUIRED: it must be passed) and its conversion.
+_Slot = tuple[str, str, Any, Callable[[Any], Any] | None]
+_REQUIRED = object()
+
+
+def _plan(compiled: SQLCompiler) -> tuple[_Slot, ...] | None:
+    """The placeholders of a statement whose SQL is the same for every call, else None.
+
+    ``construct_expanded_state`` rebuilds a statement's parameters on every call, for IN
+    lists that expand into one placeholder per value; it took a third of a direct
+    statement's time. A statement without such parameters can skip it: its SQL and the
+    order of its placeholders never change, so the values are looked up in that order,
+    as ``construct_params`` looks them up (by the parameter's key, then its name).
+    """
+    if (
+        not compiled.positional
+        or compiled.positiontup is None
+        or compiled.post_compile_params
+        or compiled.literal_execute_params
+        # Values given by the statement's .params(), merged in by construct_params.
+        or getattr(compiled, "_collected_params", None)
+    ):
+        return None
+    processors: Any = compiled._bind_processors
+    slots: list[_Slot] = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        if bind.callable is not None or bind.expanding:
+            return None
+        default = _REQUIRED if bind.required else bind.value
+        slots.append((bind.key, name, default, processors.get(name)))
+    return tuple(slots)
+
+
+def _values(plan: tuple[_Slot, ...], params: dict[str, Any]) -> list[Any] | None:
+    """The converted values in placeholder order; None sends the call the slow way."""
+    values = []
+    for key, name, default, convert in plan:
+        if key in params:
+            value = params[key]
+        elif name in params:
+            value = params[name]
+        elif default is _REQUIRED:
+            return None  # SQLAlchemy's path raises its own error for it
+        else:
+            value = default
+        if convert is not None:
+            try:
+                value = convert(value)
+            except Exception:
+                return None  # raised there as SQLAlchemy raises it
+        values.append(value)
+    return values
 
 
 def _dialect(session: AsyncSession) -> Dialect:

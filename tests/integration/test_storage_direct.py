@@ -16,8 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, event, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import Select, bindparam, event, func, insert, select, update
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.exc import IntegrityError, InvalidRequestError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation import errors, services
@@ -604,6 +605,63 @@ async def test_a_naive_datetime_is_refused_as_the_session_refuses_it(
             )
         with pytest.raises(StatementError, match="naive datetime"):
             await uow.mediators.packages_taken(_id(bank.anna), naive, naive + timedelta(days=1))
+
+
+# -- 5b. a fixed statement's values without SQLAlchemy's expansion ---------------------------
+
+
+def test_only_a_statement_with_an_in_list_is_expanded_by_sqlalchemy() -> None:
+    dialect = SQLiteDialect_aiosqlite()
+    assert repositories._CASE_BY_ID._for(dialect, {}).plan is not None
+    assert repositories._SAVE_CASE._for(dialect, {"status": "open"}).plan is not None
+    assert repositories._MEDIATORS_BY_IDS._for(dialect, {}).plan is None
+    assert repositories._MEETINGS_OF._for(dialect, {}).plan is None
+
+
+def test_a_missing_value_is_refused_as_sqlalchemy_refuses_it() -> None:
+    statement = Direct(select(MediatorRow.id).where(MediatorRow.id == bindparam("mediator_id")))
+    compiled = statement._for(SQLiteDialect_aiosqlite(), {})
+    assert compiled.plan is not None
+    with pytest.raises(InvalidRequestError, match="A value is required for bind parameter"):
+        compiled.sql_and_values({})
+    assert compiled.sql_and_values({"mediator_id": 3})[1] == [3]
+
+
+@sqlite_only
+async def test_every_statement_a_bank_runs_gets_sqlalchemys_sql_and_values(
+    uow_factory: UowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each call of a direct statement, while a bank is seeded, claimed, released and read,
+    # is compared with what SQLAlchemy's own expansion makes of the same parameters.
+    short_way = direct._Compiled.sql_and_values
+    checked: list[str] = []
+
+    def both_ways(compiled: Any, params: dict[str, Any]) -> tuple[str, list[Any]]:
+        mine = short_way(compiled, params)
+        assert mine == compiled._expanded(params)
+        if compiled.plan is not None:
+            checked.append(mine[0])
+        return mine
+
+    monkeypatch.setattr(direct._Compiled, "sql_and_values", both_ways)
+    bank = await _seed(uow_factory())
+    await _claim(uow_factory(), bank.anna, bank.half)
+    await services.release_seat(
+        services.ReleaseSeat(bank.anna.aad_object_id, bank.half),
+        uow_factory(),
+        RecordingNotifier(),
+        FixedClock(NOW),
+        POLICY,
+    )
+    uow = uow_factory()
+    async with uow:
+        await uow.journal.access(_access(bank.half, bank.coordinator))
+        for read in READS.values():
+            await direct.rows(uow.session, read.statement, read.params(bank))
+        await uow.commit()
+    kinds = {sql.split()[0] for sql in checked}
+    assert kinds == {"SELECT", "INSERT", "UPDATE"}
+    assert len(set(checked)) >= 10
 
 
 # -- 6. a click's redelivery record rides on the direct writes ----------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import direct
 from storage.models import BankChannelRow, CasePostRow, ConversationRefRow, ProcessedActivityRow
 from storage.redelivery import SEEN
 
@@ -35,11 +36,11 @@ _RECORD_ACTIVITY = {
     .on_conflict_do_nothing(index_elements=["key"])
     for name, insert in _INSERTS.items()
 }
-_USER_REFERENCE = select(ConversationRefRow.reference).where(
-    ConversationRefRow.aad_object_id == bindparam("aad")
+_USER_REFERENCE = direct.Direct(
+    select(ConversationRefRow.reference).where(ConversationRefRow.aad_object_id == bindparam("aad"))
 )
-_CASE_POST = select(*cast(Table, CasePostRow.__table__).c).where(
-    CasePostRow.case_id == bindparam("case_id")
+_CASE_POST = direct.Direct(
+    select(*cast(Table, CasePostRow.__table__).c).where(CasePostRow.case_id == bindparam("case_id"))
 )
 
 
@@ -122,10 +123,9 @@ class BotStore:
             },
         )
 
-    async def _one(self, statement: Any, params: dict[str, Any]) -> Any:
-        # The reads on every card click and notification: a bare connection, no session.
-        async with self._sessions.kw["bind"].connect() as connection:
-            return (await connection.execute(statement, params)).first()
+    async def _one(self, statement: direct.Direct, params: dict[str, Any]) -> Any:
+        # The reads on every card click and notification: no session, no transaction.
+        return await direct.first(self._sessions.kw["bind"], statement, params)
 
     async def user_reference(self, aad_object_id: str) -> dict[str, Any] | None:
         row = await self._one(_USER_REFERENCE, {"aad": aad_object_id.lower()})

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
@@ -101,6 +101,20 @@ class _Compiled:
                     self.converters.append((n, convert))
 
         self.plan = _plan(compiled)
+
+    def rows(self, found: list[Any]) -> list[Any]:
+        """sqlite3's rows of this SELECT, converted and named as SQLAlchemy's rows."""
+        make, converters = self.row, self.converters
+        assert make is not None, "rows() is for SELECT statements"
+        if not converters:
+            return [make(r) for r in found]
+        out = []
+        for r in found:
+            values = list(r)
+            for n, convert in converters:
+                values[n] = convert(values[n])
+            out.append(make(values))
+        return out
 
     def sql_and_values(self, params: dict[str, Any]) -> tuple[str, list[Any]]:
         plan = self.plan
@@ -208,18 +222,7 @@ def fetch(
 ) -> list[Any]:
     """Run a SELECT on ``raw`` now (in the transaction open on it)."""
     compiled = statement._for(dialect, params)
-    assert compiled.row is not None, "fetch() is for SELECT statements"
-    found = _cursor(raw, *compiled.sql_and_values(params)).fetchall()
-    make, converters = compiled.row, compiled.converters
-    if not converters:
-        return [make(r) for r in found]
-    out = []
-    for r in found:
-        values = list(r)
-        for n, convert in converters:
-            values[n] = convert(values[n])
-        out.append(make(values))
-    return out
+    return compiled.rows(_cursor(raw, *compiled.sql_and_values(params)).fetchall())
 
 
 def _cursor(raw: sqlite3.Connection, sql: str, values: list[Any]) -> sqlite3.Cursor:
@@ -259,3 +262,29 @@ async def execute(
     if statement.writes_bank:
         session.info[WROTE] = True
     return cursor.rowcount
+
+
+async def first(engine: AsyncEngine, statement: Direct, params: dict[str, Any]) -> Any | None:
+    """The first row of a SELECT of its own, on a connection of the engine's pool.
+
+    For the bot's bookkeeping reads on every card click and notification (a card's post in
+    the channel, a user's personal chat). On the inline SQLite connection the statement
+    runs outside any transaction (the connection is in autocommit mode): SQLite reads a
+    snapshot for the one statement, and neither BEGIN IMMEDIATE, which would take the
+    write lock for a read, nor SQLAlchemy's execution path is paid for.
+    """
+    async with engine.connect() as connection:
+        pooled = await connection.get_raw_connection()
+        driver = pooled.driver_connection
+        if not isinstance(driver, sqlite_inline.InlineConnection):
+            return (await connection.execute(statement.statement, params)).first()
+        raw = driver.raw
+        compiled = statement._for(engine.dialect, params)
+        sql, values = compiled.sql_and_values(params)
+        try:
+            # Not in a transaction, so it may meet another process's lock (a checkpoint,
+            # a recovery): waited for as every inline statement waits.
+            found = await driver.retry_busy(lambda: raw.execute(sql, values).fetchall())
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
+        return next(iter(compiled.rows(found)), None)

@@ -39,8 +39,9 @@ from storage.direct import WROTE as _WROTE
 from storage.models import ProcessedActivityRow
 
 # Whether an activity id is recorded; BotStore.seen asks the same.
-SEEN = select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
-_SEEN = direct.Direct(SEEN)
+SEEN = direct.Direct(
+    select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
+)
 _RECORDING = "sopu_recording"
 
 
@@ -89,9 +90,9 @@ def _look_up_delivery(session: Session, transaction: Any, connection: Connection
     raw = session.info[direct.RAW]
     params = {"key": delivery.key}
     if raw is direct.NOT_INLINE:
-        seen = connection.execute(SEEN, params).first() is not None
+        seen = connection.execute(SEEN.statement, params).first() is not None
     else:
-        seen = bool(direct.fetch(raw, connection.dialect, _SEEN, params))
+        seen = bool(direct.fetch(raw, connection.dialect, SEEN, params))
     if seen:
         delivery.duplicate = True
         raise Duplicate(delivery.key)

@@ -87,15 +87,16 @@ class InlineConnection(aiosqlite.Connection):
     async def begin_immediate(self) -> None:
         """BEGIN IMMEDIATE, waiting asynchronously while another process holds the lock."""
         connection = self._conn
-        await self._retry_busy(lambda: connection.execute("BEGIN IMMEDIATE"))
+        await self.retry_busy(lambda: connection.execute("BEGIN IMMEDIATE"))
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         call = partial(fn, *args, **kwargs) if args or kwargs else fn
-        return await self._retry_busy(call)
+        return await self.retry_busy(call)
 
-    async def _retry_busy(self, call: Callable[[], Any]) -> Any:
+    async def retry_busy(self, call: Callable[[], Any]) -> Any:
+        """``call()``, run again after a pause while another process holds the lock."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._busy_seconds
         pause = _FIRST_PAUSE

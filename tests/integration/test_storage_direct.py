@@ -10,15 +10,26 @@ the same transaction, the same exceptions, and the same redelivery bookkeeping.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, bindparam, event, func, insert, select, update
+from sqlalchemy import (
+    Select,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal_column,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-from sqlalchemy.exc import IntegrityError, InvalidRequestError, StatementError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation import errors, services
@@ -249,7 +260,7 @@ READS: dict[str, Read] = {
         (1, 1),
     ),
     "a click's id seen (storage/redelivery.py)": Read(
-        redelivery._SEEN, lambda b: {"key": "c|nobody"}, 0
+        redelivery.SEEN, lambda b: {"key": "c|nobody"}, 0
     ),
     "case events with JSON details": Read(_CASE_EVENTS, lambda b: {}, 10),
 }
@@ -662,6 +673,49 @@ async def test_every_statement_a_bank_runs_gets_sqlalchemys_sql_and_values(
     kinds = {sql.split()[0] for sql in checked}
     assert kinds == {"SELECT", "INSERT", "UPDATE"}
     assert len(set(checked)) >= 10
+
+
+# -- 5c. a read of its own, outside any transaction -------------------------------------------
+
+
+async def test_a_read_of_its_own_finds_what_the_session_finds(
+    backend: str, bank: Bank, engine: AsyncEngine, cursor_statements: list[str]
+) -> None:
+    params = {"case_id": bank.half}
+    found = await direct.first(engine, repositories._CASE_BY_ID, params)
+    if backend == "sqlite":
+        assert cursor_statements == []  # no BEGIN, no SQLAlchemy execution
+    async with AsyncSession(engine) as session:
+        expected = (await session.execute(repositories._CASE_BY_ID.statement, params)).first()
+    assert found is not None and expected is not None
+    assert _described(found) == _described(expected)
+    assert await direct.first(engine, repositories._CASE_BY_ID, {"case_id": 9_999}) is None
+
+
+@sqlite_only
+async def test_a_read_of_its_own_does_not_wait_for_another_processs_writer(
+    bank: Bank, engine: AsyncEngine
+) -> None:
+    database = engine.url.database
+    assert database is not None
+    writer = sqlite3.connect(database, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # the CLI importing mediators, say
+        writer.execute("UPDATE mediator SET name = 'Bo Changed' WHERE id = ?", (_id(bank.bo),))
+        statement = Direct(select(MediatorRow.name).where(MediatorRow.id == bindparam("id")))
+        started = time.monotonic()
+        found = await direct.first(engine, statement, {"id": _id(bank.bo)})
+        assert time.monotonic() - started < 1.0  # a BEGIN IMMEDIATE would wait up to 10 s
+        assert found is not None and found.name == "Bo Berg"  # not the uncommitted change
+    finally:
+        writer.close()
+
+
+@sqlite_only
+async def test_a_read_of_its_own_raises_sqlalchemys_error(engine: AsyncEngine) -> None:
+    statement = Direct(select(literal_column("x")).select_from(table("no_such_table")))
+    with pytest.raises(OperationalError, match="no such table"):
+        await direct.first(engine, statement, {})
 
 
 # -- 6. a click's redelivery record rides on the direct writes ----------------------------------

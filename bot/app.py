@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from aiohttp import web
 from botbuilder.core import serializer_helper
 from botbuilder.integration.aiohttp import (
@@ -272,7 +273,22 @@ async def _activity(sopu: Sopu, request: web.Request) -> web.Response:
         invoke = card_response(cards.error_card(lang, t(lang, "error.unexpected")))
     if invoke is None:
         return web.Response(status=200)
-    return web.json_response(invoke_json(invoke.body), status=invoke.status)
+    return invoke_answer(invoke.body, invoke.status)
+
+
+def invoke_answer(body: Any, status: int) -> web.Response:
+    """An invoke's HTTP answer.
+
+    Every click is answered with a whole case card, whose coordinator tools list the
+    registry: the standard library's encoder took about 6% of a click's CPU time for it,
+    orjson a tenth of that (bench/README.md).
+    """
+    return web.Response(
+        body=orjson.dumps(invoke_json(body)),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 def invoke_json(body: Any) -> Any:
@@ -312,4 +328,4 @@ async def _redelivered(sopu: Sopu, activity: Activity) -> web.Response:
         card = await sopu.bot.actions.run(dataclasses.replace(click, verb=verbs.CARD_REFRESH))
     else:
         card = cards.notice_card(click.lang, t(click.lang, "notice.unchanged"))
-    return web.json_response(invoke_json(card_response(card).body), status=200)
+    return invoke_answer(card_response(card).body, 200)

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 from aiohttp.helpers import get_env_proxy_for_url
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationAccount
@@ -222,7 +223,7 @@ class BotConnector:
         body: Mapping[str, Any],
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        data = json.dumps(body, separators=(",", ":")).encode()
+        data = orjson.dumps(body, default=_plain)
         # The path is already quoted as msrest quotes it; yarl must not quote it again.
         url = URL(service_url.rstrip("/") + path, encoded=True)
         credentials = await self._credentials_for(service_url)
@@ -332,6 +333,13 @@ class BotConnector:
             # Entra ID's reason (e.g. "AADSTS7000215: Invalid client secret") names no secret.
             raise ConnectorError(None, "TokenFailed", str(exc)[:200]) from exc
         return str(token)
+
+
+def _plain(value: Any) -> Any:
+    """What orjson cannot write itself: a read-only mapping, as the json module took it."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -212,6 +212,8 @@ class Teams:
             same_as_msrest(body)
         async with self.http.post(f"{self.base}/api/messages", **kwargs) as resp:
             status, text = resp.status, await resp.text()
+            if text and status == 200:  # a card answer: JSON in UTF-8 (cards carry ä, ö, å)
+                assert (resp.content_type, resp.charset) == ("application/json", "utf-8")
         if self.settle is not None:
             await self.settle()
         try:

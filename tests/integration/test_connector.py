@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from types import SimpleNamespace
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
@@ -409,6 +409,24 @@ async def test_no_token_means_not_delivered_and_nothing_sent(
         await connector.close()
     assert (failed.value.status, failed.value.code) == (None, "TokenFailed")
     assert fake.calls == []
+
+
+async def test_a_card_is_sent_as_utf_8_json_whatever_mapping_holds_it(
+    fake: FakeConnector,
+) -> None:
+    connector = BotConnector(adapter(), "")
+    text = {"type": "TextBlock", "text": "Äiti ja isä: sovittelu alkaa, ÅÖ \u2013 ok"}
+    message = card_message({"type": "AdaptiveCard", "body": [MappingProxyType(text)]})
+    try:
+        await connector.send(reference_dict(incoming(fake.url)), MappingProxyType(message))
+        with pytest.raises(TypeError, match="not JSON"):
+            await connector.send(reference_dict(incoming(fake.url)), {"when": object()})
+    finally:
+        await connector.close()
+    assert len(fake.calls) == 1  # the unwritable message was not sent
+    call = fake.calls[0]
+    assert call.headers["content-type"] == "application/json; charset=utf-8"
+    assert call.body["attachments"][0]["content"]["body"] == [text]
 
 
 # -- failures ----------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 # A Finnish personal identity code (henkilötunnus): never stored, so refused on sight.
 _IDENTITY_CODE = re.compile(r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b", re.IGNORECASE)
+# A municipality's or district's name has neither (Unicode digits included).
+_NOT_IN_A_PLACE_NAME = re.compile(r"[\d@]")
 
 
 def _text(raw: Mapping[str, object], key: str) -> str:
@@ -123,6 +125,10 @@ def parse_intake(raw: Mapping[str, object], today: date) -> tuple[Intake, Family
             raise errors.InvalidInput("area", "required")
         if len(text) > MAX_TEXT:
             raise errors.InvalidInput("area", "too long")
+        if _NOT_IN_A_PLACE_NAME.search(text):
+            # The area is shown on the anonymous card in the bank channel: a street
+            # address, a phone number, an e-mail or a date typed here would identify.
+            raise errors.InvalidInput("area", "a place name has no digits or e-mail")
         return text
 
     def language() -> str:

@@ -46,6 +46,10 @@ async def test_the_intake_form_is_checked_on_the_server(bank: Bank) -> None:
     async with Unchanged(bank):
         card = await submit(bank, coded, stamp, locale="sv-SE")
     assert next_to(card, "parent1_name") == t("sv", "problem.identity_code")
+    addressed = {**FORM, "area": "Kerava, Kauppakaari 7"}
+    async with Unchanged(bank):
+        card = await submit(bank, addressed, stamp, locale="sv-SE")
+    assert next_to(card, "area") == t("sv", "problem.area_not_a_place")
 
     wrong = {
         **FORM,

@@ -56,6 +56,16 @@ def test_identity_codes_are_refused_wherever_typed() -> None:
     assert set(problems(parent1_name="Aino 010203A123B")) == {"parent1_name"}
 
 
+def test_the_area_takes_a_place_name_only() -> None:
+    # It is shown on the anonymous channel card: nothing that could identify the family.
+    for typed in ("Kerava, Kauppakaari 7", "Espoo 02100", "Vantaa / aino@example.fi", "Tampere ２"):
+        found = problems(area=typed)
+        assert set(found) == {"area"}, typed
+        assert found["area"].params["problem"] == "a place name has no digits or e-mail"
+    for place in ("Närpes – Närpiö", "Pohjois-Karjala, Joensuu", "Helsinki (Itäkeskus)"):
+        assert parse_intake({**FORM, "area": place}, TODAY)[0].area == place
+
+
 def test_unknown_choices_and_oversized_text_are_refused() -> None:
     assert set(problems(topics="custody,hacking")) == {"topics"}
     assert set(problems(preferred_times="sun_night")) == {"preferred_times"}

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from time import monotonic
 from typing import Any
 from uuid import uuid4
@@ -40,10 +40,16 @@ log = logging.getLogger(__name__)
 Card = dict[str, Any]
 # How long the names on cards' "assign" list are reused before the registry is read again.
 REGISTRY_NAMES_SECONDS = 5.0
+# A refused card update is tried again after each of these in turn (Deliveries).
+CARD_RETRY_SECONDS = (30.0, 120.0, 600.0)
 
 
 class DeliveryFailed(Exception):
     """Teams did not take a message; the reason is in the log."""
+
+
+class CardNotUpdated(DeliveryFailed):
+    """Teams refused a channel card's update for now (throttled, failing): try again later."""
 
 
 def message_lost(exc: Exception) -> bool:
@@ -168,12 +174,8 @@ class TeamsGateway:
         except Exception as exc:  # the connector's errors, and anything else; sorted below
             if not message_lost(exc):
                 # Throttled or failing: a new post would leave two threads for one case.
-                log.warning(
-                    "updating the card of case %s failed (%r); it is stale until the next change",
-                    summary.code,
-                    exc,
-                )
-                return
+                log.warning("updating the card of case %s failed (%r)", summary.code, exc)
+                raise CardNotUpdated(summary.code) from exc
             log.warning("the card of case %s is gone from the channel; re-posting", summary.code)
             try:
                 await self.post_case(summary)
@@ -237,18 +239,34 @@ class Deliveries:
     race. A card update that is still waiting is not queued twice: it reads the case when
     it runs, so it shows every change made until then.
 
+    A card update that Teams refuses for now (throttled, or failing after the connector's
+    own tries within 15 s) is tried again later, after each of ``retry_after`` seconds in
+    turn, unless a newer change has updated the card meanwhile; when Sopu stops, the
+    updates still waiting for their time are tried once at once. A personal note is not
+    tried again: a post that did arrive would show twice.
+
     A notification is in memory only: if Sopu stops before delivering it, that card is
     stale until the case next changes, as it was when a request was cut short.
     """
 
-    def __init__(self, deliver: Callable[[Notification], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        deliver: Callable[[Notification], Awaitable[None]],
+        retry_after: Sequence[float] = CARD_RETRY_SECONDS,
+    ) -> None:
         self._deliver = deliver
+        self.retry_after = tuple(retry_after)
         self._cases: dict[int, tuple[asyncio.Lock, int]] = {}  # case -> its turn, users
         self._cards_waiting: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Refused card updates waiting for their next try: case -> (timer, note, tries).
+        self._later: dict[int, tuple[asyncio.TimerHandle, Notification, int]] = {}
         self.merged = 0  # card updates not queued because one was already waiting
 
     def put(self, note: Notification) -> None:
+        self._put(note, tries=0)
+
+    def _put(self, note: Notification, tries: int) -> None:
         if isinstance(note, CaseChanged):
             if note.case_id in self._cards_waiting:
                 self.merged += 1
@@ -259,18 +277,21 @@ class Deliveries:
         # A context of its own: the delivery is not part of the click's turn, whose
         # activity id must be recorded with the click's change only (storage/redelivery.py).
         task = asyncio.get_running_loop().create_task(
-            self._run(note, lock), context=contextvars.Context()
+            self._run(note, lock, tries), context=contextvars.Context()
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, note: Notification, turn: asyncio.Lock) -> None:
+    async def _run(self, note: Notification, turn: asyncio.Lock, tries: int) -> None:
         try:
             async with turn:  # first come, first served among one case's notifications
                 if isinstance(note, CaseChanged):
                     # From here on, a new change queues another update.
                     self._cards_waiting.discard(note.case_id)
+                    self._not_later(note.case_id)  # this one shows every change so far
                 await self._deliver(note)
+        except CardNotUpdated as exc:
+            self._later_again(note, tries, exc)
         except Exception:
             log.exception("delivering %s failed", type(note).__name__)
         finally:
@@ -280,13 +301,44 @@ class Deliveries:
             else:
                 self._cases[note.case_id] = (lock, users - 1)
 
+    def _later_again(self, note: Notification, tries: int, exc: CardNotUpdated) -> None:
+        if tries >= len(self.retry_after):
+            log.error("the card of case %s is stale until the case next changes", exc)
+            return
+        wait = self.retry_after[tries]
+        log.warning("the card of case %s is stale; trying again in %g s", exc, wait)
+        timer = asyncio.get_running_loop().call_later(wait, self._try_again, note, tries + 1)
+        self._later[note.case_id] = (timer, note, tries + 1)
+
+    def _try_again(self, note: Notification, tries: int) -> None:
+        self._later.pop(note.case_id, None)
+        self._put(note, tries)
+
+    def _not_later(self, case_id: int) -> None:
+        waiting = self._later.pop(case_id, None)
+        if waiting is not None:
+            waiting[0].cancel()
+
+    @property
+    def waiting_to_try_again(self) -> int:
+        """Refused card updates waiting for their next try."""
+        return len(self._later)
+
     async def drain(self) -> None:
-        """Wait until everything queued so far has been delivered (or has failed)."""
+        """Wait until everything queued so far has been delivered (or has failed).
+
+        Refused card updates waiting for their next try are not waited for.
+        """
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def close(self) -> None:
-        """Deliver what is queued; nothing is left running."""
+        """Deliver what is queued, and try the refused card updates once more now."""
+        later, self._later = self._later, {}
+        self.retry_after = ()  # a last try: no more timers
+        for timer, note, tries in later.values():
+            timer.cancel()
+            self._put(note, tries)
         await self.drain()
 
 
@@ -307,6 +359,8 @@ class TeamsNotifier:
             return
         try:
             await self.deliver(notification)
+        except CardNotUpdated as exc:  # the refusal is logged already; no one tries again
+            log.error("the card of case %s is stale until the case next changes", exc)
         except Exception:
             # A notification must never turn a committed action into an error for the user.
             log.exception("delivering %s failed", type(notification).__name__)

@@ -142,6 +142,25 @@ async def test_a_throttled_update_is_not_posted_twice(bank: Bank) -> None:
     await assert_card_is_current(bank, case)  # each next change brought it up to date
 
 
+async def test_a_throttled_update_goes_through_on_a_later_try(bank: Bank) -> None:
+    """Teams refused the update for now: the card catches up without waiting for a change."""
+    case = await bank.new_case()
+    bank.sopu.deliveries.retry_after = (0.05,)  # 30 s in production
+    # Throttled through the connector's own three tries after Retry-After.
+    bank.connector.retry_after = 0.01
+    bank.connector.fail_updates.extend([429] * 4)
+    card = await bank.claim("olli", case)
+    assert t("en", "notice.claimed", seat=1, code=case.code) in words(card)
+    path = f"/v3/conversations/{case.thread}/activities/{case.activity_id}"
+    assert bank.connector.refused == [("PUT", path)] * 4
+    update = await bank.connector.wait_for(
+        lambda s: s.kind == "update" and "Olli Kokenut" in words(s.card)
+    )
+    assert update.activity_id == case.activity_id  # in place, not a second thread
+    await assert_card_is_current(bank, case)
+    assert bank.sopu.deliveries.waiting_to_try_again == 0
+
+
 async def test_the_clicker_is_answered_before_the_channel_card_is_updated(bank: Bank) -> None:
     case = await bank.new_case()
     bank.teams.settle = None  # post as Teams does: without waiting for what follows

@@ -32,7 +32,14 @@ from msrest.serialization import Serializer
 
 import cards
 from bot.connector import BotConnector, ConnectorError, card_message
-from bot.teams import DeliveryFailed, TeamsGateway, card_activity, message_lost, reference_dict
+from bot.teams import (
+    CardNotUpdated,
+    DeliveryFailed,
+    TeamsGateway,
+    card_activity,
+    message_lost,
+    reference_dict,
+)
 from mediation import services
 from mediation.model import Role
 from mediation.policy import BankPolicy
@@ -490,7 +497,7 @@ async def test_an_update_is_tried_again_after_server_errors_as_botbuilder_did(
     assert len(fake.calls) == 4 + 4  # three more tries each time, then no more
 
 
-async def test_a_refused_update_leaves_the_card_stale_without_a_second_post(
+async def test_a_refused_update_is_reported_without_a_second_post(
     fake: FakeConnector, caplog: pytest.LogCaptureFixture, tokens: list[Any]
 ) -> None:
     uow, summary = await a_bank()
@@ -498,14 +505,14 @@ async def test_a_refused_update_leaves_the_card_stale_without_a_second_post(
     try:
         await gw.post_case(summary)
         fake.fail_updates = [500] * 4
-        with caplog.at_level(logging.INFO):
-            await gw.refresh_case(summary.case_id)  # logged, not raised
+        with caplog.at_level(logging.INFO), pytest.raises(CardNotUpdated) as refused:
+            await gw.refresh_case(summary.case_id)  # Deliveries tries it again later
     finally:
         await gw.connector.close()
+    assert str(refused.value) == summary.code
     assert len(fake.of_kind("create")) == 1
     assert len(fake.calls) == 1 + 4
     assert f"updating the card of case {summary.code} failed" in caplog.text
-    assert "stale until the next change" in caplog.text
     # Neither the token nor anything of the card (its area, its JSON) reaches the log.
     for secret in (TOKEN, str(FORM["area"]), "AdaptiveCard", str(FORM["parent1_name"])):
         assert secret not in caplog.text

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.teams import Deliveries
+from bot.teams import CardNotUpdated, Deliveries, DeliveryFailed
 from mediation.ports import CaseChanged, Notification, PairComplete
 
 
@@ -68,3 +68,103 @@ async def test_a_delivery_runs_outside_the_turn_that_caused_it() -> None:
     await deliveries.close()
     # Its writes cannot record (or be stopped by) the click's activity id.
     assert seen == [None]
+
+
+# -- a card update Teams refuses for now ------------------------------------------------------
+
+
+class Refusing:
+    """A deliver function whose card updates Teams refuses ``refusals`` times first."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.tries: list[Notification] = []
+        self.delivered: list[Notification] = []
+
+    async def __call__(self, note: Notification) -> None:
+        self.tries.append(note)
+        if isinstance(note, CaseChanged) and self.refusals > 0:
+            self.refusals -= 1
+            raise CardNotUpdated("2026-001")
+        self.delivered.append(note)
+
+
+async def settled(deliveries: Deliveries, seconds: float = 1.0) -> None:
+    """Until nothing is queued or waiting for its next try (at most ``seconds``)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            await deliveries.drain()
+            if not deliveries.waiting_to_try_again:
+                return
+            await asyncio.sleep(0.005)  # a timer of the deliveries is due in a moment
+
+
+async def test_a_refused_card_update_is_tried_again_until_teams_takes_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deliver = Refusing(2)
+    deliveries = Deliveries(deliver, retry_after=(0.01, 0.02, 0.03))
+    deliveries.put(CaseChanged(1))
+    await settled(deliveries)
+    assert deliver.tries == [CaseChanged(1)] * 3
+    assert deliver.delivered == [CaseChanged(1)]
+    assert "the card of case 2026-001 is stale; trying again in 0.01 s" in caplog.text
+    assert "until the case next changes" not in caplog.text
+    await deliveries.close()
+
+
+async def test_after_the_last_try_the_card_is_stale_until_the_case_changes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    deliver = Refusing(100)
+    deliveries = Deliveries(deliver, retry_after=(0.01, 0.01))
+    deliveries.put(CaseChanged(1))
+    await settled(deliveries)
+    assert len(deliver.tries) == 3 and deliver.delivered == []
+    assert deliveries.waiting_to_try_again == 0
+    assert "the card of case 2026-001 is stale until the case next changes" in caplog.text
+    deliver.refusals = 0
+    deliveries.put(CaseChanged(1))  # the next change brings it up to date
+    await deliveries.close()
+    assert deliver.delivered == [CaseChanged(1)]
+
+
+async def test_a_newer_change_takes_the_place_of_the_waiting_try() -> None:
+    deliver = Refusing(1)
+    deliveries = Deliveries(deliver, retry_after=(60.0,))
+    deliveries.put(CaseChanged(1))
+    await deliveries.drain()
+    assert deliveries.waiting_to_try_again == 1
+    deliveries.put(CaseChanged(1))
+    await deliveries.drain()
+    # The update of the new change showed everything: the minute's wait is not kept.
+    assert deliveries.waiting_to_try_again == 0
+    assert deliver.delivered == [CaseChanged(1)]
+    await deliveries.close()
+    assert len(deliver.tries) == 2
+
+
+async def test_stopping_tries_the_waiting_updates_once_at_once() -> None:
+    deliver = Refusing(1)
+    deliveries = Deliveries(deliver, retry_after=(60.0,))
+    deliveries.put(CaseChanged(1))
+    deliveries.put(CaseChanged(2))
+    await deliveries.drain()
+    assert deliveries.waiting_to_try_again == 1
+    await deliveries.close()  # no minute's wait
+    assert sorted(n.case_id for n in deliver.delivered if isinstance(n, CaseChanged)) == [1, 2]
+    assert deliveries.waiting_to_try_again == 0
+
+
+async def test_a_personal_note_is_never_sent_twice() -> None:
+    tries: list[Notification] = []
+
+    async def deliver(note: Notification) -> None:
+        tries.append(note)
+        raise DeliveryFailed("no personal chat with this user yet")
+
+    deliveries = Deliveries(deliver, retry_after=(0.01,))
+    deliveries.put(PairComplete(1, "2026-001", (3, 4)))
+    await asyncio.sleep(0.05)
+    await deliveries.close()
+    assert len(tries) == 1 and deliveries.waiting_to_try_again == 0

@@ -168,3 +168,48 @@ async def test_a_personal_note_is_never_sent_twice() -> None:
     await asyncio.sleep(0.05)
     await deliveries.close()
     assert len(tries) == 1 and deliveries.waiting_to_try_again == 0
+
+
+async def test_a_few_notifications_are_worked_on_at_once_the_rest_in_order() -> None:
+    working: list[int] = []
+    most = 0
+    started: list[int] = []
+    go_on = asyncio.Event()
+
+    async def deliver(note: Notification) -> None:
+        nonlocal most
+        working.append(note.case_id)
+        started.append(note.case_id)
+        most = max(most, len(working))
+        await go_on.wait()
+        working.remove(note.case_id)
+
+    deliveries = Deliveries(deliver, at_once=2)
+    for case_id in range(1, 7):
+        deliveries.put(CaseChanged(case_id))
+    await asyncio.sleep(0.02)  # well within the gate's patience
+    assert started == [1, 2]
+    go_on.set()
+    await deliveries.close()
+    assert most == 2 and started == [1, 2, 3, 4, 5, 6]
+
+
+async def test_a_delivery_waiting_long_on_teams_does_not_hold_up_the_rest() -> None:
+    delivered: list[int] = []
+    slow_done, second_done = asyncio.Event(), asyncio.Event()
+
+    async def deliver(note: Notification) -> None:
+        if note.case_id == 1:
+            await slow_done.wait()  # the Bot Connector taking its time
+        delivered.append(note.case_id)
+        if note.case_id == 2:
+            second_done.set()
+
+    deliveries = Deliveries(deliver, at_once=1)
+    deliveries.put(CaseChanged(1))
+    deliveries.put(CaseChanged(2))
+    async with asyncio.timeout(2):
+        await second_done.wait()  # after the gate's patience, 0.1 s
+    slow_done.set()
+    await deliveries.close()
+    assert delivered == [2, 1]

@@ -51,6 +51,12 @@ class Visitor:
         self.release.set()
         await self.task
 
+    async def cancel(self) -> None:
+        """Cancel the turn, inside or waiting, and see it end cancelled."""
+        self.task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await self.task
+
 
 async def arrive(
     gate: TurnGate, names: Iterable[str], inside: list[str], entries: list[str] | None = None
@@ -251,9 +257,7 @@ async def test_a_cancelled_turn_inside_gives_its_place_back() -> None:
     inside: list[str] = []
     cancelled, waiting = await arrive(gate, ["cancelled", "waiting"], inside)
 
-    cancelled.task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await cancelled.task
+    await cancelled.cancel()
     await settle()
     assert inside == ["waiting"]
     await waiting.leave()
@@ -266,9 +270,7 @@ async def test_a_cancelled_waiting_turn_neither_takes_nor_leaks_a_place() -> Non
     a, b, c, d, e = await arrive(gate, "abcde", inside)
     assert gate.waiting == 3
 
-    c.task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await c.task
+    await c.cancel()
     assert gate.waiting == 2
     assert inside == ["a", "b"]
 
@@ -297,9 +299,7 @@ async def test_a_waiting_turn_cancelled_just_as_it_is_handed_a_place_passes_it_o
         assert gate.waiting == 2
     # The place is now handed to "first", which has not run yet; it is cancelled before it
     # can go in, so the place must go on to "second".
-    first.task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await first.task
+    await first.cancel()
     await settle()
     assert not first.entered.is_set()
     assert inside == ["second"]
@@ -313,9 +313,7 @@ async def test_the_last_waiting_turn_cancelled_leaves_the_place_free() -> None:
     gate = TurnGate(at_once=1, patience=LONG)
     inside: list[str] = []
     holder, waiter = await arrive(gate, ["holder", "waiter"], inside)
-    waiter.task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiter.task
+    await waiter.cancel()
     assert gate.waiting == 0
     await holder.leave()
     await assert_places(gate, 1)

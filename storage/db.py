@@ -119,10 +119,15 @@ def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
 def _sqlite_on_connect_inline(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     # SQLite's own busy handler would sleep on the event loop's thread; the inline
     # connection waits for a lock asynchronously instead (storage/sqlite_inline.py).
-    _sqlite_setup(dbapi_connection, 0)
+    journal_mode = _sqlite_setup(dbapi_connection, 0)
+    driver = record.driver_connection
+    if journal_mode == "wal" and isinstance(driver, sqlite_inline.InlineConnection):
+        # Flushes and checkpoints wait for the disk: not on the loop's thread.
+        driver.disk_off_the_loop()
 
 
-def _sqlite_setup(dbapi_connection: Any, busy_timeout_ms: int) -> None:
+def _sqlite_setup(dbapi_connection: Any, busy_timeout_ms: int) -> str:
+    """Set the connection up; the journal mode it is in (an in-memory database keeps its own)."""
     # The driver's own implicit BEGIN is deferred: a transaction that reads and then
     # writes fails at once with "database is locked" when another writer got in
     # between, whatever the busy timeout. We emit BEGIN ourselves (below).
@@ -131,9 +136,11 @@ def _sqlite_setup(dbapi_connection: Any, busy_timeout_ms: int) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
+        journal_mode = str(cursor.fetchone()[0]).lower()
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+    return journal_mode
 
 
 def _sqlite_on_begin(connection: Connection) -> None:

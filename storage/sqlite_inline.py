@@ -4,8 +4,8 @@ aiosqlite runs every call on a worker thread: each statement is a queue put, a t
 wake-up and a callback back into the loop, twice (execute, then fetch). Sopu's statements
 take microseconds in SQLite itself, so those hand-offs, and the two threads contending
 for the GIL under load, cost more than the work (bench/claims.py: about 30% of a card
-click's CPU). Here the same calls run directly. One exception keeps the loop from
-stalling:
+click's CPU). Here the same calls run directly. Two kinds of waiting are kept off the
+loop's thread, so that it never stalls:
 
 - A lock held by another process (the CLI importing mediators, a second replica) is
   not waited for in SQLite's busy handler, which would block the loop: the connection's
@@ -13,11 +13,26 @@ stalling:
   the same total wait as before. A statement that returns SQLITE_BUSY has done nothing,
   so running it again is safe (SQLite documents this for COMMIT too).
 
-The COMMIT of a transaction that wrote waits for the disk (fsync) on the loop's thread too.
-It used to run on a worker thread; but SQLite has the one connection, which no other
-transaction can use until the COMMIT is done, and the hand-off to the thread and back,
-with the GIL passed between them, cost more than the loop could do meanwhile
-(bench/claims.py: about 9% more clicks per second with the COMMIT on the loop).
+- Waiting for the disk happens on worker threads. The benchmark machine's disk usually
+  flushes a file in under a millisecond, but now and then takes 50-400 ms (a plain
+  write-and-fdatasync loop with nothing else running: p99 0.4-4.5 ms, yet 1 to 6 of 1500
+  flushes over 20 ms, the longest 330 ms). On the loop's thread each such wait stopped
+  every click in progress; under bench/claims.py's load that happened a few times in ten
+  seconds, and those stalls were the p99. So, on a database in WAL mode
+  (``disk_off_the_loop``):
+
+  - SQLite's COMMIT does not flush the log itself (synchronous NORMAL). A COMMIT that
+    wrote is followed by a flush of the log file on a worker thread (``WalSync``), one
+    flush for all the commits made before it began, and the COMMIT's caller goes on only
+    after it, so a change is on disk before its maker is told it is made. A unit of work
+    waits for that flush after letting go of the connection
+    (``commit_then_wait_for_disk``), so the next transaction need not wait; that one may
+    read a change whose flush is still under way, as PostgreSQL lets it with
+    synchronous_commit off.
+  - SQLite's own checkpoints, run in the COMMIT that takes the log past 1000 pages, are
+    off; a worker thread checkpoints about once a second while there are writes, on a
+    connection of its own (``Checkpoints``). A PASSIVE checkpoint waits for no reader or
+    writer, and flushes the log before it copies it into the database file.
 
 Statements that scan a lot (the yearly statistics) belong on the engine of
 ``storage.db.reports_engine``, which keeps aiosqlite's thread.
@@ -26,15 +41,24 @@ Statements that scan a lot (the yearly statistics) belong on the engine of
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
-from collections.abc import Callable, Generator
+import threading
+from collections.abc import Awaitable, Callable, Generator
+from contextvars import ContextVar
 from functools import partial
 from typing import Any
 
 import aiosqlite
 
+log = logging.getLogger(__name__)
+
 _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
+# Seconds between background checkpoints while there are writes: the log then holds
+# about a second's commits, as SQLite's own 1000 pages did under load.
+CHECKPOINT_EVERY = 1.0
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -63,13 +87,196 @@ class _RunNow:
             future.set_result(result)
 
 
+class Checkpoints:
+    """PASSIVE checkpoints on a worker thread, at most one at a time, one ``every`` seconds.
+
+    ``after_write`` is called after each COMMIT that wrote. A checkpoint that falls due
+    too soon after the last waits on a timer, so the last writes of a busy spell are
+    checkpointed too.
+    """
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], every: float) -> None:
+        self._connector = connector
+        self._every = every
+        self._lock = threading.Lock()  # the worker's connection: its use and its closing
+        self._connection: sqlite3.Connection | None = None
+        self._in_use = False  # by the worker, now
+        self._closed = False
+        self._due = False  # written since the last checkpoint began
+        self._not_before = 0.0  # loop time
+        self._running = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._failing = False
+        self.done = 0  # checkpoints completed
+
+    def after_write(self) -> None:
+        self._due = True
+        if not self._running and self._timer is None:
+            self._start()
+
+    def _start(self) -> None:
+        self._timer = None
+        if self._closed or self._running or not self._due:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._not_before - loop.time()
+        if wait > 0:
+            self._timer = loop.call_later(wait, self._start)
+            return
+        self._due = False
+        self._not_before = loop.time() + self._every
+        self._running = True
+        loop.run_in_executor(None, self._checkpoint).add_done_callback(self._finished)
+
+    def _checkpoint(self) -> None:  # on a worker thread
+        with self._lock:
+            if self._closed:
+                return
+            if self._connection is None:
+                self._connection = self._connector()
+            connection = self._connection
+            self._in_use = True
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            with self._lock:
+                self._in_use = False
+                if self._closed:  # closed while this ran: the worker closes its own
+                    self._connection = None
+                    connection.close()
+
+    def _finished(self, future: asyncio.Future[None]) -> None:
+        self._running = False
+        error = None if future.cancelled() else future.exception()
+        if error is None:
+            self.done += 1
+            self._failing = False
+        elif not self._failing:  # once per failing spell: SQLite checkpoints at close anyway
+            self._failing = True
+            log.warning("background checkpoint failed (will try again): %s", error)
+        if not self._closed and self._due:
+            self._start()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        with self._lock:
+            self._closed = True
+            if self._connection is not None and not self._in_use:
+                self._connection.close()
+                self._connection = None
+
+
+class WalSync:
+    """The write-ahead log flushed to disk on a worker thread, once for all commits before it.
+
+    ``wrote()`` numbers a COMMIT that wrote; ``durable(n)`` returns once a flush begun
+    after commit ``n`` has ended. Commits that come while a flush is under way share the
+    next one.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.written = 0
+        self.synced = 0
+        self._syncing: asyncio.Future[None] | None = None
+        # The log file stays open between flushes: SQLite keeps it (same name, same file)
+        # while any connection is open, and this one's is until ``close``.
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._in_use = False
+        self._closed = False
+
+    def wrote(self) -> int:
+        self.written += 1
+        return self.written
+
+    async def durable(self, upto: int) -> None:
+        while self.synced < upto:
+            if self._syncing is None:
+                self._syncing = asyncio.ensure_future(self._sync())
+            # Shielded: a turn cancelled while it waits does not stop the others' flush.
+            await asyncio.shield(self._syncing)
+
+    async def _sync(self) -> None:
+        target = self.written
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._flush)
+        except OSError as exc:
+            log.error("the write-ahead log %s could not be flushed to disk: %s", self.path, exc)
+            raise
+        finally:
+            self._syncing = None
+        self.synced = max(self.synced, target)
+
+    def _flush(self) -> None:  # on a worker thread
+        with self._lock:
+            if self._closed:
+                # Closed with the connection, whose close checkpointed the log into the
+                # database file and flushed that, if it was the last one.
+                return
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDONLY)
+            fd = self._fd
+            self._in_use = True
+        try:
+            _FDATASYNC(fd)
+        finally:
+            with self._lock:
+                self._in_use = False
+                if self._closed:
+                    self._fd = None
+                    os.close(fd)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._fd is not None and not self._in_use:
+                os.close(self._fd)
+                self._fd = None
+
+
+# Not every platform has fdatasync (macOS); fsync flushes the same and the file's metadata.
+_FDATASYNC = getattr(os, "fdatasync", os.fsync)
+# Set by ``commit_then_wait_for_disk`` for the commits made inside it.
+_after_release: ContextVar[list[tuple[WalSync, int]] | None] = ContextVar(
+    "sqlite_inline_after_release", default=None
+)
+
+
+async def commit_then_wait_for_disk(commit: Callable[[], Awaitable[None]]) -> None:
+    """``await commit()``; if it wrote, wait for the disk once it has let go of the connection.
+
+    For a unit of work's COMMIT: the next transaction gets the connection while this one's
+    log is being flushed, and this one's caller goes on only once its change is on disk.
+    """
+    token = _after_release.set([])
+    try:
+        await commit()
+        waits = _after_release.get() or []
+    finally:
+        _after_release.reset(token)
+    for wal, upto in waits:
+        await wal.durable(upto)
+
+
 class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose calls run on the caller's thread (see the module doc)."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection], busy_seconds: float) -> None:
+    def __init__(
+        self,
+        connector: Callable[[], sqlite3.Connection],
+        busy_seconds: float,
+        worker_connector: Callable[[], sqlite3.Connection] | None = None,
+    ) -> None:
         super().__init__(connector, iter_chunk_size=64)
         self._tx = _RunNow()  # type: ignore[assignment]
         self._busy_seconds = busy_seconds
+        self._worker_connector = worker_connector or connector
+        self._changes = 0  # sqlite3's total_changes after the last COMMIT
+        self.checkpoints: Checkpoints | None = None
+        self.wal: WalSync | None = None
 
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._open().__await__()
@@ -109,14 +316,47 @@ class InlineConnection(aiosqlite.Connection):
             await asyncio.sleep(pause)
             pause = min(pause * 2, _LONGEST_PAUSE)
 
+    def disk_off_the_loop(self, every: float | None = None) -> None:
+        """Wait for the disk on worker threads: log flushes after COMMIT, and checkpoints.
+
+        For a database in WAL mode only (the caller has set it). SQLite's COMMIT no longer
+        flushes the log itself (synchronous NORMAL), nor checkpoints: a COMMIT that wrote
+        waits for a ``WalSync`` flush instead, and ``Checkpoints`` runs in the background.
+        """
+        if self.wal is not None:
+            return
+        connection = self._conn
+        databases = connection.execute("PRAGMA database_list").fetchall()
+        path = next(file for _, name, file in databases if name == "main")
+        connection.execute("PRAGMA wal_autocheckpoint = 0")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        self.checkpoints = Checkpoints(self._worker_connector, every or CHECKPOINT_EVERY)
+        self.wal = WalSync(f"{path}-wal")
+
     async def commit(self) -> None:
         await self._execute(self._conn.commit)
+        changes = self._conn.total_changes
+        if changes == self._changes or self.wal is None:
+            return  # nothing written, or not in WAL mode: nothing to wait for
+        self._changes = changes
+        assert self.checkpoints is not None
+        self.checkpoints.after_write()
+        upto = self.wal.wrote()
+        later = _after_release.get()
+        if later is not None:
+            later.append((self.wal, upto))
+        else:
+            await self.wal.durable(upto)
 
     async def rollback(self) -> None:
         await self._execute(self._conn.rollback)
 
     def stop(self) -> None:
         self._running = False
+        if self.checkpoints is not None:
+            self.checkpoints.close()
+        if self.wal is not None:
+            self.wal.close()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
@@ -133,4 +373,9 @@ def connect(database: str, busy_seconds: float, **kwargs: Any) -> InlineConnecti
         # SQLAlchemy may close it from the thread that disposes of the engine.
         return sqlite3.connect(database, timeout=0, check_same_thread=False, **kwargs)
 
-    return InlineConnection(connector, busy_seconds)
+    def worker_connector() -> sqlite3.Connection:
+        # For the background checkpoints: on a worker thread, so SQLite's own busy
+        # handler may wait there.
+        return sqlite3.connect(database, timeout=busy_seconds, check_same_thread=False, **kwargs)
+
+    return InlineConnection(connector, busy_seconds, worker_connector)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
+from storage import sqlite_inline
 from storage.redelivery import RecordingSession
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
 
@@ -67,7 +68,9 @@ class SqlUnitOfWork:
         await session.close()
 
     async def commit(self) -> None:
-        await self.session.commit()
+        # On inline SQLite the change is on disk when this returns, but the next
+        # transaction has had the connection meanwhile (storage/sqlite_inline.py).
+        await sqlite_inline.commit_then_wait_for_disk(self.session.commit)
 
     async def rollback(self) -> None:
         await self.session.rollback()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage import sqlite_inline
 from storage.db import create_engine, reports_engine
@@ -144,3 +146,177 @@ async def test_memory_and_postgres_databases_read_reports_through_their_own_engi
         engine = create_engine(url)
         assert reports_engine(engine) is engine
         await engine.dispose()
+
+
+# -- waiting for the disk off the loop ------------------------------------------------------
+
+
+async def _driver(engine: AsyncEngine) -> sqlite_inline.InlineConnection:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+    assert isinstance(driver, sqlite_inline.InlineConnection)
+    return driver
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+class _SlowDisk:
+    """The disk's flush, held until released: the outer edge, as a slow disk would be."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.flushes = 0
+
+    def __call__(self, fd: int) -> None:
+        self.entered.set()
+        self.release.wait(5)
+        self.flushes += 1
+        os.fdatasync(fd)
+
+
+async def test_sqlite_itself_neither_flushes_nor_checkpoints_in_commit(sqlite_file: Path) -> None:
+    engine = create_engine(f"sqlite:///{sqlite_file}")
+    try:
+        async with engine.connect() as connection:
+            pragma = connection.exec_driver_sql
+            assert (await pragma("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
+            assert (await pragma("PRAGMA wal_autocheckpoint")).scalar_one() == 0
+            assert (await pragma("PRAGMA journal_mode")).scalar_one() == "wal"
+        driver = await _driver(engine)
+        assert driver.wal is not None and driver.wal.path == f"{sqlite_file}-wal"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_commit_that_wrote_returns_once_its_log_is_on_disk(sqlite_file: Path) -> None:
+    engine = create_engine(f"sqlite:///{sqlite_file}")
+    try:
+        driver = await _driver(engine)
+        assert driver.wal is not None
+        async with engine.begin() as connection:  # a plain transaction waits in COMMIT
+            await connection.execute(text("INSERT INTO t VALUES (1)"))
+        assert driver.wal.synced == driver.wal.written == 1
+        async with AsyncSession(engine) as session:  # a unit of work's way
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+            await sqlite_inline.commit_then_wait_for_disk(session.commit)
+        assert driver.wal.synced == driver.wal.written == 2
+        async with engine.begin() as connection:  # reading only: nothing to flush
+            await connection.execute(text("SELECT count(*) FROM t"))
+        assert driver.wal.written == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_the_next_transaction_and_the_loop_go_on_while_the_disk_flushes(
+    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = _SlowDisk()
+    monkeypatch.setattr(sqlite_inline, "_FDATASYNC", disk)
+    engine = create_engine(f"sqlite:///{sqlite_file}")
+
+    async def write(n: int) -> None:
+        async with AsyncSession(engine) as session:
+            await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            await sqlite_inline.commit_then_wait_for_disk(session.commit)
+
+    try:
+        first = asyncio.create_task(write(1))
+        assert await asyncio.to_thread(disk.entered.wait, 5)
+        # The first change is committed, its flush is under way, and its maker still waits;
+        # meanwhile the connection serves another writer and a reader.
+        second = asyncio.create_task(write(2))
+        assert await _count(engine) == 1
+        await asyncio.sleep(0.05)
+        assert not first.done() and not second.done()
+        disk.release.set()
+        await asyncio.wait_for(asyncio.gather(first, second), 5)
+        assert await _count(engine) == 2
+        driver = await _driver(engine)
+        assert driver.wal is not None and driver.wal.synced == 2
+        assert disk.flushes == 2  # the second commit came during the first flush
+    finally:
+        disk.release.set()
+        await engine.dispose()
+
+
+async def test_commits_during_a_flush_share_the_next_one(
+    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = _SlowDisk()
+    monkeypatch.setattr(sqlite_inline, "_FDATASYNC", disk)
+    engine = create_engine(f"sqlite:///{sqlite_file}")
+
+    async def write(n: int) -> None:
+        async with AsyncSession(engine) as session:
+            await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            await sqlite_inline.commit_then_wait_for_disk(session.commit)
+
+    try:
+        first = asyncio.create_task(write(0))
+        assert await asyncio.to_thread(disk.entered.wait, 5)
+        others = [asyncio.create_task(write(n)) for n in range(1, 6)]
+        await asyncio.sleep(0.05)  # all five committed, waiting for the disk
+        assert await _count(engine) == 6
+        disk.release.set()
+        await asyncio.wait_for(asyncio.gather(first, *others), 5)
+        assert disk.flushes == 2
+    finally:
+        disk.release.set()
+        await engine.dispose()
+
+
+async def test_a_failed_flush_is_the_committers_error_and_the_next_one_tries_again(
+    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    engine = create_engine(f"sqlite:///{sqlite_file}")
+    try:
+        monkeypatch.setattr(sqlite_inline, "_FDATASYNC", broken)
+        with pytest.raises(OSError, match="Input/output error"):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (1)"))
+        assert "could not be flushed to disk" in caplog.text
+        monkeypatch.setattr(sqlite_inline, "_FDATASYNC", os.fdatasync)
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t VALUES (2)"))
+        driver = await _driver(engine)
+        assert driver.wal is not None and driver.wal.synced == driver.wal.written == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_the_log_is_checkpointed_in_the_background_and_stays_small(
+    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_inline, "CHECKPOINT_EVERY", 0.02)
+    engine = create_engine(f"sqlite:///{sqlite_file}")
+    wal = Path(f"{sqlite_file}-wal")
+    try:
+        driver = await _driver(engine)
+        assert driver.checkpoints is not None
+        largest = 0
+        for n in range(1500):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            largest = max(largest, await asyncio.to_thread(_size, wal))
+        # Without checkpoints the log would hold every commit: over 1500 pages of 4 KiB.
+        assert driver.checkpoints.done >= 5
+        assert largest < 1500 * 4096 / 3
+        done = driver.checkpoints.done
+        await asyncio.sleep(0.1)  # the last writes get a checkpoint of their own...
+        assert driver.checkpoints.done == done + 1
+        async with engine.connect() as connection:  # ...and reading alone asks for none
+            await connection.execute(text("SELECT count(*) FROM t"))
+        await asyncio.sleep(0.1)
+        assert driver.checkpoints.done == done + 1
+        assert await _count(engine) == 1500
+    finally:
+        await engine.dispose()
+    # The last connection's close checkpointed the log and removed it.
+    assert not await asyncio.to_thread(wal.exists)

@@ -59,6 +59,12 @@ _LONGEST_PAUSE = 0.05
 # Seconds between background checkpoints while there are writes: the log then holds
 # about a second's commits, as SQLite's own 1000 pages did under load.
 CHECKPOINT_EVERY = 1.0
+# PASSIVE checkpoints in a row at most, and a log longer than this (pages) made to start
+# over all the same (``Checkpoints``): four times SQLite's own checkpoint size, 16 MiB.
+CHECKPOINT_PASSES = 4
+RESTART_FRAMES = 4000
+# How long a flush may take before the task waiting for it is said to wait (``on_slow_disk``).
+DISK_PATIENCE = 0.01
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -137,13 +143,34 @@ class Checkpoints:
             connection = self._connection
             self._in_use = True
         try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._copy_log(connection)
         finally:
             with self._lock:
                 self._in_use = False
                 if self._closed:  # closed while this ran: the worker closes its own
                     self._connection = None
                     connection.close()
+
+    @staticmethod
+    def _copy_log(connection: sqlite3.Connection) -> None:
+        """Copy the log into the database file, so that the next write starts it over.
+
+        The log starts over (at its first frame: its file does not grow, and a flush
+        need not wait for the file system's own journal) with the first write after a
+        checkpoint that left nothing uncopied. A PASSIVE checkpoint copies what was in
+        the log when it began; a write that came meanwhile leaves it behind, so passes
+        are repeated until one finds nothing new. A log that has grown over
+        ``RESTART_FRAMES`` all the same is copied by a RESTART checkpoint, which holds
+        off new writes while it copies what is left (they wait asynchronously).
+        """
+        before = -1
+        for _ in range(CHECKPOINT_PASSES):
+            _, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames == before and copied == frames:
+                return
+            before = frames
+        if frames > RESTART_FRAMES:
+            connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
 
     def _finished(self, future: asyncio.Future[None]) -> None:
         self._running = False
@@ -193,11 +220,23 @@ class WalSync:
         return self.written
 
     async def durable(self, upto: int) -> None:
-        while self.synced < upto:
-            if self._syncing is None:
-                self._syncing = asyncio.ensure_future(self._sync())
-            # Shielded: a turn cancelled while it waits does not stop the others' flush.
-            await asyncio.shield(self._syncing)
+        if self.synced >= upto:
+            return
+        step_aside = on_slow_disk.get()
+        timer = None
+        if step_aside is not None:
+            # Most flushes end within a millisecond or two; only a slow one is worth
+            # letting another turn in for.
+            timer = asyncio.get_running_loop().call_later(DISK_PATIENCE, step_aside)
+        try:
+            while self.synced < upto:
+                if self._syncing is None:
+                    self._syncing = asyncio.ensure_future(self._sync())
+                # Shielded: a turn cancelled while it waits does not stop the others' flush.
+                await asyncio.shield(self._syncing)
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _sync(self) -> None:
         target = self.written
@@ -239,6 +278,11 @@ class WalSync:
 
 # Not every platform has fdatasync (macOS); fsync flushes the same and the file's metadata.
 _FDATASYNC = getattr(os, "fdatasync", os.fsync)
+# Told when the current task has waited ``DISK_PATIENCE`` seconds for the disk: a turn
+# among the few at work at once then lets the next one in (bot/turns.py).
+on_slow_disk: ContextVar[Callable[[], None] | None] = ContextVar(
+    "sqlite_inline_on_slow_disk", default=None
+)
 # Set by ``commit_then_wait_for_disk`` for the commits made inside it.
 _after_release: ContextVar[list[tuple[WalSync, int]] | None] = ContextVar(
     "sqlite_inline_after_release", default=None

@@ -218,7 +218,11 @@ async def test_the_next_transaction_and_the_loop_go_on_while_the_disk_flushes(
     monkeypatch.setattr(sqlite_inline, "_FDATASYNC", disk)
     engine = create_engine(f"sqlite:///{sqlite_file}")
 
+    told: list[int] = []
+
     async def write(n: int) -> None:
+        # A turn is told before it waits for the disk, so that it can let the next one in.
+        sqlite_inline.on_slow_disk.set(lambda: told.append(n))
         async with AsyncSession(engine) as session:
             await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
             await sqlite_inline.commit_then_wait_for_disk(session.commit)
@@ -238,6 +242,10 @@ async def test_the_next_transaction_and_the_loop_go_on_while_the_disk_flushes(
         driver = await _driver(engine)
         assert driver.wal is not None and driver.wal.synced == 2
         assert disk.flushes == 2  # the second commit came during the first flush
+        assert sorted(told) == [1, 2]
+        sqlite_inline.on_slow_disk.set(lambda: told.append(0))
+        await driver.wal.durable(2)  # on disk already: nothing to wait for, no one told
+        assert sorted(told) == [1, 2]
     finally:
         disk.release.set()
         await engine.dispose()

@@ -101,6 +101,11 @@ class _Compiled:
                     self.converters.append((n, convert))
 
         self.plan = _plan(compiled)
+        # A statement with IN lists: the SQL and placeholder order for each set of list
+        # lengths, learnt from SQLAlchemy's own expansion the first time (None: not to be
+        # learnt; such a call always goes SQLAlchemy's way).
+        self.lists = _lists(compiled) if self.plan is None else None
+        self._by_lengths: dict[tuple[int, ...], tuple[str, tuple[_Item, ...]] | None] = {}
 
     def rows(self, found: list[Any]) -> list[Any]:
         """sqlite3's rows of this SELECT, converted and named as SQLAlchemy's rows."""
@@ -122,7 +127,48 @@ class _Compiled:
             values = _values(plan, params)
             if values is not None:
                 return self.compiled.string, values
+        elif self.lists is not None:
+            found = self._listed(params)
+            if found is not None:
+                return found
         return self._expanded(params)
+
+    def _listed(self, params: dict[str, Any]) -> tuple[str, list[Any]] | None:
+        """The SQL and values of a statement with IN lists, as learnt for their lengths."""
+        assert self.lists is not None
+        lists: dict[str, Any] = {}
+        for key, name, default in self.lists:
+            items = params[key] if key in params else params.get(name, default)
+            if not isinstance(items, list | tuple) or any(isinstance(i, tuple) for i in items):
+                return None  # missing, or a tuple IN: SQLAlchemy's way
+            lists[name] = items
+        shape = tuple(len(items) for items in lists.values())
+        if shape not in self._by_lengths:
+            self._by_lengths[shape] = _learn(self.compiled, params, lists)
+            return None
+        learnt = self._by_lengths[shape]
+        if learnt is None:
+            return None
+        sql, slots = learnt
+        values = []
+        for key, index, name, default, convert in slots:
+            if index is not None:
+                value = lists[name][index]
+            elif key in params:
+                value = params[key]
+            elif name in params:
+                value = params[name]
+            elif default is _REQUIRED:
+                return None
+            else:
+                value = default
+            if convert is not None:
+                try:
+                    value = convert(value)
+                except Exception:
+                    return None
+            values.append(value)
+        return sql, values
 
     def _expanded(self, params: dict[str, Any]) -> tuple[str, list[Any]]:
         # SQLAlchemy's own way: it expands IN lists and raises for a missing value.
@@ -178,6 +224,67 @@ def _plan(compiled: SQLCompiler) -> tuple[_Slot, ...] | None:
     return tuple(slots)
 
 
+# One placeholder of a statement with IN lists, for given list lengths: the parameter key,
+# the index in its list (None: a value of its own), its name in the statement (the list's,
+# for a list's value), its value when none is passed, and its conversion.
+_Item = tuple[str, int | None, str, Any, Callable[[Any], Any] | None]
+
+
+def _lists(compiled: SQLCompiler) -> tuple[tuple[str, str, Any], ...] | None:
+    """A statement's IN lists (key, name, own value), if nothing else varies between calls.
+
+    Such a statement's SQL depends only on the lengths of its lists: SQLAlchemy expands
+    each into one placeholder per value. ``construct_expanded_state`` does that on every
+    call, and took a third of the time of the read of a user and the people on a case
+    (bench/claims.py); here it is done once for each set of lengths.
+    """
+    if (
+        not compiled.positional
+        or compiled.positiontup is None
+        or compiled.literal_execute_params
+        or getattr(compiled, "_collected_params", None)
+    ):
+        return None
+    lists = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        if bind.callable is not None:
+            return None
+        if bind.expanding:
+            if bind not in compiled.post_compile_params:
+                return None
+            lists.append((bind.key, name, None if bind.required else bind.value))
+    return tuple(lists) or None
+
+
+def _learn(
+    compiled: SQLCompiler, params: dict[str, Any], lists: dict[str, Any]
+) -> tuple[str, tuple[_Item, ...]] | None:
+    """The SQL and placeholders SQLAlchemy makes of these IN lists' lengths, or None."""
+    try:
+        state = compiled.construct_expanded_state(params, escape_names=False)
+    except Exception:
+        return None  # raised again on SQLAlchemy's way
+    processors: Any = compiled._bind_processors
+    elements = {
+        f"{name}_{n + 1}": (name, n) for name, items in lists.items() for n in range(len(items))
+    }
+    slots: list[_Item] = []
+    for placeholder in state.positiontup or ():
+        if placeholder in elements:
+            name, index = elements[placeholder]
+            slots.append(("", index, name, _REQUIRED, processors.get(name)))
+            continue
+        bind = compiled.binds.get(placeholder)
+        if bind is None or bind.expanding:
+            return None  # a placeholder not understood: never learnt
+        default = _REQUIRED if bind.required else bind.value
+        slots.append((bind.key, None, placeholder, default, processors.get(placeholder)))
+    if sum(1 for slot in slots if slot[1] is not None) != len(elements):
+        return None  # a value of a list without its placeholder: never learnt
+    return state.statement, tuple(slots)
+
+
 def _values(plan: tuple[_Slot, ...], params: dict[str, Any]) -> list[Any] | None:
     """The converted values in placeholder order; None sends the call the slow way."""
     values = []
@@ -223,6 +330,18 @@ def fetch(
     """Run a SELECT on ``raw`` now (in the transaction open on it)."""
     compiled = statement._for(dialect, params)
     return compiled.rows(_cursor(raw, *compiled.sql_and_values(params)).fetchall())
+
+
+def write(
+    raw: sqlite3.Connection, dialect: Dialect, statement: Direct, params: dict[str, Any]
+) -> int:
+    """Run an INSERT, UPDATE or DELETE on ``raw`` now; the number of rows it touched.
+
+    For the session's own hooks, which run where nothing can be awaited; the caller
+    notes a change to the bank itself, if it is one.
+    """
+    compiled = statement._for(dialect, params)
+    return _cursor(raw, *compiled.sql_and_values(params)).rowcount
 
 
 def _cursor(raw: sqlite3.Connection, sql: str, values: list[Any]) -> sqlite3.Cursor:

@@ -42,6 +42,10 @@ from storage.models import ProcessedActivityRow
 SEEN = direct.Direct(
     select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
 )
+# The record of a delivery whose turn changed the bank.
+_RECORD = direct.Direct(
+    insert(ProcessedActivityRow).values(key=bindparam("key"), seen_at=bindparam("seen_at"))
+)
 _RECORDING = "sopu_recording"
 
 
@@ -127,12 +131,16 @@ def _record_delivery(session: Session) -> None:
     session.flush()  # pending rows count as this transaction's changes too
     if not session.info.get(_WROTE):
         return
+    params = {"key": delivery.key, "seen_at": delivery.seen_at}
+    raw = session.info.get(direct.RAW, direct.NOT_INLINE)
     try:
         # A plain INSERT: a second delivery of the same activity collides on the key
         # (on PostgreSQL it waits for the first to commit or roll back).
-        session.execute(
-            insert(ProcessedActivityRow).values(key=delivery.key, seen_at=delivery.seen_at)
-        )
+        if raw is direct.NOT_INLINE:
+            session.execute(_RECORD.statement, params)
+        else:
+            assert session.bind is not None
+            direct.write(raw, session.bind.dialect, _RECORD, params)
     except IntegrityError:
         delivery.duplicate = True
         raise Duplicate(delivery.key) from None

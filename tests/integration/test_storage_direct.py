@@ -627,6 +627,41 @@ def test_only_a_statement_with_an_in_list_is_expanded_by_sqlalchemy() -> None:
     assert repositories._SAVE_CASE._for(dialect, {"status": "open"}).plan is not None
     assert repositories._MEDIATORS_BY_IDS._for(dialect, {}).plan is None
     assert repositories._MEETINGS_OF._for(dialect, {}).plan is None
+    # ...and then only the first time for each length of its lists: the ids passed, and
+    # the outcomes of a closed case, a list given in the statement itself.
+    for statement in (repositories._MEDIATORS_BY_IDS, repositories._MEDIATOR_BY_AAD_OR_IDS):
+        lists = statement._for(dialect, {}).lists or ()
+        assert [key for key, _, _ in lists][-1] == "ids"
+        assert len(lists) == 2
+
+
+def test_a_statement_with_in_lists_gets_sqlalchemys_sql_and_values_for_every_length() -> None:
+    statement = Direct(
+        select(MediatorRow.id).where(
+            MediatorRow.id.in_(bindparam("ids", expanding=True)),
+            MediatorRow.active.is_(bindparam("active")),
+            MediatorRow.name.in_(bindparam("names", expanding=True)),
+            MediatorRow.role == "coordinator",
+        )
+    )
+    compiled = statement._for(SQLiteDialect_aiosqlite(), {})
+    assert [key for key, _, _ in compiled.lists or ()] == ["ids", "names"]
+    calls = [
+        {"ids": [1, 2, 3], "active": True, "names": ["a"]},
+        {"ids": [4, 5, 6], "active": False, "names": ["b"]},  # learnt from the first
+        {"ids": [], "active": True, "names": ["c", "d"]},
+        {"ids": [], "active": True, "names": ["e", "f"]},
+        {"ids": (7,), "active": True, "names": []},
+        {"ids": (8,), "active": True, "names": []},
+    ]
+    for params in calls:
+        assert compiled.sql_and_values(params) == compiled._expanded(params)
+    assert set(compiled._by_lengths) == {(3, 1), (0, 2), (1, 0)}
+    # A missing list or value goes SQLAlchemy's way, which refuses it.
+    with pytest.raises(InvalidRequestError):
+        compiled.sql_and_values({"ids": [1, 2, 3], "names": ["a"]})
+    with pytest.raises(InvalidRequestError):
+        compiled.sql_and_values({"active": True, "names": ["a"]})
 
 
 def test_a_missing_value_is_refused_as_sqlalchemy_refuses_it() -> None:
@@ -650,7 +685,7 @@ async def test_every_statement_a_bank_runs_gets_sqlalchemys_sql_and_values(
     def both_ways(compiled: Any, params: dict[str, Any]) -> tuple[str, list[Any]]:
         mine = short_way(compiled, params)
         assert mine == compiled._expanded(params)
-        if compiled.plan is not None:
+        if compiled.plan is not None or compiled._by_lengths:
             checked.append(mine[0])
         return mine
 
@@ -672,6 +707,7 @@ async def test_every_statement_a_bank_runs_gets_sqlalchemys_sql_and_values(
         await uow.commit()
     kinds = {sql.split()[0] for sql in checked}
     assert kinds == {"SELECT", "INSERT", "UPDATE"}
+    assert any(" IN (" in sql for sql in checked)
     assert len(set(checked)) >= 10
 
 

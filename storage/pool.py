@@ -42,24 +42,34 @@ class FairQueue(AsyncAdaptedQueue[T]):
             except Empty:
                 if not block:
                     raise
-        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
         self._waiting.append(waiter)
+        # A timer, not asyncio.wait_for: that makes a task of every wait.
+        timer = None if timeout is None else loop.call_later(timeout, _expire, waiter)
         try:
-            if timeout is None:
-                return await_(waiter)
-            return await_(asyncio.wait_for(waiter, timeout))
-        except TimeoutError as err:
-            raise Empty() from err
+            return await_(waiter)
         except BaseException:
             # Cancelled just as a connection was handed over: pass it to the next in line.
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self.put_nowait(waiter.result())
             raise
         finally:
+            if timer is not None:
+                timer.cancel()
             if not waiter.done():
                 waiter.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiting.remove(waiter)
+            if waiter.cancelled() or waiter.exception() is not None:
+                # Still in line unless put_nowait passed it by; a waiter that was handed a
+                # connection was taken out of the line then. (deque.remove of a missing
+                # item builds the error message from the future's repr: not on every get.)
+                with contextlib.suppress(ValueError):
+                    self._waiting.remove(waiter)
+
+
+def _expire(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.done():
+        waiter.set_exception(Empty())  # the pool raises its own timeout error for it
 
 
 class FairAsyncPool(AsyncAdaptedQueuePool):

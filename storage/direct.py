@@ -105,7 +105,7 @@ class _Compiled:
         # lengths, learnt from SQLAlchemy's own expansion the first time (None: not to be
         # learnt; such a call always goes SQLAlchemy's way).
         self.lists = _lists(compiled) if self.plan is None else None
-        self._by_lengths: dict[tuple[int, ...], tuple[str, tuple[_Item, ...]] | None] = {}
+        self._by_lengths: dict[tuple[int, ...], tuple[str, tuple[_Slot, ...]] | None] = {}
 
     def rows(self, found: list[Any]) -> list[Any]:
         """sqlite3's rows of this SELECT, converted and named as SQLAlchemy's rows."""
@@ -150,25 +150,8 @@ class _Compiled:
         if learnt is None:
             return None
         sql, slots = learnt
-        values = []
-        for key, index, name, default, convert in slots:
-            if index is not None:
-                value = lists[name][index]
-            elif key in params:
-                value = params[key]
-            elif name in params:
-                value = params[name]
-            elif default is _REQUIRED:
-                return None
-            else:
-                value = default
-            if convert is not None:
-                try:
-                    value = convert(value)
-                except Exception:
-                    return None
-            values.append(value)
-        return sql, values
+        values = _values(slots, params, lists)
+        return None if values is None else (sql, values)
 
     def _expanded(self, params: dict[str, Any]) -> tuple[str, list[Any]]:
         # SQLAlchemy's own way: it expands IN lists and raises for a missing value.
@@ -189,9 +172,10 @@ class _Compiled:
         return state.statement, values
 
 
-# One placeholder of a fixed statement: the parameter key it reads, its name in the
-# statement, its value when none is passed (_REQUIRED: it must be passed) and its conversion.
-_Slot = tuple[str, str, Any, Callable[[Any], Any] | None]
+# One placeholder: the parameter key it reads, the index of its value in an IN list (None:
+# a value of its own), its name in the statement (the list's, for a list's value), its
+# value when none is passed (_REQUIRED: it must be passed) and its conversion.
+_Slot = tuple[str, int | None, str, Any, Callable[[Any], Any] | None]
 _REQUIRED = object()
 
 
@@ -220,14 +204,8 @@ def _plan(compiled: SQLCompiler) -> tuple[_Slot, ...] | None:
         if bind.callable is not None or bind.expanding:
             return None
         default = _REQUIRED if bind.required else bind.value
-        slots.append((bind.key, name, default, processors.get(name)))
+        slots.append((bind.key, None, name, default, processors.get(name)))
     return tuple(slots)
-
-
-# One placeholder of a statement with IN lists, for given list lengths: the parameter key,
-# the index in its list (None: a value of its own), its name in the statement (the list's,
-# for a list's value), its value when none is passed, and its conversion.
-_Item = tuple[str, int | None, str, Any, Callable[[Any], Any] | None]
 
 
 def _lists(compiled: SQLCompiler) -> tuple[tuple[str, str, Any], ...] | None:
@@ -259,7 +237,7 @@ def _lists(compiled: SQLCompiler) -> tuple[tuple[str, str, Any], ...] | None:
 
 def _learn(
     compiled: SQLCompiler, params: dict[str, Any], lists: dict[str, Any]
-) -> tuple[str, tuple[_Item, ...]] | None:
+) -> tuple[str, tuple[_Slot, ...]] | None:
     """The SQL and placeholders SQLAlchemy makes of these IN lists' lengths, or None."""
     try:
         state = compiled.construct_expanded_state(params, escape_names=False)
@@ -269,7 +247,7 @@ def _learn(
     elements = {
         f"{name}_{n + 1}": (name, n) for name, items in lists.items() for n in range(len(items))
     }
-    slots: list[_Item] = []
+    slots: list[_Slot] = []
     for placeholder in state.positiontup or ():
         if placeholder in elements:
             name, index = elements[placeholder]
@@ -285,11 +263,19 @@ def _learn(
     return state.statement, tuple(slots)
 
 
-def _values(plan: tuple[_Slot, ...], params: dict[str, Any]) -> list[Any] | None:
-    """The converted values in placeholder order; None sends the call the slow way."""
+def _values(
+    slots: tuple[_Slot, ...], params: dict[str, Any], lists: dict[str, Any] | None = None
+) -> list[Any] | None:
+    """The converted values in placeholder order; None sends the call the slow way.
+
+    ``lists``: the values of the statement's IN lists by name, for the slots of their items.
+    """
     values = []
-    for key, name, default, convert in plan:
-        if key in params:
+    for key, index, name, default, convert in slots:
+        if index is not None:
+            assert lists is not None
+            value = lists[name][index]
+        elif key in params:
             value = params[key]
         elif name in params:
             value = params[name]

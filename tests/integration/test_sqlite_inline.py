@@ -7,7 +7,7 @@ import errno
 import os
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -163,6 +163,13 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
+async def _write_as_a_unit_of_work(engine: AsyncEngine, n: int) -> None:
+    """A row written and committed as a unit of work commits (storage/uow.py)."""
+    async with AsyncSession(engine) as session:
+        await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        await sqlite_inline.commit_then_wait_for_disk(session.commit)
+
+
 class _SlowDisk:
     """The disk's flush, held until released: the outer edge, as a slow disk would be."""
 
@@ -176,6 +183,14 @@ class _SlowDisk:
         self.release.wait(5)
         self.flushes += 1
         os.fdatasync(fd)
+
+
+@pytest.fixture
+def slow_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[_SlowDisk]:
+    disk = _SlowDisk()
+    monkeypatch.setattr(sqlite_inline, "_FDATASYNC", disk)
+    yield disk
+    disk.release.set()
 
 
 async def test_sqlite_itself_neither_flushes_nor_checkpoints_in_commit(sqlite_file: Path) -> None:
@@ -200,9 +215,7 @@ async def test_a_commit_that_wrote_returns_once_its_log_is_on_disk(sqlite_file: 
         async with engine.begin() as connection:  # a plain transaction waits in COMMIT
             await connection.execute(text("INSERT INTO t VALUES (1)"))
         assert driver.wal.synced == driver.wal.written == 1
-        async with AsyncSession(engine) as session:  # a unit of work's way
-            await session.execute(text("INSERT INTO t VALUES (2)"))
-            await sqlite_inline.commit_then_wait_for_disk(session.commit)
+        await _write_as_a_unit_of_work(engine, 2)
         assert driver.wal.synced == driver.wal.written == 2
         async with engine.begin() as connection:  # reading only: nothing to flush
             await connection.execute(text("SELECT count(*) FROM t"))
@@ -212,20 +225,17 @@ async def test_a_commit_that_wrote_returns_once_its_log_is_on_disk(sqlite_file: 
 
 
 async def test_the_next_transaction_and_the_loop_go_on_while_the_disk_flushes(
-    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_file: Path, slow_disk: _SlowDisk
 ) -> None:
-    disk = _SlowDisk()
-    monkeypatch.setattr(sqlite_inline, "_FDATASYNC", disk)
+    disk = slow_disk
     engine = create_engine(f"sqlite:///{sqlite_file}")
 
     told: list[int] = []
 
     async def write(n: int) -> None:
-        # A turn is told before it waits for the disk, so that it can let the next one in.
+        # A turn is told when it waits long for the disk, so that it can let the next one in.
         sqlite_inline.on_slow_disk.set(lambda: told.append(n))
-        async with AsyncSession(engine) as session:
-            await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-            await sqlite_inline.commit_then_wait_for_disk(session.commit)
+        await _write_as_a_unit_of_work(engine, n)
 
     try:
         first = asyncio.create_task(write(1))
@@ -243,8 +253,9 @@ async def test_the_next_transaction_and_the_loop_go_on_while_the_disk_flushes(
         assert driver.wal is not None and driver.wal.synced == 2
         assert disk.flushes == 2  # the second commit came during the first flush
         assert sorted(told) == [1, 2]
-        sqlite_inline.on_slow_disk.set(lambda: told.append(0))
+        token = sqlite_inline.on_slow_disk.set(lambda: told.append(0))
         await driver.wal.durable(2)  # on disk already: nothing to wait for, no one told
+        sqlite_inline.on_slow_disk.reset(token)
         assert sorted(told) == [1, 2]
     finally:
         disk.release.set()
@@ -252,21 +263,15 @@ async def test_the_next_transaction_and_the_loop_go_on_while_the_disk_flushes(
 
 
 async def test_commits_during_a_flush_share_the_next_one(
-    sqlite_file: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_file: Path, slow_disk: _SlowDisk
 ) -> None:
-    disk = _SlowDisk()
-    monkeypatch.setattr(sqlite_inline, "_FDATASYNC", disk)
+    disk = slow_disk
     engine = create_engine(f"sqlite:///{sqlite_file}")
 
-    async def write(n: int) -> None:
-        async with AsyncSession(engine) as session:
-            await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-            await sqlite_inline.commit_then_wait_for_disk(session.commit)
-
     try:
-        first = asyncio.create_task(write(0))
+        first = asyncio.create_task(_write_as_a_unit_of_work(engine, 0))
         assert await asyncio.to_thread(disk.entered.wait, 5)
-        others = [asyncio.create_task(write(n)) for n in range(1, 6)]
+        others = [asyncio.create_task(_write_as_a_unit_of_work(engine, n)) for n in range(1, 6)]
         await asyncio.sleep(0.05)  # all five committed, waiting for the disk
         assert await _count(engine) == 6
         disk.release.set()

@@ -14,9 +14,9 @@ loop's thread, so that it never stalls:
   so running it again is safe (SQLite documents this for COMMIT too).
 
 - Waiting for the disk happens on worker threads. The benchmark machine's disk usually
-  flushes a file in under a millisecond, but now and then takes 50-400 ms (a plain
-  write-and-fdatasync loop with nothing else running: p99 0.4-4.5 ms, yet 1 to 6 of 1500
-  flushes over 20 ms, the longest 330 ms). On the loop's thread each such wait stopped
+  flushes a file in under a millisecond, but now and then takes tens to hundreds (a plain
+  write-and-fdatasync loop with nothing else running: p99 0.4-4.5 ms, yet up to 6 of 1500
+  flushes over 20 ms, the longest 332 ms). On the loop's thread each such wait stopped
   every click in progress; under bench/claims.py's load that happened a few times in ten
   seconds, and those stalls were the p99. So, on a database in WAL mode
   (``disk_off_the_loop``):

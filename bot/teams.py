@@ -56,6 +56,11 @@ class CardNotUpdated(DeliveryFailed):
     """Teams refused a channel card's update for now (throttled, failing): try again later."""
 
 
+def _left_stale(refused: CardNotUpdated) -> None:
+    """A card update that will not be tried again (the case code is the exception's text)."""
+    log.error("the card of case %s is stale until the case next changes", refused)
+
+
 def message_lost(exc: Exception) -> bool:
     """Whether the Bot Connector says the message to update no longer exists."""
     return isinstance(exc, ConnectorError) and (
@@ -318,7 +323,7 @@ class Deliveries:
 
     def _later_again(self, note: Notification, tries: int, exc: CardNotUpdated) -> None:
         if tries >= len(self.retry_after):
-            log.error("the card of case %s is stale until the case next changes", exc)
+            _left_stale(exc)
             return
         wait = self.retry_after[tries]
         log.warning("the card of case %s is stale; trying again in %g s", exc, wait)
@@ -375,7 +380,7 @@ class TeamsNotifier:
         try:
             await self.deliver(notification)
         except CardNotUpdated as exc:  # the refusal is logged already; no one tries again
-            log.error("the card of case %s is stale until the case next changes", exc)
+            _left_stale(exc)
         except Exception:
             # A notification must never turn a committed action into an error for the user.
             log.exception("delivering %s failed", type(notification).__name__)

@@ -48,11 +48,12 @@ import threading
 from collections.abc import Awaitable, Callable, Generator
 from contextvars import ContextVar
 from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 _FIRST_PAUSE = 0.001
 _LONGEST_PAUSE = 0.05
@@ -93,6 +94,46 @@ class _RunNow:
             future.set_result(result)
 
 
+class _OnWorker(Generic[R]):
+    """A file or connection opened and used on worker threads, one use at a time.
+
+    ``close`` (from the loop's thread) does not wait for a use under way: that use closes
+    it when it ends. After ``close`` a use does nothing.
+    """
+
+    def __init__(self, open_: Callable[[], R], close: Callable[[R], None]) -> None:
+        self._open = open_
+        self._close = close
+        self._lock = threading.Lock()
+        self._resource: R | None = None
+        self._in_use = False
+        self._closed = False
+
+    def use(self, work: Callable[[R], None]) -> None:  # on a worker thread
+        with self._lock:
+            if self._closed:
+                return
+            if self._resource is None:
+                self._resource = self._open()
+            resource = self._resource
+            self._in_use = True
+        try:
+            work(resource)
+        finally:
+            with self._lock:
+                self._in_use = False
+                if self._closed:  # closed while in use: closed here instead
+                    self._resource = None
+                    self._close(resource)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._resource is not None and not self._in_use:
+                self._close(self._resource)
+                self._resource = None
+
+
 class Checkpoints:
     """PASSIVE checkpoints on a worker thread, at most one at a time, one ``every`` seconds.
 
@@ -102,11 +143,8 @@ class Checkpoints:
     """
 
     def __init__(self, connector: Callable[[], sqlite3.Connection], every: float) -> None:
-        self._connector = connector
         self._every = every
-        self._lock = threading.Lock()  # the worker's connection: its use and its closing
-        self._connection: sqlite3.Connection | None = None
-        self._in_use = False  # by the worker, now
+        self._worker = _OnWorker(connector, sqlite3.Connection.close)
         self._closed = False
         self._due = False  # written since the last checkpoint began
         self._not_before = 0.0  # loop time
@@ -135,21 +173,7 @@ class Checkpoints:
         loop.run_in_executor(None, self._checkpoint).add_done_callback(self._finished)
 
     def _checkpoint(self) -> None:  # on a worker thread
-        with self._lock:
-            if self._closed:
-                return
-            if self._connection is None:
-                self._connection = self._connector()
-            connection = self._connection
-            self._in_use = True
-        try:
-            self._copy_log(connection)
-        finally:
-            with self._lock:
-                self._in_use = False
-                if self._closed:  # closed while this ran: the worker closes its own
-                    self._connection = None
-                    connection.close()
+        self._worker.use(self._copy_log)
 
     @staticmethod
     def _copy_log(connection: sqlite3.Connection) -> None:
@@ -188,11 +212,8 @@ class Checkpoints:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        with self._lock:
-            self._closed = True
-            if self._connection is not None and not self._in_use:
-                self._connection.close()
-                self._connection = None
+        self._closed = True
+        self._worker.close()
 
 
 class WalSync:
@@ -209,11 +230,10 @@ class WalSync:
         self.synced = 0
         self._syncing: asyncio.Future[None] | None = None
         # The log file stays open between flushes: SQLite keeps it (same name, same file)
-        # while any connection is open, and this one's is until ``close``.
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-        self._in_use = False
-        self._closed = False
+        # while any connection is open, and this one's is until ``close``. A flush after
+        # ``close`` does nothing: the connection's close checkpointed the log into the
+        # database file and flushed that, if it was the last one.
+        self._file = _OnWorker(partial(os.open, path, os.O_RDONLY), os.close)
 
     def wrote(self) -> int:
         self.written += 1
@@ -250,30 +270,10 @@ class WalSync:
         self.synced = max(self.synced, target)
 
     def _flush(self) -> None:  # on a worker thread
-        with self._lock:
-            if self._closed:
-                # Closed with the connection, whose close checkpointed the log into the
-                # database file and flushed that, if it was the last one.
-                return
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDONLY)
-            fd = self._fd
-            self._in_use = True
-        try:
-            _FDATASYNC(fd)
-        finally:
-            with self._lock:
-                self._in_use = False
-                if self._closed:
-                    self._fd = None
-                    os.close(fd)
+        self._file.use(lambda fd: _FDATASYNC(fd))
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._fd is not None and not self._in_use:
-                os.close(self._fd)
-                self._fd = None
+        self._file.close()
 
 
 # Not every platform has fdatasync (macOS); fsync flushes the same and the file's metadata.

@@ -333,3 +333,32 @@ async def test_the_log_is_checkpointed_in_the_background_and_stays_small(
         await engine.dispose()
     # The last connection's close checkpointed the log and removed it.
     assert not await asyncio.to_thread(wal.exists)
+
+
+async def test_a_worker_file_closed_while_in_use_is_closed_by_that_use(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    path.write_bytes(b"x")
+    closed: list[int] = []
+
+    def close(fd: int) -> None:
+        closed.append(fd)
+        os.close(fd)
+
+    worker = sqlite_inline._OnWorker(lambda: os.open(path, os.O_RDONLY), close)
+    inside, release = threading.Event(), threading.Event()
+    used: list[int] = []
+
+    def work(fd: int) -> None:
+        used.append(fd)
+        inside.set()
+        release.wait(5)
+
+    busy = asyncio.create_task(asyncio.to_thread(worker.use, work))
+    assert await asyncio.to_thread(inside.wait, 5)
+    worker.close()  # from the loop, while the worker uses it: not closed under its feet
+    assert closed == []
+    release.set()
+    await busy
+    assert closed == used  # the use closed it as it ended
+    await asyncio.to_thread(worker.use, used.append)  # after close: nothing opened or done
+    assert len(used) == 1 and len(closed) == 1

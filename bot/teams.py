@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from time import monotonic
 from typing import Any
 from uuid import uuid4
@@ -31,6 +31,7 @@ from bot.connector import BotConnector, ConnectorError, Created, card_message
 from bot.turns import TurnGate
 from cards.i18n import Lang, lang_of
 from mediation import services
+from mediation.model import Mediator
 from mediation.policy import BankPolicy
 from mediation.ports import CaseChanged, Clock, Notification, PairComplete, SeatReleased, UnitOfWork
 from mediation.views import CaseSummary
@@ -46,6 +47,9 @@ CARD_RETRY_SECONDS = (30.0, 120.0, 600.0)
 # Notifications being delivered at once, besides those waiting on the Bot Connector for
 # longer than the gate's patience (bot/turns.py).
 DELIVERIES_AT_ONCE = 4
+# Channel cards whose last shown version is remembered (TeamsGateway.refresh_case); past
+# this many cases the longest unchanged are forgotten.
+CARD_VERSIONS_KEPT = 4096
 
 
 class DeliveryFailed(Exception):
@@ -122,6 +126,7 @@ class TeamsGateway:
         self.policy = policy
         self.connector = connector or BotConnector(adapter, bot_app_id)
         self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
+        self._shown: dict[int, int] = {}  # case -> version its channel card shows
 
     # -- the bank channel ------------------------------------------------------------------
 
@@ -169,12 +174,23 @@ class TeamsGateway:
             self.clock.now(),
         )
 
-    async def refresh_case(self, case_id: int) -> None:
-        """Re-render the channel card from the database; re-post it if Teams lost it."""
+    async def refresh_case(self, case_id: int, summary: CaseSummary | None = None) -> None:
+        """Re-render the channel card; re-post it if Teams lost it.
+
+        The card shows ``summary`` (the case as a change left it) or, without one, the case
+        as the database has it now. A ``summary`` no newer than what the card already shows
+        is not sent: the update of an earlier change that comes late must not put the card
+        back to how it was.
+        """
         post = await self.store.case_post(case_id)
         if post is None:
             return
-        summary = await services.summary_of(self.uow_factory(), case_id, self.clock, self.policy)
+        if summary is None:
+            summary = await services.summary_of(
+                self.uow_factory(), case_id, self.clock, self.policy
+            )
+        elif summary.version <= self._shown.get(case_id, -1):
+            return
         card = await self.channel_card(summary)
         try:
             await self.connector.update_activity(
@@ -190,6 +206,14 @@ class TeamsGateway:
                 await self.post_case(summary)
             except DeliveryFailed:
                 log.error("case %s: the channel card is stale until the next change", summary.code)
+                return
+        self._showing(case_id, summary.version)
+
+    def _showing(self, case_id: int, version: int) -> None:
+        before = self._shown.pop(case_id, -1)  # to the end: the dict is oldest change first
+        self._shown[case_id] = max(before, version)
+        if len(self._shown) > CARD_VERSIONS_KEPT:
+            del self._shown[next(iter(self._shown))]
 
     # -- personal chat -------------------------------------------------------------------
 
@@ -245,8 +269,9 @@ class Deliveries:
     them, and the clicker already gets the updated card in the answer. Each notification
     is delivered by a task of its own, as soon as the answer is on its way; those about
     one case wait for each other, in the order they came, so two updates of one card never
-    race. A card update that is still waiting is not queued twice: it reads the case when
-    it runs, so it shows every change made until then.
+    race. A card update that is still waiting is not queued twice: it shows the newest of
+    the changes that asked for it (or, if one of them came without the case as it left it,
+    the case as it is when the update runs).
 
     At most ``at_once`` notifications are worked on at once (a gate like the clicks' own,
     bot/turns.py, so one waiting long on the Bot Connector stops counting after a moment);
@@ -274,7 +299,7 @@ class Deliveries:
         self._lane = TurnGate(at_once)
         self.retry_after = tuple(retry_after)
         self._cases: dict[int, tuple[asyncio.Lock, int]] = {}  # case -> its turn, users
-        self._cards_waiting: set[int] = set()
+        self._cards_waiting: dict[int, CaseChanged] = {}  # case -> what its update will show
         self._tasks: set[asyncio.Task[None]] = set()
         # Refused card updates waiting for their next try: case -> (timer, note, tries).
         self._later: dict[int, tuple[asyncio.TimerHandle, Notification, int]] = {}
@@ -285,10 +310,11 @@ class Deliveries:
 
     def _put(self, note: Notification, tries: int) -> None:
         if isinstance(note, CaseChanged):
-            if note.case_id in self._cards_waiting:
+            waiting = self._cards_waiting.get(note.case_id)
+            self._cards_waiting[note.case_id] = newest(waiting, note) if waiting else note
+            if waiting is not None:
                 self.merged += 1
                 return
-            self._cards_waiting.add(note.case_id)
         lock, users = self._cases.get(note.case_id) or (asyncio.Lock(), 0)
         self._cases[note.case_id] = (lock, users + 1)
         # A context of its own: the delivery is not part of the click's turn, whose
@@ -307,7 +333,7 @@ class Deliveries:
             async with turn, self._lane.turn():
                 if isinstance(note, CaseChanged):
                     # From here on, a new change queues another update.
-                    self._cards_waiting.discard(note.case_id)
+                    note = self._cards_waiting.pop(note.case_id, note)
                     self._not_later(note.case_id)  # this one shows every change so far
                 await self._deliver(note)
         except CardNotUpdated as exc:
@@ -362,6 +388,13 @@ class Deliveries:
         await self.drain()
 
 
+def newest(a: CaseChanged, b: CaseChanged) -> CaseChanged:
+    """One card update for two changes of a case: the newer case, or a fresh read of it."""
+    if a.summary is None or b.summary is None:
+        return CaseChanged(a.case_id)
+    return b if b.summary.version >= a.summary.version else a
+
+
 class TeamsNotifier:
     """The domain's Notifier: tells people in Teams what a use case changed.
 
@@ -389,15 +422,22 @@ class TeamsNotifier:
         """Deliver one notification now; failures are raised (Deliveries logs them)."""
         gw = self.gateway
         if isinstance(note, CaseChanged):
-            await gw.refresh_case(note.case_id)
+            await gw.refresh_case(note.case_id, note.summary)
             return
-        summary = await services.summary_of(gw.uow_factory(), note.case_id, gw.clock, gw.policy)
+        # A note about a change is about the case as that change left it.
+        summary = note.summary or await services.summary_of(
+            gw.uow_factory(), note.case_id, gw.clock, gw.policy
+        )
         if isinstance(note, PairComplete):
-            recipients = await self._aad_ids(note.mediator_ids)
-            for aad in recipients.values():
-                await self._try(aad, lambda lang: cards.pair_complete_card(summary, lang))
+            pair = await self._people(note.mediator_ids, note.people)
+            for mid in note.mediator_ids:
+                if mid in pair:
+                    await self._try(
+                        pair[mid].aad_object_id,
+                        lambda lang: cards.pair_complete_card(summary, lang),
+                    )
         elif isinstance(note, SeatReleased):
-            people = await self._people((note.mediator_id, *note.coordinator_ids))
+            people = await self._people((note.mediator_id, *note.coordinator_ids), note.people)
             released = people.get(note.mediator_id)
             name = released.name if released else "?"
             targets = set(note.coordinator_ids)
@@ -411,13 +451,15 @@ class TeamsNotifier:
                         lambda lang: cards.seat_released_card(summary, name, note.reason, lang),
                     )
 
-    async def _people(self, ids: tuple[int, ...]) -> dict[int, Any]:
+    async def _people(
+        self, ids: tuple[int, ...], known: Mapping[int, Mediator] | None
+    ) -> Mapping[int, Mediator]:
+        """The registry's people of ``ids``: as the change saw them when it says, else read."""
+        if known is not None and all(i in known for i in ids):
+            return known
         uow = self.gateway.uow_factory()
         async with uow:
             return await uow.mediators.by_ids(list(ids))
-
-    async def _aad_ids(self, ids: tuple[int, ...]) -> dict[int, str]:
-        return {k: v.aad_object_id for k, v in (await self._people(ids)).items()}
 
     async def _try(self, aad: str, build: Callable[[Lang], Card]) -> None:
         # Logged by the gateway; the change still shows on the channel card.

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import Case, CaseStatus, Family, Mediator
+from mediation.views import CaseSummary
 
 
 class Clock(Protocol):
@@ -103,6 +104,11 @@ class UnitOfWork(Protocol):
 
 
 # -- notifications: what the bank tells people after a change has been committed ---------
+#
+# A use case that has the case and the people at hand when it commits passes them along
+# (``summary``, ``people``: as they stood right after its change), so the delivery need not
+# read them again; without them the delivery reads the case as it then is. They are not part
+# of what the notification says: two notifications of the same change compare equal.
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,8 @@ class PairComplete:
     case_id: int
     code: str
     mediator_ids: tuple[int, ...]
+    summary: CaseSummary | None = field(default=None, compare=False, repr=False)
+    people: Mapping[int, Mediator] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,8 @@ class SeatReleased:
     mediator_id: int
     reason: str
     coordinator_ids: tuple[int, ...]
+    summary: CaseSummary | None = field(default=None, compare=False, repr=False)
+    people: Mapping[int, Mediator] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,7 @@ class CaseChanged:
     """The case's public card must be re-rendered wherever it is posted."""
 
     case_id: int
+    summary: CaseSummary | None = field(default=None, compare=False, repr=False)
 
 
 Notification = PairComplete | SeatReleased | CaseChanged

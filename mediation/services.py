@@ -8,7 +8,7 @@ loser of a race gets the rule that now refuses them ("seat 2 is already taken").
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NoReturn, TypeVar
@@ -104,6 +104,10 @@ async def _case(uow: UnitOfWork, case_id: int, *, for_update: bool = False) -> C
     if case is None:
         raise errors.CaseNotFound(case_id)
     return case
+
+
+def _only(people: Mapping[int, Mediator], ids: Iterable[int]) -> dict[int, Mediator]:
+    return {i: people[i] for i in ids if i in people}
 
 
 async def _summary(uow: UnitOfWork, case: Case, policy: BankPolicy, now: datetime) -> CaseSummary:
@@ -216,10 +220,12 @@ async def claim_seat(
                 CaseEvent(case.id, CaseEventKind.CLAIMED, me.id, now, {"seat": seat.n})
             )
             await uow.commit()
-            notes: list[Notification] = [CaseChanged(case.id)]
+            people = {**holders, me.id: locked}
+            summary = summarize(case, people, policy, today)
+            notes: list[Notification] = [CaseChanged(case.id, summary)]
             if case.full:
-                notes.append(PairComplete(case.id, case.code, tuple(case.holder_ids())))
-            summary = summarize(case, {**holders, me.id: locked}, policy, today)
+                pair = tuple(case.holder_ids())
+                notes.append(PairComplete(case.id, case.code, pair, summary, _only(people, pair)))
             return CaseResult(summary, True, tuple(notes), seat=seat.n)
 
     result = await _retrying(uow, attempt)
@@ -274,13 +280,17 @@ async def release_seat(
                     {"seat": n, "mediator_id": former, "reason": reason.value},
                 )
             )
-            coordinators = tuple(c.id for c in await uow.mediators.coordinators() if c.id)
+            coordinators = {c.id: c for c in await uow.mediators.coordinators() if c.id}
             await uow.commit()
+            summary = summarize(case, holders, policy, today)
+            people = {**_only(holders, (former,)), **coordinators}
             notes: tuple[Notification, ...] = (
-                CaseChanged(case.id),
-                SeatReleased(case.id, case.code, former, reason.value, coordinators),
+                CaseChanged(case.id, summary),
+                SeatReleased(
+                    case.id, case.code, former, reason.value, tuple(coordinators), summary, people
+                ),
             )
-            return CaseResult(summarize(case, holders, policy, today), True, notes)
+            return CaseResult(summary, True, notes)
 
     result = await _retrying(uow, attempt)
     await _send(notifier, result.notifications)
@@ -362,18 +372,26 @@ async def assign_seat(
                         {"mediator_id": target.id, "reason": reason, "quota": str(over)},
                     )
                 )
-            coordinators = tuple(c.id for c in await uow.mediators.coordinators() if c.id)
+            coordinators = {c.id: c for c in await uow.mediators.coordinators() if c.id}
             await uow.commit()
-            notes: list[Notification] = [CaseChanged(case.id)]
+            people = {**holders, target.id: target}
+            summary = summarize(case, people, policy, policy.local_date(now))
+            notes: list[Notification] = [CaseChanged(case.id, summary)]
             if was_open and case.status is CaseStatus.PAIRED:
-                notes.append(PairComplete(case.id, case.code, tuple(case.holder_ids())))
+                pair = tuple(case.holder_ids())
+                notes.append(PairComplete(case.id, case.code, pair, summary, _only(people, pair)))
             if former is not None:
                 notes.append(
                     SeatReleased(
-                        case.id, case.code, former, ReleaseReason.COORDINATOR.value, coordinators
+                        case.id,
+                        case.code,
+                        former,
+                        ReleaseReason.COORDINATOR.value,
+                        tuple(coordinators),
+                        summary,
+                        {**_only(people, (former,)), **coordinators},
                     )
                 )
-            summary = await _summary(uow, case, policy, now)
             return CaseResult(summary, True, tuple(notes), seat=seat.n)
 
     result = await _retrying(uow, attempt)
@@ -462,8 +480,8 @@ async def _coordinator_change(
             kind, detail = event
             await uow.journal.case_event(CaseEvent(case.id, kind, me.id, now, detail))
             await uow.commit()
-            notes = (CaseChanged(case.id),)
-            return CaseResult(await _summary(uow, case, policy, now), True, notes)
+            summary = await _summary(uow, case, policy, now)
+            return CaseResult(summary, True, (CaseChanged(case.id, summary),))
 
     result = await _retrying(uow, attempt)
     if notifier is not None:
@@ -526,7 +544,8 @@ async def _step(
             await uow.cases.save(case)
             await uow.journal.case_event(CaseEvent(case.id, kind, me.id, now))
             await uow.commit()
-            return CaseResult(await _summary(uow, case, policy, now), True, (CaseChanged(case.id),))
+            summary = await _summary(uow, case, policy, now)
+            return CaseResult(summary, True, (CaseChanged(case.id, summary),))
 
     return await _retrying(uow, attempt)
 

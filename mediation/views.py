@@ -53,6 +53,8 @@ class CaseSummary:
     topics: tuple[str, ...]
     preferred_times: tuple[str, ...]
     seats: tuple[SeatView, ...]
+    # The case's version when read: of two summaries of one case, the higher is the newer.
+    version: int = 0
 
     @property
     def open_seats(self) -> int:
@@ -97,6 +99,7 @@ def summarize(
         topics=case.intake.topics,
         preferred_times=case.intake.preferred_times,
         seats=tuple(seats),
+        version=case.version,
     )
 
 

@@ -36,6 +36,7 @@ from bot.teams import (
     CardNotUpdated,
     DeliveryFailed,
     TeamsGateway,
+    TeamsNotifier,
     card_activity,
     message_lost,
     reference_dict,
@@ -43,6 +44,7 @@ from bot.teams import (
 from mediation import services
 from mediation.model import Role
 from mediation.policy import BankPolicy
+from mediation.ports import CaseChanged
 from mediation.views import CaseSummary
 from tests.clock import FixedClock
 from tests.fakes.connector import Call, FakeConnector
@@ -576,3 +578,42 @@ def test_the_proxy_of_the_environment_is_looked_up_once_per_service_url(
     # The environment is read once: a later change needs a restart, as any setting does.
     monkeypatch.delenv("HTTPS_PROXY")
     assert connector._proxy_for(teams, URL(teams + "v3/conversations"))[0] == proxy
+
+
+async def test_a_late_update_of_an_earlier_change_leaves_the_newer_card(
+    fake: FakeConnector, tokens: list[Any]
+) -> None:
+    uow, summary = await a_bank()
+    clock, policy = FixedClock(), BankPolicy()
+    async with uow:
+        aad = {m.name: m.aad_object_id for m in await uow.mediators.list()}
+    olli, outi = aad["Olli Kokenut"], aad["Outi Osaava"]
+    store = Store(fake.url)
+    for who in (olli, outi):
+        store.users[who] = reference_dict(incoming(fake.url))
+    gw = gateway(adapter(APP_ID), APP_ID, store, uow)
+    notifier = TeamsNotifier(gw)  # no Deliveries: each note delivered as it is told
+    try:
+        await gw.post_case(summary)
+        first = await services.claim_seat(
+            services.ClaimSeat(olli, summary.case_id), uow, notifier, clock, policy
+        )
+        second = await services.claim_seat(
+            services.ClaimSeat(outi, summary.case_id), uow, notifier, clock, policy
+        )
+        updates = len(fake.of_kind("update"))
+        # The first claim's card update, had it come last: the card keeps both holders.
+        await notifier.deliver(first.notifications[0])
+        assert len(fake.of_kind("update")) == updates
+        # Without the case along (a change elsewhere), the card is read again and sent.
+        await notifier.deliver(CaseChanged(summary.case_id))
+        assert len(fake.of_kind("update")) == updates + 1
+    finally:
+        await gw.connector.close()
+    assert first.case.version < second.case.version
+    card = json.dumps(fake.of_kind("update")[-1].card)
+    assert "Olli Kokenut" in card and "Outi Osaava" in card
+    # The pair heard of it from the change itself, with the names it saw.
+    pair_notes = [s for s in fake.log if s.kind == "reply"]
+    assert len(pair_notes) == 2
+    assert all(s.card and summary.code in json.dumps(s.card) for s in pair_notes)

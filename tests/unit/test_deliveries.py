@@ -8,6 +8,7 @@ import pytest
 
 from bot.teams import CardNotUpdated, Deliveries, DeliveryFailed
 from mediation.ports import CaseChanged, Notification, PairComplete
+from mediation.views import CaseSummary
 
 
 async def test_in_order_per_case_and_a_waiting_card_update_is_not_queued_twice() -> None:
@@ -31,6 +32,48 @@ async def test_in_order_per_case_and_a_waiting_card_update_is_not_queued_twice()
     # case's notifications in the order they came.
     assert [n for n in delivered if n.case_id == 1] == [first, CaseChanged(1), pair]
     assert [n for n in delivered if n.case_id == 2] == [CaseChanged(2)]
+    await deliveries.close()
+
+
+def _seen_at(version: int) -> CaseSummary:
+    """A case card's data as one change left the case (only the version matters here)."""
+    return CaseSummary(
+        1, "2026-001", "A", "open", None, "Espoo", "spring", 2026, "fi", False, 1, ("3-6",),
+        ("custody",), (), (), version,
+    )  # fmt: skip
+
+
+async def test_a_waiting_card_update_shows_the_newest_change_that_asked_for_it() -> None:
+    delivered: list[Notification] = []
+    gate = asyncio.Event()
+
+    async def deliver(note: Notification) -> None:
+        await gate.wait()
+        delivered.append(note)
+
+    deliveries = Deliveries(deliver)
+    deliveries.put(CaseChanged(1, _seen_at(1)))
+    await asyncio.sleep(0)  # the first update is under way
+    # Changes 3 and 2 told in the wrong order: the one waiting update shows change 3.
+    deliveries.put(CaseChanged(1, _seen_at(3)))
+    deliveries.put(CaseChanged(1, _seen_at(2)))
+    gate.set()
+    await deliveries.drain()
+    assert [n.summary.version for n in delivered if isinstance(n, CaseChanged) and n.summary] == [
+        1,
+        3,
+    ]
+    # A change told without the case along: the waiting update reads the case itself.
+    gate.clear()
+    deliveries.put(CaseChanged(1, _seen_at(4)))
+    await asyncio.sleep(0)
+    deliveries.put(CaseChanged(1, _seen_at(5)))
+    deliveries.put(CaseChanged(1))
+    deliveries.put(CaseChanged(1, _seen_at(6)))
+    gate.set()
+    await deliveries.drain()
+    assert [n.summary and n.summary.version for n in delivered[2:]] == [4, None]
+    assert deliveries.merged == 3
     await deliveries.close()
 
 

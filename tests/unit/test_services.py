@@ -92,6 +92,12 @@ async def test_a_case_goes_from_intake_to_a_full_pair(bank: Bank) -> None:
         CaseEventKind.CLAIMED,
         CaseEventKind.CLAIMED,
     ]
+    # The notes bring the case as the claim left it, and the pair, for their delivery.
+    changed, pair = bank.notifier.sent[-2:]
+    assert isinstance(changed, CaseChanged) and isinstance(pair, PairComplete)
+    assert changed.summary == pair.summary == second.case
+    assert pair.people is not None
+    assert {m.name for m in pair.people.values()} == {"Niina Uusi", "Olli Kokenut"}
 
 
 async def test_claiming_twice_is_a_no_op(bank: Bank) -> None:
@@ -196,6 +202,9 @@ async def test_release_reopens_and_tells_the_coordinators(bank: Bank) -> None:
     note = bank.notifier.sent[-1]
     assert isinstance(note, SeatReleased) and note.reason == "conflict_of_interest"
     assert note.coordinator_ids == (bank.people["coord"].id,)
+    assert note.summary == result.case and note.summary.version > 0
+    assert note.people is not None
+    assert {m.name for m in note.people.values()} == {"Kaisa Koordinaattori", "Outi Kokenut"}
     # Access ends at once.
     with pytest.raises(errors.NotAllowed):
         await services.view_details(

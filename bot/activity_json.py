@@ -11,9 +11,11 @@ caller falls back to msrest, so an odd activity is read exactly as before.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, tzinfo
 from typing import Any, cast
 
+from isodate import UTC, FixedOffset
 from msrest.serialization import Deserializer, Model
 
 
@@ -43,6 +45,52 @@ class _Plan:
             raise Unusual(f"{cls.__name__}: read-only or constant attributes")
         if getattr(cls, "_subtype_map", None):
             raise Unusual(f"{cls.__name__}: polymorphic")
+
+
+# The two forms Teams writes: "2026-03-02T09:15:00.1234567Z" and, for localTimestamp,
+# "2026-03-02T11:15:00.123+02:00".
+_STAMP = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|([+-])(\d\d):(\d\d))\Z", re.ASCII
+)
+_OFFSETS: dict[str, tzinfo] = {}
+
+
+def timestamp(text: str) -> datetime:
+    """A timestamp as msrest reads it: the same moment, fraction cut at microseconds, tzinfo.
+
+    msrest goes through isodate, which parses the fraction as a Decimal: 8-9 us for each of
+    an activity's two timestamps, against 1.6-2.0 us here (about 1% of a click's CPU time).
+    The forms Teams writes are read here into the same value with the same tzinfo classes;
+    anything else, and any date or time out of range, goes to msrest, which reads or
+    refuses it as before.
+    """
+    found = _STAMP.match(text)
+    if found is not None:
+        year, month, day, hour, minute, second, fraction, zone, sign, hh, mm = found.groups()
+        if 1 < int(year) < 9999:  # msrest refuses what ends outside years 1-9999 in UTC
+            try:
+                return datetime(
+                    int(year),
+                    int(month),
+                    int(day),
+                    int(hour),
+                    int(minute),
+                    int(second),
+                    int(fraction[:6].ljust(6, "0")) if fraction else 0,
+                    UTC if zone == "Z" else _offset(zone, sign, int(hh), int(mm)),
+                )
+            except ValueError:
+                pass  # a day, hour or minute out of range: msrest's error, below
+    stamp: datetime = Deserializer.deserialize_iso(text)
+    return stamp
+
+
+def _offset(zone: str, sign: str, hours: int, minutes: int) -> tzinfo:
+    found = _OFFSETS.get(zone)
+    if found is None:
+        factor = -1 if sign == "-" else 1
+        found = _OFFSETS.setdefault(zone, FixedOffset(factor * hours, factor * minutes, zone))
+    return found
 
 
 class ActivityReader:
@@ -90,10 +138,9 @@ class ActivityReader:
             if not isinstance(value, str):
                 raise Unusual("timestamp expected")
             try:
-                stamp: datetime = Deserializer.deserialize_iso(value)
+                return timestamp(value)
             except Exception as exc:  # msrest's own error types; msrest gets to refuse it
                 raise Unusual("not a timestamp") from exc
-            return stamp
         if kind.startswith("[") and kind.endswith("]"):
             if not isinstance(value, list):
                 raise Unusual("list expected")

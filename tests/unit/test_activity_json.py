@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from botbuilder.schema import Activity
+from msrest.exceptions import DeserializationError
 from msrest.serialization import Deserializer, Model
 
-from bot.activity_json import ActivityReader, Unusual
+from bot.activity_json import ActivityReader, Unusual, timestamp
 from bot.gate import read_activity
 
 MODELS = Activity._infer_class_models()
@@ -141,3 +142,51 @@ def test_odd_values_are_left_to_msrest(odd: dict[str, Any]) -> None:
             read_activity(json.loads(json.dumps(data)))
     else:
         assert _plain(read_activity(json.loads(json.dumps(data)))) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-23T20:38:12.1234567Z",
+        "2026-11-23T20:38:12.123456789Z",
+        "2026-11-23T20:38:12.5Z",
+        "2026-11-23T20:38:12Z",
+        "2026-11-23T22:38:12.123+02:00",
+        "2026-11-23T15:08:12.000-05:30",
+        "2026-11-23T20:38:12+00:00",
+        "2026-11-23t20:38:12z",  # lower case: msrest's own reading
+        "2026-11-23T20:38:12",  # no zone
+        "2026-11-23T20:38:12.12+0200",
+        "2026-02-29T10:00:00Z",  # no such day: refused
+        "2026-11-23T24:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-01:00",  # past year 9999 in UTC: refused
+        "2026-11-23T20:38:12.1Z trailing",
+    ],
+)
+def test_a_timestamp_reads_as_msrest_reads_it(text: str) -> None:
+    try:
+        expected = Deserializer.deserialize_iso(text)
+    except DeserializationError:
+        with pytest.raises(DeserializationError):
+            timestamp(text)
+        return
+    got = timestamp(text)
+    assert got == expected
+    assert (got.replace(tzinfo=None), got.utcoffset()) == (
+        expected.replace(tzinfo=None),
+        expected.utcoffset(),
+    )
+    assert type(got.tzinfo) is type(expected.tzinfo)
+    assert got.tzname() == expected.tzname()
+
+
+def test_the_forms_teams_writes_are_read_without_msrest(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.activity_json
+
+    def _no(text: str) -> Any:
+        raise AssertionError(f"msrest read {text}")
+
+    monkeypatch.setattr(bot.activity_json.Deserializer, "deserialize_iso", _no)
+    assert timestamp("2026-11-23T20:38:12.1234567Z").microsecond == 123456
+    assert timestamp("2026-11-23T22:38:12.123+02:00").hour == 22

@@ -11,15 +11,22 @@ from mediation.ports import CaseChanged, Notification, PairComplete
 from mediation.views import CaseSummary
 
 
+class Held:
+    """A deliver function that holds every delivery until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        self.delivered: list[Notification] = []
+        self.gate = asyncio.Event()
+
+    async def __call__(self, note: Notification) -> None:
+        await self.gate.wait()
+        self.delivered.append(note)
+
+
 async def test_in_order_per_case_and_a_waiting_card_update_is_not_queued_twice() -> None:
-    delivered: list[Notification] = []
-    gate = asyncio.Event()
-
-    async def deliver(note: Notification) -> None:
-        await gate.wait()
-        delivered.append(note)
-
-    deliveries = Deliveries(deliver)
+    held = Held()
+    delivered, gate = held.delivered, held.gate
+    deliveries = Deliveries(held)
     first = CaseChanged(1)
     deliveries.put(first)
     await asyncio.sleep(0)  # the worker has taken the first update and waits on the gate
@@ -44,14 +51,9 @@ def _seen_at(version: int) -> CaseSummary:
 
 
 async def test_a_waiting_card_update_shows_the_newest_change_that_asked_for_it() -> None:
-    delivered: list[Notification] = []
-    gate = asyncio.Event()
-
-    async def deliver(note: Notification) -> None:
-        await gate.wait()
-        delivered.append(note)
-
-    deliveries = Deliveries(deliver)
+    held = Held()
+    delivered, gate = held.delivered, held.gate
+    deliveries = Deliveries(held)
     deliveries.put(CaseChanged(1, _seen_at(1)))
     await asyncio.sleep(0)  # the first update is under way
     # Changes 3 and 2 told in the wrong order: the one waiting update shows change 3.

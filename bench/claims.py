@@ -36,6 +36,8 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import importlib
+import importlib.util
 import itertools
 import json
 import math
@@ -278,9 +280,28 @@ def _echo_app() -> Any:
 
 def _keep_msrest_stock() -> None:
     """Benchmark only: this Sopu process skips the msrest fix, to measure what it is worth."""
-    import bot.app
+    module = importlib.import_module(_OLD_ROOT if _tree_has(_OLD_ROOT) else "bot.framework.adapter")
+    module.speed_up_msrest = lambda: None  # type: ignore[attr-defined]
 
-    bot.app.speed_up_msrest = lambda: None
+
+# bench/claims_ab.py serves revisions from before and after the composition root moved from
+# bot/app.py to bot/bootstrap.py with this one file: each name is looked up where the
+# served tree has it.
+_OLD_ROOT = "bot.app"
+
+
+def _tree_has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _root() -> Any:
+    return importlib.import_module(_OLD_ROOT if _tree_has(_OLD_ROOT) else "bot.bootstrap")
+
+
+def _reference_dict() -> Any:
+    if _tree_has(_OLD_ROOT):
+        return importlib.import_module("bot.teams").reference_dict
+    return importlib.import_module("bot.framework.references").reference_dict
 
 
 class _SilentNotifier:
@@ -299,8 +320,9 @@ class _SopuBank(Served):
     """
 
     def __init__(self, database: str, connector_url: str, lanes: int) -> None:
-        from bot.app import create_app
         from bot.settings import Settings
+
+        create_app = _root().create_app
 
         settings = Settings(
             database_url=f"sqlite+aiosqlite:///{database}",
@@ -317,12 +339,11 @@ class _SopuBank(Served):
     async def ready(self) -> dict[str, Any]:
         from botbuilder.schema import Activity
 
-        from bot.app import SOPU
-        from bot.teams import reference_dict
         from mediation import services
         from mediation.model import Mediator, Role
 
-        sopu = self.app[SOPU]
+        sopu = self.app[_root().SOPU]
+        reference_dict = _reference_dict()
         clock, policy = sopu.clock, sopu.settings.policy
         people = [person(i) for i in range(max(REGISTRY_SIZE, self.lanes + 5))]
         uow = sopu.uow()
@@ -387,10 +408,8 @@ class _SopuBank(Served):
 
     async def done(self) -> dict[str, Any]:
         """What the journal recorded on the lanes' cases: real claims and releases."""
-        from bot.app import SOPU
-
         kinds: Counter[str] = Counter()
-        sopu = self.app[SOPU]
+        sopu = self.app[_root().SOPU]
         uow = sopu.uow()
         async with uow:
             for case_id in self.claim_cases:

@@ -41,7 +41,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import settle_heap, speed_up_msrest
+from bot.bootstrap import settle_heap
+from bot.framework.adapter import speed_up_msrest
 from bot.settings import SendLimits
 from jobs import term_start
 from jobs.scheduler import JOBS, run_job

@@ -21,14 +21,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import demo, playground
+from bot.bootstrap import create_app, open_storage
 from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError
 from mediation.model import Mediator
 from mediation.policy import BankPolicy
 from mediation.registry import RegistryFileError, RegistryRow, parse_registry
 from mediation.services import ImportReport, import_registry
-from storage.db import create_engine, upgrade
-from storage.uow import SqlUnitOfWork, session_factory
+from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("sopu")
 
@@ -158,24 +158,14 @@ def _shown(url: str) -> str:
 @asynccontextmanager
 async def open_bank(settings: Settings) -> AsyncIterator[Callable[[], SqlUnitOfWork]]:
     """A migrated database and a factory of units of work on it."""
-    engine = create_engine(settings.database_url, hide_parameters=True)
-    try:
-        await upgrade(engine)
-        sessions = session_factory(engine)
-        yield lambda: SqlUnitOfWork(sessions)
-    finally:
-        await engine.dispose()
+    async with open_storage(settings) as storage:
+        yield storage.uow
 
 
 async def db_upgrade(settings: Settings, out: TextIO) -> int:
-    engine = create_engine(settings.database_url, hide_parameters=True)
-    try:
-        await upgrade(engine)
-        async with engine.connect() as connection:
-            revision = await connection.execute(text("SELECT version_num FROM alembic_version"))
-            heads = ", ".join(sorted(r[0] for r in revision))
-    finally:
-        await engine.dispose()
+    async with open_storage(settings) as storage, storage.engine.connect() as connection:
+        revision = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        heads = ", ".join(sorted(r[0] for r in revision))
     print(f"Database {_shown(settings.database_url)} is at revision {heads}.", file=out)
     return 0
 
@@ -312,8 +302,6 @@ async def load_demo(settings: Settings, out: TextIO, *, if_empty: bool = False) 
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
-    from bot.app import create_app
-
     _configure_logging(logging.INFO)
     _warn_if_unauthenticated(settings)
     web.run_app(
@@ -342,8 +330,6 @@ def _source_roots() -> list[Path]:
 
 
 async def _run_dev(settings: Settings, config: Path, out: TextIO) -> int:
-    from bot.app import create_app
-
     async with open_bank(settings) as new_uow:
         try:
             report = await demo.load(new_uow, SystemClock(), settings.policy)

@@ -1,202 +1,28 @@
-"""Meetings in Teams: the calendar verbs, the pair's notes about calendar changes, the feed.
+"""The meeting verbs: propose, book, move, cancel and record, each answered with a card.
 
 The rules are in ``mediation.calendar``; this module reads card data, calls the use cases and
-answers with ``cards.calendar`` cards. ``open_calendar`` builds the calendar adapter chosen
-by SOPU_CALENDAR (local or Microsoft Graph) for the app.
+answers with ``cards.calendar`` cards.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
-import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 import cards
-from bot.actions import Actions, Card, Click, _case_id, _int, _text
+from bot.calendar_service import feedback_section
+from bot.deps import ActionDeps, CalendarService, Card, Click, Handler
+from bot.inputs import case_id_of, int_of, text_of
 from cards import calendar as calendar_cards
 from cards import verbs
 from cards.i18n import Lang, error_text, t
-from graph.holidays import finnish_closed_days
-from graph.local import LocalCalendar, render_ics
 from mediation import calendar as cal
 from mediation import errors
+from mediation.feedback import record_meeting_feedback
 from mediation.model import MeetingKind, MeetingStatus
-from mediation.ports import Clock, Notifier, UnitOfWork
-from storage.calendar import FeedStore, LocalEventStore, SqlEventLinks, SqlMeetingFinder
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
-    from bot.teams import TeamsGateway
-
-log = logging.getLogger(__name__)
-
-FEED_PAST = timedelta(days=90)
-
-
-class CatalogWording:
-    """Event texts from the catalogs, in one language."""
-
-    def __init__(self, lang: Lang) -> None:
-        self.lang = lang
-
-    def subject(self, code: str, kind: MeetingKind, parent_no: int | None) -> str:
-        kind_text = calendar_cards.kind_label(self.lang, kind, parent_no)
-        return t(self.lang, "calendar.event.subject", code=code, kind=kind_text)
-
-    def body(self, code: str) -> str:
-        return t(self.lang, "calendar.event.body", code=code)
-
-    def cancel_comment(self, code: str) -> str:
-        return t(self.lang, "calendar.event.cancel", code=code)
-
-
-class TeamsMeetingNotifier:
-    """Tells both mediators in personal chat that a meeting changed in their calendar."""
-
-    def __init__(self, gateway: TeamsGateway, uow_factory: Callable[[], UnitOfWork], zone: str):
-        self.gateway = gateway
-        self.uow_factory = uow_factory
-        self.zone = zone
-
-    async def meeting_changed(self, change: cal.MeetingChanged) -> None:
-        from bot.teams import DeliveryFailed
-
-        uow = self.uow_factory()
-        async with uow:
-            people = await uow.mediators.by_ids(list(change.mediator_ids))
-        for person in people.values():
-            try:
-                await self.gateway.send_personal(
-                    person.aad_object_id,
-                    lambda lang: calendar_cards.meeting_changed_card(change, lang, self.zone),
-                )
-            except DeliveryFailed:
-                log.warning("case %s: a mediator was not told of a calendar change", change.code)
-
-
-@dataclass
-class CalendarService:
-    """The calendar feature as one running Sopu holds it."""
-
-    deps: cal.CalendarDeps
-    mode: str
-    base_url: str
-    links: SqlEventLinks
-    finder: SqlMeetingFinder
-    meeting_notifier: cal.MeetingNotifier
-    feeds: FeedStore | None = None
-    events: LocalEventStore | None = None
-    sync: Any = None  # graph.sync.GraphSync in graph mode
-    graph_tasks: dict[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-    def in_lang(self, lang: Lang) -> cal.CalendarDeps:
-        return dataclasses.replace(self.deps, wording=CatalogWording(lang))
-
-    async def feed_url(self, mediator_id: int | None) -> str | None:
-        if self.feeds is None or mediator_id is None:
-            return None
-        token = await self.feeds.token_of(mediator_id)
-        return f"{self.base_url}/calendar/{token}.ics"
-
-    async def close(self) -> None:
-        for close in reversed(self.closers):
-            try:
-                await close()
-            except Exception:
-                log.exception("closing the calendar failed")
-
-
-CALENDAR = web.AppKey("calendar", CalendarService)
-# Tests hand in a Graph credential here before the app starts (no Entra ID offline).
-GRAPH_CREDENTIAL = web.AppKey("graph_credential", object)
-
-
-def meeting_policy(settings: Settings) -> cal.MeetingPolicy:
-    c = settings.calendar
-    return cal.MeetingPolicy(follow_up_weeks=c.follow_up_weeks, working_hours=c.working_hours)
-
-
-async def open_calendar(
-    app: web.Application,
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    gateway: TeamsGateway,
-    notifier: Notifier,
-    uow_factory: Callable[[], UnitOfWork],
-) -> CalendarService:
-    """The calendar adapter of SOPU_CALENDAR, with its stores; close it at shutdown."""
-    mp = meeting_policy(settings)
-    links = SqlEventLinks(sessions, clock)
-    base_url = getattr(settings, "public_url", "") or f"http://{settings.host}:{settings.port}"
-    feeds = events = None
-    closers: list[Callable[[], Awaitable[None]]] = []
-    sync = None
-    graph_tasks: dict[str, Callable[[], Awaitable[object]]] = {}
-    meeting_notifier = TeamsMeetingNotifier(gateway, uow_factory, settings.policy.timezone)
-    calendar: cal.Calendar
-    if settings.calendar.mode == "graph":
-        from graph.msgraph import GraphCalendar, credential_from
-        from graph.sync import GraphSync
-        from storage.calendar import SyncStore
-
-        credential = app.get(GRAPH_CREDENTIAL) or credential_from(settings.calendar)
-        graph = GraphCalendar.create(credential, settings.calendar.base_url, mp.working_hours)
-        closers.append(graph.close)
-        calendar = graph
-        sync = GraphSync(
-            graph,
-            SyncStore(sessions, clock),
-            links,
-            uow_factory,
-            meeting_notifier,
-            notifier,
-            clock,
-            f"{base_url}/api/graph/notifications",
-        )
-        closers.append(sync.close)
-        graph_tasks = {"sopu.graph_renew": sync.renew_all, "sopu.graph_delta": sync.delta_all}
-    else:
-        events = LocalEventStore(sessions, clock)
-        feeds = FeedStore(sessions, clock)
-        calendar = LocalCalendar(events, mp.working_hours)
-    deps = cal.CalendarDeps(
-        calendar=calendar,
-        links=links,
-        notifier=notifier,
-        clock=clock,
-        policy=settings.policy,
-        meetings=mp,
-        wording=CatalogWording("fi"),
-        closed_days=finnish_closed_days,
-    )
-    service = CalendarService(
-        deps,
-        settings.calendar.mode,
-        base_url,
-        links,
-        SqlMeetingFinder(sessions),
-        meeting_notifier,
-        feeds,
-        events,
-        sync,
-        graph_tasks,
-        closers,
-    )
-    app[CALENDAR] = service
-    return service
-
-
-# -- card data ---------------------------------------------------------------------------------
 
 
 def _kind(data: Mapping[str, Any]) -> MeetingKind | None:
@@ -251,34 +77,20 @@ def _held(data: Mapping[str, Any]) -> bool:
     return value == "yes"
 
 
-def feedback_section(lang: Lang, meeting_id: int) -> list[dict[str, Any]]:
-    """The feedback feature's inputs for the record card, when that feature is installed."""
-    try:
-        module = importlib.import_module("cards.feedback")
-    except ImportError:
-        return []
-    build = getattr(module, "meeting_feedback_section", None)
-    return list(build(lang, meeting_id)) if callable(build) else []
-
-
 # -- the verbs ---------------------------------------------------------------------------------
 
 
 class CalendarActions:
     """The handlers of the meeting verbs; each answers with a card and never raises."""
 
-    def __init__(self, actions: Actions) -> None:
-        self.a = actions
-        self.d = actions.d
+    def __init__(self, deps: ActionDeps) -> None:
+        self.deps = deps
 
     @property
     def svc(self) -> CalendarService:
-        service: CalendarService | None = getattr(self.d, "calendar", None)
-        if service is None:
-            raise RuntimeError("the calendar is not set up")
-        return service
+        return self.deps.calendar
 
-    def routes(self) -> dict[str, Callable[[Click], Awaitable[Card]]]:
+    def routes(self) -> dict[str, Handler]:
         return {
             verbs.MEETINGS_PROPOSE: self._guarded(self.propose),
             verbs.MEETINGS_BOOK: self._guarded(self.book),
@@ -287,9 +99,7 @@ class CalendarActions:
             verbs.MEETING_RECORD: self._guarded(self.record),
         }
 
-    def _guarded(
-        self, handler: Callable[[Click], Awaitable[Card]]
-    ) -> Callable[[Click], Awaitable[Card]]:
+    def _guarded(self, handler: Handler) -> Handler:
         async def run(click: Click) -> Card:
             try:
                 return await handler(click)
@@ -310,16 +120,16 @@ class CalendarActions:
         return cards.error_card(click.lang, message)
 
     def _case_id(self, click: Click) -> int:
-        return _case_id(click.data)
+        return case_id_of(click.data)
 
     def _meeting_id(self, click: Click, *, required: bool = True) -> int | None:
         try:
-            return _int(click.data, "meeting_id", required=required)
+            return int_of(click.data, "meeting_id", required=required)
         except errors.InvalidInput:
             raise cal.MeetingNotFound(str(click.data.get("meeting_id"))[:20]) from None
 
     async def _mediator_id(self, aad: str) -> int | None:
-        uow = self.d.uow_factory()
+        uow = self.deps.uow_factory()
         async with uow:
             me = await uow.mediators.by_aad(aad)
         return me.id if me else None
@@ -339,11 +149,11 @@ class CalendarActions:
                 click.actor,
                 self._case_id(click),
                 kind=_kind(click.data) if search else None,
-                parent_no=_int(click.data, "parent_no", required=False) if search else None,
+                parent_no=int_of(click.data, "parent_no", required=False) if search else None,
                 meeting_id=meeting_id,
                 search=search,
             ),
-            self.d.uow_factory(),
+            self.deps.uow(click),
             svc.deps.calendar,
             svc.links,
             svc.deps.clock,
@@ -383,7 +193,7 @@ class CalendarActions:
     async def book(self, click: Click) -> Card:
         """Book the chosen time; with a meeting id only, push a change the calendar missed."""
         meeting_id = self._meeting_id(click, required=False)
-        uow, deps = self.d.uow_factory(), self.svc.in_lang(click.lang)
+        uow, deps = self.deps.uow(click), self.svc.in_lang(click.lang)
         if meeting_id is not None and "start" not in click.data:
             await cal.retry_meeting(
                 cal.RetryMeeting(click.actor, meeting_id, self._case_id(click)), uow, deps
@@ -397,7 +207,7 @@ class CalendarActions:
             self._case_id(click),
             kind,
             _start(click.data),
-            _int(click.data, "parent_no", required=False),
+            int_of(click.data, "parent_no", required=False),
         )
         result = await cal.book_meeting(cmd, uow, deps)
         key = "calendar.notice.booked" if result.changed else "calendar.notice.already_booked"
@@ -408,7 +218,7 @@ class CalendarActions:
         meeting_id = self._meeting_id(click)
         assert meeting_id is not None
         cmd = cal.MoveMeeting(click.actor, meeting_id, self._case_id(click), _start(click.data))
-        result = await cal.move_meeting(cmd, self.d.uow_factory(), self.svc.in_lang(click.lang))
+        result = await cal.move_meeting(cmd, self.deps.uow(click), self.svc.in_lang(click.lang))
         if not result.changed and result.calendar_error is None:
             return await self._package(click, t(click.lang, "notice.unchanged"))
         return await self._answer(click, result, "calendar.notice.moved")
@@ -417,9 +227,9 @@ class CalendarActions:
         """Cancel a booked meeting, with an optional message to the attendees."""
         meeting_id = self._meeting_id(click)
         assert meeting_id is not None
-        message = _text(click.data, "message", limit=calendar_cards.MESSAGE_MAX).strip()
+        message = text_of(click.data, "message", limit=calendar_cards.MESSAGE_MAX).strip()
         cmd = cal.CancelMeeting(click.actor, meeting_id, self._case_id(click), message)
-        result = await cal.cancel_meeting(cmd, self.d.uow_factory(), self.svc.in_lang(click.lang))
+        result = await cal.cancel_meeting(cmd, self.deps.uow(click), self.svc.in_lang(click.lang))
         if not result.changed and result.calendar_error is None:
             return await self._package(click, t(click.lang, "notice.unchanged"))
         return await self._answer(click, result, "calendar.notice.cancelled")
@@ -432,7 +242,7 @@ class CalendarActions:
             click.actor,
             meeting_id,
             self._case_id(click),
-            self.d.uow_factory(),
+            self.deps.uow(click),
             svc.links,
             svc.deps.meetings,
         )
@@ -460,7 +270,7 @@ class CalendarActions:
             _held(click.data),
             _minutes(click.data, mp.max_held_minutes),
         )
-        result = await cal.record_meeting(cmd, self.d.uow_factory(), svc.links, svc.deps.clock, mp)
+        result = await cal.record_meeting(cmd, self.deps.uow(click), svc.links, svc.deps.clock, mp)
         view = result.meeting
         kind = calendar_cards.kind_label(click.lang, view.kind, view.parent_no)
         if view.status is MeetingStatus.HELD:
@@ -476,20 +286,19 @@ class CalendarActions:
         return await self._record_form(click, notice, error=bool(problem))
 
     async def _feedback(self, click: Click, meeting_id: int) -> str | None:
-        """Hand the card's feedback inputs (fb_*) to the feedback feature, if it is there."""
+        """Record the card's feedback inputs (fb_*); the problem with them, if any."""
         fields = {k: v for k, v in click.data.items() if k.startswith("fb_")}
         if not any(v not in (None, "") for v in fields.values()):
             return None  # the feedback part was left empty: recording alone is fine
         try:
-            module = importlib.import_module("mediation.feedback")
-        except ImportError:
-            return None
-        record = getattr(module, "record_meeting_feedback", None)
-        store = getattr(getattr(self.d, "feedback", None), "store", None)
-        if record is None or store is None:
-            return None
-        try:
-            await record(click.actor, meeting_id, fields, self.d.uow_factory(), store, self.d.clock)
+            await record_meeting_feedback(
+                click.actor,
+                meeting_id,
+                fields,
+                self.deps.uow(click),
+                self.deps.feedback.store,
+                self.deps.clock,
+            )
         except errors.DomainError as exc:
             return error_text(click.lang, exc)
         return None
@@ -507,68 +316,3 @@ def as_seen_again(click: Click) -> Click:
         verb=verbs.MEETINGS_PROPOSE,
         data={"case_id": click.data.get("case_id"), "package": 1},
     )
-
-
-def calendar_routes(actions: Actions) -> dict[str, Callable[[Click], Awaitable[Card]]]:
-    """The meeting verbs for ``bot.actions.Actions.routes``."""
-    return CalendarActions(actions).routes()
-
-
-# -- HTTP: the .ics feed and Graph's notifications ------------------------------------------------
-
-
-async def ics_feed(request: web.Request) -> web.Response:
-    """A mediator's private calendar feed (local calendar): /calendar/{token}.ics."""
-    service = request.app.get(CALENDAR)
-    token = request.match_info["token"]
-    if service is None or service.feeds is None or service.events is None or len(token) > 64:
-        raise web.HTTPNotFound()
-    mediator_id = await service.feeds.mediator_of(token)
-    if mediator_id is None:
-        raise web.HTTPNotFound()
-    from bot.app import SOPU
-
-    uow = request.app[SOPU].uow()
-    async with uow:
-        mediator = await uow.mediators.get(mediator_id)
-    if mediator is None or not mediator.active:
-        raise web.HTTPNotFound()
-    now = service.deps.clock.now()
-    events = await service.events.of_mailbox(mediator.email, now - FEED_PAST)
-    body = render_ics(events, "Sopu", now)
-    return web.Response(
-        body=body.encode("utf-8"),
-        content_type="text/calendar",
-        charset="utf-8",
-        headers={"Cache-Control": "private, max-age=300"},
-    )
-
-
-async def graph_notifications(request: web.Request) -> web.Response:
-    """Graph's change and lifecycle notifications: the validation handshake, then 202."""
-    token = request.query.get("validationToken")
-    if token is not None:
-        # Graph waits at most 10 s for its token back, as plain text.
-        return web.Response(text=token[:1024], content_type="text/plain")
-    service = request.app.get(CALENDAR)
-    if service is None or service.sync is None:
-        raise web.HTTPNotFound()
-    try:
-        payload = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest() from None
-    accepted = await service.sync.accept(payload)
-    return web.Response(status=202 if accepted else 400)
-
-
-def add_calendar_routes(app: web.Application) -> None:
-    app.router.add_get("/calendar/{token}.ics", ics_feed)
-    app.router.add_post("/api/graph/notifications", graph_notifications)
-
-
-def unrecorded_meetings(
-    app: web.Application,
-) -> Callable[[], Awaitable[Sequence[cal.UnrecordedMeeting]]]:
-    """For the scheduler: the meetings that ended and are not recorded yet."""
-    service = app[CALENDAR]
-    return lambda: cal.meetings_to_record(service.finder, service.deps.clock)

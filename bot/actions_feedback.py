@@ -1,108 +1,38 @@
-"""Card actions of the feedback feature: mediators' feedback, client links, stats.
+"""Card actions of the feedback feature: mediators' feedback, and the statistics.
 
 When a case closes, the jobs' outbox sends each mediator of the pair the case feedback card
-and the client link card with its QR code; ``feedback_request_card`` builds them.
+and the client link card with its QR code (bot/outbox_cards.py builds them).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-import segno
-
+from bot.deps import ActionDeps, Card, Click, Handler
 from bot.stats_download import download_url
 from cards import verbs
-from cards.feedback import case_feedback_card, client_link_card, meeting_feedback_card
+from cards.feedback import case_feedback_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
 from cards.messages import error_card, notice_card
 from cards.stats import stats_card
 from mediation import errors, services
-from mediation.feedback import (
-    ClientLink,
-    FeedbackStore,
-    record_case_feedback,
-    record_meeting_feedback,
-)
-from mediation.feedback import client_link as get_client_link
-from mediation.stats import StatsQueries
-
-if TYPE_CHECKING:
-    from bot.actions import Click, Deps
+from mediation.feedback import record_case_feedback, record_meeting_feedback
 
 log = logging.getLogger(__name__)
 
-Card = dict[str, Any]
 _FEEDBACK_KEYS = ("fb_rating", "fb_cooperation", "fb_note")
 _CASE_KEYS = ("cf_package", "cf_pair", "cf_helped", "cf_hard", "cf_note")
 
 
-@dataclass
-class FeedbackDeps:
-    """What the feedback and statistics actions need beyond the core's Deps."""
-
-    store: FeedbackStore
-    stats: StatsQueries
-    base_url: str  # where parents' phones and coordinators' browsers reach Sopu
-    key: bytes  # signs the statistics download links
-    link_days: int = 60
-    stats_minutes: int = 15
-
-
-def qr_data_uri(url: str) -> str:
-    """A PNG QR code of the URL as a data: URI, small enough for a card."""
-    return str(segno.make(url, error="m").png_data_uri(scale=6, border=2))
-
-
-def client_url(base_url: str, token: str) -> str:
-    return f"{base_url}/feedback/{token}"
-
-
-async def client_feedback_link(deps: Deps, case_id: int) -> tuple[ClientLink, str]:
-    """The case's one client feedback link (made on first use) and its full URL."""
-    fb = _fb(deps)
-    link = await get_client_link(
-        case_id,
-        deps.uow_factory(),
-        fb.store,
-        deps.clock,
-        deps.policy,
-        timedelta(days=fb.link_days),
-    )
-    return link, client_url(fb.base_url, link.token)
-
-
-def _fb(deps: Deps) -> FeedbackDeps:
-    if deps.feedback is None:
-        raise RuntimeError("the feedback feature is not wired into Deps")
-    feedback: FeedbackDeps = deps.feedback
-    return feedback
-
-
-async def feedback_request_card(deps: Deps, case_id: int, lang: Lang, *, client: bool) -> Card:
-    """A closed case's request to one mediator of the pair, built when the outbox sends it.
-
-    ``client``: the client link card (the case's one link and its QR code); otherwise the
-    mediator's own case feedback card.
-    """
-    summary = await services.summary_of(deps.uow_factory(), case_id, deps.clock, deps.policy)
-    if not client:
-        return case_feedback_card(lang, summary)
-    link, url = await client_feedback_link(deps, case_id)
-    expires = deps.policy.local_date(link.expires_at)
-    return client_link_card(lang, summary, url, qr_data_uri(url), expires)
-
-
 class FeedbackActions:
-    """Handlers of the feedback verbs; registered in bot.actions.Actions.routes."""
+    """Handlers of the feedback verbs, and the statistics."""
 
-    def __init__(self, deps: Deps) -> None:
-        self.d = deps
+    def __init__(self, deps: ActionDeps) -> None:
+        self.deps = deps
 
-    def routes(self) -> dict[str, Callable[[Click], Awaitable[Card]]]:
+    def routes(self) -> dict[str, Handler]:
         return {
             verbs.FEEDBACK_MEETING: self.meeting,
             verbs.FEEDBACK_CASE: self.case,
@@ -118,9 +48,9 @@ class FeedbackActions:
                 click.actor,
                 meeting_id,
                 fields,
-                self.d.uow_factory(),
-                _fb(self.d).store,
-                self.d.clock,
+                self.deps.uow(click),
+                self.deps.feedback.store,
+                self.deps.clock,
             )
         except (errors.InvalidInput, errors.InvalidForm) as exc:
             return meeting_feedback_card(
@@ -133,22 +63,22 @@ class FeedbackActions:
         """A mediator's look back at a closed case; the card comes back with the answer."""
         case_id = _id(click.data, "case_id")
         fields = {k: click.data.get(k) for k in _CASE_KEYS}
-        fb = _fb(self.d)
+        fb = self.deps.feedback
         try:
             _, changed = await record_case_feedback(
-                click.actor, case_id, fields, self.d.uow_factory(), fb.store, self.d.clock
+                click.actor, case_id, fields, self.deps.uow(click), fb.store, self.deps.clock
             )
         except (errors.InvalidInput, errors.InvalidForm) as exc:
             summary = await services.case_summary(
-                click.actor, case_id, self.d.uow_factory(), self.d.clock, self.d.policy
+                click.actor, case_id, self.deps.uow(click), self.deps.clock, self.deps.policy
             )
             return case_feedback_card(
                 click.lang, summary, notice=error_text(click.lang, exc), notice_is_error=True
             )
         summary = await services.case_summary(
-            click.actor, case_id, self.d.uow_factory(), self.d.clock, self.d.policy
+            click.actor, case_id, self.deps.uow(click), self.deps.clock, self.deps.policy
         )
-        uow = self.d.uow_factory()
+        uow = self.deps.uow_factory()
         async with uow:
             me = await services.actor(uow, click.actor)
         assert me.id is not None
@@ -160,7 +90,7 @@ class FeedbackActions:
 
     async def stats_command(self, actor: str, lang: Lang, args: str, personal: bool) -> Card:
         """``stats [year]``: the year's figures for a coordinator, in personal chat only."""
-        today = self.d.policy.local_date(self.d.clock.now())
+        today = self.deps.policy.local_date(self.deps.clock.now())
         words = args.split()
         if not words:
             year = today.year
@@ -184,7 +114,7 @@ class FeedbackActions:
         return await self.stats_card(click.actor, click.lang, year)
 
     async def _coordinator(self, actor: str) -> None:
-        uow = self.d.uow_factory()
+        uow = self.deps.uow_factory()
         async with uow:
             me = await services.actor(uow, actor)
         if not me.is_coordinator:
@@ -192,11 +122,11 @@ class FeedbackActions:
 
     async def stats_card(self, actor: str, lang: Lang, year: int) -> Card:
         await self._coordinator(actor)
-        fb = _fb(self.d)
-        now = self.d.clock.now()
-        figures = await fb.stats.year(year, self.d.policy, now)
+        fb = self.deps.feedback
+        now = self.deps.clock.now()
+        figures = await fb.stats.year(year, self.deps.policy, now)
         url = download_url(fb.base_url, fb.key, year, lang, now, fb.stats_minutes)
-        return stats_card(lang, figures, self.d.policy.local_date(now), url, fb.stats_minutes)
+        return stats_card(lang, figures, self.deps.policy.local_date(now), url, fb.stats_minutes)
 
 
 def _id(data: Mapping[str, Any], key: str) -> int:

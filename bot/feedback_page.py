@@ -13,14 +13,13 @@ import hashlib
 import html
 import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
-from bot.settings import Settings
-from bot.signing import secret_key, sign, verify
+from bot.signing import sign, verify
 from cards.i18n import LANGS, Lang, t
 from mediation import errors
 from mediation.feedback import (
@@ -102,20 +101,8 @@ class FeedbackPage:
 FEEDBACK_PAGE = web.AppKey("feedback_page", FeedbackPage)
 
 
-def setup(app: web.Application, settings_key: web.AppKey[Settings]) -> None:
-    """Add the page's routes; its resources are built after Sopu's own (cleanup_ctx order)."""
-
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        from bot.app import SOPU  # the app module imports this one
-        from storage.feedback import SqlFeedbackStore
-
-        sopu = app[SOPU]
-        app[FEEDBACK_PAGE] = FeedbackPage(
-            SqlFeedbackStore(sopu.sessions), sopu.clock, secret_key(app[settings_key])
-        )
-        yield
-
-    app.cleanup_ctx.append(context)
+def add_routes(app: web.Application) -> None:
+    """The page's routes; the root puts its ``FeedbackPage`` under ``FEEDBACK_PAGE``."""
     app.router.add_get("/feedback/{token}", show)
     app.router.add_post("/feedback/{token}", send)
     app.router.add_get("/feedback/{token}/thanks", thanks)

@@ -10,34 +10,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.schema import Activity
-from msrest.serialization import Deserializer
-
-from bot.activity_json import ActivityReader, Unusual
 from bot.settings import Settings
 
 MAX_BODY = 256 * 1024
-# msrest's Model.deserialize builds this (a map of every schema class) anew for each call;
-# it is the same map each time, and the deserializer keeps no state between calls.
-_MODELS = Activity._infer_class_models()
-_DESERIALIZE = Deserializer(_MODELS)
-_READER = ActivityReader(_MODELS)
-
-
-def read_activity(data: dict[str, Any]) -> Activity:
-    """The Activity model of a JSON activity, as msrest's deserializer makes it."""
-    try:
-        activity: Activity = _READER.read(Activity.__name__, data)
-    except Unusual:
-        activity = _DESERIALIZE(Activity.__name__, data)
-    return activity
 
 
 class BadActivity(ValueError):
     """The request body is not an activity (HTTP 400)."""
 
 
-def parse_activity(body: bytes) -> tuple[dict[str, Any], Activity]:
+def parse_activity(body: bytes) -> dict[str, Any]:
+    """The JSON of an activity whose shape Sopu can work with; BadActivity otherwise."""
     if len(body) > MAX_BODY:
         raise BadActivity("request body too large")
     try:
@@ -54,11 +37,7 @@ def parse_activity(body: bytes) -> tuple[dict[str, Any], Activity]:
             raise BadActivity(f"activity without {key}.id")
     if "channelData" in data and not isinstance(data["channelData"], dict | None):
         raise BadActivity("channelData must be an object")
-    try:
-        activity = read_activity(data)
-    except Exception as exc:  # msrest raises several unrelated types for bad shapes
-        raise BadActivity(f"not an activity: {exc.__class__.__name__}") from None
-    return data, activity
+    return data
 
 
 def _id(channel_data: dict[str, Any], key: str) -> str:

@@ -26,12 +26,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import ConversationReference
-
+from bot.framework.connector import BotConnector, ConnectorError, card_message
 from bot.settings import SendLimits
-from bot.teams import card_activity
 from cards.i18n import Lang, lang_of
 from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
 from mediation.ports import Clock
@@ -263,67 +259,33 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, min(seconds, 3600.0))
 
 
-class BotTransport:
-    """Posts through the CloudAdapter, as every proactive message of Sopu does.
+class ConnectorTransport:
+    """Posts through the Bot Connector client, as every message Sopu sends on its own does.
 
-    msrest never repeats a POST on its own (urllib3 retries only idempotent methods), so
+    The client never repeats a POST on its own (only a card update may be repeated), so
     one call here is one request to the Bot Connector.
     """
 
-    def __init__(self, adapter: CloudAdapter, bot_app_id: str) -> None:
-        self.adapter = adapter
-        self.bot_app_id = bot_app_id
+    def __init__(self, connector: BotConnector) -> None:
+        self.connector = connector
 
     async def post(self, reference: dict[str, Any], card: Card) -> PostResult:
-        ref = ConversationReference().deserialize(reference)
-
-        async def send(ctx: TurnContext) -> None:
-            await ctx.send_activity(card_activity(card))
-
         try:
-            await self.adapter.continue_conversation(ref, send, self.bot_app_id)
-        except Exception as exc:  # the connector raises many kinds; each is sorted below
+            await self.connector.send(reference, card_message(card))
+        except ConnectorError as exc:
             return _failure(exc)
         return PostResult(Outcome.SENT, 200)
 
 
-def _failure(exc: BaseException) -> PostResult:
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    if isinstance(status, int):
-        headers = getattr(response, "headers", None) or {}
-        code = ""
-        error = getattr(exc, "error", None)
-        inner = getattr(error, "error", None)
-        if inner is not None and isinstance(getattr(inner, "code", None), str):
-            code = inner.code
-        return classify(status, code, retry_after_seconds(headers.get("Retry-After")))
-    if _never_connected(exc):
-        return PostResult(Outcome.RETRY, None, None, f"no connection: {type(exc).__name__}")
-    return PostResult(Outcome.AMBIGUOUS, None, None, f"{type(exc).__name__}")
-
-
-def _never_connected(exc: BaseException) -> bool:
-    """A failure to connect at all: nothing can have been posted."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        name = type(current).__name__
-        if name in ("NewConnectionError", "ConnectTimeout", "ConnectionRefusedError"):
-            return True
-        stack.extend(
-            [
-                getattr(current, "inner_exception", None),
-                getattr(current, "reason", None),
-                current.__cause__ if isinstance(current, BaseException) else None,
-                *(a for a in getattr(current, "args", ()) if isinstance(a, BaseException)),
-            ]
-        )
-    return False
+def _failure(exc: ConnectorError) -> PostResult:
+    if exc.status is not None:
+        return classify(exc.status, exc.code, exc.retry_after)
+    if exc.code == "BadReference":
+        return PostResult(Outcome.FAILED, None, None, exc.code)
+    if exc.code in ("NotConnected", "TokenFailed", "Closed"):
+        # Nothing reached Teams: safe to try again.
+        return PostResult(Outcome.RETRY, None, None, exc.code)
+    return PostResult(Outcome.AMBIGUOUS, None, None, exc.code)
 
 
 # -- the sender --------------------------------------------------------------------------------

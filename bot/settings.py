@@ -191,6 +191,9 @@ class Settings:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     jobs_time: str = "09:00"  # the local time of the daily jobs
     election_seconds: float = 15.0  # how often a replica tries to become the scheduler
+    # Activities worked on at once, and notifications delivered at once (README: "Tuning").
+    turns_at_once: int = 2
+    deliveries_at_once: int = 4
 
     @property
     def production(self) -> bool:
@@ -259,6 +262,8 @@ class Settings:
             ),
             reminders=_reminders(env),
             jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),
+            turns_at_once=_int(env, "SOPU_TURNS_AT_ONCE", 2, 1),
+            deliveries_at_once=_int(env, "SOPU_DELIVERIES_AT_ONCE", 4, 1),
         )
         settings.validate()
         return settings

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.settings import Settings
-from bot.signing import secret_key, sign, verify
+from bot.signing import sign, verify
 from cards.i18n import LANGS, Lang, label, t, term_label
 from mediation.model import CaseStatus, MeetingKind, Outcome
 from mediation.policy import BankPolicy
@@ -162,19 +161,8 @@ class StatsDownload:
 STATS_DOWNLOAD = web.AppKey("stats_download", StatsDownload)
 
 
-def setup(app: web.Application, settings_key: web.AppKey[Settings]) -> None:
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        from bot.app import SOPU
-        from storage.stats import SqlStatsQueries
-
-        sopu = app[SOPU]
-        settings = app[settings_key]
-        app[STATS_DOWNLOAD] = StatsDownload(
-            SqlStatsQueries(sopu.report_sessions), sopu.clock, settings.policy, secret_key(settings)
-        )
-        yield
-
-    app.cleanup_ctx.append(context)
+def add_routes(app: web.Application) -> None:
+    """The download's route; the root puts its ``StatsDownload`` under ``STATS_DOWNLOAD``."""
     app.router.add_get(r"/stats/{year:\d{4}}.csv", download)
 
 

@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from time import monotonic
 from typing import Any
-from uuid import uuid4
-
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import (
-    Activity,
-    ActivityEventNames,
-    ActivityTypes,
-    ChannelAccount,
-    ConversationAccount,
-)
 
 import cards
-from bot.connector import BotConnector, ConnectorError, Created, card_message
+from bot.framework.connector import BotConnector, ConnectorError, card_message
+from bot.framework.references import created_reference
 from bot.turns import TurnGate
 from cards.i18n import Lang, lang_of
 from mediation import services
@@ -72,38 +62,16 @@ def message_lost(exc: Exception) -> bool:
     )
 
 
-def card_activity(card: Card) -> Activity:
-    return MessageFactory.attachment(CardFactory.adaptive_card(card))
+@dataclass(frozen=True)
+class ChatAddress:
+    """Where a person can be written to in personal chat, as their activity showed it."""
 
-
-def reference_dict(activity: Activity) -> dict[str, Any]:
-    ref = TurnContext.get_conversation_reference(activity)
-    data: dict[str, Any] = ref.serialize()
-    data["locale"] = activity.locale or data.get("locale")
-    return data
-
-
-def created_reference(
-    created: Created,
-    service_url: str,
-    bot: ChannelAccount | None = None,
-    tenant_id: str | None = None,
-) -> dict[str, Any]:
-    """The reference to a conversation Sopu opened, as botbuilder gave it to the bot.
-
-    That is the reference of the turn CloudAdapter ran after creating it
-    (CloudAdapterBase._create_create_activity), kept so stored references stay as before.
-    """
-    event = Activity(
-        type=ActivityTypes.event,
-        name=ActivityEventNames.create_conversation,
-        id=created.activity_id or str(uuid4()),
-        channel_id="msteams",
-        service_url=service_url,
-        conversation=ConversationAccount(id=created.conversation_id, tenant_id=tenant_id),
-        recipient=bot,
-    )
-    return reference_dict(event)
+    user_id: str  # the Teams user id (29:...)
+    aad_object_id: str
+    service_url: str
+    tenant_id: str | None
+    bot: dict[str, Any] | None  # the bot's account as the activity named it
+    locale: str | None
 
 
 class TeamsGateway:
@@ -111,20 +79,17 @@ class TeamsGateway:
 
     def __init__(
         self,
-        adapter: CloudAdapter,
-        bot_app_id: str,
+        connector: BotConnector,
         store: BotStore,
         uow_factory: Callable[[], UnitOfWork],
         clock: Clock,
         policy: BankPolicy,
-        *,
-        connector: BotConnector | None = None,
     ) -> None:
         self.store = store
         self.uow_factory = uow_factory
         self.clock = clock
         self.policy = policy
-        self.connector = connector or BotConnector(adapter, bot_app_id)
+        self.connector = connector
         self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
         self._shown: dict[int, int] = {}  # case -> version its channel card shows
 
@@ -229,36 +194,32 @@ class TeamsGateway:
             log.warning("personal message failed: %r", exc)
             raise DeliveryFailed(str(exc)) from exc
 
-    async def open_personal_chat(self, activity: Activity) -> None:
-        """Open (or find) the 1:1 chat with the sender of a channel activity and remember it."""
-        if not activity.from_property or not activity.from_property.aad_object_id:
+    async def open_personal_chat(self, address: ChatAddress) -> None:
+        """Open (or find) the 1:1 chat with a person and remember it."""
+        if not address.aad_object_id:
             raise DeliveryFailed("the sender has no Entra object id")
-        if not activity.service_url:
+        if not address.service_url:
             raise DeliveryFailed("the activity has no service URL")
-        tenant = ((activity.channel_data or {}).get("tenant") or {}).get("id")
+        tenant = address.tenant_id
         # ConversationParameters as botbuilder wrote them (tenantID is its spelling).
         params: dict[str, Any] = {
             "isGroup": False,
-            "bot": activity.recipient.serialize() if activity.recipient else None,
-            "members": [{"id": activity.from_property.id}],
+            "bot": address.bot,
+            "members": [{"id": address.user_id}],
             "tenantID": tenant,
             "channelData": {"tenant": {"id": tenant}} if tenant else None,
         }
-        service_url = activity.service_url
         try:
             created = await self.connector.create_conversation(
-                service_url, {k: v for k, v in params.items() if v is not None}
+                address.service_url, {k: v for k, v in params.items() if v is not None}
             )
         except Exception as exc:
             log.warning("opening a personal chat failed: %r", exc)
             raise DeliveryFailed(str(exc)) from exc
-        ref = created_reference(created, service_url, activity.recipient, tenant)
-        ref["user"] = {
-            "id": activity.from_property.id,
-            "aadObjectId": activity.from_property.aad_object_id,
-        }
-        ref["locale"] = activity.locale
-        await self.store.save_user_reference(activity.from_property.aad_object_id, ref)
+        ref = created_reference(created, address.service_url, address.bot, tenant)
+        ref["user"] = {"id": address.user_id, "aadObjectId": address.aad_object_id}
+        ref["locale"] = address.locale
+        await self.store.save_user_reference(address.aad_object_id, ref)
 
 
 class Deliveries:
@@ -308,6 +269,10 @@ class Deliveries:
     def put(self, note: Notification) -> None:
         self._put(note, tries=0)
 
+    async def notify(self, notification: Notification) -> None:
+        """The domain's Notifier: delivered once the click that caused it is answered."""
+        self.put(notification)
+
     def _put(self, note: Notification, tries: int) -> None:
         if isinstance(note, CaseChanged):
             waiting = self._cards_waiting.get(note.case_id)
@@ -317,11 +282,7 @@ class Deliveries:
                 return
         lock, users = self._cases.get(note.case_id) or (asyncio.Lock(), 0)
         self._cases[note.case_id] = (lock, users + 1)
-        # A context of its own: the delivery is not part of the click's turn, whose
-        # activity id must be recorded with the click's change only (storage/redelivery.py).
-        task = asyncio.get_running_loop().create_task(
-            self._run(note, lock, tries), context=contextvars.Context()
-        )
+        task = asyncio.get_running_loop().create_task(self._run(note, lock, tries))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -396,20 +357,17 @@ def newest(a: CaseChanged, b: CaseChanged) -> CaseChanged:
 
 
 class TeamsNotifier:
-    """The domain's Notifier: tells people in Teams what a use case changed.
+    """Tells people in Teams what a use case changed, at once.
 
-    With ``deliveries`` the notifications are delivered after the answer (see Deliveries);
-    without, at once (the command line and the tests that drive the use cases directly).
+    The running app hands the use cases ``Deliveries(notifier.deliver)`` instead, which
+    delivers after the answer; this one as it is serves the command line and the tests
+    that drive the use cases directly.
     """
 
-    def __init__(self, gateway: TeamsGateway, deliveries: Deliveries | None = None) -> None:
+    def __init__(self, gateway: TeamsGateway) -> None:
         self.gateway = gateway
-        self.deliveries = deliveries
 
     async def notify(self, notification: Notification) -> None:
-        if self.deliveries is not None:
-            self.deliveries.put(notification)
-            return
         try:
             await self.deliver(notification)
         except CardNotUpdated as exc:  # the refusal is logged already; no one tries again

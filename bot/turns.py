@@ -4,35 +4,20 @@ Sopu runs on one event loop, and a turn is mostly work for that loop's one core.
 thirty clicks in progress together, each gets a thirtieth of the core and, at each await,
 may be overtaken by clicks that came after it, so some answers come much later than
 others. Working on a few at a time, first come first served, keeps the answers closer
-together. Measured side by side (bench/claims_ab.py, six alternating rounds at 32
-concurrent): the p99 0.88 times as long, the median 1.06 times, the clicks per second the
-same (0.97x), with four at once.
-
-Two at once made a click cheaper as well: fewer turns in progress wait less for SQLite's
-one connection, and every such wait is a future and a few greenlet switches. Against four,
-in two sets of alternating rounds (8 and 10): 1.06x and 1.09x the clicks per second, 0.95x
-and 0.90x the CPU per click, the p99 the same (1.00x and 1.09x on a noisy machine). One at
-a time was about as cheap (0.78x-0.93x the CPU against four, in three sets), but then a
-single turn waiting on the Bot Connector or Graph holds every other click for the whole
-``patience``; with two, the other goes on.
+together (bench/README.md has the measurements behind the default of two).
 
 A turn that waits on something slow (Microsoft Graph, a personal message through the
-Bot Connector) must not hold the line: after ``patience`` seconds it stops counting, and
-the next turn goes in beside it. A turn that waits for the disk (its change being flushed
-to SQLite's log, storage/sqlite_inline.py) stops counting sooner, after 10 ms: such a wait
-is usually a millisecond or two but now and then hundreds, and two turns waiting together
-held every other click for the whole ``patience``.
+Bot Connector, a slow disk) must not hold the line: after ``patience`` seconds it stops
+counting, and the next turn goes in beside it.
+
+How many at once is a setting (SOPU_TURNS_AT_ONCE); the README says how to pick it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
-from contextvars import Token
 from types import TracebackType
-
-from storage.sqlite_inline import on_slow_disk
 
 TURNS_AT_ONCE = 2
 PATIENCE_SECONDS = 0.1
@@ -86,23 +71,15 @@ class TurnGate:
 
 
 class Turn:
-    __slots__ = ("_told", "counted", "gate", "timer")
+    __slots__ = ("counted", "gate", "timer")
 
     def __init__(self, gate: TurnGate) -> None:
         self.gate = gate
         self.timer: asyncio.TimerHandle | None = None
         self.counted = True
-        self._told: Token[Callable[[], None] | None] | None = None
-
-    def step_aside(self) -> None:
-        """Stop counting now: this turn is waiting long on something that is not the loop's work."""
-        if self.timer is not None:
-            self.timer.cancel()
-        self.gate._leave(self)
 
     async def __aenter__(self) -> Turn:
         await self.gate._enter(self)
-        self._told = on_slow_disk.set(self.step_aside)
         return self
 
     async def __aexit__(
@@ -111,8 +88,6 @@ class Turn:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._told is not None:
-            on_slow_disk.reset(self._told)
         if self.timer is not None:
             self.timer.cancel()
         self.gate._leave(self)

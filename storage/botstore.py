@@ -11,9 +11,8 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import direct
+from storage import direct, redelivery
 from storage.models import BankChannelRow, CasePostRow, ConversationRefRow, ProcessedActivityRow
-from storage.redelivery import SEEN
 
 _BANK_CHANNEL_ROW = 1
 
@@ -95,7 +94,8 @@ class BotStore:
 
     async def seen(self, key: str) -> bool:
         """Whether an activity with this key has been recorded (storage/redelivery.py)."""
-        return await self._one(SEEN, {"key": key}) is not None
+        async with self._sessions() as session:
+            return await redelivery.seen(session, key)
 
     async def forget_seen_before(self, cutoff: datetime) -> int:
         """Drop keys older than the cutoff; returns how many were dropped."""

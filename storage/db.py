@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_
 
-from storage import sqlite_inline
-from storage.pool import FairAsyncPool
+from storage.sqlite_fast import connection as sqlite_inline
+from storage.sqlite_fast.pool import FairAsyncPool
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout, BEGIN IMMEDIATE and one connection.
 
-    SQLite's calls run on the event loop's thread (storage/sqlite_inline.py). An engine
+    SQLite's calls run on the event loop's thread (storage/sqlite_fast/). An engine
     for ``reports`` (the statistics, which scan whole tables) is for reading only: its
     calls run on aiosqlite's worker thread, so a long scan does not stop the loop, and
     its transactions begin deferred, so a scan does not hold up writers (WAL gives it
@@ -68,8 +68,10 @@ def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEng
     """
     inline = not reports
     url = normalize_url(url)
+    # Statement parameters are a family's names, phones and e-mails: never in an error
+    # message or a log line.
+    kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
-        kwargs.setdefault("poolclass", FairAsyncPool)
         return create_async_engine(url, **kwargs)
     parsed = make_url(url)
     database = parsed.database or ""
@@ -118,7 +120,7 @@ def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
 
 def _sqlite_on_connect_inline(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     # SQLite's own busy handler would sleep on the event loop's thread; the inline
-    # connection waits for a lock asynchronously instead (storage/sqlite_inline.py).
+    # connection waits for a lock asynchronously instead (storage/sqlite_fast/).
     journal_mode = _sqlite_setup(dbapi_connection, 0)
     driver = record.driver_connection
     if journal_mode == "wal" and isinstance(driver, sqlite_inline.InlineConnection):

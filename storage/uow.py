@@ -8,18 +8,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
-from storage import sqlite_inline
-from storage.redelivery import RecordingSession
+from storage import redelivery
+from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects stay readable after commit (no lazy loads in async code).
-
-    Their first committed change in a card click's turn also records the click's
-    activity id (storage/redelivery.py).
-    """
-    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=RecordingSession)
+    """Sessions whose objects stay readable after commit (no lazy loads in async code)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
 
 
 class SqlUnitOfWork:
@@ -29,15 +25,22 @@ class SqlUnitOfWork:
     but never by two tasks at once: give each concurrent task its own unit of work.
     SQL-only extras (``SqlCaseRepository.erase_family``, ``SqlJournal.mediator_events``)
     are reached by building the repository on :attr:`session`.
+
+    Made for a card click, it carries the click's ``delivery``: entering it stops a
+    redelivery whose change is made, and its commit records the click's id with the
+    change (storage/redelivery.py).
     """
 
     mediators: MediatorRepository
     cases: CaseRepository
     journal: Journal
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
+    ) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self.delivery = delivery
 
     @property
     def session(self) -> AsyncSession:
@@ -50,6 +53,12 @@ class SqlUnitOfWork:
         if self._session is not None:
             raise RuntimeError("this unit of work is already in use; make one per task")
         session = self._sessions()
+        if self.delivery is not None:
+            try:
+                await redelivery.check(session, self.delivery)
+            except BaseException:
+                await session.close()
+                raise
         self._session = session
         self.mediators = SqlMediatorRepository(session)
         self.cases = SqlCaseRepository(session)
@@ -63,14 +72,23 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         session, self._session = self.session, None
-        # Closing rolls back whatever was not committed; a rollback before it would be a
-        # second round through the session for nothing.
+        # Closing rolls back whatever was not committed.
         await session.close()
 
     async def commit(self) -> None:
-        # On inline SQLite the change is on disk when this returns, but the next
-        # transaction has had the connection meanwhile (storage/sqlite_inline.py).
-        await sqlite_inline.commit_then_wait_for_disk(self.session.commit)
+        session = self.session
+        delivery = self.delivery
+        if delivery is None or delivery.recorded or delivery.duplicate:
+            await session.commit()
+            return
+        await session.flush()  # the change's own errors surface as they are
+        try:
+            await redelivery.record(session, delivery)
+        except Duplicate:
+            await session.rollback()
+            raise
+        await session.commit()
+        delivery.recorded = True
 
     async def rollback(self) -> None:
         await self.session.rollback()

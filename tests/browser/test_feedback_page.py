@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.app import SOPU, create_app
+from bot.bootstrap import SOPU, create_app
 from bot.settings import Settings
 from cards.i18n import Lang, t
 from mediation.feedback import ClientLink, new_token

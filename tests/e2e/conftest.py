@@ -26,10 +26,10 @@ from botbuilder.schema import Activity
 from msrest.serialization import Deserializer, Model
 from sqlalchemy import select
 
-from bot.activity_json import ActivityReader, Unusual
-from bot.app import SOPU, Sopu, create_app
+from bot.bootstrap import SOPU, Sopu, create_app
+from bot.framework.activity import ActivityReader, Unusual
+from bot.framework.references import reference_dict
 from bot.settings import Settings
-from bot.teams import reference_dict
 from cards.i18n import Lang
 from mediation.journal import AccessEntry, CaseEvent
 from mediation.model import Mediator, Role

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.actions_jobs import JOBS, JobsRuntime
+import pytest
+
+from bot.bootstrap import SOPU
+from bot.jobs_runtime import JobsRuntime
 from cards import verbs
 from cards.i18n import t
 from jobs import feedback
@@ -20,7 +23,7 @@ from tests.e2e.conftest import Bank, Posted, Unchanged, verbs_on, words
 
 
 def _runtime(bank: Bank) -> JobsRuntime:
-    runtime = bank.app[JOBS]
+    runtime = bank.app[SOPU].jobs
     assert isinstance(runtime, JobsRuntime)
     return runtime
 
@@ -92,15 +95,19 @@ async def test_closing_a_case_sends_each_mediator_the_feedback_cards_once(bank: 
     assert t("en", "feedback.saved") in words(saved)
 
 
-async def test_the_feedback_job_catches_a_close_that_queued_nothing(bank: Bank) -> None:
+async def test_the_feedback_job_catches_a_close_that_queued_nothing(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
     case = await bank.paired("olli", "outi")
     runtime = _runtime(bank)
-    services, bank.sopu.bot.actions.d.jobs = bank.sopu.bot.actions.d.jobs, None
-    try:  # as if the process stopped right after the close's commit
+
+    async def stopped(*args: object) -> int:
+        raise RuntimeError("the process stopped right after the close's commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(feedback, "for_case", stopped)
         close = {"case_id": case.case_id, "outcome": "no_agreement"}
         await bank.teams.click("coord", "case.close", close, thread=case.thread)
-    finally:
-        bank.sopu.bot.actions.d.jobs = services
     assert await runtime.services.outbox.all() == []
     sent = len(bank.connector.log)
 

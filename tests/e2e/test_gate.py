@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 from typing import Any
 
-from bot.app import forget_old_activities
+from bot.bootstrap import forget_old_activities
 from bot.settings import Settings
 from cards.i18n import t
 from mediation.journal import CaseEventKind

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.actions_calendar import CALENDAR, GRAPH_CREDENTIAL
-from bot.app import SOPU, create_app
+from bot.bootstrap import SOPU, create_app
+from bot.keys import CALENDAR
 from bot.settings import CalendarSettings, Settings
 from graph.msgraph import GraphCalendar
 from mediation.slots import WorkingHours
@@ -164,9 +164,8 @@ async def running_bank(
         )
     failures = _Failures()
     logging.getLogger("bot").addHandler(failures)
-    app = create_app(settings, clock=clock)
-    if mode == "graph":
-        app[GRAPH_CREDENTIAL] = FakeCredential()
+    credential = FakeCredential() if mode == "graph" else None
+    app = create_app(settings, clock=clock, graph_credential=credential)
     runner, base = await start(app)
     try:
         if app[CALENDAR].sync is not None:

@@ -14,12 +14,12 @@ from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.actions import Deps
-from bot.actions_feedback import FeedbackDeps
-from bot.actions_jobs import MessageRenderer
-from bot.sender import BotTransport, Sender
+from bot.deps import FeedbackDeps
+from bot.framework.connector import BotConnector
+from bot.outbox_cards import MessageRenderer
+from bot.sender import ConnectorTransport, Sender
 from bot.settings import SendLimits, Settings
-from bot.teams import TeamsGateway, TeamsNotifier
+from bot.teams import TeamsGateway
 from jobs.base import JobContext
 from jobs.scheduler import SchedulerService
 from mediation.model import Mediator, Role
@@ -74,7 +74,7 @@ def mediator(key: str, role: Role = Role.MEDIATOR, active: bool = True) -> Media
 
 @dataclass
 class Jobs:
-    """One replica's jobs and sender, built the way bot.actions_jobs.build_jobs builds them."""
+    """One replica's jobs and sender, built the way bot.jobs_runtime.build_jobs builds them."""
 
     sessions: async_sessionmaker[AsyncSession]
     clock: Any
@@ -88,28 +88,21 @@ class Jobs:
         self.store = JobStore(self.sessions)
         self.bot_store = BotStore(self.sessions)
         self.adapter = adapter()
+        self.bot_connector = BotConnector(self.adapter, "")
         gateway = TeamsGateway(
-            self.adapter, "", self.bot_store, self.uow, self.clock, self.settings.policy
+            self.bot_connector, self.bot_store, self.uow, self.clock, self.settings.policy
         )
-        deps = Deps(
-            self.uow,
-            TeamsNotifier(gateway),
-            self.clock,
-            self.settings.policy,
-            self.bot_store,
-            gateway,
-            feedback=FeedbackDeps(
-                SqlFeedbackStore(self.sessions),
-                SqlStatsQueries(self.sessions),
-                "https://sopu.example.org",
-                b"jobs-test-key" * 3,
-            ),
+        feedback = FeedbackDeps(
+            SqlFeedbackStore(self.sessions),
+            SqlStatsQueries(self.sessions),
+            "https://sopu.example.org",
+            b"jobs-test-key" * 3,
         )
         self.sender = Sender(
             self.outbox,
             self.bot_store,
-            BotTransport(self.adapter, ""),
-            MessageRenderer(deps),
+            ConnectorTransport(self.bot_connector),
+            MessageRenderer(self.uow, self.clock, self.settings.policy, gateway, feedback, None),
             self.clock,
             self.limits,
             poll_seconds=0.05,

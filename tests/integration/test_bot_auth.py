@@ -7,8 +7,8 @@ import pytest
 from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
-from bot.app import _AdapterConfig
-from bot.auth import MAX_CLIENTS, ReusingAuthentication
+from bot.framework.adapter import _AdapterConfig
+from bot.framework.auth import MAX_CLIENTS, ReusingAuthentication
 from bot.settings import Settings
 
 

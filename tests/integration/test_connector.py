@@ -31,15 +31,15 @@ from botframework.connector.auth import MicrosoftAppCredentials
 from msrest.serialization import Serializer
 
 import cards
-from bot.connector import BotConnector, ConnectorError, card_message
+from bot.framework.connector import BotConnector, ConnectorError, card_message
+from bot.framework.handler import chat_address
+from bot.framework.references import card_activity, reference_dict
 from bot.teams import (
     CardNotUpdated,
     DeliveryFailed,
     TeamsGateway,
     TeamsNotifier,
-    card_activity,
     message_lost,
-    reference_dict,
 )
 from mediation import services
 from mediation.model import Role
@@ -172,13 +172,11 @@ def gateway(
 ) -> TeamsGateway:
     connector = BotConnector(bot, app_id, **options)
     return TeamsGateway(
-        bot,
-        app_id,
+        connector,
         store,  # type: ignore[arg-type]
         lambda: uow,
         FixedClock(),
         BankPolicy(),
-        connector=connector,
     )
 
 
@@ -321,7 +319,7 @@ async def test_the_client_sends_what_botbuilder_sent(
             await gw.post_case(summary)
             await gw.refresh_case(summary.case_id)
             await gw.send_personal("olli", build)
-            await gw.open_personal_chat(incoming(new.url, "channel"))
+            await gw.open_personal_chat(chat_address(incoming(new.url, "channel")))
         await gw.connector.close()
 
         # botbuilder's way, with the same cards.
@@ -548,7 +546,7 @@ async def test_no_connection_is_tried_again_then_reported() -> None:
             await connector.send(reference_dict(incoming(url)), card_message({}))
     finally:
         await connector.close()
-    assert (failed.value.status, failed.value.code) == (None, "ConnectionFailed")
+    assert (failed.value.status, failed.value.code) == (None, "NotConnected")
 
 
 async def test_a_closed_connector_sends_nothing(fake: FakeConnector) -> None:
@@ -565,7 +563,7 @@ def test_the_proxy_of_the_environment_is_looked_up_once_per_service_url(
 ) -> None:
     from yarl import URL
 
-    from bot.connector import BotConnector
+    from bot.framework.connector import BotConnector
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", "smba.internal.example")

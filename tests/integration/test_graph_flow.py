@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.actions_calendar import CALENDAR
+from bot.keys import CALENDAR
 from cards.i18n import t
 from mediation.calendar import LinkState
 from mediation.model import MeetingKind, MeetingStatus

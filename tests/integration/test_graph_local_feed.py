@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.actions_calendar import CALENDAR
+from bot.keys import CALENDAR
 from bot.settings import Settings
 from cards.i18n import t
 from tests.clock import FixedClock

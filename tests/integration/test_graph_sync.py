@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.actions_calendar import CALENDAR, CalendarService
+from bot.deps import CalendarService
+from bot.keys import CALENDAR
 from bot.settings import Settings
 from graph.sync import LIFETIME
 from mediation.model import MeetingStatus

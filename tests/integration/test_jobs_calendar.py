@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.actions_calendar import CALENDAR
-from bot.actions_jobs import JOBS, JobsRuntime
+from bot.bootstrap import SOPU
+from bot.jobs_runtime import JobsRuntime
+from bot.keys import CALENDAR
 from bot.settings import Settings
 from cards import verbs
 from cards.i18n import t
@@ -42,7 +43,7 @@ PROMPTS = next(j for j in JOB_SPECS if j.id == record_prompts.JOB_ID)
 
 
 def _runtime(bank: Bank) -> JobsRuntime:
-    runtime = bank.app[JOBS]
+    runtime = bank.app[SOPU].jobs
     assert isinstance(runtime, JobsRuntime) and runtime.services.context is not None
     return runtime
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import speed_up_msrest
+from bot.framework.adapter import speed_up_msrest
 from bot.settings import SendLimits
 from mediation.outbox import OutboxStatus
 from storage.db import create_engine

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import speed_up_msrest
 from bot.clock import SystemClock
+from bot.framework.adapter import speed_up_msrest
 from bot.settings import SendLimits
 from mediation.outbox import MessageKind, NewMessage, OutboxKey, OutboxStatus
 from tests.fakes.connector import FakeConnector

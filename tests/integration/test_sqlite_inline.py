@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage import sqlite_inline
 from storage.db import create_engine, reports_engine
+from storage.sqlite_fast import connection as sqlite_inline
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ async def _write_as_a_unit_of_work(engine: AsyncEngine, n: int) -> None:
     """A row written and committed as a unit of work commits (storage/uow.py)."""
     async with AsyncSession(engine) as session:
         await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-        await sqlite_inline.commit_then_wait_for_disk(session.commit)
+        await session.commit()
 
 
 class _SlowDisk:
@@ -224,59 +224,28 @@ async def test_a_commit_that_wrote_returns_once_its_log_is_on_disk(sqlite_file: 
         await engine.dispose()
 
 
-async def test_the_next_transaction_and_the_loop_go_on_while_the_disk_flushes(
+async def test_the_loop_goes_on_while_the_disk_flushes(
     sqlite_file: Path, slow_disk: _SlowDisk
 ) -> None:
     disk = slow_disk
     engine = create_engine(f"sqlite:///{sqlite_file}")
-
-    told: list[int] = []
-
-    async def write(n: int) -> None:
-        # A turn is told when it waits long for the disk, so that it can let the next one in.
-        sqlite_inline.on_slow_disk.set(lambda: told.append(n))
-        await _write_as_a_unit_of_work(engine, n)
-
     try:
-        first = asyncio.create_task(write(1))
+        first = asyncio.create_task(_write_as_a_unit_of_work(engine, 1))
         assert await asyncio.to_thread(disk.entered.wait, 5)
-        # The first change is committed, its flush is under way, and its maker still waits;
-        # meanwhile the connection serves another writer and a reader.
-        second = asyncio.create_task(write(2))
+        # The change is committed and its flush is under way on a worker thread; its maker
+        # still waits, and the event loop runs other work meanwhile.
+        ticks = 0
+        for _ in range(5):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 5 and not first.done()
+        disk.release.set()
+        await asyncio.wait_for(first, 5)
         assert await _count(engine) == 1
-        await asyncio.sleep(0.05)
-        assert not first.done() and not second.done()
-        disk.release.set()
-        await asyncio.wait_for(asyncio.gather(first, second), 5)
-        assert await _count(engine) == 2
         driver = await _driver(engine)
-        assert driver.wal is not None and driver.wal.synced == 2
-        assert disk.flushes == 2  # the second commit came during the first flush
-        assert sorted(told) == [1, 2]
-        token = sqlite_inline.on_slow_disk.set(lambda: told.append(0))
-        await driver.wal.durable(2)  # on disk already: nothing to wait for, no one told
-        sqlite_inline.on_slow_disk.reset(token)
-        assert sorted(told) == [1, 2]
-    finally:
-        disk.release.set()
-        await engine.dispose()
-
-
-async def test_commits_during_a_flush_share_the_next_one(
-    sqlite_file: Path, slow_disk: _SlowDisk
-) -> None:
-    disk = slow_disk
-    engine = create_engine(f"sqlite:///{sqlite_file}")
-
-    try:
-        first = asyncio.create_task(_write_as_a_unit_of_work(engine, 0))
-        assert await asyncio.to_thread(disk.entered.wait, 5)
-        others = [asyncio.create_task(_write_as_a_unit_of_work(engine, n)) for n in range(1, 6)]
-        await asyncio.sleep(0.05)  # all five committed, waiting for the disk
-        assert await _count(engine) == 6
-        disk.release.set()
-        await asyncio.wait_for(asyncio.gather(first, *others), 5)
-        assert disk.flushes == 2
+        assert driver.wal is not None and driver.wal.synced == 1
+        await driver.wal.durable(1)  # on disk already: nothing to wait for
+        assert disk.flushes == 1
     finally:
         disk.release.set()
         await engine.dispose()

@@ -11,8 +11,7 @@ from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
 from msrest.serialization import Deserializer, Model
 
-from bot.activity_json import ActivityReader, Unusual, timestamp
-from bot.gate import read_activity
+from bot.framework.activity import ActivityReader, Unusual, read_activity, timestamp
 
 MODELS = Activity._infer_class_models()
 TENANT = "72f988bf-0000-4000-8000-000000000001"
@@ -182,11 +181,11 @@ def test_a_timestamp_reads_as_msrest_reads_it(text: str) -> None:
 
 
 def test_the_forms_teams_writes_are_read_without_msrest(monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.activity_json
+    import bot.framework.activity
 
     def _no(text: str) -> Any:
         raise AssertionError(f"msrest read {text}")
 
-    monkeypatch.setattr(bot.activity_json.Deserializer, "deserialize_iso", _no)
+    monkeypatch.setattr(bot.framework.activity.Deserializer, "deserialize_iso", _no)
     assert timestamp("2026-11-23T20:38:12.1234567Z").microsecond == 123456
     assert timestamp("2026-11-23T22:38:12.123+02:00").hour == 22

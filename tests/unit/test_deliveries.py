@@ -97,24 +97,6 @@ async def test_a_failed_delivery_is_logged_and_the_rest_still_go(
     assert "delivering CaseChanged failed" in caplog.text
 
 
-async def test_a_delivery_runs_outside_the_turn_that_caused_it() -> None:
-    from datetime import UTC, datetime
-
-    from storage import redelivery
-
-    seen: list[object] = []
-
-    async def deliver(note: Notification) -> None:
-        seen.append(redelivery._current.get())
-
-    deliveries = Deliveries(deliver)
-    with redelivery.delivering("c|1", datetime(2026, 3, 2, tzinfo=UTC)):
-        deliveries.put(CaseChanged(1))
-    await deliveries.close()
-    # Its writes cannot record (or be stopped by) the click's activity id.
-    assert seen == [None]
-
-
 # -- a card update Teams refuses for now ------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.actions_feedback import qr_data_uri
+from bot.outbox_cards import qr_data_uri
 from cards.feedback import (
     case_feedback_card,
     client_link_card,

@@ -6,8 +6,7 @@ import pytest
 from botbuilder.core import serializer_helper
 from botbuilder.schema import InvokeResponse
 
-from bot.app import invoke_json
-from bot.handler import card_response
+from bot.framework.adapter import card_response, invoke_json
 from cards.gallery import sample_cards
 from cards.i18n import LANGS, Lang
 

@@ -37,7 +37,7 @@ async def test_a_burst_of_cards_reads_the_registry_once_then_again_later(
     now = [1000.0]
     monkeypatch.setattr(bot.teams, "monotonic", lambda: now[0])
     none: Any = None
-    gateway = TeamsGateway(none, "", none, reads, FixedClock(), BankPolicy())
+    gateway = TeamsGateway(none, none, reads, FixedClock(), BankPolicy())
 
     first = await gateway.mediators_for_cards()
     now[0] += REGISTRY_NAMES_SECONDS / 2

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 import pytest
 
 from bot.turns import TurnGate
-from storage.sqlite_inline import on_slow_disk
 
 LONG = 60.0  # patience that never runs out within a test
 SHORT = 0.05  # patience that runs out while a test waits for it
@@ -230,32 +229,6 @@ async def test_a_turn_that_leaves_before_its_patience_frees_its_place_once() -> 
     async with gate.turn():
         pass
     await asyncio.sleep(2 * SHORT)  # its patience timer would have run out by now
-    await assert_places(gate, 1)
-
-
-async def test_a_turn_waiting_long_for_the_disk_lets_the_next_one_in_without_patience() -> None:
-    gate = TurnGate(at_once=1, patience=LONG)
-    inside: list[str] = []
-    assert on_slow_disk.get() is None  # outside any turn: no one to tell
-
-    async with gate.turn():  # this test's own turn, waiting for a slow flush
-        nxt, last = await arrive(gate, ["next", "last"], inside)
-        assert gate.waiting == 2
-        tell = on_slow_disk.get()
-        assert tell is not None
-        tell()  # as storage/sqlite_inline.py does when a flush to disk takes a while
-        await settle()
-        assert inside == ["next"]  # no patience to wait out
-        tell()  # told again (a second commit in the same turn): nothing more is freed
-        await settle()
-        assert gate.waiting == 1
-    assert on_slow_disk.get() is None
-    await settle()
-    assert not last.entered.is_set()  # leaving after stepping aside frees nothing either
-
-    await nxt.leave()
-    await asyncio.wait_for(last.entered.wait(), AT_MOST)
-    await last.leave()
     await assert_places(gate, 1)
 
 

@@ -24,11 +24,7 @@ loop's thread, so that it never stalls:
   - SQLite's COMMIT does not flush the log itself (synchronous NORMAL). A COMMIT that
     wrote is followed by a flush of the log file on a worker thread (``WalSync``), one
     flush for all the commits made before it began, and the COMMIT's caller goes on only
-    after it, so a change is on disk before its maker is told it is made. A unit of work
-    waits for that flush after letting go of the connection
-    (``commit_then_wait_for_disk``), so the next transaction need not wait; that one may
-    read a change whose flush is still under way, as PostgreSQL lets it with
-    synchronous_commit off.
+    after it, so a change is on disk before its maker is told it is made.
   - SQLite's own checkpoints, run in the COMMIT that takes the log past 1000 pages, are
     off; a worker thread checkpoints about once a second while there are writes, on a
     connection of its own (``Checkpoints``). A PASSIVE checkpoint waits for no reader or
@@ -45,8 +41,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Generator
-from contextvars import ContextVar
+from collections.abc import Callable, Generator
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -64,8 +59,6 @@ CHECKPOINT_EVERY = 1.0
 # over all the same (``Checkpoints``): four times SQLite's own checkpoint size, 16 MiB.
 CHECKPOINT_PASSES = 4
 RESTART_FRAMES = 4000
-# How long a flush may take before the task waiting for it is said to wait (``on_slow_disk``).
-DISK_PATIENCE = 0.01
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -240,23 +233,11 @@ class WalSync:
         return self.written
 
     async def durable(self, upto: int) -> None:
-        if self.synced >= upto:
-            return
-        step_aside = on_slow_disk.get()
-        timer = None
-        if step_aside is not None:
-            # Most flushes end within a millisecond or two; only a slow one is worth
-            # letting another turn in for.
-            timer = asyncio.get_running_loop().call_later(DISK_PATIENCE, step_aside)
-        try:
-            while self.synced < upto:
-                if self._syncing is None:
-                    self._syncing = asyncio.ensure_future(self._sync())
-                # Shielded: a turn cancelled while it waits does not stop the others' flush.
-                await asyncio.shield(self._syncing)
-        finally:
-            if timer is not None:
-                timer.cancel()
+        while self.synced < upto:
+            if self._syncing is None:
+                self._syncing = asyncio.ensure_future(self._sync())
+            # Shielded: a turn cancelled while it waits does not stop the others' flush.
+            await asyncio.shield(self._syncing)
 
     async def _sync(self) -> None:
         target = self.written
@@ -278,31 +259,6 @@ class WalSync:
 
 # Not every platform has fdatasync (macOS); fsync flushes the same and the file's metadata.
 _FDATASYNC = getattr(os, "fdatasync", os.fsync)
-# Told when the current task has waited ``DISK_PATIENCE`` seconds for the disk: a turn
-# among the few at work at once then lets the next one in (bot/turns.py).
-on_slow_disk: ContextVar[Callable[[], None] | None] = ContextVar(
-    "sqlite_inline_on_slow_disk", default=None
-)
-# Set by ``commit_then_wait_for_disk`` for the commits made inside it.
-_after_release: ContextVar[list[tuple[WalSync, int]] | None] = ContextVar(
-    "sqlite_inline_after_release", default=None
-)
-
-
-async def commit_then_wait_for_disk(commit: Callable[[], Awaitable[None]]) -> None:
-    """``await commit()``; if it wrote, wait for the disk once it has let go of the connection.
-
-    For a unit of work's COMMIT: the next transaction gets the connection while this one's
-    log is being flushed, and this one's caller goes on only once its change is on disk.
-    """
-    token = _after_release.set([])
-    try:
-        await commit()
-        waits = _after_release.get() or []
-    finally:
-        _after_release.reset(token)
-    for wal, upto in waits:
-        await wal.durable(upto)
 
 
 class InlineConnection(aiosqlite.Connection):
@@ -332,7 +288,7 @@ class InlineConnection(aiosqlite.Connection):
 
     @property
     def raw(self) -> sqlite3.Connection:
-        """The sqlite3 connection itself, for statements run directly (storage/direct.py)."""
+        """The sqlite3 connection itself (the engine factory's BEGIN IMMEDIATE uses it)."""
         return self._conn
 
     async def begin_immediate(self) -> None:
@@ -385,12 +341,7 @@ class InlineConnection(aiosqlite.Connection):
         self._changes = changes
         assert self.checkpoints is not None
         self.checkpoints.after_write()
-        upto = self.wal.wrote()
-        later = _after_release.get()
-        if later is not None:
-            later.append((self.wal, upto))
-        else:
-            await self.wal.durable(upto)
+        await self.wal.durable(self.wal.wrote())
 
     async def rollback(self) -> None:
         await self._execute(self._conn.rollback)

@@ -15,6 +15,7 @@ import re
 from datetime import datetime, tzinfo
 from typing import Any, cast
 
+from botbuilder.schema import Activity
 from isodate import UTC, FixedOffset
 from msrest.serialization import Deserializer, Model
 
@@ -149,3 +150,19 @@ class ActivityReader:
         if kind in self._models:
             return self.read(kind, value)
         raise Unusual(f"type {kind}")
+
+
+# msrest's Model.deserialize builds this (a map of every schema class) anew for each call;
+# it is the same map each time, and the deserializer keeps no state between calls.
+_MODELS = Activity._infer_class_models()
+_DESERIALIZE = Deserializer(_MODELS)
+_READER = ActivityReader(_MODELS)
+
+
+def read_activity(data: dict[str, Any]) -> Activity:
+    """The Activity model of a JSON activity, as msrest's deserializer makes it."""
+    try:
+        activity: Activity = _READER.read(Activity.__name__, data)
+    except Unusual:
+        activity = _DESERIALIZE(Activity.__name__, data)
+    return activity

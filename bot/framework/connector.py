@@ -52,14 +52,18 @@ class ConnectorError(Exception):
 
     ``status`` is the HTTP status (None when no answer came) and ``code`` the connector's
     error code, e.g. ``ActivityNotFoundInConversation``, or Sopu's own word for why no
-    answer came (``Timeout``, ``ConnectionFailed``, ``TokenFailed``).
+    answer came (``Timeout``, ``NotConnected`` when nothing was sent, ``ConnectionFailed``
+    when the connection broke after sending, ``TokenFailed``).
     """
 
-    def __init__(self, status: int | None, code: str, message: str = "") -> None:
+    def __init__(
+        self, status: int | None, code: str, message: str = "", retry_after: float | None = None
+    ) -> None:
         super().__init__(f"{status if status is not None else 'no answer'} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after = retry_after  # seconds the connector asked to wait, if it did
 
 
 @dataclass(frozen=True)
@@ -146,14 +150,14 @@ def _retriable_status(method: str, status: int, retry_after: float | None) -> bo
     return retry_after is not None and status in (413, 429, 503)
 
 
-def _error(status: int, body: bytes) -> ConnectorError:
+def _error(status: int, body: bytes, retry_after: float | None = None) -> ConnectorError:
     try:
         error = json.loads(body).get("error") or {}
         code, message = str(error.get("code") or ""), str(error.get("message") or "")
     except (ValueError, AttributeError):
         code, message = "", ""
     # Only the connector's own words, shortened: never a body that could echo the card.
-    return ConnectorError(status, code or "HttpError", message[:200])
+    return ConnectorError(status, code or "HttpError", message[:200], retry_after)
 
 
 class BotConnector:
@@ -255,14 +259,14 @@ class BotConnector:
                     answer = await response.read()
                     if 200 <= response.status < 300:
                         return _json_object(answer)
-                    error = _error(response.status, answer)
                     retry_after = _retry_after(response)
+                    error = _error(response.status, answer, retry_after)
                     retriable = _retriable_status(method, response.status, retry_after)
             except TimeoutError as exc:
                 raise ConnectorError(None, "Timeout", f"no answer in {self._timeout:g} s") from exc
             except aiohttp.ClientConnectorError as exc:
                 # Nothing was sent: safe to try again whatever the request.
-                error = ConnectorError(None, "ConnectionFailed", type(exc).__name__)
+                error = ConnectorError(None, "NotConnected", type(exc).__name__)
                 retriable = True
             except aiohttp.ClientError as exc:
                 # Sent, but the connection broke before the answer: only an update may repeat.

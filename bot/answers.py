@@ -1,0 +1,63 @@
+"""The case card as an answer: as it stands now, or as a change left it, with a notice."""
+
+from __future__ import annotations
+
+import uuid
+
+import cards
+from bot.deps import ActionDeps, Card, Click
+from bot.inputs import case_id_of
+from cards import verbs
+from cards.i18n import error_text
+from mediation import errors, services
+from mediation.views import CaseSummary
+
+
+def with_form_id(card: Card) -> Card:
+    """Stamp the intake form's submit action with a fresh id, so a double submit is seen."""
+    for action in card.get("actions", []):
+        if action.get("verb") == verbs.CASE_CREATE:
+            action["data"] = {**action.get("data", {}), "form_id": uuid.uuid4().hex}
+    return card
+
+
+class CaseAnswers:
+    """Builds the case card a click is answered with."""
+
+    def __init__(self, deps: ActionDeps) -> None:
+        self.deps = deps
+
+    async def now(self, click: Click, notice: str | None = None, error: bool = False) -> Card:
+        """The case card as it stands now, for the clicker, with an optional notice on top."""
+        deps = self.deps
+        summary = await services.case_summary(
+            click.actor, case_id_of(click.data), deps.uow(click), deps.clock, deps.policy
+        )
+        return await self.of(click, summary, notice, error=error)
+
+    async def of(
+        self, click: Click, summary: CaseSummary, notice: str | None, *, error: bool = False
+    ) -> Card:
+        """The card of the case as ``summary`` shows it."""
+        return cards.case_card(
+            summary,
+            click.lang,
+            mediators=await self.deps.gateway.mediators_for_cards(),
+            notice=notice,
+            notice_is_error=error,
+        )
+
+    async def refusal(self, click: Click, exc: errors.DomainError) -> Card:
+        """Why nothing changed: on the case card when there is a case to show, else alone."""
+        message = error_text(click.lang, exc)
+        # A refusal about an existing case shows that case as it now is, with the reason:
+        # as the use case read it when it brings it along, else read again.
+        if exc.case is not None:
+            return await self.of(click, exc.case, message, error=True)
+        showable = not isinstance(exc, errors.NotFound | errors.NotInRegistry)
+        if showable and click.verb != verbs.MEDIATOR_UPDATE and "case_id" in click.data:
+            try:
+                return await self.now(click, message, error=True)
+            except errors.DomainError:
+                pass
+        return cards.error_card(click.lang, message)

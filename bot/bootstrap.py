@@ -1,0 +1,291 @@
+"""The composition root: every adapter of one running Sopu is built here, once.
+
+``create_app`` (the web app, its tests and the benchmarks) and the command line
+(``open_storage``) start Sopu through this module alone; nothing holds an adapter, an
+engine or the settings at module level, and nothing is changed after it is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import feedback_page, stats_download
+from bot import web as plain_routes
+from bot.actions import CaseActions
+from bot.actions_calendar import CalendarActions
+from bot.actions_feedback import FeedbackActions
+from bot.actions_jobs import JobActions
+from bot.answers import CaseAnswers
+from bot.calendar_service import open_calendar
+from bot.clock import SystemClock
+from bot.conversation import Conversation
+from bot.deps import ActionDeps, FeedbackDeps
+from bot.framework.adapter import build_adapter
+from bot.framework.connector import BotConnector
+from bot.framework.endpoint import ActivityEndpoint
+from bot.framework.handler import SopuBot
+from bot.jobs_runtime import JobsRuntime, build_jobs
+from bot.keys import CALENDAR, ENGINE, SETTINGS, UNITS
+from bot.outbox_cards import MessageRenderer
+from bot.router import Router
+from bot.settings import Settings
+from bot.signing import secret_key
+from bot.teams import Deliveries, TeamsGateway, TeamsNotifier
+from bot.turns import TurnGate
+from mediation.ports import Clock
+from storage.botstore import BotStore
+from storage.db import create_engine, reports_engine, upgrade
+from storage.feedback import SqlFeedbackStore
+from storage.redelivery import Delivery
+from storage.stats import SqlStatsQueries
+from storage.uow import SqlUnitOfWork, session_factory
+
+log = logging.getLogger(__name__)
+
+# Requests larger than this are refused by aiohttp before Sopu reads them.
+MAX_REQUEST_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class Storage:
+    """The database of one running Sopu: its engine and the sessions made on it."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    def uow(self, delivery: Delivery | None = None) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions, delivery)
+
+
+@contextlib.asynccontextmanager
+async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
+    """The database at the newest schema, for the app and the command line alike."""
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        yield Storage(engine, session_factory(engine))
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True)
+class Sopu:
+    """Everything one running Sopu holds."""
+
+    settings: Settings
+    clock: Clock
+    storage: Storage
+    report_sessions: async_sessionmaker[AsyncSession]  # for the statistics' long reads
+    store: BotStore
+    connector: BotConnector
+    bot: SopuBot
+    router: Router
+    endpoint: ActivityEndpoint
+    gateway: TeamsGateway
+    deliveries: Deliveries  # notifications sent after the click's answer
+    deps: ActionDeps
+    jobs: JobsRuntime
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.storage.engine
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.storage.sessions
+
+    def uow(self, delivery: Delivery | None = None) -> SqlUnitOfWork:
+        return self.storage.uow(delivery)
+
+
+SOPU = web.AppKey("sopu", Sopu)
+
+
+@contextlib.asynccontextmanager
+async def open_sopu(
+    settings: Settings, clock: Clock, *, graph_credential: Any = None
+) -> AsyncIterator[Sopu]:
+    """Build every part of Sopu, in dependency order; close them in reverse."""
+    async with open_storage(settings) as storage, contextlib.AsyncExitStack() as stack:
+        reports = reports_engine(storage.engine)
+        if reports is not storage.engine:
+            stack.push_async_callback(reports.dispose)
+        report_sessions = session_factory(reports)
+        uow_factory: Callable[[], SqlUnitOfWork] = storage.uow
+        store = BotStore(storage.sessions)
+        adapter = build_adapter(settings)
+        connector = BotConnector(adapter, settings.bot_app_id)
+        stack.push_async_callback(connector.close)  # last: the jobs may still be sending
+        gateway = TeamsGateway(connector, store, uow_factory, clock, settings.policy)
+        # Card updates and personal notes go out after the click is answered.
+        deliveries = Deliveries(TeamsNotifier(gateway).deliver, at_once=settings.deliveries_at_once)
+        calendar = await open_calendar(
+            settings,
+            storage.sessions,
+            clock,
+            gateway,
+            deliveries,
+            uow_factory,
+            graph_credential,
+        )
+        stack.push_async_callback(calendar.close)
+        feedback = FeedbackDeps(
+            SqlFeedbackStore(storage.sessions),
+            SqlStatsQueries(report_sessions),
+            settings.base_url(),
+            secret_key(settings),
+            settings.feedback_link_days,
+            settings.stats_link_minutes,
+        )
+        renderer = MessageRenderer(uow_factory, clock, settings.policy, gateway, feedback, calendar)
+        jobs = build_jobs(
+            settings,
+            storage.engine,
+            storage.sessions,
+            uow_factory,
+            clock,
+            connector,
+            renderer,
+            calendar,
+        )
+        stack.push_async_callback(jobs.stop)
+        deps = ActionDeps(
+            units=storage.uow,
+            notifier=deliveries,
+            clock=clock,
+            policy=settings.policy,
+            store=store,
+            gateway=gateway,
+            feedback=feedback,
+            calendar=calendar,
+            jobs=jobs.services,
+        )
+        answers = CaseAnswers(deps)
+        cases = CaseActions(deps, answers)
+        meetings = CalendarActions(deps)
+        feedback_actions = FeedbackActions(deps)
+        job_actions = JobActions(deps)
+        router = Router(
+            {
+                **cases.routes(),
+                **meetings.routes(),
+                **feedback_actions.routes(),
+                **job_actions.routes(),
+            },
+            answers,
+        )
+        conversation = Conversation(deps, cases, job_actions, feedback_actions)
+        bot = SopuBot(conversation, router, store)
+        turns = TurnGate(settings.turns_at_once)
+        endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)
+        stack.push_async_callback(deliveries.close)
+        yield Sopu(
+            settings,
+            clock,
+            storage,
+            report_sessions,
+            store,
+            connector,
+            bot,
+            router,
+            endpoint,
+            gateway,
+            deliveries,
+            deps,
+            jobs,
+        )
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, graph_credential: Any = None
+) -> web.Application:
+    """Sopu's aiohttp app; its parts are built when it starts and closed when it stops."""
+    settings.validate()
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app[SETTINGS] = settings
+    running = _Running(settings, clock or SystemClock(), graph_credential)
+    app.cleanup_ctx.append(running.context)
+    app.router.add_post("/api/messages", _messages)
+    plain_routes.add_routes(app)
+    feedback_page.add_routes(app)
+    stats_download.add_routes(app)
+    return app
+
+
+async def _messages(request: web.Request) -> web.Response:
+    """Teams' messaging endpoint (bot/framework/endpoint.py)."""
+    return await request.app[SOPU].endpoint(request)
+
+
+@dataclass(frozen=True)
+class _Running:
+    settings: Settings
+    clock: Clock
+    graph_credential: Any
+
+    async def context(self, app: web.Application) -> AsyncIterator[None]:
+        settings = self.settings
+        if not settings.auth_enabled:
+            log.warning(
+                "Bot Framework authentication is OFF (no BOT_APP_ID): any local client can "
+                "post activities. This is for the Agents Playground on this machine only."
+            )
+        async with open_sopu(settings, self.clock, graph_credential=self.graph_credential) as sopu:
+            app[SOPU] = sopu
+            app[ENGINE] = sopu.engine
+            app[CALENDAR] = sopu.deps.calendar
+            app[UNITS] = sopu.storage.uow
+            app[feedback_page.FEEDBACK_PAGE] = feedback_page.FeedbackPage(
+                sopu.deps.feedback.store, self.clock, secret_key(settings)
+            )
+            app[stats_download.STATS_DOWNLOAD] = stats_download.StatsDownload(
+                sopu.deps.feedback.stats, self.clock, settings.policy, secret_key(settings)
+            )
+            sweeper = asyncio.create_task(_forget_old_activities(sopu))
+            settle_heap()
+            if settings.scheduler:
+                sopu.jobs.start()
+            try:
+                yield
+            finally:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+
+
+def settle_heap() -> None:
+    """Hide what start-up built (modules, SDK classes, adapters) from the cyclic collector.
+
+    It all lives as long as the process; left in view, every full collection walks it and
+    stops the event loop long enough for posts paced apart to reach Teams together and be
+    refused (bench/fanout.py). Once per process: a later app in the same process (tests)
+    would freeze the garbage of the earlier ones for good.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
+async def forget_old_activities(sopu: Sopu) -> int:
+    """Drop the redelivery ids older than the configured hours (never less than a day)."""
+    keep = timedelta(hours=max(24, sopu.settings.processed_activity_hours))
+    return await sopu.store.forget_seen_before(sopu.clock.now() - keep)
+
+
+async def _forget_old_activities(sopu: Sopu) -> None:
+    while True:
+        try:
+            await forget_old_activities(sopu)
+        except Exception:
+            log.exception("forgetting old activity ids failed")
+        await asyncio.sleep(3600)

@@ -1,0 +1,129 @@
+"""The calendar feature as one running Sopu holds it: the adapter of SOPU_CALENDAR, its stores.
+
+``open_calendar`` builds the local calendar (events in Sopu's database, an .ics feed per
+mediator) or Microsoft Graph's, with the delta sync and the pair's notes about changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.deps import CalendarService, CatalogWording
+from bot.settings import Settings
+from bot.teams import DeliveryFailed, TeamsGateway
+from cards import calendar as calendar_cards
+from cards.feedback import meeting_feedback_section
+from cards.i18n import Lang
+from graph.holidays import finnish_closed_days
+from graph.local import LocalCalendar
+from mediation import calendar as cal
+from mediation.ports import Clock, Notifier, UnitOfWork
+from storage.calendar import FeedStore, LocalEventStore, SqlEventLinks, SqlMeetingFinder
+
+log = logging.getLogger(__name__)
+
+
+class TeamsMeetingNotifier:
+    """Tells both mediators in personal chat that a meeting changed in their calendar."""
+
+    def __init__(self, gateway: TeamsGateway, uow_factory: Callable[[], UnitOfWork], zone: str):
+        self.gateway = gateway
+        self.uow_factory = uow_factory
+        self.zone = zone
+
+    async def meeting_changed(self, change: cal.MeetingChanged) -> None:
+        uow = self.uow_factory()
+        async with uow:
+            people = await uow.mediators.by_ids(list(change.mediator_ids))
+        for person in people.values():
+            try:
+                await self.gateway.send_personal(
+                    person.aad_object_id,
+                    lambda lang: calendar_cards.meeting_changed_card(change, lang, self.zone),
+                )
+            except DeliveryFailed:
+                log.warning("case %s: a mediator was not told of a calendar change", change.code)
+
+
+def meeting_policy(settings: Settings) -> cal.MeetingPolicy:
+    c = settings.calendar
+    return cal.MeetingPolicy(follow_up_weeks=c.follow_up_weeks, working_hours=c.working_hours)
+
+
+async def open_calendar(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    gateway: TeamsGateway,
+    notifier: Notifier,
+    uow_factory: Callable[[], UnitOfWork],
+    graph_credential: Any = None,
+) -> CalendarService:
+    """The calendar adapter of SOPU_CALENDAR, with its stores; close it at shutdown."""
+    mp = meeting_policy(settings)
+    links = SqlEventLinks(sessions, clock)
+    base_url = getattr(settings, "public_url", "") or f"http://{settings.host}:{settings.port}"
+    feeds = events = None
+    closers: list[Callable[[], Awaitable[None]]] = []
+    sync = None
+    graph_tasks: dict[str, Callable[[], Awaitable[object]]] = {}
+    meeting_notifier = TeamsMeetingNotifier(gateway, uow_factory, settings.policy.timezone)
+    calendar: cal.Calendar
+    if settings.calendar.mode == "graph":
+        from graph.msgraph import GraphCalendar, credential_from
+        from graph.sync import GraphSync
+        from storage.calendar import SyncStore
+
+        credential = graph_credential or credential_from(settings.calendar)
+        graph = GraphCalendar.create(credential, settings.calendar.base_url, mp.working_hours)
+        closers.append(graph.close)
+        calendar = graph
+        sync = GraphSync(
+            graph,
+            SyncStore(sessions, clock),
+            links,
+            uow_factory,
+            meeting_notifier,
+            notifier,
+            clock,
+            f"{base_url}/api/graph/notifications",
+        )
+        closers.append(sync.close)
+        graph_tasks = {"sopu.graph_renew": sync.renew_all, "sopu.graph_delta": sync.delta_all}
+    else:
+        events = LocalEventStore(sessions, clock)
+        feeds = FeedStore(sessions, clock)
+        calendar = LocalCalendar(events, mp.working_hours)
+    deps = cal.CalendarDeps(
+        calendar=calendar,
+        links=links,
+        notifier=notifier,
+        clock=clock,
+        policy=settings.policy,
+        meetings=mp,
+        wording=CatalogWording("fi"),
+        closed_days=finnish_closed_days,
+    )
+    service = CalendarService(
+        deps,
+        settings.calendar.mode,
+        base_url,
+        links,
+        SqlMeetingFinder(sessions),
+        meeting_notifier,
+        feeds,
+        events,
+        sync,
+        graph_tasks,
+        tuple(closers),
+    )
+    return service
+
+
+def feedback_section(lang: Lang, meeting_id: int) -> list[dict[str, Any]]:
+    """The feedback inputs shown on a meeting's record card."""
+    return list(meeting_feedback_section(lang, meeting_id))

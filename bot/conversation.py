@@ -1,0 +1,110 @@
+"""Chat commands to Sopu (help, setup, new case, my cases, quota, mediators, reminders, stats)."""
+
+from __future__ import annotations
+
+import logging
+
+import cards
+from bot.actions import CaseActions
+from bot.actions_feedback import FeedbackActions
+from bot.actions_jobs import JobActions
+from bot.answers import with_form_id
+from bot.deps import ActionDeps, Card, Message
+from bot.teams import DeliveryFailed
+from cards.commands import parse_command
+from cards.i18n import Lang, error_text, t
+from mediation import errors, services
+from mediation.model import Mediator
+
+log = logging.getLogger(__name__)
+
+
+class Conversation:
+    """Answers what people write to Sopu; each answer is one card."""
+
+    def __init__(
+        self,
+        deps: ActionDeps,
+        cases: CaseActions,
+        jobs: JobActions,
+        feedback: FeedbackActions,
+    ) -> None:
+        self.deps = deps
+        self.cases = cases
+        self.jobs = jobs
+        self.feedback = feedback
+
+    async def answer(self, message: Message) -> Card:
+        """The answer to a typed message; a refusal is a card too."""
+        parsed = parse_command(message.text)
+        try:
+            if parsed is None:
+                log.info("unknown command of %d characters", len(message.text))
+                return cards.error_card(message.lang, t(message.lang, "error.unknown_command"))
+            return await self._command(message, parsed[0], parsed[1])
+        except errors.DomainError as exc:
+            return cards.error_card(message.lang, error_text(message.lang, exc))
+
+    async def greet(self, message: Message) -> Card:
+        """The help card for someone who has just installed Sopu in personal chat."""
+        try:
+            return await self._command(message, "help", "")
+        except errors.DomainError as exc:
+            return cards.error_card(message.lang, error_text(message.lang, exc))
+
+    async def _command(self, message: Message, command: str, args: str) -> Card:
+        deps, lang, actor = self.deps, message.lang, message.actor
+        uow = deps.uow_factory()
+        async with uow:
+            me = await services.actor(uow, actor)
+        if command == "help":
+            return cards.help_card(lang, me.is_coordinator)
+        if command == "setup":
+            return await self._setup(message, me)
+        if command == "new case":
+            await services.may_register(actor, deps.uow_factory())
+            if not message.personal:
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return with_form_id(cards.intake_form(lang))
+        if command == "my cases":
+            mine = await services.my_cases(actor, deps.uow_factory(), deps.clock, deps.policy)
+            return cards.my_cases_card(mine, lang)
+        if command == "quota":
+            report = await services.my_quota(actor, deps.uow_factory(), deps.clock, deps.policy)
+            return cards.quota_card(report, lang)
+        if command == "mediators":
+            return await self.cases.registry_card(actor, lang)
+        if command == "reminders":
+            return await self.jobs.reminders_card(actor, lang)
+        if command == "stats":
+            return await self.feedback.stats_command(actor, lang, args, message.personal)
+        return cards.help_card(lang, me.is_coordinator)
+
+    async def _setup(self, message: Message, me: Mediator) -> Card:
+        lang: Lang = message.lang
+        if not me.is_coordinator:
+            raise errors.NotAllowed("choosing the bank channel", "only a coordinator may do this")
+        place = message.channel
+        if place is None:
+            return cards.error_card(lang, t(lang, "error.channel_only"))
+        assert me.id is not None
+        await self.deps.store.set_bank_channel(
+            place.team_id,
+            place.channel_id,
+            place.service_url,
+            dict(place.reference),
+            me.id,
+            self.deps.clock.now(),
+        )
+        await self._post_unposted()
+        return cards.setup_done_card(lang, place.channel_name)
+
+    async def _post_unposted(self) -> None:
+        """Cases saved while no bank channel could be reached are posted now."""
+        deps = self.deps
+        for summary in await services.open_cases(deps.uow_factory(), deps.clock, deps.policy):
+            if await deps.store.case_post(summary.case_id) is None:
+                try:
+                    await deps.gateway.post_case(summary)
+                except DeliveryFailed:
+                    return

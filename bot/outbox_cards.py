@@ -1,0 +1,132 @@
+"""The cards of outbox messages, built in the recipient's language when the sender sends them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import segno
+
+import cards
+from bot.calendar_service import feedback_section
+from bot.deps import CalendarService, Card, FeedbackDeps
+from bot.teams import TeamsGateway
+from cards.calendar import record_card
+from cards.feedback import case_feedback_card, client_link_card
+from cards.i18n import Lang, format_date, t
+from cards.reminders import escalation_notice, reminder_card
+from mediation import errors, services
+from mediation.calendar import meeting_view
+from mediation.feedback import ClientLink
+from mediation.feedback import client_link as get_client_link
+from mediation.outbox import MessageKind, OutboxMessage
+from mediation.policy import BankPolicy
+from mediation.ports import Clock, UnitOfWork
+
+
+def qr_data_uri(url: str) -> str:
+    """A PNG QR code of the URL as a data: URI, small enough for a card."""
+    return str(segno.make(url, error="m").png_data_uri(scale=6, border=2))
+
+
+def client_url(base_url: str, token: str) -> str:
+    return f"{base_url}/feedback/{token}"
+
+
+@dataclass(frozen=True)
+class MessageRenderer:
+    """Builds an outbox message's card in the recipient's language, at sending time."""
+
+    uow_factory: Callable[[], UnitOfWork]
+    clock: Clock
+    policy: BankPolicy
+    gateway: TeamsGateway
+    feedback: FeedbackDeps
+    calendar: CalendarService | None  # None: record prompts go as plain prompts
+
+    async def __call__(self, message: OutboxMessage, lang: Lang) -> Card:
+        kind, payload = message.key.kind, message.payload
+        if kind is MessageKind.ESCALATION:
+            # The coordinators get the case card itself, with the reason on top.
+            summary = await services.summary_of(
+                self.uow_factory(), int(payload["case_id"]), self.clock, self.policy
+            )
+            return cards.case_card(
+                summary,
+                lang,
+                mediators=await self.gateway.mediators_for_cards(),
+                notice=escalation_notice(payload, lang),
+            )
+        if kind in (MessageKind.MEDIATOR_FEEDBACK, MessageKind.CLIENT_LINK):
+            client = kind is MessageKind.CLIENT_LINK
+            return await self.feedback_request_card(int(payload["case_id"]), lang, client=client)
+        if kind is MessageKind.RECORD_PROMPT:
+            record = await self._record_card(message, lang)
+            if record is not None:
+                return record
+        return reminder_card(kind, payload, lang, self.policy.zone)
+
+    async def client_feedback_link(self, case_id: int) -> tuple[ClientLink, str]:
+        """The case's one client feedback link (made on first use) and its full URL."""
+        fb = self.feedback
+        link = await get_client_link(
+            case_id,
+            self.uow_factory(),
+            fb.store,
+            self.clock,
+            self.policy,
+            timedelta(days=fb.link_days),
+        )
+        return link, client_url(fb.base_url, link.token)
+
+    async def feedback_request_card(self, case_id: int, lang: Lang, *, client: bool) -> Card:
+        """A closed case's request to one mediator of the pair.
+
+        ``client``: the client link card (the case's one link and its QR code); otherwise
+        the mediator's own case feedback card.
+        """
+        summary = await services.summary_of(self.uow_factory(), case_id, self.clock, self.policy)
+        if not client:
+            return case_feedback_card(lang, summary)
+        link, url = await self.client_feedback_link(case_id)
+        expires = self.policy.local_date(link.expires_at)
+        return client_link_card(lang, summary, url, qr_data_uri(url), expires)
+
+    async def _record_card(self, message: OutboxMessage, lang: Lang) -> Card | None:
+        """The calendar's record card (with the feedback part), as the recipient would open it.
+
+        None when it cannot be shown to them (the calendar is not wired, or they have left
+        the pair meanwhile): the plain prompt, whose button opens it, goes instead.
+        """
+        service = self.calendar
+        if service is None:
+            return None
+        payload = message.payload
+        meeting_id = int(payload["meeting_id"])
+        try:
+            view = await meeting_view(
+                message.key.recipient,
+                meeting_id,
+                int(payload["case_id"]),
+                self.uow_factory(),
+                service.links,
+                service.deps.meetings,
+            )
+        except errors.DomainError:
+            return None
+        ended = view.ends_at.astimezone(self.policy.zone)
+        notice = t(
+            lang,
+            "reminders.record.text",
+            code=view.code,
+            kind=t(lang, f"reminders.kind.{view.kind.value}"),
+            day=format_date(lang, ended.date()),
+        )
+        return record_card(
+            view,
+            lang,
+            service.deps.policy.timezone,
+            extra=feedback_section(lang, meeting_id),
+            notice=notice,
+        )

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 
 from mediation import errors
 from mediation.journal import AccessEntry, AccessPurpose
-from mediation.model import CaseStatus, Mediator
+from mediation.model import CaseStatus
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
-from mediation.rules import QuotaUsage
 from mediation.services.common import actor, actor_and_case, load_case, quota_usage, read_summary
-from mediation.views import CaseDetails, CaseSummary, summarize
+from mediation.views import CaseDetails, CaseSummary, QuotaReport, summarize
 
 
 @dataclass(frozen=True)
@@ -90,14 +89,6 @@ async def open_cases(uow: UnitOfWork, clock: Clock, policy: BankPolicy) -> list[
     async with uow:
         cases = await uow.cases.with_status([CaseStatus.OPEN])
         return [await read_summary(uow, c, policy, now) for c in cases]
-
-
-@dataclass(frozen=True)
-class QuotaReport:
-    mediator: Mediator
-    usage: QuotaUsage
-    waiting_cases: int
-    experienced: bool
 
 
 async def my_quota(

@@ -17,6 +17,7 @@ from bot.actions_feedback import FeedbackActions, FeedbackDeps
 from bot.actions_jobs import JobActions
 from bot.teams import DeliveryFailed, TeamsGateway
 from cards import verbs
+from cards.base import Card
 from cards.i18n import Lang, error_text, form_problems, label, t
 from cards.mediators import read_mediator_update
 from mediation import errors, services
@@ -28,8 +29,6 @@ from storage.botstore import BotStore
 from storage.redelivery import Duplicate
 
 log = logging.getLogger(__name__)
-
-Card = dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import segno
 
 from bot.stats_download import download_url
 from cards import verbs
+from cards.base import Card
 from cards.feedback import case_feedback_card, client_link_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
 from cards.messages import error_card, notice_card
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Card = dict[str, Any]
 _FEEDBACK_KEYS = ("fb_rating", "fb_cooperation", "fb_note")
 _CASE_KEYS = ("cf_package", "cf_pair", "cf_helped", "cf_hard", "cf_note")
 

@@ -21,6 +21,7 @@ import cards
 from bot.sender import BotTransport, Sender
 from bot.settings import Settings
 from cards import verbs
+from cards.base import Card
 from cards.i18n import Lang, format_date, t
 from cards.reminders import (
     ReminderReport,
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Card = dict[str, Any]
 REPORT_DAYS = 30
 TROUBLE_SHOWN = 10
 

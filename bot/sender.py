@@ -32,6 +32,7 @@ from botbuilder.schema import ConversationReference
 
 from bot.settings import SendLimits
 from bot.teams import card_activity
+from cards.base import Card
 from cards.i18n import Lang, lang_of
 from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
 from mediation.ports import Clock
@@ -40,7 +41,6 @@ from storage.outbox import SqlOutbox
 
 log = logging.getLogger(__name__)
 
-Card = dict[str, Any]
 Renderer = Callable[[OutboxMessage, Lang], Awaitable[Card]]
 
 

@@ -223,7 +223,10 @@ class Actions:
         uow, notifier, clock, policy = self._svc()
         result = await services.claim_seat(
             services.ClaimSeat(
-                click.actor, _case_id(click.data), _int(click.data, "seat", required=False)
+                click.actor,
+                _case_id(click.data),
+                _int(click.data, "seat", required=False),
+                cards.read_card_snapshot(click.data),
             ),
             uow,
             notifier,
@@ -245,6 +248,7 @@ class Actions:
                 _case_id(click.data),
                 ReleaseReason(raw),
                 _int(click.data, "seat", required=False),
+                cards.read_card_snapshot(click.data),
             ),
             uow,
             notifier,
@@ -272,6 +276,7 @@ class Actions:
                 mediator_id,
                 _int(click.data, "seat", required=False),
                 reason,
+                cards.read_card_snapshot(click.data),
             ),
             uow,
             notifier,
@@ -294,7 +299,9 @@ class Actions:
             raise errors.InvalidInput("outcome", "unknown choice") from None
         uow, notifier, clock, policy = self._svc()
         result = await services.close_case(
-            services.CloseCase(click.actor, _case_id(click.data), outcome),
+            services.CloseCase(
+                click.actor, _case_id(click.data), outcome, cards.read_card_snapshot(click.data)
+            ),
             uow,
             notifier,
             clock,
@@ -325,7 +332,9 @@ class Actions:
         reason = _text(click.data, "reason")
         uow, notifier, clock, policy = self._svc()
         result = await services.cancel_case(
-            services.CancelCase(click.actor, _case_id(click.data), reason),
+            services.CancelCase(
+                click.actor, _case_id(click.data), reason, cards.read_card_snapshot(click.data)
+            ),
             uow,
             notifier,
             clock,

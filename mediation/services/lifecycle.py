@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mediation import errors
+from mediation import errors, rules
 from mediation.intake import parse_intake
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Mediator, Outcome
@@ -61,6 +61,7 @@ class CloseCase:
     actor: str
     case_id: int
     outcome: Outcome
+    shown: rules.CardSnapshot | None = None  # what the clicked card showed
 
 
 async def close_case(
@@ -75,6 +76,7 @@ async def close_case(
         change=lambda c, now: c.close(cmd.outcome, now),
         event=(CaseEventKind.CLOSED, {"outcome": cmd.outcome.value}),
         ports=(uow, notifier, clock, policy),
+        shown=cmd.shown,
     )
 
 
@@ -83,6 +85,7 @@ class CancelCase:
     actor: str
     case_id: int
     reason: str = ""
+    shown: rules.CardSnapshot | None = None  # what the clicked card showed
 
 
 async def cancel_case(
@@ -97,6 +100,7 @@ async def cancel_case(
         change=lambda c, now: c.cancel(now),
         event=(CaseEventKind.CANCELLED, {"reason": cmd.reason[:500]}),
         ports=(uow, notifier, clock, policy),
+        shown=cmd.shown,
     )
 
 
@@ -109,8 +113,12 @@ async def _coordinator_change(
     change: Callable[[Case, datetime], None],
     event: tuple[CaseEventKind, dict[str, object]],
     ports: tuple[UnitOfWork, Notifier | None, Clock, BankPolicy],
+    shown: rules.CardSnapshot | None = None,
 ) -> CaseResult:
-    """A coordinator's change of a whole case: checked, journalled, idempotent."""
+    """A coordinator's change of a whole case: checked, journalled, idempotent.
+
+    A card that showed the case in another status than it now has changes nothing.
+    """
     uow, notifier, clock, policy = ports
 
     async def attempt() -> CaseResult:
@@ -122,7 +130,12 @@ async def _coordinator_change(
             assert me.id is not None and case.id is not None
             if already(case):
                 return CaseResult(await read_summary(uow, case, policy, now), changed=False)
-            change(case, now)
+            try:
+                rules.check_card_current(shown, case)
+                change(case, now)
+            except errors.DomainError as refusal:
+                refusal.case = await read_summary(uow, case, policy, now)
+                raise
             await uow.cases.save(case)
             kind, detail = event
             await uow.journal.case_event(CaseEvent(case.id, kind, me.id, now, detail))

@@ -122,6 +122,7 @@ class ClaimSeat:
     actor: str
     case_id: int
     seat: int | None = None  # None: the first free seat
+    shown: rules.CardSnapshot | None = None  # what the clicked card showed
 
 
 async def claim_seat(
@@ -144,6 +145,7 @@ async def claim_seat(
         locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
         usage = await quota_usage(at.uow, locked, at.now, policy)
         rules.check_can_claim(case, seat, locked, at.holders, usage, policy, at.today)
+        rules.check_card_current(cmd.shown, case, seat.n)
         case.take_seat(seat.n, me_id, at.now)
         people = {**at.holders, me_id: locked}
 
@@ -166,6 +168,7 @@ class ReleaseSeat:
     case_id: int
     reason: ReleaseReason = ReleaseReason.WITHDRAW
     seat: int | None = None  # a coordinator names the seat to empty
+    shown: rules.CardSnapshot | None = None  # what the clicked card showed
 
 
 async def release_seat(
@@ -187,6 +190,7 @@ async def release_seat(
             return _Kept()  # a repeated click after one's own release is not an error
         else:
             raise errors.NotSeatHolder(case.code)
+        rules.check_card_current(cmd.shown, case, n)
         former = case.vacate_seat(n)
 
         def tell(summary: CaseSummary, coordinators: Coordinators) -> list[Notification]:
@@ -221,6 +225,7 @@ class AssignSeat:
     mediator_id: int
     seat: int | None = None  # None: the first free seat
     override_reason: str = ""
+    shown: rules.CardSnapshot | None = None  # what the clicked card showed
 
 
 async def assign_seat(
@@ -258,6 +263,7 @@ async def assign_seat(
             raise errors.OverrideReasonRequired(
                 over.params["scope"], over.params["used"], over.params["limit"]
             )
+        rules.check_card_current(cmd.shown, case, seat.n)
         was_open = case.status is CaseStatus.OPEN
         former = case.replace_holder(seat.n, target.id, at.now)
         people = {**at.holders, target.id: target}

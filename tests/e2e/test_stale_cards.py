@@ -96,6 +96,15 @@ async def test_two_mediators_claim_the_two_seats_from_one_card(bank: Bank) -> No
     again = await bank.teams.click("outi", "case.claim", claim, thread=case.thread)
     assert t("en", "notice.already_holding", seat=2, code=case.code) in words(again)
 
+    other = await bank.new_case()  # the same with the seats named, the second one first
+    claim = button_data(bank.channel_card(other), "case.claim")
+    for key, seat in (("outi", 2), ("olli", 1)):
+        answer = await bank.teams.click(
+            key, "case.claim", {**claim, "seat": seat}, thread=other.thread
+        )
+        assert not is_refusal(answer), words(answer)
+    assert await bank.holders(other) == {1: "Olli Kokenut", 2: "Outi Osaava"}
+
 
 async def test_closing_from_a_card_of_another_status_is_refused(bank: Bank) -> None:
     case = await bank.paired()

@@ -81,7 +81,10 @@ class CaseActions:
     async def claim(self, click: Click) -> Card:
         result = await services.claim_seat(
             services.ClaimSeat(
-                click.actor, case_id_of(click.data), int_of(click.data, "seat", required=False)
+                click.actor,
+                case_id_of(click.data),
+                int_of(click.data, "seat", required=False),
+                cards.read_card_snapshot(click.data),
             ),
             self.deps.uow(click),
             self.deps.notifier,
@@ -102,6 +105,7 @@ class CaseActions:
                 case_id_of(click.data),
                 ReleaseReason(raw),
                 int_of(click.data, "seat", required=False),
+                cards.read_card_snapshot(click.data),
             ),
             self.deps.uow(click),
             self.deps.notifier,
@@ -128,6 +132,7 @@ class CaseActions:
                 mediator_id,
                 int_of(click.data, "seat", required=False),
                 reason,
+                cards.read_card_snapshot(click.data),
             ),
             self.deps.uow(click),
             self.deps.notifier,
@@ -149,7 +154,9 @@ class CaseActions:
         except ValueError:
             raise errors.InvalidInput("outcome", "unknown choice") from None
         result = await services.close_case(
-            services.CloseCase(click.actor, case_id_of(click.data), outcome),
+            services.CloseCase(
+                click.actor, case_id_of(click.data), outcome, cards.read_card_snapshot(click.data)
+            ),
             self.deps.uow(click),
             self.deps.notifier,
             self.deps.clock,
@@ -177,7 +184,9 @@ class CaseActions:
     async def cancel(self, click: Click) -> Card:
         reason = text_of(click.data, "reason")
         result = await services.cancel_case(
-            services.CancelCase(click.actor, case_id_of(click.data), reason),
+            services.CancelCase(
+                click.actor, case_id_of(click.data), reason, cards.read_card_snapshot(click.data)
+            ),
             self.deps.uow(click),
             self.deps.notifier,
             self.deps.clock,

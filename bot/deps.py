@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.teams import ChatAddress, TeamsGateway
 from cards import calendar as calendar_cards
+from cards.base import Card
 from cards.i18n import Lang, t
 from jobs.base import JobContext
 from mediation import calendar as cal
@@ -31,7 +32,7 @@ from storage.redelivery import Delivery
 
 log = logging.getLogger(__name__)
 
-Card = dict[str, Any]
+
 
 
 @dataclass(frozen=True)

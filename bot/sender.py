@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from bot.framework.connector import BotConnector, ConnectorError, card_message
 from bot.settings import SendLimits
+from cards.base import Card
 from cards.i18n import Lang, lang_of
 from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
 from mediation.ports import Clock
@@ -36,7 +37,6 @@ from storage.outbox import SqlOutbox
 
 log = logging.getLogger(__name__)
 
-Card = dict[str, Any]
 Renderer = Callable[[OutboxMessage, Lang], Awaitable[Card]]
 
 

@@ -19,6 +19,7 @@ import cards
 from bot.framework.connector import BotConnector, ConnectorError, card_message
 from bot.framework.references import created_reference
 from bot.turns import TurnGate
+from cards.base import Card
 from cards.i18n import Lang, lang_of
 from mediation import services
 from mediation.model import Mediator
@@ -29,7 +30,6 @@ from storage.botstore import BotStore
 
 log = logging.getLogger(__name__)
 
-Card = dict[str, Any]
 # How long the names on cards' "assign" list are reused before the registry is read again.
 REGISTRY_NAMES_SECONDS = 5.0
 # A refused card update is tried again after each of these in turn (Deliveries).

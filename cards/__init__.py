@@ -6,6 +6,7 @@ from cards.case import (
     details_card,
     my_cases_card,
     pair_complete_card,
+    read_card_snapshot,
     seat_released_card,
 )
 from cards.commands import COMMANDS, parse_command
@@ -32,6 +33,7 @@ __all__ = [
     "pair_complete_card",
     "parse_command",
     "quota_card",
+    "read_card_snapshot",
     "read_mediator_update",
     "registry_card",
     "seat_released_card",

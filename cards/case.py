@@ -6,7 +6,7 @@ construction holds nothing that identifies the family; keep it that way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cards import verbs
 from cards.base import (
@@ -25,7 +25,9 @@ from cards.base import (
 )
 from cards.calendar import propose_button
 from cards.i18n import Lang, join_and, label, t, term_label, time_label, tn
-from mediation.model import Outcome, ReleaseReason
+from mediation import errors
+from mediation.model import CaseStatus, Outcome, ReleaseReason
+from mediation.rules import CardSnapshot
 from mediation.views import CaseDetails, CaseSummary, SeatView
 
 # Statuses in which seats can still be claimed or released (see Case.take_seat/vacate_seat).
@@ -35,6 +37,11 @@ _CLOSABLE = ("paired", "in_progress", "follow_up")
 _ACTIVE = ("open", "paired", "in_progress", "follow_up")
 MY_CASES_SHOWN = 40
 REASON_MAX = 500
+# The data key of what a case card showed when drawn, carried by the buttons that change it.
+SHOWN = "shown"
+_MAX_SEATS = 10
+_MAX_INT = 2**31 - 1  # ids and versions are PostgreSQL integers
+_STATUSES = frozenset(s.value for s in CaseStatus)
 
 
 def summary_facts(summary: CaseSummary, lang: Lang) -> list[tuple[str, str]]:
@@ -99,6 +106,46 @@ def _case_ref(summary: CaseSummary) -> dict[str, int]:
     return {"case_id": summary.case_id}
 
 
+def _acting_on(summary: CaseSummary, **extra: str) -> dict[str, object]:
+    """A changing button's data: the case and what the card shows of it, for the stale check."""
+    shown = {
+        "version": summary.version,
+        "status": summary.status,
+        "holders": [seat.holder_id for seat in summary.seats],
+    }
+    return {"case_id": summary.case_id, **extra, SHOWN: shown}
+
+
+def _bounded_int(value: object, limit: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit:
+        return value
+    raise errors.InvalidInput(SHOWN, "not readable")
+
+
+def read_card_snapshot(data: Mapping[str, object]) -> CardSnapshot | None:
+    """What the clicked case card showed, or None for a card drawn before cards carried it.
+
+    It can only make the server refuse an action; who clicks and what they may do is
+    decided from the registry, never from here.
+    """
+    shown = data.get(SHOWN)
+    if shown is None:
+        return None
+    if not isinstance(shown, Mapping):
+        raise errors.InvalidInput(SHOWN, "not readable")
+    holders = shown.get("holders")
+    status = shown.get("status")
+    if not isinstance(holders, list) or not 0 < len(holders) <= _MAX_SEATS:
+        raise errors.InvalidInput(SHOWN, "not readable")
+    if not isinstance(status, str) or status not in _STATUSES:
+        raise errors.InvalidInput(SHOWN, "not readable")
+    return CardSnapshot(
+        version=_bounded_int(shown.get("version"), _MAX_INT),
+        status=CaseStatus(status),
+        holders=tuple(None if h is None else _bounded_int(h, _MAX_INT) for h in holders),
+    )
+
+
 def _details_button(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "case.action.details"), verbs.CASE_DETAILS, _case_ref(summary))
 
@@ -144,7 +191,7 @@ def _coordinator_tools(
                         max_length=REASON_MAX,
                     ),
                 ],
-                [execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _case_ref(summary))],
+                [execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))],
             )
         )
     if summary.status in _CLOSABLE:
@@ -160,7 +207,7 @@ def _coordinator_tools(
                         required_message=t(lang, "coord.outcome_required"),
                     )
                 ],
-                [execute(t(lang, "coord.close_submit"), verbs.CASE_CLOSE, _case_ref(summary))],
+                [execute(t(lang, "coord.close_submit"), verbs.CASE_CLOSE, _acting_on(summary))],
             )
         )
     tools.append(
@@ -174,7 +221,7 @@ def _coordinator_tools(
                 execute(
                     t(lang, "coord.cancel_submit"),
                     verbs.CASE_CANCEL,
-                    _case_ref(summary),
+                    _acting_on(summary),
                     style="destructive",
                 )
             ],
@@ -213,12 +260,15 @@ def case_card(
     if summary.status == "open":
         actions.append(
             execute(
-                t(lang, "case.action.claim"), verbs.CASE_CLAIM, _case_ref(summary), style="positive"
+                t(lang, "case.action.claim"),
+                verbs.CASE_CLAIM,
+                _acting_on(summary),
+                style="positive",
             )
         )
     if summary.status in _SEATS_MOVE and summary.open_seats < len(summary.seats):
         actions.append(
-            execute(t(lang, "case.action.release"), verbs.CASE_RELEASE, _case_ref(summary))
+            execute(t(lang, "case.action.release"), verbs.CASE_RELEASE, _acting_on(summary))
         )
     actions.append(_details_button(summary, lang))
     if summary.status in _ACTIVE:
@@ -293,14 +343,14 @@ def details_card(details: CaseDetails, lang: Lang) -> Card:
             execute(
                 t(lang, "details.release_conflict"),
                 verbs.CASE_RELEASE,
-                {"case_id": summary.case_id, "reason": ReleaseReason.CONFLICT_OF_INTEREST.value},
+                _acting_on(summary, reason=ReleaseReason.CONFLICT_OF_INTEREST.value),
             )
         )
         actions.append(
             execute(
                 t(lang, "details.release_withdraw"),
                 verbs.CASE_RELEASE,
-                {"case_id": summary.case_id, "reason": ReleaseReason.WITHDRAW.value},
+                _acting_on(summary, reason=ReleaseReason.WITHDRAW.value),
             )
         )
     if summary.status in _CLOSABLE:  # the pair is complete: the meetings can be booked

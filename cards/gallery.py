@@ -34,8 +34,7 @@ from mediation.model import (
 )
 from mediation.policy import BankPolicy
 from mediation.rules import QuotaUsage
-from mediation.services import QuotaReport
-from mediation.views import CaseDetails, CaseSummary, summarize
+from mediation.views import CaseDetails, CaseSummary, QuotaReport, summarize
 
 ALL_BUILDERS: dict[str, Callable[..., Card]] = {
     f.__name__: f

@@ -142,6 +142,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"not text", "not_text"),
         (r"not a yes/no value", "not_yes_no"),
         (r"unknown choice", "unknown_choice"),
+        (r"not readable", "not_readable"),
         (r"identity codes are not stored", "identity_code"),
         (r"a place name has no digits or e-mail", "area_not_a_place"),
         (r"choose a language", "choose_language"),
@@ -310,6 +311,10 @@ def _away(lang: Lang, err: errors.DomainError) -> str:
     return t(lang, err.key, name=err.params.get("name", ""), until=until)
 
 
+def _stale_status(lang: Lang, err: errors.DomainError) -> str:
+    return t(lang, err.key, status=label(lang, "status", str(err.params.get("status"))))
+
+
 def _language(lang: Lang, err: errors.DomainError) -> str:
     language = label(lang, "language", str(err.params.get("language")))
     return t(lang, err.key, name=err.params.get("name", ""), language=language)
@@ -347,6 +352,7 @@ _RENDERERS: dict[str, Callable[[Lang, errors.DomainError], str]] = {
     "error.same_mediator_twice": _anonymous_if_id("name"),
     "error.mediator_away": _away,
     "error.language_mismatch": _language,
+    "error.stale_status": _stale_status,
     "error.invalid_input": _invalid_input,
     "error.invalid_form": _invalid_form,
     "error.registry_file": _registry_file,

@@ -60,55 +60,26 @@ def _flag(values: Mapping[str, object], key: str) -> bool:
     return (_value(values, key) or "").lower() in ("true", "1", "yes", "on")
 
 
-def intake_form(
-    lang: Lang,
-    values: Mapping[str, object] | None = None,
-    problems: Mapping[str, str] | None = None,
-) -> Card:
-    """The intake form; ``values`` pre-fills it and ``problems`` (field -> message) marks fields."""
-    values = values or {}
-    problems = problems or {}
-    shown: set[str] = set()
+class _Problems:
+    """Each problem goes under the first input it is about, and only once."""
 
-    def under(*fields: str) -> list[Element]:
-        found = [f for f in fields if f in problems and f not in shown]
-        shown.update(found)
-        return [problem(problems[f]) for f in found]
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = problems
+        self.shown: set[str] = set()
 
-    def parent(n: int) -> list[Element]:
-        p = f"parent{n}"
-        return [
-            text(t(lang, "intake.parent", n=n), weight="Bolder", separator=True),
-            text_input(
-                f"{p}_name",
-                t(lang, "intake.name"),
-                value=_value(values, f"{p}_name"),
-                max_length=MAX_TEXT,
-                required_message=t(lang, "intake.name_required"),
-            ),
-            *under(f"{p}_name", p),
-            text_input(
-                f"{p}_phone",
-                t(lang, "intake.phone"),
-                value=_value(values, f"{p}_phone"),
-                style="tel",
-                placeholder=t(lang, "intake.phone_placeholder"),
-                regex=_PHONE,
-                error_message=t(lang, "problem.not_phone"),
-            ),
-            *under(f"{p}_phone"),
-            text_input(
-                f"{p}_email",
-                t(lang, "intake.email"),
-                value=_value(values, f"{p}_email"),
-                style="email",
-                regex=_EMAIL,
-                error_message=t(lang, "problem.not_email"),
-            ),
-            *under(f"{p}_email"),
-        ]
+    def under(self, *fields: str) -> list[Element]:
+        found = [f for f in fields if f in self.problems and f not in self.shown]
+        self.shown.update(found)
+        return [problem(self.problems[f]) for f in found]
 
-    fields: list[Element] = [
+    def elsewhere(self) -> list[Element]:
+        """Problems about fields that have no input here (an unexpected key, say)."""
+        return [problem(msg) for key, msg in self.problems.items() if key not in self.shown]
+
+
+def _case_fields(lang: Lang, values: Mapping[str, object], problems: _Problems) -> list[Element]:
+    """The family's situation: what the anonymous card shows, the referral, any safety concern."""
+    return [
         text_input(
             "area",
             t(lang, "field.area"),
@@ -117,7 +88,7 @@ def intake_form(
             max_length=MAX_TEXT,
             required_message=t(lang, "intake.area_required"),
         ),
-        *under("area"),
+        *problems.under("area"),
         choice_set(
             "language",
             t(lang, "field.language"),
@@ -126,9 +97,9 @@ def intake_form(
             placeholder=t(lang, "intake.choose"),
             required_message=t(lang, "problem.choose_language"),
         ),
-        *under("language"),
+        *problems.under("language"),
         toggle("interpreter", t(lang, "field.interpreter"), on=_flag(values, "interpreter")),
-        *under("interpreter"),
+        *problems.under("interpreter"),
         text_input(
             "children",
             t(lang, "field.children"),
@@ -138,7 +109,7 @@ def intake_form(
             regex=_YEARS,
             required_message=t(lang, "intake.children_required"),
         ),
-        *under("children"),
+        *problems.under("children"),
         choice_set(
             "topics",
             t(lang, "field.topics"),
@@ -148,7 +119,7 @@ def intake_form(
             value=_value(values, "topics"),
             required_message=t(lang, "problem.choose_topic"),
         ),
-        *under("topics"),
+        *problems.under("topics"),
         choice_set(
             "preferred_times",
             t(lang, "field.preferred_times"),
@@ -157,7 +128,7 @@ def intake_form(
             value=_value(values, "preferred_times"),
             placeholder=t(lang, "intake.times_placeholder"),
         ),
-        *under("preferred_times"),
+        *problems.under("preferred_times"),
         choice_set(
             "excluded_days",
             t(lang, "field.excluded_days"),
@@ -166,7 +137,7 @@ def intake_form(
             value=_value(values, "excluded_days"),
         ),
         text(t(lang, "intake.excluded_days_note"), subtle=True, size="Small", spacing="None"),
-        *under("excluded_days"),
+        *problems.under("excluded_days"),
         choice_set(
             "referral_source",
             t(lang, "field.referral_source"),
@@ -175,22 +146,71 @@ def intake_form(
             placeholder=t(lang, "intake.choose"),
             required_message=t(lang, "problem.choose_referral"),
         ),
-        *under("referral_source"),
+        *problems.under("referral_source"),
         toggle(
             "safety_concern", t(lang, "field.safety_concern"), on=_flag(values, "safety_concern")
         ),
         text(t(lang, "intake.safety_note"), subtle=True, size="Small", spacing="None"),
-        *under("safety_concern"),
-        *parent(1),
-        *parent(2),
+        *problems.under("safety_concern"),
+    ]
+
+
+def _parent_fields(
+    lang: Lang, n: int, values: Mapping[str, object], problems: _Problems
+) -> list[Element]:
+    """One parent's name and contacts."""
+    p = f"parent{n}"
+    return [
+        text(t(lang, "intake.parent", n=n), weight="Bolder", separator=True),
+        text_input(
+            f"{p}_name",
+            t(lang, "intake.name"),
+            value=_value(values, f"{p}_name"),
+            max_length=MAX_TEXT,
+            required_message=t(lang, "intake.name_required"),
+        ),
+        *problems.under(f"{p}_name", p),
+        text_input(
+            f"{p}_phone",
+            t(lang, "intake.phone"),
+            value=_value(values, f"{p}_phone"),
+            style="tel",
+            placeholder=t(lang, "intake.phone_placeholder"),
+            regex=_PHONE,
+            error_message=t(lang, "problem.not_phone"),
+        ),
+        *problems.under(f"{p}_phone"),
+        text_input(
+            f"{p}_email",
+            t(lang, "intake.email"),
+            value=_value(values, f"{p}_email"),
+            style="email",
+            regex=_EMAIL,
+            error_message=t(lang, "problem.not_email"),
+        ),
+        *problems.under(f"{p}_email"),
+    ]
+
+
+def intake_form(
+    lang: Lang,
+    values: Mapping[str, object] | None = None,
+    problems: Mapping[str, str] | None = None,
+) -> Card:
+    """The intake form; ``values`` pre-fills it and ``problems`` (field -> message) marks fields."""
+    values = values or {}
+    notes = _Problems(problems or {})
+    fields: list[Element] = [
+        *_case_fields(lang, values, notes),
+        *_parent_fields(lang, 1, values, notes),
+        *_parent_fields(lang, 2, values, notes),
         text(t(lang, "intake.contact_note"), subtle=True, size="Small"),
     ]
-    # Problems about fields that have no input here (an unexpected key, say) go on top.
-    others = [problem(msg) for key, msg in problems.items() if key not in shown]
+    # Problems left over go on top, since no input of the form is theirs.
     body: list[Element] = [
         heading(t(lang, "intake.title")),
         text(t(lang, "intake.privacy"), subtle=True),
-        *others,
+        *notes.elsewhere(),
         *fields,
     ]
     return card(lang, body, [execute(t(lang, "intake.submit"), verbs.CASE_CREATE, {})])

@@ -28,7 +28,7 @@ from cards.i18n import Lang, format_period, label, t, tn, when_label
 from mediation import errors
 from mediation.model import LANGUAGES, AwayPeriod, Mediator
 from mediation.policy import BankPolicy
-from mediation.services import QuotaReport
+from mediation.views import QuotaReport
 
 MEDIATOR_LANGUAGES = tuple(code for code in LANGUAGES if code != "other")
 # Serialized as the Bot Framework sends it (escaped JSON), with room under Teams' 28 KB.

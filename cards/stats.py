@@ -125,44 +125,38 @@ def _chart(lang: Lang, s: YearStats) -> list[Element]:
     return items
 
 
-def stats_card(
-    lang: Lang,
-    s: YearStats,
-    today: date,
-    download_url: str | None = None,
-    link_minutes: int = 15,
-) -> Card:
+def _per_term(s: YearStats, count: Callable[[str], int]) -> list[str]:
+    """A table row's figures: one per term, then the year's sum."""
+    values = [count(term) for term in s.terms]
+    return [str(v) for v in values] + [str(sum(values))]
+
+
+def _header(lang: Lang, s: YearStats) -> list[str]:
     terms = [term_label(lang, term, s.year) for term in s.terms]
-    header = [t(lang, "stats.col.figure"), *terms, t(lang, "stats.col.year")]
+    return [t(lang, "stats.col.figure"), *terms, t(lang, "stats.col.year")]
 
-    def per_term(count: Callable[[str], int]) -> list[str]:
-        values = [count(term) for term in s.terms]
-        return [str(v) for v in values] + [str(sum(values))]
 
-    body: list[Element] = [
-        heading(t(lang, "stats.title", year=s.year)),
-        text(t(lang, "stats.asof", date=format_date(lang, today)), subtle=True, spacing="None"),
-    ]
-    if not s.total_families:
-        body.append(text(t(lang, "stats.nothing", year=s.year)))
-    family_rows = [[t(lang, "stats.families.total"), *per_term(lambda tm: s.families.get(tm, 0))]]
+def _families(lang: Lang, s: YearStats) -> list[Element]:
+    rows = [[t(lang, "stats.families.total"), *_per_term(s, lambda tm: s.families.get(tm, 0))]]
     for status in CaseStatus:
-        family_rows.append(
+        rows.append(
             [
                 label(lang, "status", status.value),
-                *per_term(partial(s.status_count, status.value)),
+                *_per_term(s, partial(s.status_count, status.value)),
             ]
         )
     for outcome in _OUTCOMES:
-        family_rows.append(
+        rows.append(
             [
                 label(lang, "outcome", outcome),
-                *per_term(partial(s.outcome_count, outcome)),
+                *_per_term(s, partial(s.outcome_count, outcome)),
             ]
         )
-    body += [heading(t(lang, "stats.families"), separator=True), _table(header, family_rows)]
-    body += _chart(lang, s)
-    body += [
+    return [heading(t(lang, "stats.families"), separator=True), _table(_header(lang, s), rows)]
+
+
+def _places_and_timing(lang: Lang, s: YearStats) -> list[Element]:
+    return [
         heading(t(lang, "stats.by_area"), separator=True),
         facts((area, str(n)) for area, n in s.by_area.items()),
         heading(t(lang, "stats.by_referral")),
@@ -175,22 +169,30 @@ def stats_card(
             ]
         ),
     ]
-    meeting_rows = [
-        [t(lang, f"stats.kind.{k.value}"), *per_term(partial(s.held, k.value))] for k in MeetingKind
+
+
+def _meetings(lang: Lang, s: YearStats) -> list[Element]:
+    rows = [
+        [t(lang, f"stats.kind.{k.value}"), *_per_term(s, partial(s.held, k.value))]
+        for k in MeetingKind
     ]
-    body += [heading(t(lang, "stats.meetings"), separator=True), _table(header, meeting_rows)]
-    body.append(
+    return [
+        heading(t(lang, "stats.meetings"), separator=True),
+        _table(_header(lang, s), rows),
         facts(
             [
                 (t(lang, "stats.meetings.not_held"), str(s.meetings_not_held)),
                 (t(lang, "stats.not_suitable"), str(s.outcome_count("not_suitable"))),
                 (t(lang, "stats.interrupted"), str(s.outcome_count("interrupted"))),
             ]
-        )
-    )
+        ),
+    ]
+
+
+def _client_feedback(lang: Lang, s: YearStats) -> list[Element]:
     c = s.client
     rate = c.response_rate
-    body += [
+    return [
         heading(t(lang, "stats.client_feedback"), separator=True),
         facts(
             [
@@ -214,8 +216,11 @@ def stats_card(
             ]
         ),
     ]
+
+
+def _mediator_feedback(lang: Lang, s: YearStats) -> list[Element]:
     m = s.mediator_feedback
-    body += [
+    return [
         heading(t(lang, "stats.mediator_feedback")),
         facts(
             [
@@ -226,7 +231,11 @@ def stats_card(
             ]
         ),
     ]
+
+
+def _mediators(lang: Lang, s: YearStats) -> list[Element]:
     # One fact a mediator keeps a bank of 35 well under Teams' card size.
+    terms = [term_label(lang, term, s.year) for term in s.terms]
     columns = " · ".join([*terms, t(lang, "stats.col.quota"), t(lang, "stats.col.hours")])
     people = [
         (
@@ -241,12 +250,15 @@ def stats_card(
         )
         for p in s.mediators
     ]
-    body += [
+    return [
         heading(t(lang, "stats.mediators"), separator=True),
         text(columns, size="Small", subtle=True, spacing="None"),
         facts(people),
     ]
-    body += [
+
+
+def _employers(lang: Lang, s: YearStats) -> list[Element]:
+    return [
         heading(t(lang, "stats.by_employer")),
         facts(
             (employer, t(lang, "stats.hours", hours=_num(minutes / 60)))
@@ -254,6 +266,29 @@ def stats_card(
         ),
         container([text(t(lang, "stats.small_counts"), size="Small", subtle=True)], separator=True),
     ]
+
+
+def stats_card(
+    lang: Lang,
+    s: YearStats,
+    today: date,
+    download_url: str | None = None,
+    link_minutes: int = 15,
+) -> Card:
+    body: list[Element] = [
+        heading(t(lang, "stats.title", year=s.year)),
+        text(t(lang, "stats.asof", date=format_date(lang, today)), subtle=True, spacing="None"),
+    ]
+    if not s.total_families:
+        body.append(text(t(lang, "stats.nothing", year=s.year)))
+    body += _families(lang, s)
+    body += _chart(lang, s)
+    body += _places_and_timing(lang, s)
+    body += _meetings(lang, s)
+    body += _client_feedback(lang, s)
+    body += _mediator_feedback(lang, s)
+    body += _mediators(lang, s)
+    body += _employers(lang, s)
     actions: list[Element] = []
     if download_url:
         actions.append(

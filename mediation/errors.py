@@ -90,6 +90,20 @@ class NoFreeSeat(DomainError):
         super().__init__(f"case {code} has no free seat", code=code)
 
 
+class StaleCard(DomainError):
+    """The card clicked showed the case as it no longer is, in what the action is about."""
+
+    key = "error.stale_seat"
+
+    def __init__(self, code: str, *, status: str | None = None, seat: int | None = None) -> None:
+        if status is not None:
+            self.key = "error.stale_status"
+            text = f"case {code} is {status} now, which its card did not show"
+        else:
+            text = f"seat {seat} of case {code} changed since its card was shown"
+        super().__init__(text, code=code, status=status, seat=seat)
+
+
 class NotSeatHolder(DomainError):
     key = "error.not_seat_holder"
 

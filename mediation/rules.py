@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from mediation import errors
-from mediation.model import Case, Mediator, Seat
+from mediation.model import Case, CaseStatus, Mediator, Seat
 from mediation.policy import BankPolicy, Term
 
 
@@ -31,6 +31,33 @@ class QuotaUsage:
     @property
     def year_left(self) -> int:
         return max(0, self.year_limit - self.year_used)
+
+
+_SEATS_MOVE = {CaseStatus.OPEN, CaseStatus.PAIRED}
+
+
+@dataclass(frozen=True)
+class CardSnapshot:
+    """What a case card showed when it was drawn; it can make an action refused, never allowed."""
+
+    version: int
+    status: CaseStatus
+    holders: tuple[int | None, ...]  # each seat's holder id, in the order of the case's seats
+
+
+def check_card_current(shown: CardSnapshot | None, case: Case, seat: int | None = None) -> None:
+    """A card's action stands only if the case's status and its seat are as the card showed."""
+    if shown is None or shown.version == case.version:
+        return  # a card drawn before cards carried a snapshot, or nothing changed since
+    # Seats fill and empty between open and paired: for a seat's action its holder tells.
+    seats_moved = seat is not None and {shown.status, case.status} <= _SEATS_MOVE
+    if shown.status is not case.status and not seats_moved:
+        raise errors.StaleCard(case.code, status=case.status.value)
+    if seat is None:
+        return
+    index = next(i for i, s in enumerate(case.seats) if s.n == seat)
+    if index >= len(shown.holders) or shown.holders[index] != case.seats[index].holder_id:
+        raise errors.StaleCard(case.code, seat=seat)
 
 
 def check_available(mediator: Mediator, today: date) -> None:

@@ -116,7 +116,10 @@ class CaseDetails:
 
 
 @dataclass(frozen=True)
-class QuotaView:
-    mediator_name: str
+class QuotaReport:
+    """A mediator's own quota card: packages used, cases waiting, experience."""
+
+    mediator: Mediator
     usage: QuotaUsage
     waiting_cases: int
+    experienced: bool

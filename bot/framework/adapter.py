@@ -21,6 +21,7 @@ from botbuilder.schema import (
 
 from bot.framework.auth import ReusingAuthentication
 from bot.settings import Settings
+from cards.base import Card
 from storage.redelivery import Duplicate
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 # checked by tests/unit/test_private_names.py).
 INVOKE_RESPONSE_KEY = BotAdapter._INVOKE_RESPONSE_KEY
 
-Card = dict[str, Any]
+
 
 
 class _AdapterConfig:

@@ -15,8 +15,7 @@ from botbuilder.schema import (
 )
 
 from bot.framework.connector import Created
-
-Card = dict[str, Any]
+from cards.base import Card
 
 
 def card_activity(card: Card) -> Activity:

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-Card = dict[str, Any]
+from cards.base import Card
+
 MAX_BYTES = 28 * 1000  # Teams' message limit is about 28 KB; measured as sent, escaped JSON
 
 

@@ -19,6 +19,7 @@ from cards import (
     notice_card,
     pair_complete_card,
     quota_card,
+    read_card_snapshot,
     read_mediator_update,
     registry_card,
     seat_released_card,
@@ -39,8 +40,16 @@ from cards.gallery import (
 from cards.i18n import LANGS, Lang, t, tn
 from cards.intake import FIELDS
 from mediation import errors
-from mediation.model import PREFERRED_TIMES, WEEKDAYS, AwayPeriod, Mediator, Outcome, ReleaseReason
-from mediation.rules import QuotaUsage
+from mediation.model import (
+    PREFERRED_TIMES,
+    WEEKDAYS,
+    AwayPeriod,
+    CaseStatus,
+    Mediator,
+    Outcome,
+    ReleaseReason,
+)
+from mediation.rules import CardSnapshot, QuotaUsage
 from mediation.services import QuotaReport, UpdateMediator
 from mediation.views import CaseDetails
 from tests.unit.cards_support import (
@@ -61,7 +70,13 @@ def test_an_open_case_offers_claim_release_details_coordinator_and_refresh() -> 
     card = case_card(summary(sample_case(3, (2,))), "en", mediators=CHOICES)
     buttons = top_executes(card)
     assert list(buttons) == [v.CASE_CLAIM, v.CASE_RELEASE, v.CASE_DETAILS, v.CARD_REFRESH]
-    assert all(b["data"] == {"case_id": 3} for b in buttons.values())
+    assert all(b["data"]["case_id"] == 3 for b in buttons.values())
+    # What the card shows rides on the buttons that change the case, for the stale check.
+    shown = {"version": 0, "status": "open", "holders": [2, None]}
+    assert buttons[v.CASE_CLAIM]["data"]["shown"] == buttons[v.CASE_RELEASE]["data"]["shown"]
+    assert buttons[v.CASE_CLAIM]["data"]["shown"] == shown
+    assert "shown" not in buttons[v.CASE_DETAILS]["data"]
+    assert "shown" not in buttons[v.CARD_REFRESH]["data"]
     assert [a["title"] for a in card["actions"]][3] == "Coordinator"
     folded = show_cards(card)
     assert {"Assign", "Cancel"} <= set(folded) and "Close" not in folded
@@ -109,12 +124,13 @@ def test_the_coordinator_forms_hold_the_inputs_the_router_reads() -> None:
     assert [c["value"] for c in assign["mediator_id"]["choices"]] == [str(i) for i, _ in CHOICES]
     assert [c["value"] for c in assign["seat"]["choices"]] == ["1", "2"]
     assert assign["mediator_id"]["isRequired"] and not assign["seat"].get("isRequired")
-    assert top_executes(folded["Assign"])[v.CASE_ASSIGN]["data"] == {"case_id": 4}
+    shown = {"version": 0, "status": "paired", "holders": [1, 2]}
+    assert top_executes(folded["Assign"])[v.CASE_ASSIGN]["data"] == {"case_id": 4, "shown": shown}
     outcome = inputs(folded["Close"])[0]
     assert outcome["id"] == "outcome" and [c["value"] for c in outcome["choices"]] == list(Outcome)
-    assert top_executes(folded["Close"])[v.CASE_CLOSE]["data"] == {"case_id": 4}
+    assert top_executes(folded["Close"])[v.CASE_CLOSE]["data"] == {"case_id": 4, "shown": shown}
     assert [i["id"] for i in inputs(folded["Cancel"])] == ["reason"]
-    assert top_executes(folded["Cancel"])[v.CASE_CANCEL]["data"] == {"case_id": 4}
+    assert top_executes(folded["Cancel"])[v.CASE_CANCEL]["data"] == {"case_id": 4, "shown": shown}
 
 
 def test_the_seats_say_who_is_new_and_who_is_needed() -> None:
@@ -173,9 +189,10 @@ def test_the_details_card_releases_with_a_reason() -> None:
         CaseDetails(summary(sample_case(4, (1, 2))), FAMILY, "school", False, 5), "en"
     )
     releases = [a for a in card["actions"] if a["verb"] == v.CASE_RELEASE]
+    seen = {"version": 0, "status": "paired", "holders": [1, 2]}
     assert [a["data"] for a in releases] == [
-        {"case_id": 4, "reason": ReleaseReason.CONFLICT_OF_INTEREST.value},
-        {"case_id": 4, "reason": ReleaseReason.WITHDRAW.value},
+        {"case_id": 4, "reason": ReleaseReason.CONFLICT_OF_INTEREST.value, "shown": seen},
+        {"case_id": 4, "reason": ReleaseReason.WITHDRAW.value, "shown": seen},
     ]
     shown = texts(card)
     assert "School" in shown and "5 meetings" in shown
@@ -477,3 +494,39 @@ def test_a_bad_edit_is_refused_with_a_translated_problem(
 
 def test_the_sample_intake_is_the_one_the_cards_show() -> None:
     assert INTAKE.area in texts(case_card(summary(sample_case(1)), "en"))
+
+
+# -- what a case card showed ----------------------------------------------------------------
+
+
+def test_a_case_cards_snapshot_reads_back_as_it_was_drawn() -> None:
+    drawn = summary(sample_case(4, (1, 2)))
+    release = top_executes(case_card(drawn, "en"))[v.CASE_RELEASE]
+    shown = read_card_snapshot(release["data"])
+    assert shown == CardSnapshot(drawn.version, CaseStatus.PAIRED, (1, 2))
+    assert read_card_snapshot({"case_id": 4}) is None  # a card drawn before snapshots
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        "open",
+        [],
+        {},
+        {"version": 1, "status": "open"},
+        {"version": 1, "status": "open", "holders": []},
+        {"version": 1, "status": "opened", "holders": [None, None]},
+        {"version": "1", "status": "open", "holders": [None, None]},
+        {"version": True, "status": "open", "holders": [None, None]},
+        {"version": -1, "status": "open", "holders": [None, None]},
+        {"version": 10**30, "status": "open", "holders": [None, None]},
+        {"version": 1, "status": "open", "holders": [1.5, None]},
+        {"version": 1, "status": "open", "holders": ["2", None]},
+        {"version": 1, "status": "open", "holders": [None] * 11},
+        {"version": 1, "status": ["open"], "holders": [None, None]},
+    ],
+)
+def test_a_malformed_snapshot_is_refused_as_input(shown: object) -> None:
+    with pytest.raises(errors.InvalidInput) as refused:
+        read_card_snapshot({"case_id": 4, "shown": shown})
+    assert refused.value.params["field"] == "shown"

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from mediation import errors, rules
-from mediation.model import AwayPeriod
+from mediation.model import AwayPeriod, Case
 from mediation.policy import BankPolicy
 from mediation.rules import QuotaUsage
 from tests.unit.factories import NOW, case, mediator
@@ -115,3 +115,72 @@ def test_n_seat_case_types_use_the_same_pairing_rule() -> None:
     with pytest.raises(errors.NeedsExperienced):
         rules.check_pairing(c, c.seat(2), new[2], {1: new[1]}, P)
     assert len(c.seats) == 3 and c.seats[2].role == "therapist"
+
+
+# -- stale cards ---------------------------------------------------------------------------
+
+
+def shown_now(c: Case) -> rules.CardSnapshot:
+    """What a card drawn from ``c`` right now shows."""
+    return rules.CardSnapshot(c.version, c.status, tuple(s.holder_id for s in c.seats))
+
+
+def test_a_card_of_the_current_version_or_without_a_snapshot_is_current() -> None:
+    c = case()
+    rules.check_card_current(None, c, 1)
+    rules.check_card_current(shown_now(c), c, 1)
+    rules.check_card_current(shown_now(c), c)
+
+
+def test_a_card_is_stale_when_the_seat_it_acts_on_changed_hands() -> None:
+    c = case()
+    card = shown_now(c)
+    c.take_seat(1, 7, NOW)
+    c.version += 1
+    with pytest.raises(errors.StaleCard) as exc:
+        rules.check_card_current(card, c, 1)
+    assert exc.value.key == "error.stale_seat" and exc.value.params["seat"] == 1
+    rules.check_card_current(card, c, 2)  # the other seat is as the card showed it
+
+
+def test_seats_filling_between_open_and_paired_matter_only_to_their_own_seat() -> None:
+    c = case()
+    c.take_seat(1, 7, NOW)
+    c.take_seat(2, 8, NOW)
+    paired = shown_now(c)
+    c.vacate_seat(2)  # the case is open again
+    c.version += 1
+    rules.check_card_current(paired, c, 1)  # seat 1's holder may still release it
+    with pytest.raises(errors.StaleCard):
+        rules.check_card_current(paired, c, 2)
+
+
+def test_a_changed_status_makes_a_card_stale_for_the_whole_case() -> None:
+    c = case()
+    c.take_seat(1, 7, NOW)
+    c.take_seat(2, 8, NOW)
+    card = shown_now(c)
+    c.cancel(NOW)
+    c.version += 1
+    with pytest.raises(errors.StaleCard) as exc:
+        rules.check_card_current(card, c)
+    assert exc.value.key == "error.stale_status" and exc.value.params["status"] == "cancelled"
+    with pytest.raises(errors.StaleCard):
+        rules.check_card_current(card, c, 1)
+    c2 = case()
+    c2.take_seat(1, 7, NOW)
+    c2.take_seat(2, 8, NOW)
+    paired = shown_now(c2)
+    c2.vacate_seat(2)
+    c2.version += 1
+    with pytest.raises(errors.StaleCard):  # a case-wide action sees open is not paired
+        rules.check_card_current(paired, c2)
+
+
+def test_a_snapshot_with_fewer_seats_than_the_case_is_stale_for_the_missing_seat() -> None:
+    c = case()
+    c.version = 3
+    card = rules.CardSnapshot(2, c.status, (None,))
+    rules.check_card_current(card, c, 1)
+    with pytest.raises(errors.StaleCard):
+        rules.check_card_current(card, c, 2)

@@ -6,12 +6,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from mediation import errors, services
+from mediation import errors, rules, services
 from mediation.journal import CaseEventKind
 from mediation.model import AwayPeriod, CaseStatus, Mediator, Outcome, ReleaseReason, Role
 from mediation.policy import BankPolicy
 from mediation.ports import CaseChanged, PairComplete, SeatReleased
 from mediation.registry import parse_registry
+from mediation.views import CaseSummary
 from tests.clock import FixedClock
 from tests.fakes.memory_uow import MemoryUnitOfWork, RecordingNotifier
 from tests.unit.factories import FORM, mediator
@@ -433,3 +434,118 @@ async def test_safety_concern_is_cleared_by_a_coordinator_only(bank: Bank) -> No
         services.CaseStep(bank.aad("coord"), case_id), bank.uow, bank.clock, P
     )
     assert done.changed
+
+
+# -- stale cards ---------------------------------------------------------------------------
+
+
+def card_of(summary: CaseSummary) -> rules.CardSnapshot:
+    """What a card drawn from ``summary`` carries on its buttons."""
+    holders = tuple(s.holder_id for s in summary.seats)
+    return rules.CardSnapshot(summary.version, CaseStatus(summary.status), holders)
+
+
+async def drawn(bank: Bank, case_id: int) -> rules.CardSnapshot:
+    return card_of(await services.summary_of(bank.uow, case_id, bank.clock, P))
+
+
+async def test_two_mediators_claim_both_seats_from_one_card(bank: Bank) -> None:
+    case_id = await bank.new_case()
+    card = await drawn(bank, case_id)
+    for key in ("old", "new"):
+        result = await services.claim_seat(
+            services.ClaimSeat(bank.aad(key), case_id, shown=card),
+            bank.uow,
+            bank.notifier,
+            bank.clock,
+            P,
+        )
+        assert result.changed
+    assert result.case.status == "paired"
+    again = await services.claim_seat(  # a double click on the same old card
+        services.ClaimSeat(bank.aad("new"), case_id, shown=card),
+        bank.uow,
+        bank.notifier,
+        bank.clock,
+        P,
+    )
+    assert not again.changed and again.seat == 2
+
+
+async def test_an_assignment_from_a_stale_card_replaces_nobody(bank: Bank) -> None:
+    case_id = await bank.new_case()
+    card = await drawn(bank, case_id)
+    await bank.claim("old", case_id)  # seat 1, after the coordinator's card was drawn
+    sent = len(bank.notifier.sent)
+    with pytest.raises(errors.StaleCard) as refused:
+        await services.assign_seat(
+            services.AssignSeat(
+                bank.aad("coord"), case_id, bank.people["old2"].id or 0, 1, "", card
+            ),
+            bank.uow,
+            bank.notifier,
+            bank.clock,
+            P,
+        )
+    assert refused.value.params["seat"] == 1
+    fresh = refused.value.case
+    assert fresh is not None and fresh.seats[0].holder_name == "Olli Kokenut"
+    assert len(bank.notifier.sent) == sent
+    assert await bank.events(case_id) == [CaseEventKind.CREATED, CaseEventKind.CLAIMED]
+    # The same choice from the fresh card is the coordinator's decision, and it stands.
+    done = await services.assign_seat(
+        services.AssignSeat(
+            bank.aad("coord"), case_id, bank.people["old2"].id or 0, 1, "", card_of(fresh)
+        ),
+        bank.uow,
+        bank.notifier,
+        bank.clock,
+        P,
+    )
+    assert done.changed and done.case.seats[0].holder_name == "Outi Kokenut"
+
+
+async def test_an_old_release_does_not_empty_a_seat_taken_since(bank: Bank) -> None:
+    case_id = await bank.new_case()
+    await bank.claim("old", case_id)
+    card = await drawn(bank, case_id)  # Olli in seat 1
+    await bank.release("old", case_id, shown=card)
+    await bank.claim("old2", case_id)  # seat 1 goes to Outi
+    await bank.claim("old", case_id)  # Olli is back, in seat 2
+    with pytest.raises(errors.StaleCard) as refused:
+        await bank.release("old", case_id, shown=card)
+    assert refused.value.params["seat"] == 2
+    summary = await services.summary_of(bank.uow, case_id, bank.clock, P)
+    assert [s.holder_name for s in summary.seats] == ["Outi Kokenut", "Olli Kokenut"]
+
+
+async def test_close_and_cancel_from_a_card_of_another_status_change_nothing(bank: Bank) -> None:
+    case_id = await bank.new_case()
+    await bank.claim("old", case_id)
+    await bank.claim("new", case_id)
+    card = await drawn(bank, case_id)
+    coord = bank.aad("coord")
+    await services.start_case(services.CaseStep(coord, case_id), bank.uow, bank.clock, P)
+    with pytest.raises(errors.StaleCard) as refused:
+        await services.close_case(
+            services.CloseCase(coord, case_id, Outcome.AGREEMENT, card),
+            bank.uow,
+            bank.notifier,
+            bank.clock,
+            P,
+        )
+    assert refused.value.params["status"] == "in_progress"
+    assert refused.value.case is not None and refused.value.case.status == "in_progress"
+    with pytest.raises(errors.StaleCard):
+        await services.cancel_case(
+            services.CancelCase(coord, case_id, "", card), bank.uow, bank.notifier, bank.clock, P
+        )
+    fresh = await drawn(bank, case_id)
+    closed = await services.close_case(
+        services.CloseCase(coord, case_id, Outcome.AGREEMENT, fresh),
+        bank.uow,
+        bank.notifier,
+        bank.clock,
+        P,
+    )
+    assert closed.changed and closed.case.status == "closed"

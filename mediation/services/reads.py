@@ -1,0 +1,102 @@
+"""What users read: a case's card data, the family's details (logged), lists and quotas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mediation import errors
+from mediation.journal import AccessEntry, AccessPurpose
+from mediation.model import CaseStatus
+from mediation.policy import BankPolicy
+from mediation.ports import Clock, UnitOfWork
+from mediation.services.common import actor, actor_and_case, load_case, quota_usage, read_summary
+from mediation.views import CaseDetails, CaseSummary, QuotaReport, summarize
+
+
+@dataclass(frozen=True)
+class ViewDetails:
+    actor: str
+    case_id: int
+
+
+async def view_details(
+    cmd: ViewDetails, uow: UnitOfWork, clock: Clock, policy: BankPolicy
+) -> CaseDetails:
+    """The family's details for a seat holder or a coordinator; every view is logged."""
+    now = clock.now()
+    async with uow:
+        me = await actor(uow, cmd.actor)
+        case = await load_case(uow, cmd.case_id)
+        assert me.id is not None and case.id is not None
+        if case.seat_of(me.id) is not None:
+            purpose = AccessPurpose.SEAT_HOLDER
+        elif me.is_coordinator:
+            purpose = AccessPurpose.COORDINATION
+        else:
+            raise errors.NotAllowed(
+                "viewing the family's details", "only the pair and coordinators"
+            )
+        family = await uow.cases.family(case.id)
+        if family is None:
+            # Purged after the retention period: nothing identifying is left to show.
+            raise errors.NotFound(f"the family's details of case {case.code} have been erased")
+        await uow.journal.access(AccessEntry(case.id, me.id, now, purpose))
+        await uow.commit()
+        return CaseDetails(
+            summary=await read_summary(uow, case, policy, now),
+            family=family,
+            referral_source=case.intake.referral_source,
+            safety_concern_open=case.safety_concern_open,
+            package_size=case.package_size,
+            excluded_days=case.intake.excluded_days,
+        )
+
+
+async def case_summary(
+    actor_aad: str, case_id: int, uow: UnitOfWork, clock: Clock, policy: BankPolicy
+) -> CaseSummary:
+    """The anonymous case card's data, for any registered user."""
+    now = clock.now()
+    async with uow:
+        _me, case, holders = await actor_and_case(uow, actor_aad, case_id)
+        return summarize(case, holders, policy, policy.local_date(now))
+
+
+async def summary_of(
+    uow: UnitOfWork, case_id: int, clock: Clock, policy: BankPolicy
+) -> CaseSummary:
+    """The anonymous case card's data for the bot's own re-rendering (no user acting)."""
+    now = clock.now()
+    async with uow:
+        case = await load_case(uow, case_id)
+        return await read_summary(uow, case, policy, now)
+
+
+async def my_cases(
+    actor_aad: str, uow: UnitOfWork, clock: Clock, policy: BankPolicy
+) -> list[CaseSummary]:
+    """The active cases where the user holds a seat (all active ones for a coordinator)."""
+    now = clock.now()
+    async with uow:
+        me = await actor(uow, actor_aad)
+        assert me.id is not None
+        cases = await uow.cases.for_mediator(me.id)
+        return [await read_summary(uow, c, policy, now) for c in cases if c.status.active]
+
+
+async def open_cases(uow: UnitOfWork, clock: Clock, policy: BankPolicy) -> list[CaseSummary]:
+    now = clock.now()
+    async with uow:
+        cases = await uow.cases.with_status([CaseStatus.OPEN])
+        return [await read_summary(uow, c, policy, now) for c in cases]
+
+
+async def my_quota(
+    actor_aad: str, uow: UnitOfWork, clock: Clock, policy: BankPolicy
+) -> QuotaReport:
+    now = clock.now()
+    async with uow:
+        me = await actor(uow, actor_aad)
+        usage = await quota_usage(uow, me, now, policy)
+        waiting = len(await uow.cases.with_status([CaseStatus.OPEN]))
+        return QuotaReport(me, usage, waiting, me.is_experienced(policy))

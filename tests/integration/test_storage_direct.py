@@ -1,6 +1,6 @@
 """Direct statements (storage/direct.py): run on SQLite's own connection, read as the ORM reads.
 
-On a SQLite file every hot statement of storage/repositories.py runs straight on the
+On a SQLite file every hot statement of storage/repositories/ runs straight on the
 sqlite3 connection of the session's open transaction; elsewhere (PostgreSQL, or a
 session with unflushed ORM changes) it goes through ``session.execute``. These tests pin
 down that the two paths cannot be told apart: the same rows with the same Python types,
@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mediation import errors, services
 from mediation.journal import AccessEntry, AccessPurpose, CaseEventKind
 from mediation.model import AwayPeriod, CaseStatus, Mediator, Meeting, MeetingKind, Outcome, Role
-from storage import direct, redelivery, repositories
+from storage import direct, redelivery
 from storage.botstore import BotStore
 from storage.direct import Direct
 from storage.models import (
@@ -48,6 +48,7 @@ from storage.models import (
     SeatRow,
 )
 from storage.redelivery import Duplicate, delivering
+from storage.repositories import cases, journal, mediators
 from storage.uow import SqlUnitOfWork
 from tests.clock import FixedClock
 from tests.fakes.memory_uow import RecordingNotifier
@@ -193,68 +194,64 @@ class Read:
     first: tuple[Any, ...] | None = None  # the first row's values, where they tell something
 
 
-# Not a statement of repositories.py: the journal's JSON column, read back as a dict.
+# Not a statement of storage/repositories/: the journal's JSON column, read back as a dict.
 _CASE_EVENTS = Direct(select(CaseEventRow.__table__).order_by(CaseEventRow.id))
 
 READS: dict[str, Read] = {
     "mediator by id, two away periods": Read(
-        repositories._MEDIATOR_BY_ID, lambda b: {"mediator_id": _id(b.anna)}, 2
+        mediators._MEDIATOR_BY_ID, lambda b: {"mediator_id": _id(b.anna)}, 2
     ),
     "mediator by id, one away period": Read(
-        repositories._MEDIATOR_BY_ID, lambda b: {"mediator_id": _id(b.bo)}, 1
+        mediators._MEDIATOR_BY_ID, lambda b: {"mediator_id": _id(b.bo)}, 1
     ),
     "mediator by id, none such": Read(
-        repositories._MEDIATOR_BY_ID, lambda b: {"mediator_id": 9_999}, 0
+        mediators._MEDIATOR_BY_ID, lambda b: {"mediator_id": 9_999}, 0
     ),
     "mediator by id for update": Read(
-        repositories._MEDIATOR_BY_ID_FOR_UPDATE, lambda b: {"mediator_id": _id(b.anna)}, 2
+        mediators._MEDIATOR_BY_ID_FOR_UPDATE, lambda b: {"mediator_id": _id(b.anna)}, 2
     ),
-    "mediator by aad": Read(
-        repositories._MEDIATOR_BY_AAD, lambda b: {"aad": b.anna.aad_object_id}, 2
-    ),
+    "mediator by aad": Read(mediators._MEDIATOR_BY_AAD, lambda b: {"aad": b.anna.aad_object_id}, 2),
     "mediators by several ids": Read(
-        repositories._MEDIATORS_BY_IDS, lambda b: {"ids": [*b.ids(), 9_999]}, 6
+        mediators._MEDIATORS_BY_IDS, lambda b: {"ids": [*b.ids(), 9_999]}, 6
     ),
-    "mediators by an empty id list": Read(repositories._MEDIATORS_BY_IDS, lambda b: {"ids": []}, 0),
+    "mediators by an empty id list": Read(mediators._MEDIATORS_BY_IDS, lambda b: {"ids": []}, 0),
     "mediator by aad or ids": Read(
-        repositories._MEDIATOR_BY_AAD_OR_IDS,
+        mediators._MEDIATOR_BY_AAD_OR_IDS,
         lambda b: {"aad": b.coordinator.aad_object_id, "ids": [_id(b.anna), _id(b.bo)]},
         4,
     ),
     "mediator by aad or an empty id list": Read(
-        repositories._MEDIATOR_BY_AAD_OR_IDS,
+        mediators._MEDIATOR_BY_AAD_OR_IDS,
         lambda b: {"aad": b.dora.aad_object_id, "ids": []},
         1,
     ),
-    "case by id, closed": Read(repositories._CASE_BY_ID, lambda b: {"case_id": b.closed}, 2),
-    "case by id, with meetings": Read(
-        repositories._CASE_BY_ID, lambda b: {"case_id": b.running}, 2
-    ),
-    "case by id, one seat free": Read(repositories._CASE_BY_ID, lambda b: {"case_id": b.half}, 2),
-    "case by id, cancelled": Read(repositories._CASE_BY_ID, lambda b: {"case_id": b.cancelled}, 2),
-    "case by id, none such": Read(repositories._CASE_BY_ID, lambda b: {"case_id": 9_999}, 0),
+    "case by id, closed": Read(cases._CASE_BY_ID, lambda b: {"case_id": b.closed}, 2),
+    "case by id, with meetings": Read(cases._CASE_BY_ID, lambda b: {"case_id": b.running}, 2),
+    "case by id, one seat free": Read(cases._CASE_BY_ID, lambda b: {"case_id": b.half}, 2),
+    "case by id, cancelled": Read(cases._CASE_BY_ID, lambda b: {"case_id": b.cancelled}, 2),
+    "case by id, none such": Read(cases._CASE_BY_ID, lambda b: {"case_id": 9_999}, 0),
     "case by id for update": Read(
-        repositories._CASE_BY_ID_FOR_UPDATE, lambda b: {"case_id": b.running}, 2
+        cases._CASE_BY_ID_FOR_UPDATE, lambda b: {"case_id": b.running}, 2
     ),
-    "case lock": Read(repositories._LOCK_CASE, lambda b: {"case_id": b.half}, 1),
+    "case lock": Read(cases._LOCK_CASE, lambda b: {"case_id": b.half}, 1),
     "meetings of several cases": Read(
-        repositories._MEETINGS_OF, lambda b: {"ids": [b.half, b.running, b.closed]}, 2
+        cases._MEETINGS_OF, lambda b: {"ids": [b.half, b.running, b.closed]}, 2
     ),
-    "meetings of an empty id list": Read(repositories._MEETINGS_OF, lambda b: {"ids": []}, 0),
+    "meetings of an empty id list": Read(cases._MEETINGS_OF, lambda b: {"ids": []}, 0),
     "packages taken in a term": Read(
-        repositories._PACKAGES_TAKEN[1],
+        mediators._PACKAGES_TAKEN[1],
         lambda b: {"mediator_id": _id(b.anna), **_spans(SPRING_2026)},
         1,
         (1,),
     ),
     "packages taken in a term and a year": Read(
-        repositories._PACKAGES_TAKEN[2],
+        mediators._PACKAGES_TAKEN[2],
         lambda b: {"mediator_id": _id(b.bo), **_spans(AUTUMN_2025, YEAR_2026)},
         1,
         (1, 1),
     ),
     "packages taken, a cancelled case not counted": Read(
-        repositories._PACKAGES_TAKEN[2],
+        mediators._PACKAGES_TAKEN[2],
         lambda b: {"mediator_id": _id(b.cecilia), **_spans(SPRING_2026, YEAR_2026)},
         1,
         (1, 1),
@@ -279,10 +276,12 @@ def _described(row: Any) -> list[tuple[str | None, str, str]]:
 
 
 def test_every_direct_select_of_the_repositories_is_compared() -> None:
+    statements = [
+        *(value for module in (cases, journal, mediators) for value in vars(module).values()),
+        *mediators._PACKAGES_TAKEN.values(),
+    ]
     selects = {
-        id(d)
-        for d in [*vars(repositories).values(), *repositories._PACKAGES_TAKEN.values()]
-        if isinstance(d, Direct) and isinstance(d.statement, Select)
+        id(d) for d in statements if isinstance(d, Direct) and isinstance(d.statement, Select)
     }
     assert selects <= {id(read.statement) for read in READS.values()}
 
@@ -314,11 +313,9 @@ async def test_a_direct_read_returns_what_the_session_returns(
 async def test_direct_rows_carry_the_orm_types(bank: Bank, uow_factory: UowFactory) -> None:
     uow = uow_factory()
     async with uow:
-        (case, _) = await direct.rows(
-            uow.session, repositories._CASE_BY_ID, {"case_id": bank.running}
-        )
+        (case, _) = await direct.rows(uow.session, cases._CASE_BY_ID, {"case_id": bank.running})
         (anna, away) = await direct.rows(
-            uow.session, repositories._MEDIATOR_BY_ID, {"mediator_id": _id(bank.anna)}
+            uow.session, mediators._MEDIATOR_BY_ID, {"mediator_id": _id(bank.anna)}
         )
         events = await direct.rows(uow.session, _CASE_EVENTS)
     assert case.created_at == NOW and case.created_at.utcoffset() == timedelta(0)
@@ -356,7 +353,7 @@ async def test_the_open_transaction_keeps_sqlites_own_connection_until_it_ends(
         session = uow.session
         assert direct.RAW not in session.info  # no transaction yet
         cursor_statements.clear()
-        found = await direct.rows(session, repositories._CASE_BY_ID, {"case_id": bank.half})
+        found = await direct.rows(session, cases._CASE_BY_ID, {"case_id": bank.half})
         raw = session.info[direct.RAW]
         assert isinstance(raw, sqlite3.Connection) and raw.in_transaction
         assert len(found) == 2
@@ -377,7 +374,7 @@ async def test_a_session_without_the_begin_hook_reads_through_itself(
 ) -> None:
     # A plain session (not session_factory's) never learns the raw connection.
     async with AsyncSession(engine) as session:
-        found = await direct.rows(session, repositories._CASE_BY_ID, {"case_id": bank.half})
+        found = await direct.rows(session, cases._CASE_BY_ID, {"case_id": bank.half})
         assert direct.RAW not in session.info
         assert [r.seat_holder for r in found] == [_id(bank.bo), None]
 
@@ -511,7 +508,7 @@ async def test_a_write_to_a_bank_table_is_a_change_on_either_backend(
     )
     assert update_name.writes_bank
     async with sessions() as session:
-        await direct.rows(session, repositories._CASE_BY_ID, {"case_id": bank.half})
+        await direct.rows(session, cases._CASE_BY_ID, {"case_id": bank.half})
         assert direct.WROTE not in session.info  # a read is not a change
         assert await direct.execute(session, update_name, {"name": "Dora Dahlberg"}) == 1
         assert session.info[direct.WROTE] is True
@@ -535,7 +532,7 @@ async def test_a_direct_read_sees_orm_changes_not_yet_flushed(
         )
         assert session.dirty and session.new
         found = await direct.rows(
-            session, repositories._MEDIATOR_BY_ID, {"mediator_id": _id(bank.dora)}
+            session, mediators._MEDIATOR_BY_ID, {"mediator_id": _id(bank.dora)}
         )
         assert [(r.name, r.away_start) for r in found] == [("Dora Dahlberg", date(2026, 8, 1))]
         assert not session.dirty and not session.new  # flushed by the session's execute
@@ -547,7 +544,7 @@ async def test_a_direct_read_sees_orm_changes_not_yet_flushed(
         ).scalars()
         await session.delete(away)  # deleted
         found = await direct.rows(
-            session, repositories._MEDIATOR_BY_ID, {"mediator_id": _id(bank.dora)}
+            session, mediators._MEDIATOR_BY_ID, {"mediator_id": _id(bank.dora)}
         )
         assert [(r.name, r.away_start) for r in found] == [("Dora Dahlberg", None)]
 
@@ -558,7 +555,7 @@ async def test_a_direct_read_sees_orm_changes_not_yet_flushed(
 async def test_a_duplicate_primary_key_is_sqlalchemys_integrity_error(
     backend: str, bank: Bank, uow_factory: UowFactory
 ) -> None:
-    statement = repositories._INSERT_ACCESS
+    statement = journal._INSERT_ACCESS
     uow = uow_factory()
     async with uow:
         await uow.journal.access(_access(bank.half, bank.coordinator))
@@ -585,7 +582,7 @@ async def test_a_seat_holder_twice_is_an_integrity_error_and_then_a_concurrent_c
     uow = uow_factory()
     async with uow:
         with pytest.raises(IntegrityError) as caught:
-            await direct.execute(uow.session, repositories._TAKE_EMPTY_SEAT, take)
+            await direct.execute(uow.session, cases._TAKE_EMPTY_SEAT, take)
         assert isinstance(caught.value.orig, sqlite3.IntegrityError)
         assert "seat.case_id, seat.holder_id" in str(caught.value.orig)
 
@@ -623,13 +620,13 @@ async def test_a_naive_datetime_is_refused_as_the_session_refuses_it(
 
 def test_only_a_statement_with_an_in_list_is_expanded_by_sqlalchemy() -> None:
     dialect = SQLiteDialect_aiosqlite()
-    assert repositories._CASE_BY_ID._for(dialect, {}).plan is not None
-    assert repositories._SAVE_CASE._for(dialect, {"status": "open"}).plan is not None
-    assert repositories._MEDIATORS_BY_IDS._for(dialect, {}).plan is None
-    assert repositories._MEETINGS_OF._for(dialect, {}).plan is None
+    assert cases._CASE_BY_ID._for(dialect, {}).plan is not None
+    assert cases._SAVE_CASE._for(dialect, {"status": "open"}).plan is not None
+    assert mediators._MEDIATORS_BY_IDS._for(dialect, {}).plan is None
+    assert cases._MEETINGS_OF._for(dialect, {}).plan is None
     # ...and then only the first time for each length of its lists: the ids passed, and
     # the outcomes of a closed case, a list given in the statement itself.
-    for statement in (repositories._MEDIATORS_BY_IDS, repositories._MEDIATOR_BY_AAD_OR_IDS):
+    for statement in (mediators._MEDIATORS_BY_IDS, mediators._MEDIATOR_BY_AAD_OR_IDS):
         lists = statement._for(dialect, {}).lists or ()
         assert [key for key, _, _ in lists][-1] == "ids"
         assert len(lists) == 2
@@ -718,14 +715,14 @@ async def test_a_read_of_its_own_finds_what_the_session_finds(
     backend: str, bank: Bank, engine: AsyncEngine, cursor_statements: list[str]
 ) -> None:
     params = {"case_id": bank.half}
-    found = await direct.first(engine, repositories._CASE_BY_ID, params)
+    found = await direct.first(engine, cases._CASE_BY_ID, params)
     if backend == "sqlite":
         assert cursor_statements == []  # no BEGIN, no SQLAlchemy execution
     async with AsyncSession(engine) as session:
-        expected = (await session.execute(repositories._CASE_BY_ID.statement, params)).first()
+        expected = (await session.execute(cases._CASE_BY_ID.statement, params)).first()
     assert found is not None and expected is not None
     assert _described(found) == _described(expected)
-    assert await direct.first(engine, repositories._CASE_BY_ID, {"case_id": 9_999}) is None
+    assert await direct.first(engine, cases._CASE_BY_ID, {"case_id": 9_999}) is None
 
 
 @sqlite_only

@@ -304,7 +304,7 @@ def build_jobs(
         settings.send_limits,
     )
     ctx = JobContext(
-        uow_factory=deps.uow_factory,  # type: ignore[arg-type]
+        uow_factory=deps.uow_factory,
         outbox=outbox,
         store=store,
         clock=deps.clock,

@@ -210,6 +210,20 @@ class SqlMediatorRepository:
         (row,) = await direct.rows(self._session, query, params)
         return [int(n or 0) for n in row]
 
+    async def packages_by_mediator(self, start: datetime, end: datetime) -> dict[int, int]:
+        rows = await self._session.execute(
+            select(SeatRow.holder_id, func.count())
+            .join(CaseRow, CaseRow.id == SeatRow.case_id)
+            .where(
+                SeatRow.holder_id.is_not(None),
+                SeatRow.taken_at >= start,
+                SeatRow.taken_at < end,
+                CaseRow.status != CaseStatus.CANCELLED.value,
+            )
+            .group_by(SeatRow.holder_id)
+        )
+        return {int(h): int(n) for h, n in rows.all() if h is not None}
+
 
 def _packages(spans: int) -> Executable:
     """Packages a mediator holds, counted in each of ``spans`` time spans."""

@@ -163,3 +163,108 @@ class EventSeen:
     end: datetime | None = None
     cancelled: bool = False
     removed: bool = False
+
+
+# -- the calendar sync's store (Microsoft Graph) ------------------------------------------------
+
+
+class SyncEventLinks(EventLinks, Protocol):
+    """The event links as the calendar sync reads them: also who organises Sopu's meetings."""
+
+    async def organizers(self) -> list[str]:
+        """Every mailbox that organises a meeting of Sopu's."""
+        ...
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A change subscription on one mailbox's calendar, and the secret its notifications carry."""
+
+    id: str
+    mailbox: str
+    client_state: str
+    expires_at: datetime
+
+
+class CalendarSyncStore(Protocol):
+    """The calendar sync's subscriptions and delta links, per mailbox; each call commits."""
+
+    async def subscriptions(self) -> list[Subscription]: ...
+
+    async def subscription(self, subscription_id: str) -> Subscription | None: ...
+
+    async def save_subscription(self, sub: Subscription) -> None: ...
+
+    async def drop_subscription(self, subscription_id: str) -> None: ...
+
+    async def delta_link(self, mailbox: str) -> str | None: ...
+
+    async def save_delta_link(self, mailbox: str, link: str | None) -> None:
+        """Remember where the next delta round starts; None forgets it (a full round next)."""
+        ...
+
+
+# -- the local calendar's store ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LocalEvent:
+    """An event of Sopu's own calendar, as its .ics feed shows it."""
+
+    id: str
+    mailbox: str
+    subject: str
+    body: str
+    starts_at: datetime
+    ends_at: datetime
+    all_day: bool
+    show_as: str
+    attendees: tuple[str, ...]
+    cancelled: bool
+    cancel_comment: str
+    sequence: int
+    updated_at: datetime
+
+
+class LocalEvents(Protocol):
+    """The local calendar's events; an attendee sees an event in their calendar too."""
+
+    async def add(
+        self,
+        mailbox: str,
+        subject: str,
+        body: str,
+        start: datetime,
+        end: datetime,
+        *,
+        attendees: Sequence[str] = (),
+        transaction_id: str | None = None,
+        all_day: bool = False,
+        show_as: str = "busy",
+    ) -> str:
+        """A new event's id; the same transaction id in the same mailbox gives the first one."""
+        ...
+
+    async def update(
+        self,
+        mailbox: str,
+        event_id: str,
+        *,
+        subject: str,
+        body: str,
+        start: datetime,
+        end: datetime,
+        attendees: Sequence[str],
+    ) -> bool:
+        """False when the mailbox has no such event."""
+        ...
+
+    async def cancel(self, mailbox: str, event_id: str, comment: str) -> bool:
+        """False when the mailbox has no such event; cancelling twice changes nothing."""
+        ...
+
+    async def between(
+        self, mailboxes: Sequence[str], start: datetime, end: datetime, *, cancelled: bool = False
+    ) -> list[LocalEvent]:
+        """Events of the mailboxes (as organiser or attendee) overlapping [start, end)."""
+        ...

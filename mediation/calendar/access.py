@@ -9,6 +9,7 @@ from mediation.ports import UnitOfWork
 
 
 async def load_case(uow: UnitOfWork, case_id: int, *, for_update: bool = False) -> Case:
+    """The case, or CaseNotFound."""
     case = await uow.cases.get(case_id, for_update=for_update)
     if case is None:
         raise errors.CaseNotFound(case_id)
@@ -16,12 +17,14 @@ async def load_case(uow: UnitOfWork, case_id: int, *, for_update: bool = False) 
 
 
 def check_access(me: Mediator, case: Case) -> None:
+    """Only the pair and the coordinators manage a case's meetings."""
     assert me.id is not None
     if case.seat_of(me.id) is None and not me.is_coordinator:
         raise MeetingsPairOnly()
 
 
 def find_meeting(case: Case, meeting_id: int) -> Meeting:
+    """The case's meeting with this id, or MeetingNotFound."""
     found = next((m for m in case.meetings if m.id == meeting_id), None)
     if found is None:
         raise MeetingNotFound(meeting_id)

@@ -13,7 +13,7 @@ from mediation.calendar.ports import CalendarDeps, EventLink, LinkState
 from mediation.calendar.proposing import check_slot
 from mediation.calendar.rules import check_kind, iso_minutes, live_meetings, transaction_id
 from mediation.calendar.sync import push
-from mediation.calendar.views import MeetingResult, meeting_views
+from mediation.calendar.views import MeetingResult, package_views
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Meeting, MeetingKind, MeetingStatus
 from mediation.ports import CaseChanged, UnitOfWork
@@ -128,7 +128,7 @@ async def _resume(
         except (CalendarUnavailable, CalendarRefused) as exc:
             problem = exc
     stored = await d.links.for_meetings([m.id for m in case.meetings if m.id is not None])
-    views = meeting_views(case, stored, d.meetings)
+    views = package_views(case, stored, d.meetings)
     view = next(v for v in views if v.meeting_id == meeting.id)
     return MeetingResult(view, changed, problem, views)
 

@@ -12,7 +12,7 @@ from mediation.calendar.errors import MeetingClosed, SlotInvalid, SlotTaken
 from mediation.calendar.policy import MeetingPolicy
 from mediation.calendar.ports import Calendar, ClosedDays, EventLinks
 from mediation.calendar.rules import booking_blocked, check_kind, live_meetings, next_meeting
-from mediation.calendar.views import Proposal, meeting_views
+from mediation.calendar.views import Proposal, package_views
 from mediation.model import Case, CaseStatus, Meeting, MeetingKind, MeetingStatus
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
@@ -76,7 +76,7 @@ async def propose_times(
         blocked = booking_blocked(case, kind)
     assert case.id is not None
     stored = await links.for_meetings([m.id for m in case.meetings if m.id is not None])
-    views = meeting_views(case, stored, mp)
+    views = package_views(case, stored, mp)
     slots: tuple[Slot, ...] = ()
     if blocked is None and cmd.search:
         start = _window_start(case, kind, now, mp)

@@ -9,7 +9,7 @@ from mediation.calendar.access import check_access, find_meeting, load_case
 from mediation.calendar.errors import MeetingClosed, MeetingNotYet, MinutesOutOfRange
 from mediation.calendar.policy import MeetingPolicy
 from mediation.calendar.ports import EventLinks, MeetingFinder, UnrecordedMeeting
-from mediation.calendar.views import MeetingResult, MeetingView, meeting_view_of, meeting_views
+from mediation.calendar.views import MeetingResult, MeetingView, package_views, view_of
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import MeetingStatus
 from mediation.ports import Clock, UnitOfWork
@@ -69,7 +69,7 @@ async def record_meeting(
                 await uow.commit()
         # The links live in their own store: read them once this unit of work has closed.
         stored = await links.for_meetings([m.id for m in case.meetings if m.id is not None])
-        views = meeting_views(case, stored, mp)
+        views = package_views(case, stored, mp)
         view = next(v for v in views if v.meeting_id == meeting.id)
         return MeetingResult(view, changed, None, views)
     raise AssertionError("unreachable")
@@ -89,7 +89,7 @@ async def meeting_view(
         case = await load_case(uow, case_id)
         check_access(me, case)
         meeting = find_meeting(case, meeting_id)
-    return meeting_view_of(case, meeting, await links.get(meeting_id), mp)
+    return view_of(case, meeting, await links.get(meeting_id), mp)
 
 
 async def meetings_to_record(finder: MeetingFinder, clock: Clock) -> list[UnrecordedMeeting]:

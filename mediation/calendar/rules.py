@@ -9,6 +9,7 @@ from mediation.model import Case, CaseStatus, Meeting, MeetingKind, MeetingStatu
 
 
 def live_meetings(case: Case) -> list[Meeting]:
+    """The case's meetings that are not cancelled."""
     return [m for m in case.meetings if m.status is not MeetingStatus.CANCELLED]
 
 
@@ -25,6 +26,7 @@ def next_meeting(case: Case) -> tuple[MeetingKind, int | None]:
 
 
 def check_kind(kind: MeetingKind, parent_no: int | None) -> None:
+    """An individual meeting names its parent (1 or 2); the other kinds name none."""
     if kind is MeetingKind.INDIVIDUAL and parent_no not in (1, 2):
         raise errors.InvalidInput("parent_no", "unknown choice")
     if kind is not MeetingKind.INDIVIDUAL and parent_no is not None:
@@ -32,6 +34,7 @@ def check_kind(kind: MeetingKind, parent_no: int | None) -> None:
 
 
 def booking_blocked(case: Case, kind: MeetingKind) -> errors.DomainError | None:
+    """Why a meeting of this kind cannot be booked now, or None."""
     try:
         case.check_can_book(kind)
     except errors.DomainError as exc:
@@ -45,4 +48,5 @@ def transaction_id(case: Case, meeting: Meeting) -> str:
 
 
 def iso_minutes(moment: datetime) -> str:
+    """A moment as the journal writes it, to the minute."""
     return moment.isoformat(timespec="minutes")

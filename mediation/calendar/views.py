@@ -54,18 +54,18 @@ class MeetingResult:
     meetings: tuple[MeetingView, ...] = ()
 
 
-def meeting_views(
+def package_views(
     case: Case, links: dict[int, EventLink], mp: MeetingPolicy
 ) -> tuple[MeetingView, ...]:
+    """Every meeting of the case, in time order, with where each stands in its calendar."""
     return tuple(
-        meeting_view_of(case, m, links.get(m.id) if m.id is not None else None, mp)
+        view_of(case, m, links.get(m.id) if m.id is not None else None, mp)
         for m in sorted(case.meetings, key=lambda m: m.starts_at)
     )
 
 
-def meeting_view_of(
-    case: Case, m: Meeting, link: EventLink | None, mp: MeetingPolicy
-) -> MeetingView:
+def view_of(case: Case, m: Meeting, link: EventLink | None, mp: MeetingPolicy) -> MeetingView:
+    """A meeting as the pair sees it: pending until the calendar has confirmed its change."""
     assert case.id is not None and m.id is not None
     pending = m.status is not MeetingStatus.CANCELLED and (link is None or link.state.pending)
     return MeetingView(

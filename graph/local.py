@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from mediation.calendar import EventDraft
+from mediation.calendar import EventDraft, LocalEvent, LocalEvents
 from mediation.slots import BusyBlock, Schedule, ShowAs, WorkingHours
-from storage.calendar import LocalEvent, LocalEventStore
 
 
 class LocalCalendar:
-    """Implements ``mediation.calendar.Calendar`` on ``storage.calendar.LocalEventStore``."""
+    """Implements ``mediation.calendar.Calendar`` on a store of ``LocalEvents``."""
 
-    def __init__(self, events: LocalEventStore, working_hours: WorkingHours) -> None:
+    def __init__(self, events: LocalEvents, working_hours: WorkingHours) -> None:
         self.events = events
         self.working_hours = working_hours
 

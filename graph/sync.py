@@ -18,10 +18,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from graph.msgraph import GraphCalendar
-from mediation.calendar import CalendarRefused, CalendarUnavailable, MeetingNotifier
+from mediation.calendar import (
+    CalendarRefused,
+    CalendarSyncStore,
+    CalendarUnavailable,
+    MeetingNotifier,
+    Subscription,
+    SyncEventLinks,
+)
 from mediation.calendar import apply_calendar_change as apply_change
 from mediation.ports import Clock, Notifier, UnitOfWork
-from storage.calendar import SqlEventLinks, Subscription, SyncStore
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +42,8 @@ class GraphSync:
     def __init__(
         self,
         graph: GraphCalendar,
-        store: SyncStore,
-        links: SqlEventLinks,
+        store: CalendarSyncStore,
+        links: SyncEventLinks,
         uow_factory: Callable[[], UnitOfWork],
         meeting_notifier: MeetingNotifier,
         case_notifier: Notifier,

@@ -10,14 +10,12 @@ import holidays
 
 from mediation.calendar import MeetingFinder
 from mediation.model import Mediator
-from mediation.outbox import NewMessage
+from mediation.outbox import NewMessage, Outbox
 from mediation.policy import BankPolicy
-from mediation.ports import Clock
+from mediation.ports import Clock, UnitOfWork
 from mediation.reminders import ReminderPolicy, WorkingDays
 from mediation.rules import QuotaUsage
-from storage.jobs import JobStore, packages_by_mediator
-from storage.outbox import SqlOutbox
-from storage.uow import SqlUnitOfWork
+from mediation.scheduling import SchedulerMemory
 
 
 def finnish_holidays() -> Callable[[date], bool]:
@@ -28,9 +26,9 @@ def finnish_holidays() -> Callable[[date], bool]:
 
 @dataclass
 class JobContext:
-    uow_factory: Callable[[], SqlUnitOfWork]
-    outbox: SqlOutbox
-    store: JobStore
+    uow_factory: Callable[[], UnitOfWork]
+    outbox: Outbox
+    store: SchedulerMemory
     clock: Clock
     bank: BankPolicy
     policy: ReminderPolicy
@@ -56,13 +54,13 @@ class JobContext:
 
 
 async def quota_usages(
-    uow: SqlUnitOfWork, bank: BankPolicy, today: date, mediators: Sequence[Mediator]
+    uow: UnitOfWork, bank: BankPolicy, today: date, mediators: Sequence[Mediator]
 ) -> dict[int, QuotaUsage]:
     """Every mediator's quota use in the term and the year of ``today``, in two queries."""
     term = bank.term_of(today)
-    in_term = await packages_by_mediator(uow.session, *bank.bounds_utc(term.start, term.end))
-    in_year = await packages_by_mediator(
-        uow.session, *bank.bounds_utc(*bank.year_bounds(term.year))
+    in_term = await uow.mediators.packages_by_mediator(*bank.bounds_utc(term.start, term.end))
+    in_year = await uow.mediators.packages_by_mediator(
+        *bank.bounds_utc(*bank.year_bounds(term.year))
     )
     return {
         m.id: QuotaUsage(

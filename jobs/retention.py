@@ -12,7 +12,6 @@ from jobs.base import JobContext
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import CaseStatus
 from mediation.reminders import due_for_purge
-from storage.repositories import SqlCaseRepository
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ async def run(ctx: JobContext) -> int:
             assert case.id is not None
             if await uow.cases.family(case.id) is None:
                 continue  # purged before
-            await SqlCaseRepository(uow.session).erase_family(case.id)
+            await uow.cases.erase_family(case.id)
             await uow.journal.case_event(
                 CaseEvent(
                     case.id,

@@ -36,7 +36,7 @@ from jobs import (
     term_start,
 )
 from jobs.base import JobContext
-from storage.leader import LeaderLock
+from mediation.scheduling import SchedulerLock
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class SchedulerService:
     def __init__(
         self,
         ctx: JobContext,
-        lock: LeaderLock,
+        lock: SchedulerLock,
         background: Callable[[], Coroutine[Any, Any, None]] | None = None,
         *,
         at: str = "09:00",

@@ -51,6 +51,10 @@ class MediatorRepository(Protocol):
         """packages_taken for each (start, end) span, in one read."""
         ...
 
+    async def packages_by_mediator(self, start: datetime, end: datetime) -> dict[int, int]:
+        """Per mediator, the seats taken in [start, end) on cases not cancelled, in one read."""
+        ...
+
 
 class CaseRepository(Protocol):
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None: ...
@@ -68,6 +72,10 @@ class CaseRepository(Protocol):
     async def for_mediator(self, mediator_id: int) -> list[Case]: ...
 
     async def with_status(self, statuses: Sequence[CaseStatus]) -> list[Case]: ...
+
+    async def erase_family(self, case_id: int) -> None:
+        """Delete a family's identifying data; the case and its statistics stay."""
+        ...
 
 
 class Journal(Protocol):

@@ -5,14 +5,24 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mediation.calendar import EventLink, LinkState, UnrecordedMeeting
+from mediation.calendar import (
+    CalendarSyncStore,
+    EventLink,
+    LinkState,
+    LocalEvent,
+    LocalEvents,
+    MeetingFinder,
+    Subscription,
+    SyncEventLinks,
+    UnrecordedMeeting,
+)
 from mediation.model import CaseStatus, MeetingKind, MeetingStatus
 from mediation.ports import Clock
 from storage.models import CaseRow, MeetingRow, SeatRow
@@ -151,23 +161,6 @@ class SqlMeetingFinder:
             )
             for m, code in rows
         ]
-
-
-@dataclass(frozen=True)
-class LocalEvent:
-    id: str
-    mailbox: str
-    subject: str
-    body: str
-    starts_at: datetime
-    ends_at: datetime
-    all_day: bool
-    show_as: str
-    attendees: tuple[str, ...]
-    cancelled: bool
-    cancel_comment: str
-    sequence: int
-    updated_at: datetime
 
 
 def _local(row: LocalEventRow) -> LocalEvent:
@@ -337,14 +330,6 @@ class FeedStore:
             )
 
 
-@dataclass(frozen=True)
-class Subscription:
-    id: str
-    mailbox: str
-    client_state: str
-    expires_at: datetime
-
-
 class SyncStore:
     """Graph subscriptions and delta links, per mailbox."""
 
@@ -396,3 +381,11 @@ class SyncStore:
                 row = GraphDeltaRow(mailbox=mailbox.lower())
                 session.add(row)
             row.delta_link, row.updated_at = link, self._clock.now()
+
+
+if TYPE_CHECKING:
+    # mypy checks here that the stores fill the calendar's ports.
+    _links: type[SyncEventLinks] = SqlEventLinks
+    _finder: type[MeetingFinder] = SqlMeetingFinder
+    _events: type[LocalEvents] = LocalEventStore
+    _sync: type[CalendarSyncStore] = SyncStore

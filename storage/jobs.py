@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mediation.model import CaseStatus
-from storage.models import CaseRow, SeatRow
+from mediation.scheduling import SchedulerMemory
 from storage.models_jobs import JobRunRow, JointMeetingAgendaRow
 
 
@@ -52,19 +52,6 @@ class JobStore:
             return {r.day: r.agenda_url for r in rows}
 
 
-async def packages_by_mediator(
-    session: AsyncSession, start: datetime, end: datetime
-) -> dict[int, int]:
-    """Per mediator, the seats taken in [start, end) on cases not cancelled (one query)."""
-    rows = await session.execute(
-        select(SeatRow.holder_id, func.count())
-        .join(CaseRow, CaseRow.id == SeatRow.case_id)
-        .where(
-            SeatRow.holder_id.is_not(None),
-            SeatRow.taken_at >= start,
-            SeatRow.taken_at < end,
-            CaseRow.status != CaseStatus.CANCELLED.value,
-        )
-        .group_by(SeatRow.holder_id)
-    )
-    return {int(h): int(n) for h, n in rows.all() if h is not None}
+if TYPE_CHECKING:
+    # mypy checks here that JobStore fills the scheduler's port.
+    _port: type[SchedulerMemory] = JobStore

@@ -9,10 +9,13 @@ there is one process anyway: it always leads.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mediation.scheduling import SchedulerLock
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +103,8 @@ async def _close(connection: AsyncConnection) -> None:
         await connection.close()
     except (SQLAlchemyError, OSError) as exc:
         log.debug("closing a broken connection: %s", exc)
+
+
+if TYPE_CHECKING:
+    # mypy checks here that LeaderLock fills the scheduler's port.
+    _port: type[SchedulerLock] = LeaderLock

@@ -268,6 +268,3 @@ class CasePostRow(Base):
     activity_id: Mapped[str] = mapped_column(Text)
     reference: Mapped[str] = mapped_column(Text)  # JSON
     posted_at: Mapped[datetime]
-from storage import models_feedback  # noqa: E402,F401,I001
-from storage import models_jobs  # noqa: E402,F401
-from storage import models_calendar  # noqa: E402,F401

@@ -34,7 +34,7 @@ from cards.i18n import Lang
 from mediation.journal import AccessEntry, CaseEvent
 from mediation.model import Mediator, Role
 from storage.db import upgrade
-from storage.models import Base
+from storage.schema import metadata
 from tests.clock import FixedClock
 from tests.conftest import run_apart
 from tests.fakes.connector import FakeConnector, Sent, card_of
@@ -446,7 +446,7 @@ class Bank:
         uow = self.sopu.uow()
         tables: dict[str, list[tuple[Any, ...]]] = {}
         async with uow:
-            for table in Base.metadata.sorted_tables:
+            for table in metadata.sorted_tables:
                 if table.name in _BOOKKEEPING:
                     continue
                 rows = (await uow.session.execute(select(table))).all()

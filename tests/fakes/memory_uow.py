@@ -129,6 +129,16 @@ class _Mediators:
     ) -> list[int]:
         return [await self.packages_taken(mediator_id, lo, hi) for lo, hi in spans]
 
+    async def packages_by_mediator(self, start: datetime, end: datetime) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for c in self.uow.stage.cases.values():
+            if c.status is CaseStatus.CANCELLED:
+                continue
+            for s in c.seats:
+                if s.holder_id is not None and s.taken_at is not None and start <= s.taken_at < end:
+                    counts[s.holder_id] = counts.get(s.holder_id, 0) + 1
+        return counts
+
 
 class _Cases:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
@@ -182,6 +192,9 @@ class _Cases:
 
     async def with_status(self, statuses: Sequence[CaseStatus]) -> list[Case]:
         return [copy.deepcopy(c) for c in self.uow.stage.cases.values() if c.status in statuses]
+
+    async def erase_family(self, case_id: int) -> None:
+        self.uow.stage.families.pop(case_id, None)
 
 
 class _Journal:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import alembic_config, create_engine, normalize_url, ping, upgrade
-from storage.models import Base
+from storage.schema import metadata
 
 
 @pytest.mark.parametrize(
@@ -79,10 +79,10 @@ def _differences(connection: Connection, metadata: MetaData) -> list[Any]:
 
 async def test_migrated_schema_matches_the_models(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
-        assert await connection.run_sync(_differences, Base.metadata) == []
+        assert await connection.run_sync(_differences, metadata) == []
         # The comparison does see a difference when there is one.
         extra = MetaData()
-        for table in Base.metadata.tables.values():
+        for table in metadata.tables.values():
             table.to_metadata(extra)
         Table("not_migrated", extra, Column("id", Integer, primary_key=True))
         assert [d[0] for d in await connection.run_sync(_differences, extra)] == ["add_table"]
@@ -102,7 +102,7 @@ async def test_upgrade_twice_and_concurrently(database_url: str) -> None:
     await asyncio.gather(*(upgrade(database_url) for _ in range(3)))
     engine = create_engine(database_url)
     try:
-        assert await _tables(engine) == set(Base.metadata.tables) | {"alembic_version"}
+        assert await _tables(engine) == set(metadata.tables) | {"alembic_version"}
         async with engine.connect() as connection:
             versions = await connection.execute(text("SELECT version_num FROM alembic_version"))
             heads = ScriptDirectory.from_config(alembic_config()).get_heads()

@@ -31,7 +31,7 @@ from mediation.model import (
     Role,
 )
 from storage.models import CaseRow, SeatRow
-from storage.repositories import SqlCaseRepository, SqlJournal
+from storage.repositories import SqlJournal
 from storage.uow import SqlUnitOfWork
 from tests.integration.storage_seed import (
     FAMILY,
@@ -200,7 +200,7 @@ async def test_family_is_gone_once_erased(uow_factory: UowFactory) -> None:
     case = await add_case(uow, coordinator.id)
     assert case.id is not None
     async with uow:
-        await SqlCaseRepository(uow.session).erase_family(case.id)
+        await uow.cases.erase_family(case.id)
         await uow.commit()
     async with uow:
         assert await uow.cases.family(case.id) is None
@@ -365,6 +365,8 @@ async def test_packages_taken_counts_held_seats_taken_in_the_range(uow_factory: 
     await _seat_on(uow, await add_case(uow, coordinator.id), bo.id, 1, NOW)
     assert await taken() == 3
     assert await taken(bo.id) == 1
+    async with uow:  # everyone's count at once, as the term reminders ask
+        assert await uow.mediators.packages_by_mediator(lo, hi) == {anna.id: 3, bo.id: 1}
     async with uow:  # a term and its year in one statement, as the quota check asks
         year = POLICY.bounds_utc(date(2026, 1, 1), date(2027, 1, 1))
         assert await uow.mediators.packages_taken_in(anna.id, [(lo, hi), year]) == [3, 4]
@@ -380,6 +382,8 @@ async def test_packages_taken_counts_held_seats_taken_in_the_range(uow_factory: 
         await uow.cases.save(gone)
         await uow.commit()
     assert await taken() == 1
+    async with uow:
+        assert await uow.mediators.packages_by_mediator(lo, hi) == {anna.id: 1, bo.id: 1}
 
 
 async def test_next_code_follows_the_highest_code_of_the_year(uow_factory: UowFactory) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cards
+from bot import inputs
 from bot.actions_feedback import FeedbackActions, FeedbackDeps
 from bot.actions_jobs import JobActions
 from bot.teams import DeliveryFailed, TeamsGateway
@@ -59,18 +60,7 @@ class Deps:
 
 def _int(data: Mapping[str, Any], key: str, *, required: bool = True) -> int | None:
     """A number a card's choice or data carries; the problem says what the user can do."""
-    value = data.get(key)
-    if value in (None, "") or (isinstance(value, str) and not value.strip()):
-        if not required:
-            return None
-        raise errors.InvalidInput(key, "required")
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    digits = value.strip() if isinstance(value, str) else ""
-    # ASCII only: int() would also read other scripts' digits ("١" is 1).
-    if digits.isascii() and digits.isdigit() and len(digits) < 12:
-        return int(digits)
-    raise errors.InvalidInput(key, "unknown choice")
+    return inputs.whole(data, key, required=required)
 
 
 def _case_id(data: Mapping[str, Any]) -> int:
@@ -84,14 +74,7 @@ def _case_id(data: Mapping[str, Any]) -> int:
 
 
 def _text(data: Mapping[str, Any], key: str, limit: int = 500) -> str:
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise errors.InvalidInput(key, "not text")
-    if len(value) > limit:
-        raise errors.InvalidInput(key, "too long")
-    return value
+    return inputs.text(data, key, limit)
 
 
 def with_form_id(card: Card) -> Card:

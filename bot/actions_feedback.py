@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import segno
 
+from bot import inputs
 from bot.stats_download import download_url
 from cards import verbs
 from cards.feedback import case_feedback_card, client_link_card, meeting_feedback_card
@@ -201,10 +202,12 @@ class FeedbackActions:
 
 def _id(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
-        return int(value)
+    try:
+        found = inputs.whole(data, key, low=1)
+    except errors.InvalidInput:
+        found = None
+    if found is not None:
+        return found
     if key == "case_id":
         raise errors.CaseNotFound(str(value)[:20])
     raise errors.NotFound(f"{key} {str(value)[:20]} does not exist")

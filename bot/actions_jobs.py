@@ -18,6 +18,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import cards
+from bot import inputs
 from bot.sender import BotTransport, Sender
 from bot.settings import Settings
 from cards import verbs
@@ -105,10 +106,10 @@ class JobActions:
         me = await self._me(click.actor)
         if not me.is_coordinator:
             return cards.error_card(click.lang, t(click.lang, "error.not_allowed.generic"))
-        raw = click.data.get("message_id")
-        message_id = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
-        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 12:
-            message_id = int(raw)
+        try:
+            message_id = inputs.whole(click.data, "message_id")
+        except errors.InvalidInput:
+            message_id = None
         done = message_id is not None and await self.jobs.outbox.requeue(
             message_id, self.d.clock.now()
         )

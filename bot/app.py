@@ -35,7 +35,15 @@ from bot.actions_jobs import JOBS, build_jobs
 from bot.auth import ReusingAuthentication
 from bot.clock import SystemClock
 from bot.connector import BotConnector
-from bot.gate import BadActivity, origin_of, parse_activity, redelivery_key, refusal
+from bot.gate import (
+    BadActivity,
+    RefusalLog,
+    media_type_accepted,
+    origin_of,
+    parse_activity,
+    redelivery_key,
+    refusal,
+)
 from bot.handler import SopuBot, card_response
 from bot.settings import Settings
 from bot.signing import secret_key
@@ -69,6 +77,7 @@ class Sopu:
     gateway: TeamsGateway
     deliveries: Deliveries  # notifications sent after the click's answer
     turns: TurnGate = dataclasses.field(default_factory=TurnGate)  # a few activities at once
+    refusals: RefusalLog = dataclasses.field(default_factory=RefusalLog)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions)
@@ -227,7 +236,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def messages(request: web.Request) -> web.Response:
     """Teams' messaging endpoint: gate, authenticate, de-duplicate, hand to the adapter."""
     sopu = request.app[SOPU]
-    if "json" not in (request.content_type or ""):
+    if not media_type_accepted(request.content_type, request.charset):
         return web.json_response({"error": "expected application/json"}, status=415)
     async with sopu.turns.turn():  # first come, first served (bot/turns.py)
         return await _activity(sopu, request)
@@ -238,10 +247,8 @@ async def _activity(sopu: Sopu, request: web.Request) -> web.Response:
         data, activity = parse_activity(await request.read())
     except BadActivity as exc:
         return web.json_response({"error": str(exc)}, status=400)
-    why = refusal(origin_of(data), sopu.settings)
-    if why is not None:
-        log.warning("refused an activity: %s", why)
-        return web.json_response({"error": why}, status=403)
+    # Authentication first: refusing a foreign tenant before it would tell anyone without
+    # a token which tenants and teams are allowed (403 for them, 401 for the others).
     try:
         authenticated = await sopu.adapter.bot_framework_authentication.authenticate_request(
             activity, request.headers.get("Authorization", "")
@@ -249,9 +256,12 @@ async def _activity(sopu: Sopu, request: web.Request) -> web.Response:
     except Exception as exc:
         # A missing, expired, foreign or malformed token (botbuilder raises PermissionError
         # for some and the JWT library's own errors for others): never a 5xx, never a turn.
-        if not isinstance(exc, PermissionError):
-            log.warning("an activity's token was refused: %s", exc.__class__.__name__)
+        sopu.refusals.refused(401, f"token refused ({exc.__class__.__name__})")
         return web.json_response({"error": "unauthorized"}, status=401)
+    why = refusal(origin_of(data), sopu.settings)
+    if why is not None:
+        sopu.refusals.refused(403, why)
+        return web.json_response({"error": "forbidden"}, status=403)
     # Only an authenticated activity may claim its id: a forged one must not make the
     # real one look like a redelivery.
     key = redelivery_key(data)

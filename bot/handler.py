@@ -18,6 +18,7 @@ from botbuilder.schema import (
 )
 
 import cards
+from bot import inputs
 from bot.actions import Actions, Card, Click, Deps, with_form_id
 from bot.teams import DeliveryFailed, card_activity, reference_dict
 from cards.commands import parse_command
@@ -54,7 +55,7 @@ def _answer(ctx: TurnContext, response: InvokeResponse) -> InvokeResponse:
 
 def _aad(ctx: TurnContext) -> str:
     sender = ctx.activity.from_property
-    return (sender.aad_object_id or "").lower() if sender else ""
+    return inputs.actor_id(sender.aad_object_id) if sender else ""
 
 
 def command_text(activity: Activity) -> str:
@@ -228,7 +229,7 @@ class SopuBot(TeamsActivityHandler):
         return Click(
             verb=verb,
             data=data,
-            actor=(sender.aad_object_id or "").lower() if sender else "",
+            actor=inputs.actor_id(sender.aad_object_id) if sender else "",
             lang=lang_of(activity.locale),
             personal=bool(conversation and conversation.conversation_type == "personal"),
             activity=activity,

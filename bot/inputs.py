@@ -1,0 +1,108 @@
+"""Card data read into bounded values once, at the edge, before any use case sees it.
+
+Anything a client sends in ``action.data`` is untrusted: ids beyond the database's integer
+range, durations of ``1e309`` or ``nan``, dates in year 9999 or other scripts' digits
+would otherwise travel down to SQL or ``datetime`` arithmetic and fail there. Each reader
+here either returns a value in range or raises ``InvalidInput``, which the router turns
+into a refusal card in the clicker's language.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from mediation import errors
+
+# PostgreSQL's integer: every id column Sopu has is one.
+MAX_ID = 2**31 - 1
+# An Entra object id is a GUID (36 characters); the column holding it has room for 64.
+MAX_AAD = 64
+# Meetings are booked for people alive now; the bounds keep datetime arithmetic (an end
+# time, a reminder a week before) far from datetime's own limits.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+_DIGITS = frozenset("0123456789")
+
+
+def whole(
+    data: Mapping[str, Any], key: str, *, required: bool = True, low: int = 0, high: int = MAX_ID
+) -> int | None:
+    """A whole number in [low, high] from card data: a JSON integer or ASCII digits."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if not required:
+            return None
+        raise errors.InvalidInput(key, "required")
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        digits = value.strip()
+        # ASCII only: int() also reads other scripts' digits ("١" is 1), and str.isdigit()
+        # is true of superscripts ("²") that int() refuses.
+        if len(digits) <= len(str(high)) and set(digits) <= _DIGITS:
+            number = int(digits)
+    if number is None or not low <= number <= high:
+        raise errors.InvalidInput(key, "unknown choice")
+    return number
+
+
+def number(value: Any) -> float | None:
+    """A finite number from a JSON number or a short decimal text (comma or point), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if abs(value) <= 10**9 else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and len(value) < 12:
+        text = value.strip().replace(",", ".")
+        if text and set(text) <= _DIGITS | {".", "-", "+"}:
+            try:
+                parsed = float(text)
+            except ValueError:
+                return None
+            return parsed if math.isfinite(parsed) else None
+    return None
+
+
+def text(data: Mapping[str, Any], key: str, limit: int = 500) -> str:
+    """Free text from card data, at most ``limit`` characters; absent is empty."""
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise errors.InvalidInput(key, "not text")
+    if len(value) > limit:
+        raise errors.InvalidInput(key, "too long")
+    return value
+
+
+def moment(data: Mapping[str, Any], key: str) -> datetime:
+    """A point in time with its UTC offset, between FIRST_YEAR and LAST_YEAR."""
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise errors.InvalidInput(key, "required")
+    try:
+        found = datetime.fromisoformat(value.strip()[:40])
+    except ValueError:
+        raise errors.InvalidInput(key, "not a date") from None
+    if found.tzinfo is None or found.utcoffset() is None:
+        raise errors.InvalidInput(key, "not a date")
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise errors.InvalidInput(key, "not a date")
+    return found
+
+
+def actor_id(value: Any) -> str:
+    """The clicker's Entra object id, lower case; empty (nobody in the registry) if unusable.
+
+    A value that no Entra id can be (too long, not text) is never looked up or stored, so
+    it cannot reach a database column too short for it.
+    """
+    if not isinstance(value, str) or len(value) > MAX_AAD:
+        return ""
+    return value.lower()

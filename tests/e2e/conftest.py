@@ -26,6 +26,7 @@ from botbuilder.schema import Activity
 from msrest.serialization import Deserializer, Model
 from sqlalchemy import select
 
+from bot.access_log import RedactingAccessLogger
 from bot.activity_json import ActivityReader, Unusual
 from bot.app import SOPU, Sopu, create_app
 from bot.settings import Settings
@@ -527,7 +528,7 @@ def seed_rows() -> list[Mediator]:
 
 
 async def start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -370,6 +370,8 @@ class Actions:
     async def update_mediator(self, click: Click) -> Card:
         cmd = services.UpdateMediator(actor=click.actor, **read_mediator_update(click.data))
         await services.update_mediator(cmd, self.d.uow_factory(), self.d.clock, self.d.policy)
+        if cmd.active is False and self.d.calendar is not None:
+            await self.d.calendar.forget_feed(cmd.mediator_id)  # left the registry
         if click.personal and not await self._is_coordinator(click.actor):
             # A mediator marking themselves away from the quota card gets the quota card back.
             report = await services.my_quota(

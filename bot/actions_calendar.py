@@ -28,7 +28,7 @@ from cards.i18n import Lang, error_text, t
 from graph.holidays import finnish_closed_days
 from graph.local import LocalCalendar, render_ics
 from mediation import calendar as cal
-from mediation import errors
+from mediation import errors, services
 from mediation.model import MeetingKind, MeetingStatus
 from mediation.ports import Clock, Notifier, UnitOfWork
 from storage.calendar import FeedStore, LocalEventStore, SqlEventLinks, SqlMeetingFinder
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FEED_PAST = timedelta(days=90)
+# Teams redelivers a click for up to about 15 s: within this, a second rotation keeps the
+# address the first answer showed.
+FEED_ROTATION_GRACE = timedelta(seconds=30)
 # Graph's validation tokens are far shorter; anything longer is not Graph.
 MAX_VALIDATION_TOKEN = 1024
 
@@ -109,6 +112,17 @@ class CalendarService:
             return None
         token = await self.feeds.token_of(mediator_id)
         return f"{self.base_url}/calendar/{token}.ics"
+
+    async def new_feed_url(self, mediator_id: int) -> str | None:
+        """A new secret address for the mediator's feed; the old one answers no more."""
+        if self.feeds is None:
+            return None
+        token = await self.feeds.rotate(mediator_id, keep_for=FEED_ROTATION_GRACE)
+        return f"{self.base_url}/calendar/{token}.ics"
+
+    async def forget_feed(self, mediator_id: int) -> None:
+        if self.feeds is not None:
+            await self.feeds.forget(mediator_id)
 
     async def close(self) -> None:
         for close in reversed(self.closers):
@@ -269,6 +283,7 @@ class CalendarActions:
             verbs.MEETING_MOVE: self._guarded(self.move),
             verbs.MEETING_CANCEL: self._guarded(self.cancel),
             verbs.MEETING_RECORD: self._guarded(self.record),
+            verbs.MEETINGS_FEED_ROTATE: self._guarded(self.rotate_feed),
         }
 
     def _guarded(
@@ -408,6 +423,19 @@ class CalendarActions:
             return await self._package(click, t(click.lang, "notice.unchanged"))
         return await self._answer(click, result, "calendar.notice.cancelled")
 
+    async def rotate_feed(self, click: Click) -> Card:
+        """The clicker's feed gets a new secret address, shown on the package card."""
+        mediator_id = await self._mediator_id(click.actor)
+        if mediator_id is None:
+            uow = self.d.uow_factory()
+            async with uow:
+                await services.actor(uow, click.actor)  # raises the registry refusal
+        assert mediator_id is not None
+        url = await self.svc.new_feed_url(mediator_id)
+        if url is None:
+            return cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
+        return await self._package(click, t(click.lang, "calendar.feed.rotated", url=url))
+
     async def _record_form(self, click: Click, notice: str | None, error: bool = False) -> Card:
         meeting_id = self._meeting_id(click)
         assert meeting_id is not None
@@ -516,6 +544,9 @@ async def ics_feed(request: web.Request) -> web.Response:
     async with uow:
         mediator = await uow.mediators.get(mediator_id)
     if mediator is None or not mediator.active:
+        # A mediator who left the registry keeps no feed: were they made active again,
+        # the old address must not come back with them.
+        await service.feeds.forget(mediator_id)
         raise web.HTTPNotFound()
     now = service.deps.clock.now()
     events = await service.events.of_mailbox(mediator.email, now - FEED_PAST)

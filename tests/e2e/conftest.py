@@ -36,6 +36,7 @@ from mediation.journal import AccessEntry, CaseEvent
 from mediation.model import Mediator, Role
 from storage.db import upgrade
 from storage.models import Base
+from tests.card_schema import assert_valid_card
 from tests.clock import FixedClock
 from tests.conftest import run_apart
 from tests.fakes.connector import FakeConnector, Sent, card_of
@@ -258,6 +259,7 @@ class Teams:
             after=before,
         )
         assert answer.card is not None, answer.activity
+        assert_valid_card(answer.card)
         return answer.card
 
     def click_activity(
@@ -308,6 +310,7 @@ def answer_card(status: int, body: Any) -> dict[str, Any]:
     assert body.get("type") == CARD_TYPE, body
     card: dict[str, Any] = body["value"]
     assert card.get("type") == "AdaptiveCard", card
+    assert_valid_card(card)
     return card
 
 

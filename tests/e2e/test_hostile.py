@@ -12,7 +12,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -394,3 +394,17 @@ async def test_the_graph_validation_echo_is_plain_text_that_is_never_sniffed(ban
         assert await resp.text() == "<script>x</script>"
     async with bank.teams.http.post(url, params={"validationToken": "x" * 5000}) as resp:
         assert resp.status == 400
+
+
+async def test_the_chats_of_people_outside_the_registry_are_not_kept(bank: Bank) -> None:
+    from bot.app import forget_old_activities
+
+    status, _ = await bank.teams.say("stranger", "help")
+    assert status == 200
+    stranger, olli = bank.teams.person("stranger").aad, bank.teams.person("olli").aad
+    assert await bank.sopu.store.user_reference(stranger) is not None
+    # References are stamped with the real time; the sweep runs a month past it.
+    bank.clock.set(datetime.now(UTC) + timedelta(days=31))
+    await forget_old_activities(bank.sopu)
+    assert await bank.sopu.store.user_reference(stranger) is None
+    assert await bank.sopu.store.user_reference(olli) is not None

@@ -29,10 +29,12 @@ from tests.e2e.conftest import (
     Unchanged,
     answer_card,
     running,
+    verbs_on,
     words,
 )
 from tests.fakes.connector import FakeConnector
 from tests.integration.graph_support import book_action, choices, meetings_of, propose
+from tests.unit.factories import FORM
 
 FOREIGN_TENANT = "99999999-0000-4000-8000-000000000099"
 
@@ -408,3 +410,21 @@ async def test_the_chats_of_people_outside_the_registry_are_not_kept(bank: Bank)
     await forget_old_activities(bank.sopu)
     assert await bank.sopu.store.user_reference(stranger) is None
     assert await bank.sopu.store.user_reference(olli) is not None
+
+
+async def test_an_intake_form_with_other_scripts_digits_comes_back_with_the_problem(
+    bank: Bank, log: pytest.LogCaptureFixture
+) -> None:
+    blank = await bank.intake_form()
+    submit = next(a for a in blank["actions"] if a.get("verb") == "case.create")
+    for children in ("²⁰¹⁷", "٢٠١٧", "2017, ¹⁹⁹⁹", "2017" * 1000):
+        async with Unchanged(bank):
+            card = await bank.teams.click(
+                "coord",
+                "case.create",
+                {**FORM, "children": children, **submit["data"]},
+                where="personal",
+            )
+        assert "case.create" in verbs_on(card)  # the form again, with what to fix
+        assert t("en", "error.unexpected") not in words(card)
+    assert_clean(log)

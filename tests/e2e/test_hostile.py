@@ -428,3 +428,65 @@ async def test_an_intake_form_with_other_scripts_digits_comes_back_with_the_prob
         assert "case.create" in verbs_on(card)  # the form again, with what to fix
         assert t("en", "error.unexpected") not in words(card)
     assert_clean(log)
+
+
+def _with(activity: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    changed = json.loads(json.dumps(activity))
+    *parents, last = path.split(".")
+    node = changed
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    return changed
+
+
+ODD_FIELDS: list[tuple[str, Any]] = [
+    ("locale", "x" * 5000),
+    ("locale", ""),
+    ("locale", "zz-ZZ"),
+    ("locale", ["fi-FI"]),
+    ("id", "x" * 20_000),
+    ("timestamp", "not a time"),
+    ("timestamp", "99999-01-01T00:00:00Z"),
+    ("type", "somethingElse"),
+    ("type", 7),
+    ("name", "task/fetch"),
+    ("name", ["adaptiveCard/action"]),
+    ("value", "not an object"),
+    ("value", []),
+    ("value.action", "case.claim"),
+    ("value.action.verb", ["case.claim"]),
+    ("value.action.verb", "case.claim" * 2000),
+    ("value.action.data", "case_id=1"),
+    ("value.action.data", [1]),
+    ("from.id", "x" * 20_000),
+    ("from.aadObjectId", 12345),
+    ("from.aadObjectId", {"id": "x"}),
+    ("recipient.id", ""),
+    ("entities", [{"type": "mention", "mentioned": "x"}]),
+    ("entities", "mention"),
+    ("channelData.tenant.id", ""),
+    ("channelData.channel", None),
+    ("text", "\u0000\u202e" * 1000),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"), ODD_FIELDS, ids=[f"{p}={v!r}"[:40] for p, v in ODD_FIELDS]
+)
+async def test_odd_activity_fields_get_a_defined_answer(
+    bank: Bank, log: pytest.LogCaptureFixture, path: str, value: Any
+) -> None:
+    # A click that changes nothing even when it is accepted: the odd field must not make
+    # it change anything either, or fail.
+    case = await bank.new_case()
+    click = bank.teams.click_activity(
+        "olli", "card.refresh", {"case_id": case.case_id}, thread=case.thread
+    )
+    before = await bank.state()
+    status, body = await bank.teams.post(raw=json.dumps(_with(click, path, value)).encode())
+    assert status in (200, 400, 403), (status, body)
+    if status == 200 and isinstance(body, dict) and "value" in body:
+        answer_card(status, body)
+    assert await bank.state() == before
+    assert_clean(log)

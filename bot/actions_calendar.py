@@ -573,8 +573,8 @@ async def graph_notifications(request: web.Request) -> web.Response:
     if service is None or service.sync is None:
         raise web.HTTPNotFound()
     try:
-        payload = await request.json()
-    except ValueError:
+        payload = inputs.read_json(await request.read())
+    except inputs.NotJson:
         raise web.HTTPBadRequest() from None
     accepted = await service.sync.accept(payload)
     return web.Response(status=202 if accepted else 400)

@@ -6,7 +6,6 @@ These checks run on the HTTP request, so a refused activity gets its HTTP status
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -17,6 +16,7 @@ from typing import Any
 from botbuilder.schema import Activity
 from msrest.serialization import Deserializer
 
+from bot import inputs
 from bot.activity_json import ActivityReader, Unusual
 from bot.settings import Settings
 
@@ -49,7 +49,10 @@ class BadActivity(ValueError):
 def parse_activity(body: bytes) -> tuple[dict[str, Any], Activity]:
     if len(body) > MAX_BODY:
         raise BadActivity("request body too large")
-    data = _json(body)
+    try:
+        data = inputs.read_json(body)
+    except inputs.NotJson as exc:
+        raise BadActivity(str(exc)) from None
     if not isinstance(data, dict):
         raise BadActivity("an activity is a JSON object")
     structure_problem = structural_problem(data)
@@ -68,25 +71,6 @@ def parse_activity(body: bytes) -> tuple[dict[str, Any], Activity]:
     except Exception as exc:  # msrest raises several unrelated types for bad shapes
         raise BadActivity(f"not an activity: {exc.__class__.__name__}") from None
     return data, activity
-
-
-def _no_constant(name: str) -> Any:
-    raise BadActivity(f"not JSON: {name}")
-
-
-def _json(body: bytes) -> Any:
-    """The JSON of a request body in UTF-8, the only encoding RFC 8259 allows between systems."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadActivity("not UTF-8") from None
-    try:
-        # NaN and Infinity are not JSON; Python's reader would turn them into floats.
-        return json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        raise BadActivity(f"not JSON: {exc.msg}") from None
-    except RecursionError:
-        raise BadActivity("nested too deeply") from None
 
 
 def structural_problem(data: Any) -> str | None:

@@ -1,4 +1,4 @@
-"""Card data read into bounded values once, at the edge, before any use case sees it.
+"""Untrusted input read once, at the edge: request bodies as JSON, card data as bounded values.
 
 Anything a client sends in ``action.data`` is untrusted: ids beyond the database's integer
 range, durations of ``1e309`` or ``nan``, dates in year 9999 or other scripts' digits
@@ -9,6 +9,7 @@ into a refusal card in the clicker's language.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -25,6 +26,32 @@ MAX_AAD = 64
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 _DIGITS = frozenset("0123456789")
+
+
+class NotJson(ValueError):
+    """A request body that is not JSON in UTF-8."""
+
+
+def _no_constant(name: str) -> Any:
+    raise NotJson(f"not JSON: {name}")
+
+
+def read_json(body: bytes) -> Any:
+    """The JSON of a request body in UTF-8, the only encoding RFC 8259 allows between systems.
+
+    NaN and Infinity are refused (they are not JSON, though Python's reader takes them),
+    and so is nesting deeper than the reader's recursion allows.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotJson("not UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise NotJson("nested too deeply") from None
 
 
 def whole(

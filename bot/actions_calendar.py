@@ -425,13 +425,11 @@ class CalendarActions:
 
     async def rotate_feed(self, click: Click) -> Card:
         """The clicker's feed gets a new secret address, shown on the package card."""
-        mediator_id = await self._mediator_id(click.actor)
-        if mediator_id is None:
-            uow = self.d.uow_factory()
-            async with uow:
-                await services.actor(uow, click.actor)  # raises the registry refusal
-        assert mediator_id is not None
-        url = await self.svc.new_feed_url(mediator_id)
+        uow = self.d.uow_factory()
+        async with uow:
+            me = await services.actor(uow, click.actor)  # or the registry's refusal
+        assert me.id is not None
+        url = await self.svc.new_feed_url(me.id)
         if url is None:
             return cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
         return await self._package(click, t(click.lang, "calendar.feed.rotated", url=url))

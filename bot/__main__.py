@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import demo, playground
+from bot.access_log import RedactingAccessLogger
 from bot.bootstrap import create_app, open_storage
 from bot.clock import SystemClock
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, is_loopback
 from mediation.model import Mediator
 from mediation.policy import BankPolicy
 from mediation.registry import RegistryFileError, RegistryRow, parse_registry
@@ -132,6 +133,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def _configure_logging(level: int) -> None:
     # A no-op when something (a test runner, an embedding program) configured it already.
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _refuse_public_bind(settings: Settings, host: str) -> None:
+    problem = settings.bind_problem(host)
+    if problem is not None:
+        raise CommandError(f"refusing to start: {problem}", code=2)
+    if not settings.auth_enabled and not is_loopback(host):
+        log.warning("*" * 72)
+        log.warning("SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND is set: listening on %s", host)
+        log.warning("WITHOUT authentication: anyone who reaches it can act as any user.")
+        log.warning("*" * 72)
 
 
 def _warn_if_unauthenticated(settings: Settings) -> None:
@@ -303,9 +315,11 @@ async def load_demo(settings: Settings, out: TextIO, *, if_empty: bool = False) 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> int:
     _configure_logging(logging.INFO)
+    _refuse_public_bind(settings, host or settings.host)
     _warn_if_unauthenticated(settings)
     web.run_app(
         create_app(settings),
+        access_log_class=RedactingAccessLogger,
         host=host or settings.host,
         port=port or settings.port,
         print=lambda message: log.info("%s", message.strip()),
@@ -320,6 +334,7 @@ def run_dev(settings: Settings) -> int:
             code=2,
         )
     _configure_logging(logging.INFO)
+    _refuse_public_bind(settings, settings.host)
     config = playground.write_config(PLAYGROUND_DIR.resolve() / playground.CONFIG_FILE)
     log.info("playground config written to %s", config)
     return asyncio.run(_run_dev(settings, config, sys.stdout))
@@ -338,7 +353,7 @@ async def _run_dev(settings: Settings, config: Path, out: TextIO) -> int:
         except demo.DatabaseNotEmpty as exc:
             log.info("demo data not loaded: %s", exc)
     _warn_if_unauthenticated(settings)
-    runner = web.AppRunner(create_app(settings))
+    runner = web.AppRunner(create_app(settings), access_log_class=RedactingAccessLogger)
     await runner.setup()
     try:
         site = web.TCPSite(runner, settings.host, settings.port)

@@ -10,9 +10,9 @@ import logging
 from typing import Any
 
 import cards
+from bot import inputs
 from bot.answers import CaseAnswers, with_form_id
 from bot.deps import ActionDeps, Card, Click, Handler
-from bot.inputs import case_id_of, int_of, text_of
 from bot.teams import DeliveryFailed
 from cards import verbs
 from cards.i18n import Lang, form_problems, label, t
@@ -82,8 +82,8 @@ class CaseActions:
         result = await services.claim_seat(
             services.ClaimSeat(
                 click.actor,
-                case_id_of(click.data),
-                int_of(click.data, "seat", required=False),
+                inputs.case_id(click.data),
+                inputs.whole(click.data, "seat", required=False),
                 cards.read_card_snapshot(click.data),
             ),
             self.deps.uow(click),
@@ -102,9 +102,9 @@ class CaseActions:
         result = await services.release_seat(
             services.ReleaseSeat(
                 click.actor,
-                case_id_of(click.data),
+                inputs.case_id(click.data),
                 ReleaseReason(raw),
-                int_of(click.data, "seat", required=False),
+                inputs.whole(click.data, "seat", required=False),
                 cards.read_card_snapshot(click.data),
             ),
             self.deps.uow(click),
@@ -122,15 +122,15 @@ class CaseActions:
         return await self.answers.of(click, result.case, message)
 
     async def assign(self, click: Click) -> Card:
-        mediator_id = int_of(click.data, "mediator_id")
+        mediator_id = inputs.whole(click.data, "mediator_id")
         assert mediator_id is not None
-        reason = text_of(click.data, "override_reason")
+        reason = inputs.text(click.data, "override_reason")
         result = await services.assign_seat(
             services.AssignSeat(
                 click.actor,
-                case_id_of(click.data),
+                inputs.case_id(click.data),
                 mediator_id,
-                int_of(click.data, "seat", required=False),
+                inputs.whole(click.data, "seat", required=False),
                 reason,
                 cards.read_card_snapshot(click.data),
             ),
@@ -155,7 +155,10 @@ class CaseActions:
             raise errors.InvalidInput("outcome", "unknown choice") from None
         result = await services.close_case(
             services.CloseCase(
-                click.actor, case_id_of(click.data), outcome, cards.read_card_snapshot(click.data)
+                click.actor,
+                inputs.case_id(click.data),
+                outcome,
+                cards.read_card_snapshot(click.data),
             ),
             self.deps.uow(click),
             self.deps.notifier,
@@ -182,10 +185,13 @@ class CaseActions:
             log.exception("queueing the feedback requests of a closed case failed")
 
     async def cancel(self, click: Click) -> Card:
-        reason = text_of(click.data, "reason")
+        reason = inputs.text(click.data, "reason")
         result = await services.cancel_case(
             services.CancelCase(
-                click.actor, case_id_of(click.data), reason, cards.read_card_snapshot(click.data)
+                click.actor,
+                inputs.case_id(click.data),
+                reason,
+                cards.read_card_snapshot(click.data),
             ),
             self.deps.uow(click),
             self.deps.notifier,
@@ -201,7 +207,7 @@ class CaseActions:
     # -- details -----------------------------------------------------------------------
 
     async def details(self, click: Click) -> Card:
-        case_id = case_id_of(click.data)
+        case_id = inputs.case_id(click.data)
         details = await services.view_details(
             services.ViewDetails(click.actor, case_id),
             self.deps.uow(click),
@@ -236,6 +242,8 @@ class CaseActions:
     async def update_mediator(self, click: Click) -> Card:
         cmd = services.UpdateMediator(actor=click.actor, **read_mediator_update(click.data))
         await services.update_mediator(cmd, self.deps.uow(click), self.deps.clock, self.deps.policy)
+        if cmd.active is False:
+            await self.deps.calendar.forget_feed(cmd.mediator_id)  # left the registry
         if click.personal and not await self._is_coordinator(click.actor):
             # A mediator marking themselves away from the quota card gets the quota card back.
             report = await services.my_quota(

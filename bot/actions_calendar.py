@@ -13,14 +13,14 @@ from datetime import datetime
 from typing import Any
 
 import cards
+from bot import inputs
 from bot.calendar_service import feedback_section
 from bot.deps import ActionDeps, CalendarService, Card, Click, Handler
-from bot.inputs import case_id_of, int_of, text_of
 from cards import calendar as calendar_cards
 from cards import verbs
 from cards.i18n import Lang, error_text, t
 from mediation import calendar as cal
-from mediation import errors
+from mediation import errors, services
 from mediation.feedback import record_meeting_feedback
 from mediation.model import MeetingKind, MeetingStatus
 
@@ -36,34 +36,15 @@ def _kind(data: Mapping[str, Any]) -> MeetingKind | None:
 
 
 def _start(data: Mapping[str, Any]) -> datetime:
-    value = data.get("start")
-    if not isinstance(value, str) or not value.strip():
-        raise errors.InvalidInput("start", "required")
-    try:
-        moment = datetime.fromisoformat(value.strip()[:40])
-    except ValueError:
-        raise errors.InvalidInput("start", "not a date") from None
-    if moment.tzinfo is None:
-        raise errors.InvalidInput("start", "not a date")
-    return moment
+    return inputs.moment(data, "start")
 
 
 def _minutes(data: Mapping[str, Any], high: int) -> int | None:
     value = data.get("minutes")
     if value in (None, ""):
         return None
-    if isinstance(value, bool):
-        raise cal.MinutesOutOfRange(high)
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str) and len(value) < 12:
-        try:
-            number = float(value.strip().replace(",", "."))
-        except ValueError:
-            raise cal.MinutesOutOfRange(high) from None
-    else:
-        raise cal.MinutesOutOfRange(high)
-    if number != int(number):
+    number = inputs.number(value)
+    if number is None or number != int(number) or not 0 <= number <= high:
         raise cal.MinutesOutOfRange(high)
     return int(number)
 
@@ -97,6 +78,7 @@ class CalendarActions:
             verbs.MEETING_MOVE: self._guarded(self.move),
             verbs.MEETING_CANCEL: self._guarded(self.cancel),
             verbs.MEETING_RECORD: self._guarded(self.record),
+            verbs.MEETINGS_FEED_ROTATE: self._guarded(self.rotate_feed),
         }
 
     def _guarded(self, handler: Handler) -> Handler:
@@ -120,11 +102,11 @@ class CalendarActions:
         return cards.error_card(click.lang, message)
 
     def _case_id(self, click: Click) -> int:
-        return case_id_of(click.data)
+        return inputs.case_id(click.data)
 
     def _meeting_id(self, click: Click, *, required: bool = True) -> int | None:
         try:
-            return int_of(click.data, "meeting_id", required=required)
+            return inputs.whole(click.data, "meeting_id", required=required)
         except errors.InvalidInput:
             raise cal.MeetingNotFound(str(click.data.get("meeting_id"))[:20]) from None
 
@@ -149,7 +131,7 @@ class CalendarActions:
                 click.actor,
                 self._case_id(click),
                 kind=_kind(click.data) if search else None,
-                parent_no=int_of(click.data, "parent_no", required=False) if search else None,
+                parent_no=inputs.whole(click.data, "parent_no", required=False) if search else None,
                 meeting_id=meeting_id,
                 search=search,
             ),
@@ -207,7 +189,7 @@ class CalendarActions:
             self._case_id(click),
             kind,
             _start(click.data),
-            int_of(click.data, "parent_no", required=False),
+            inputs.whole(click.data, "parent_no", required=False),
         )
         result = await cal.book_meeting(cmd, uow, deps)
         key = "calendar.notice.booked" if result.changed else "calendar.notice.already_booked"
@@ -227,12 +209,23 @@ class CalendarActions:
         """Cancel a booked meeting, with an optional message to the attendees."""
         meeting_id = self._meeting_id(click)
         assert meeting_id is not None
-        message = text_of(click.data, "message", limit=calendar_cards.MESSAGE_MAX).strip()
+        message = inputs.text(click.data, "message", limit=calendar_cards.MESSAGE_MAX).strip()
         cmd = cal.CancelMeeting(click.actor, meeting_id, self._case_id(click), message)
         result = await cal.cancel_meeting(cmd, self.deps.uow(click), self.svc.in_lang(click.lang))
         if not result.changed and result.calendar_error is None:
             return await self._package(click, t(click.lang, "notice.unchanged"))
         return await self._answer(click, result, "calendar.notice.cancelled")
+
+    async def rotate_feed(self, click: Click) -> Card:
+        """The clicker's feed gets a new secret address, shown on the package card."""
+        uow = self.deps.uow(click)
+        async with uow:
+            me = await services.actor(uow, click.actor)  # or the registry's refusal
+        assert me.id is not None
+        url = await self.svc.new_feed_url(me.id)
+        if url is None:
+            return cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
+        return await self._package(click, t(click.lang, "calendar.feed.rotated", url=url))
 
     async def _record_form(self, click: Click, notice: str | None, error: bool = False) -> Card:
         meeting_id = self._meeting_id(click)

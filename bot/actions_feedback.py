@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
 from bot.stats_download import download_url
 from cards import verbs
@@ -131,10 +132,12 @@ class FeedbackActions:
 
 def _id(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
-        return int(value)
+    try:
+        found = inputs.whole(data, key, low=1)
+    except errors.InvalidInput:
+        found = None
+    if found is not None:
+        return found
     if key == "case_id":
         raise errors.CaseNotFound(str(value)[:20])
     raise errors.NotFound(f"{key} {str(value)[:20]} does not exist")

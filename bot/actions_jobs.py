@@ -7,11 +7,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import cards
+from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
 from cards import verbs
 from cards.i18n import Lang, format_date, t
 from cards.reminders import ReminderReport, TroubleLine, open_cases_card, report_card
-from mediation import services
+from mediation import errors, services
 from mediation.outbox import OutboxStatus
 from mediation.reminders import joint_meeting_days
 
@@ -54,10 +55,10 @@ class JobActions:
         me = await self._me(click.actor)
         if not me.is_coordinator:
             return cards.error_card(click.lang, t(click.lang, "error.not_allowed.generic"))
-        raw = click.data.get("message_id")
-        message_id = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
-        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 12:
-            message_id = int(raw)
+        try:
+            message_id = inputs.whole(click.data, "message_id")
+        except errors.InvalidInput:
+            message_id = None
         done = message_id is not None and await self.jobs.outbox.requeue(
             message_id, self.deps.clock.now()
         )

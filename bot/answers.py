@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import cards
+from bot import inputs
 from bot.deps import ActionDeps, Card, Click
-from bot.inputs import case_id_of
 from cards import verbs
 from cards.i18n import error_text
 from mediation import errors, services
@@ -31,7 +31,7 @@ class CaseAnswers:
         """The case card as it stands now, for the clicker, with an optional notice on top."""
         deps = self.deps
         summary = await services.case_summary(
-            click.actor, case_id_of(click.data), deps.uow(click), deps.clock, deps.policy
+            click.actor, inputs.case_id(click.data), deps.uow(click), deps.clock, deps.policy
         )
         return await self.of(click, summary, notice, error=error)
 

@@ -276,9 +276,17 @@ def settle_heap() -> None:
         gc.freeze()
 
 
+# How long the personal chat of someone not (yet) in the registry is remembered.
+UNREGISTERED_CHATS_KEPT = timedelta(days=30)
+
+
 async def forget_old_activities(sopu: Sopu) -> int:
-    """Drop the redelivery ids older than the configured hours (never less than a day)."""
+    """Drop the redelivery ids older than the configured hours (never less than a day).
+
+    The personal chats of people outside the registry go too, after UNREGISTERED_CHATS_KEPT.
+    """
     keep = timedelta(hours=max(24, sopu.settings.processed_activity_hours))
+    await sopu.store.forget_unregistered_chats(sopu.clock.now() - UNREGISTERED_CHATS_KEPT)
     return await sopu.store.forget_seen_before(sopu.clock.now() - keep)
 
 

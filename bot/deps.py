@@ -10,6 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.teams import ChatAddress, TeamsGateway
@@ -104,6 +105,11 @@ class CatalogWording:
         return t(self.lang, "calendar.event.cancel", code=code)
 
 
+# Teams redelivers a click for up to about 15 s: within this, a second rotation keeps the
+# address the first answer showed.
+FEED_ROTATION_GRACE = timedelta(seconds=30)
+
+
 @dataclass(frozen=True)
 class CalendarService:
     """The calendar feature as one running Sopu holds it."""
@@ -128,6 +134,17 @@ class CalendarService:
             return None
         token = await self.feeds.token_of(mediator_id)
         return f"{self.base_url}/calendar/{token}.ics"
+
+    async def new_feed_url(self, mediator_id: int) -> str | None:
+        """A new secret address for the mediator's feed; the old one answers no more."""
+        if self.feeds is None:
+            return None
+        token = await self.feeds.rotate(mediator_id, keep_for=FEED_ROTATION_GRACE)
+        return f"{self.base_url}/calendar/{token}.ics"
+
+    async def forget_feed(self, mediator_id: int) -> None:
+        if self.feeds is not None:
+            await self.feeds.forget(mediator_id)
 
     async def close(self) -> None:
         for close in reversed(self.closers):

@@ -142,7 +142,7 @@ def make_nonce(key: bytes, token: str, now: float) -> str:
 
 def nonce_ok(key: bytes, token: str, nonce: str, now: float) -> bool:
     parts = nonce.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or len(nonce) > 120:
+    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or len(nonce) > 120:
         return False
     stamp, salt, signature = parts
     if not 0 <= now - int(stamp) <= NONCE_SECONDS:

@@ -1,40 +1,103 @@
-"""Values read from a card's data: a number, a case, a text, each refused in domain terms."""
+"""Untrusted input read once, at the edge: request bodies as JSON, card data as bounded values.
+
+Anything a client sends in ``action.data`` is untrusted: ids beyond the database's integer
+range, durations of ``1e309`` or ``nan``, dates in year 9999 or other scripts' digits
+would otherwise travel down to SQL or ``datetime`` arithmetic and fail there. Each reader
+here either returns a value in range or raises ``InvalidInput``, which the router turns
+into a refusal card in the clicker's language.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from mediation import errors
 
+# PostgreSQL's integer: every id column Sopu has is one.
+MAX_ID = 2**31 - 1
+# An Entra object id is a GUID (36 characters); the column holding it has room for 64.
+MAX_AAD = 64
+# Meetings are booked for people alive now; the bounds keep datetime arithmetic (an end
+# time, a reminder a week before) far from datetime's own limits.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+_DIGITS = frozenset("0123456789")
 
-def int_of(data: Mapping[str, Any], key: str, *, required: bool = True) -> int | None:
-    """A number a card's choice or data carries; the problem says what the user can do."""
+
+class NotJson(ValueError):
+    """A request body that is not JSON in UTF-8."""
+
+
+def _no_constant(name: str) -> Any:
+    raise NotJson(f"not JSON: {name}")
+
+
+def read_json(body: bytes) -> Any:
+    """The JSON of a request body in UTF-8, the only encoding RFC 8259 allows between systems.
+
+    NaN and Infinity are refused (they are not JSON, though Python's reader takes them),
+    and so is nesting deeper than the reader's recursion allows.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotJson("not UTF-8") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"not JSON: {exc.msg}") from None
+    except RecursionError:
+        raise NotJson("nested too deeply") from None
+
+
+def whole(
+    data: Mapping[str, Any], key: str, *, required: bool = True, low: int = 0, high: int = MAX_ID
+) -> int | None:
+    """A whole number in [low, high] from card data: a JSON integer or ASCII digits."""
     value = data.get(key)
-    if value in (None, "") or (isinstance(value, str) and not value.strip()):
+    if value is None or (isinstance(value, str) and not value.strip()):
         if not required:
             return None
         raise errors.InvalidInput(key, "required")
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    digits = value.strip() if isinstance(value, str) else ""
-    # ASCII only: int() would also read other scripts' digits ("١" is 1).
-    if digits.isascii() and digits.isdigit() and len(digits) < 12:
-        return int(digits)
-    raise errors.InvalidInput(key, "unknown choice")
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str):
+        digits = value.strip()
+        # ASCII only: int() also reads other scripts' digits ("١" is 1), and str.isdigit()
+        # is true of superscripts ("²") that int() refuses.
+        if len(digits) <= len(str(high)) and set(digits) <= _DIGITS:
+            number = int(digits)
+    if number is None or not low <= number <= high:
+        raise errors.InvalidInput(key, "unknown choice")
+    return number
 
 
-def case_id_of(data: Mapping[str, Any]) -> int:
-    """The case a button is about; a button without a readable one points at no case."""
-    try:
-        value = int_of(data, "case_id")
-    except errors.InvalidInput:
-        raise errors.CaseNotFound(str(data.get("case_id"))[:20]) from None
-    assert value is not None
-    return value
+def number(value: Any) -> float | None:
+    """A finite number from a JSON number or a short decimal text (comma or point), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if abs(value) <= 10**9 else None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str) and len(value) < 12:
+        text = value.strip().replace(",", ".")
+        if text and set(text) <= _DIGITS | {".", "-", "+"}:
+            try:
+                parsed = float(text)
+            except ValueError:
+                return None
+            return parsed if math.isfinite(parsed) else None
+    return None
 
 
-def text_of(data: Mapping[str, Any], key: str, limit: int = 500) -> str:
+def text(data: Mapping[str, Any], key: str, limit: int = 500) -> str:
+    """Free text from card data, at most ``limit`` characters; absent is empty."""
     value = data.get(key)
     if value is None:
         return ""
@@ -42,4 +105,41 @@ def text_of(data: Mapping[str, Any], key: str, limit: int = 500) -> str:
         raise errors.InvalidInput(key, "not text")
     if len(value) > limit:
         raise errors.InvalidInput(key, "too long")
+    return value
+
+
+def moment(data: Mapping[str, Any], key: str) -> datetime:
+    """A point in time with its UTC offset, between FIRST_YEAR and LAST_YEAR."""
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise errors.InvalidInput(key, "required")
+    try:
+        found = datetime.fromisoformat(value.strip()[:40])
+    except ValueError:
+        raise errors.InvalidInput(key, "not a date") from None
+    if found.tzinfo is None or found.utcoffset() is None:
+        raise errors.InvalidInput(key, "not a date")
+    if not FIRST_YEAR <= found.year <= LAST_YEAR:
+        raise errors.InvalidInput(key, "not a date")
+    return found
+
+
+def actor_id(value: Any) -> str:
+    """The clicker's Entra object id, lower case; empty (nobody in the registry) if unusable.
+
+    A value that no Entra id can be (too long, not text) is never looked up or stored, so
+    it cannot reach a database column too short for it.
+    """
+    if not isinstance(value, str) or len(value) > MAX_AAD:
+        return ""
+    return value.lower()
+
+
+def case_id(data: Mapping[str, Any]) -> int:
+    """The case a button is about; a button without a readable one points at no case."""
+    try:
+        value = whole(data, "case_id")
+    except errors.InvalidInput:
+        raise errors.CaseNotFound(str(data.get("case_id"))[:20]) from None
+    assert value is not None
     return value

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Mapping
 
 import cards
+from bot import inputs
 from bot.answers import CaseAnswers
 from bot.deps import Card, Click, Handler
-from bot.inputs import case_id_of
 from cards import verbs
 from cards.i18n import t
 from mediation import errors
@@ -48,7 +48,7 @@ class Router:
             return cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
         try:
             if click.verb in CASE_VERBS:
-                case_id_of(click.data)  # a button about no readable case is refused first
+                inputs.case_id(click.data)  # a button about no readable case is refused first
             return await handler(click)
         except errors.DomainError as exc:
             return await self.answers.refusal(click, exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -154,6 +155,17 @@ class SendLimits:
         return min(n / s for n, s in self.per_tenant)
 
 
+def is_loopback(host: str) -> bool:
+    """True of an address only this machine can reach (localhost, 127.0.0.0/8, ::1)."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _public_url(text: str) -> str:
     url = text.strip().rstrip("/")
     if url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
@@ -194,6 +206,9 @@ class Settings:
     # Activities worked on at once, and notifications delivered at once (README: "Tuning").
     turns_at_once: int = 2
     deliveries_at_once: int = 4
+    # Without authentication anyone who reaches the port acts as anyone: only loopback is
+    # served unless this is set on purpose (SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND=1).
+    allow_unauthenticated_public_bind: bool = False
 
     @property
     def production(self) -> bool:
@@ -264,6 +279,9 @@ class Settings:
             jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),
             turns_at_once=_int(env, "SOPU_TURNS_AT_ONCE", 2, 1),
             deliveries_at_once=_int(env, "SOPU_DELIVERIES_AT_ONCE", 4, 1),
+            allow_unauthenticated_public_bind=_on_off(
+                env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
+            ),
         )
         settings.validate()
         return settings
@@ -300,6 +318,17 @@ class Settings:
             raise SettingsError("SOPU_SECRET_KEY must be at least 32 characters")
         if not self.public_url.startswith("https://"):
             raise SettingsError("SOPU_PUBLIC_URL must be an https:// address in production")
+
+    def bind_problem(self, host: str) -> str | None:
+        """Why Sopu must not listen on ``host`` with these settings, or None."""
+        if self.auth_enabled or self.allow_unauthenticated_public_bind or is_loopback(host):
+            return None
+        return (
+            f"authentication is off (no BOT_APP_ID), so Sopu listens only on loopback, "
+            f"not on {host or 'every interface'!r}; set BOT_APP_ID, BOT_APP_PASSWORD and "
+            "BOT_TENANT_ID, or SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND=1 if anyone who reaches "
+            "this address may act as any user"
+        )
 
     def base_url(self) -> str:
         """Sopu's address as others reach it: the public URL, or this host and port."""

@@ -52,5 +52,12 @@ def sign(key: bytes, message: str) -> str:
 
 
 def verify(key: bytes, message: str, signature: str) -> bool:
-    """Constant-time comparison of a signature with the one the message should have."""
-    return hmac.compare_digest(sign(key, message), signature)
+    """Constant-time comparison of a signature with the one the message should have.
+
+    Compared as bytes: compare_digest refuses a str with characters outside ASCII, and a
+    signature from a URL or a form can hold anything.
+    """
+    if not isinstance(signature, str):
+        return False
+    given = signature.encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(sign(key, message).encode("ascii"), given)

@@ -42,7 +42,7 @@ def download_url(
 
 
 def link_ok(key: bytes, year: int, lang: str, expires: str, sig: str, now: datetime) -> bool:
-    if not expires.isdigit() or len(expires) > 12 or lang not in LANGS:
+    if not (expires.isascii() and expires.isdigit()) or len(expires) > 12 or lang not in LANGS:
         return False
     if int(expires) < now.timestamp():
         return False

@@ -6,11 +6,14 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from bot import inputs
 from bot.keys import CALENDAR, ENGINE, UNITS
 from graph.local import render_ics
 from storage.db import ping
 
 FEED_PAST = timedelta(days=90)
+# Graph's validation tokens are far shorter; anything longer is not Graph.
+MAX_VALIDATION_TOKEN = 1024
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -32,6 +35,9 @@ async def ics_feed(request: web.Request) -> web.Response:
     async with uow:
         mediator = await uow.mediators.get(mediator_id)
     if mediator is None or not mediator.active:
+        # A mediator who left the registry keeps no feed: were they made active again,
+        # the old address must not come back with them.
+        await service.feeds.forget(mediator_id)
         raise web.HTTPNotFound()
     now = service.deps.clock.now()
     events = await service.events.of_mailbox(mediator.email, now - FEED_PAST)
@@ -48,14 +54,18 @@ async def graph_notifications(request: web.Request) -> web.Response:
     """Graph's change and lifecycle notifications: the validation handshake, then 202."""
     token = request.query.get("validationToken")
     if token is not None:
-        # Graph waits at most 10 s for its token back, as plain text.
-        return web.Response(text=token[:1024], content_type="text/plain")
+        # Graph waits at most 10 s for its token back, as plain text. The echo is text a
+        # caller chose: nosniff keeps a browser from reading it as HTML or script.
+        headers = {"X-Content-Type-Options": "nosniff"}
+        if len(token) > MAX_VALIDATION_TOKEN:
+            return web.Response(status=400, headers=headers)
+        return web.Response(text=token, content_type="text/plain", headers=headers)
     service = request.app[CALENDAR]
     if service.sync is None:
         raise web.HTTPNotFound()
     try:
-        payload = await request.json()
-    except ValueError:
+        payload = inputs.read_json(await request.read())
+    except inputs.NotJson:
         raise web.HTTPBadRequest() from None
     accepted = await service.sync.accept(payload)
     return web.Response(status=202 if accepted else 400)

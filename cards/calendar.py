@@ -14,6 +14,7 @@ from cards import verbs
 from cards.base import (
     Card,
     Element,
+    action_set,
     card,
     choice_set,
     container,
@@ -252,6 +253,13 @@ def proposal_card(
     body.extend(package_section(lang, proposal.meetings, proposal.package_size, proposal.zone, now))
     if feed_url:
         body.append(text(t(lang, "calendar.feed", url=feed_url), subtle=True, size="Small"))
+        # The address is a secret: whoever saw it can be shut out by making a new one.
+        rotate = {"case_id": proposal.case_id}
+        body.append(
+            action_set(
+                [execute(t(lang, "calendar.feed.rotate"), verbs.MEETINGS_FEED_ROTATE, rotate)]
+            )
+        )
     if moving is None and proposal.status in _BOOKABLE:
         actions.append(
             show_card(

@@ -234,7 +234,9 @@ def read_mediator_update(data: Mapping[str, object]) -> MediatorUpdate:
     leaves empty stays unchanged. ``UpdateMediator(actor=aad, **read_mediator_update(data))``.
     """
     raw_id = _text(data, "mediator_id")
-    if not raw_id.isdigit():
+    # ASCII digits within PostgreSQL's integer: str.isdigit() is true of "²", which int()
+    # refuses, and of ids no row can have.
+    if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 10):
         raise errors.InvalidInput("mediator_id", "choose a mediator")
     langs = frozenset(v.strip() for v in _text(data, "languages").split(",") if v.strip())
     start, end = _date(data, "away_start"), _date(data, "away_end")

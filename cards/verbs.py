@@ -16,6 +16,7 @@ MEETINGS_BOOK = "meetings.book"
 MEETING_MOVE = "meeting.move"
 MEETING_CANCEL = "meeting.cancel"
 MEETING_RECORD = "meeting.record"
+MEETINGS_FEED_ROTATE = "meetings.feed_rotate"
 REMINDERS_OPEN_CASES = "reminders.open_cases"
 REMINDERS_RETRY = "reminders.retry"
 JOINT_AGENDA = "joint.agenda"
@@ -39,6 +40,7 @@ VERBS: frozenset[str] = frozenset(
         MEETING_MOVE,
         MEETING_CANCEL,
         MEETING_RECORD,
+        MEETINGS_FEED_ROTATE,
         REMINDERS_OPEN_CASES,
         REMINDERS_RETRY,
         JOINT_AGENDA,

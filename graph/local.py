@@ -6,6 +6,7 @@ bookings in any calendar program by subscribing to their private feed URL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -71,14 +72,20 @@ def _show_as(value: str) -> ShowAs:
 # -- the .ics feed -------------------------------------------------------------------------------
 
 
-def _escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
+# RFC 5545 3.3.11: TEXT holds no control characters but HTAB; a line break is backslash-n.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def ics_text(value: str) -> str:
+    """A value of TEXT type as RFC 5545 writes it (3.3.11), ready to follow a property's colon.
+
+    Every kind of line break (CRLF, a bare CR, LF) becomes one ``\\n``; a bare CR left in
+    would end the property line in the reader's eyes and let the rest pose as properties
+    of its own. Other control characters are dropped.
+    """
+    escaped = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return _CONTROL.sub("", _LINE_BREAK.sub("\\\\n", escaped))
 
 
 def _fold(line: str) -> Iterable[str]:
@@ -108,7 +115,7 @@ def render_ics(events: Iterable[LocalEvent], name: str, now: datetime) -> str:
         "PRODID:-//Sopu//Mediator bank//EN",
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{_escape(name)}",
+        f"X-WR-CALNAME:{ics_text(name)}",
     ]
     for e in events:
         lines += [
@@ -119,8 +126,8 @@ def render_ics(events: Iterable[LocalEvent], name: str, now: datetime) -> str:
             f"DTSTART:{_stamp(e.starts_at)}",
             f"DTEND:{_stamp(e.ends_at)}",
             f"SEQUENCE:{e.sequence}",
-            f"SUMMARY:{_escape(e.subject)}",
-            f"DESCRIPTION:{_escape(e.cancel_comment if e.cancelled else e.body)}",
+            f"SUMMARY:{ics_text(e.subject)}",
+            f"DESCRIPTION:{ics_text(e.cancel_comment if e.cancelled else e.body)}",
             f"STATUS:{'CANCELLED' if e.cancelled else 'CONFIRMED'}",
             "TRANSP:OPAQUE",
             "END:VEVENT",

@@ -149,13 +149,15 @@ class GraphSync:
         items = payload.get("value") if isinstance(payload, dict) else None
         if not isinstance(items, list):
             return False
+        unknown = 0
         for item in items[:100]:
             if not isinstance(item, dict):
                 continue
             sub = await self.store.subscription(str(item.get("subscriptionId", ""))[:200])
-            given = str(item.get("clientState") or "")
-            if sub is None or not hmac.compare_digest(given, sub.client_state):
-                log.warning("a Graph notification with an unknown subscription or clientState")
+            # As bytes: compare_digest refuses a str with characters outside ASCII.
+            given = str(item.get("clientState") or "").encode("utf-8", "surrogatepass")
+            if sub is None or not hmac.compare_digest(given, sub.client_state.encode("utf-8")):
+                unknown += 1
                 continue
             event = item.get("lifecycleEvent")
             if event == "reauthorizationRequired":
@@ -164,6 +166,11 @@ class GraphSync:
                 self._spawn(self._resubscribe(sub))
             else:  # a change, or "missed": either way a delta round tells what happened
                 self.trigger(sub.mailbox)
+        if unknown:
+            # One line a request, however many items it forged.
+            log.warning(
+                "%d Graph notifications with an unknown subscription or clientState", unknown
+            )
         return True
 
     async def _resubscribe(self, sub: Subscription) -> None:

@@ -70,7 +70,7 @@ def parse_birth_years(text: str, today: date) -> tuple[int, ...]:
         raise errors.InvalidInput("children", "at least one child's birth year is needed")
     years: list[int] = []
     for part in parts:
-        if not part.isdigit() or len(part) != 4:
+        if not (part.isascii() and part.isdigit()) or len(part) != 4:
             raise errors.InvalidInput("children", "birth years are four digits", value=part)
         year = int(part)
         if not today.year - 17 <= year <= today.year:

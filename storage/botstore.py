@@ -12,7 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import direct, redelivery
-from storage.models import BankChannelRow, CasePostRow, ConversationRefRow, ProcessedActivityRow
+from storage.models import (
+    BankChannelRow,
+    CasePostRow,
+    ConversationRefRow,
+    MediatorRow,
+    ProcessedActivityRow,
+)
 
 _BANK_CHANNEL_ROW = 1
 
@@ -122,6 +128,26 @@ class BotStore:
                 "updated_at": at,
             },
         )
+
+    async def forget_unregistered_chats(self, cutoff: datetime) -> int:
+        """Drop the personal chats, last seen before the cutoff, of people not in the registry.
+
+        Anyone in the tenant may open a chat with Sopu; only the registry's people are ever
+        written to, so the others' references are kept no longer than it takes a
+        coordinator to add a newcomer.
+        """
+        registered = select(MediatorRow.aad_object_id)
+        async with self._sessions() as session, session.begin():
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    delete(ConversationRefRow).where(
+                        ConversationRefRow.updated_at < cutoff,
+                        ConversationRefRow.aad_object_id.not_in(registered),
+                    )
+                ),
+            )
+            return result.rowcount
 
     async def _one(self, statement: direct.Direct, params: dict[str, Any]) -> Any:
         # The reads on every card click and notification: no session, no transaction.

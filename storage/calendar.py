@@ -329,6 +329,31 @@ class FeedStore:
                 select(CalendarFeedRow.mediator_id).where(CalendarFeedRow.token == token)
             )
 
+    async def rotate(self, mediator_id: int, keep_for: timedelta = timedelta(0)) -> str:
+        """A new feed token for the mediator; the old one stops working at once.
+
+        A token made less than ``keep_for`` ago is kept: the same click delivered again
+        must not take away the address its first answer showed.
+        """
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            row = await session.get(CalendarFeedRow, mediator_id, with_for_update=True)
+            if row is None:
+                row = CalendarFeedRow(mediator_id=mediator_id, token="", created_at=now)
+                session.add(row)
+            elif row.created_at > now - keep_for:
+                return row.token
+            row.token = secrets.token_urlsafe(24)
+            row.created_at = now
+            return row.token
+
+    async def forget(self, mediator_id: int) -> None:
+        """The mediator left the registry: their feed address no longer answers."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(CalendarFeedRow).where(CalendarFeedRow.mediator_id == mediator_id)
+            )
+
 
 class SyncStore:
     """Graph subscriptions and delta links, per mailbox."""

@@ -18,7 +18,15 @@ from bot.deps import Card
 from bot.framework.activity import read_activity
 from bot.framework.adapter import card_response, invoke_answer
 from bot.framework.handler import DELIVERY, SopuBot, click_of
-from bot.gate import BadActivity, origin_of, parse_activity, redelivery_key, refusal
+from bot.gate import (
+    BadActivity,
+    RefusalLog,
+    media_type_accepted,
+    origin_of,
+    parse_activity,
+    redelivery_key,
+    refusal,
+)
 from bot.router import Router
 from bot.settings import Settings
 from bot.turns import TurnGate
@@ -51,26 +59,26 @@ class ActivityEndpoint:
         self.router = router
         self.store = store
         self.turns = turns
+        self.refusals = RefusalLog()
 
     async def __call__(self, request: web.Request) -> web.Response:
-        if "json" not in (request.content_type or ""):
+        if not media_type_accepted(request.content_type, request.charset):
             return web.json_response({"error": "expected application/json"}, status=415)
         async with self.turns.turn():  # first come, first served (bot/turns.py)
             return await self._activity(request)
 
     async def _activity(self, request: web.Request) -> web.Response:
+        body = await request.read()  # over the app's size limit: aiohttp answers 413
         try:
-            data = parse_activity(await request.read())
+            data = parse_activity(body)
             activity = read_activity(data)
         except BadActivity as exc:
             return web.json_response({"error": str(exc)}, status=400)
         except Exception as exc:  # msrest raises several unrelated types for bad shapes
             problem = f"not an activity: {exc.__class__.__name__}"
             return web.json_response({"error": problem}, status=400)
-        why = refusal(origin_of(data), self.settings)
-        if why is not None:
-            log.warning("refused an activity: %s", why)
-            return web.json_response({"error": why}, status=403)
+        # Authentication first: refusing a foreign tenant before it would tell anyone without
+        # a token which tenants and teams are allowed (403 for them, 401 for the others).
         try:
             authenticated = await self.adapter.bot_framework_authentication.authenticate_request(
                 activity, request.headers.get("Authorization", "")
@@ -79,9 +87,12 @@ class ActivityEndpoint:
             # A missing, expired, foreign or malformed token (botbuilder raises
             # PermissionError for some and the JWT library's own errors for others): never
             # a 5xx, never a turn.
-            if not isinstance(exc, PermissionError):
-                log.warning("an activity's token was refused: %s", exc.__class__.__name__)
+            self.refusals.refused(401, f"token refused ({exc.__class__.__name__})")
             return web.json_response({"error": "unauthorized"}, status=401)
+        why = refusal(origin_of(data), self.settings)
+        if why is not None:
+            self.refusals.refused(403, why)
+            return web.json_response({"error": "forbidden"}, status=403)
         # Only an authenticated activity may claim its id: a forged one must not make the
         # real one look like a redelivery.
         key = redelivery_key(data)

@@ -16,6 +16,7 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ChannelAccount, InvokeResponse
 
 import cards
+from bot import inputs
 from bot.conversation import Conversation
 from bot.deps import Card, ChannelPlace, Click, Message
 from bot.framework.adapter import answer_invoke, card_response
@@ -34,7 +35,7 @@ DELIVERY = "sopu.delivery"
 
 def _aad(activity: Activity) -> str:
     sender = activity.from_property
-    return (sender.aad_object_id or "").lower() if sender else ""
+    return inputs.actor_id(sender.aad_object_id) if sender else ""
 
 
 def _personal(activity: Activity) -> bool:

@@ -26,6 +26,7 @@ from botbuilder.schema import Activity
 from msrest.serialization import Deserializer, Model
 from sqlalchemy import select
 
+from bot.access_log import RedactingAccessLogger
 from bot.bootstrap import SOPU, Sopu, create_app
 from bot.framework.activity import ActivityReader, Unusual
 from bot.framework.references import reference_dict
@@ -35,6 +36,7 @@ from mediation.journal import AccessEntry, CaseEvent
 from mediation.model import Mediator, Role
 from storage.db import upgrade
 from storage.schema import metadata
+from tests.card_schema import assert_valid_card
 from tests.clock import FixedClock
 from tests.conftest import run_apart
 from tests.fakes.connector import FakeConnector, Sent, card_of
@@ -257,6 +259,7 @@ class Teams:
             after=before,
         )
         assert answer.card is not None, answer.activity
+        assert_valid_card(answer.card)
         return answer.card
 
     def click_activity(
@@ -307,6 +310,7 @@ def answer_card(status: int, body: Any) -> dict[str, Any]:
     assert body.get("type") == CARD_TYPE, body
     card: dict[str, Any] = body["value"]
     assert card.get("type") == "AdaptiveCard", card
+    assert_valid_card(card)
     return card
 
 
@@ -527,7 +531,7 @@ def seed_rows() -> list[Mediator]:
 
 
 async def start(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, access_log_class=RedactingAccessLogger)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -16,12 +16,15 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.card_schema import assert_valid_card
+
 
 def card_of(activity: dict[str, Any]) -> dict[str, Any] | None:
-    """The Adaptive Card attached to an activity, if it has one."""
+    """The Adaptive Card attached to an activity, if it has one (and a valid one, if so)."""
     for attachment in activity.get("attachments") or []:
         if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
             content: dict[str, Any] = attachment["content"]
+            assert_valid_card(content)
             return content
     return None
 

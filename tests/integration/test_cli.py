@@ -399,3 +399,13 @@ async def test_a_playground_that_stops_by_itself_ends_run_dev_with_its_errors(
     assert code == 1
     assert "exit code 3" in caplog.text
     assert "ConfigFileParseError users" in caplog.text
+
+
+@pytest.mark.parametrize("command", [["serve", "--host", "0.0.0.0"], ["run-dev"]])
+def test_without_authentication_only_loopback_is_served(
+    sopu: Sopu, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("SOPU_HOST", "0.0.0.0")
+    result = sopu(*command)
+    assert result.code == 2
+    assert "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND" in result.err

@@ -95,7 +95,7 @@ def tokens(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 def adapter(app_id: str = "") -> CloudAdapter:
-    """A CloudAdapter configured as bot.app configures it."""
+    """A CloudAdapter configured as bot.framework.adapter configures it."""
     config = SimpleNamespace(
         APP_ID=app_id,
         APP_PASSWORD="secret" if app_id else "",

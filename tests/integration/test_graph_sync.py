@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -227,3 +228,29 @@ async def test_with_half_of_graphs_answers_failing_every_meeting_is_booked_once(
     assert live == booked and len(booked) == 3
     links = await service.links.for_meetings([m.id for m in meetings])
     assert all(not link.state.pending for link in links.values())
+
+
+async def test_hostile_notification_bodies_get_400_or_are_ignored_in_one_log_line(
+    synced: tuple[Bank, FakeGraph, CalendarService], caplog: pytest.LogCaptureFixture
+) -> None:
+    bank, fake, service = synced
+    url = f"{bank.teams.base}/api/graph/notifications"
+    assert await service.sync.renew_all() == 6
+    sub = next(iter(fake.subscriptions.values()))
+    before = len(fake.requests)
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"value": NaN}', "{}".encode("utf-16")):
+        async with bank.teams.http.post(url, data=body) as resp:
+            assert resp.status == 400
+    forged = {
+        "value": [
+            {"subscriptionId": sub.id, "clientState": state, "changeType": "updated"}
+            for state in ["ä" * 20, "\u200b", "x"] * 30
+        ]
+    }
+    with caplog.at_level(logging.WARNING, logger="graph.sync"):
+        async with bank.teams.http.post(url, json=forged) as resp:
+            assert resp.status == 202
+    assert len([r for r in caplog.records if r.name == "graph.sync"]) == 1
+    assert all(r.exc_info is None for r in caplog.records)
+    await settle(fake, service)
+    assert fake.requests[before:] == []

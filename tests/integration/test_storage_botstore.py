@@ -82,3 +82,17 @@ async def test_case_posts(store: BotStore, uow_factory: Callable[[], SqlUnitOfWo
     await store.save_case_post(case.id, "19:c1;messageid=2", "2", REFERENCE, NOW)
     post = await store.case_post(case.id)
     assert post is not None and post.activity_id == "2"
+
+
+async def test_the_chats_of_people_outside_the_registry_are_forgotten_after_a_while(
+    store: BotStore, uow_factory: Callable[[], SqlUnitOfWork]
+) -> None:
+    coordinator = await add_coordinator(uow_factory())
+    await store.save_user_reference(coordinator.aad_object_id, REFERENCE, NOW)
+    await store.save_user_reference("stranger-old", REFERENCE, NOW)
+    await store.save_user_reference("stranger-new", REFERENCE, NOW + timedelta(days=20))
+    assert await store.forget_unregistered_chats(NOW + timedelta(days=1)) == 1
+    assert await store.user_reference("stranger-old") is None
+    assert await store.user_reference("stranger-new") == REFERENCE
+    assert await store.user_reference(coordinator.aad_object_id) == REFERENCE
+    assert await store.forget_unregistered_chats(NOW + timedelta(days=1)) == 0

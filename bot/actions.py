@@ -21,6 +21,7 @@ from jobs import feedback as feedback_job
 from mediation import errors, services
 from mediation.intake import parse_intake
 from mediation.model import Outcome, ReleaseReason
+from storage.redelivery import Delivery, Duplicate
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +59,23 @@ class CaseActions:
         except errors.InvalidForm as exc:
             problems = form_problems(click.lang, exc)
             return with_form_id(cards.intake_form(click.lang, form, problems))
-        form_id = str(click.data.get("form_id") or "")
-        now = self.deps.clock.now()
-        if form_id and not await self.deps.store.first_seen(f"form|{form_id}", now):
-            return cards.notice_card(click.lang, t(click.lang, "notice.form_already_sent"))
-        summary = await services.register_case(
-            services.RegisterCase(click.actor, form),
-            self.deps.uow(click),
-            self.deps.clock,
-            self.deps.policy,
-        )
+        form_id = inputs.text(click.data, "form_id", limit=64)
+        # The form's id is committed with the case, its journal entry and its channel post,
+        # or none of them is: a form sent twice (a double click, Teams' redelivery under a
+        # new activity id) registers the case once, and the second answer says so.
+        delivery = Delivery(f"form|{form_id}", self.deps.clock.now()) if form_id else None
         try:
-            await self.deps.gateway.post_case(summary)
-        except DeliveryFailed:
-            return cards.error_card(
-                click.lang, t(click.lang, "error.not_posted", code=summary.code)
+            summary = await services.register_case(
+                services.RegisterCase(click.actor, form),
+                self.deps.units(delivery or click.delivery),
+                self.deps.clock,
+                self.deps.policy,
             )
+        except Duplicate:
+            if delivery is None:
+                raise
+            return cards.notice_card(click.lang, t(click.lang, "notice.form_already_sent"))
+        # Its thread in the bank channel is an outbox message committed with the case.
         return cards.case_posted_card(summary, click.lang)
 
     # -- seats -------------------------------------------------------------------------

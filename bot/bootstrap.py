@@ -37,15 +37,18 @@ from bot.framework.handler import SopuBot
 from bot.jobs_runtime import JobsRuntime, build_jobs
 from bot.keys import CALENDAR, ENGINE, SETTINGS, UNITS
 from bot.outbox_cards import MessageRenderer
+from bot.postman import Postman
 from bot.router import Router
+from bot.sender import SenderWake
 from bot.settings import Settings
 from bot.signing import secret_key
-from bot.teams import Deliveries, TeamsGateway, TeamsNotifier
+from bot.teams import TeamsGateway
 from bot.turns import TurnGate
 from mediation.ports import Clock
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.feedback import SqlFeedbackStore
+from storage.outbox import SqlOutbox
 from storage.redelivery import Delivery
 from storage.stats import SqlStatsQueries
 from storage.uow import SqlUnitOfWork, session_factory
@@ -92,7 +95,6 @@ class Sopu:
     router: Router
     endpoint: ActivityEndpoint
     gateway: TeamsGateway
-    deliveries: Deliveries  # notifications sent after the click's answer
     deps: ActionDeps
     jobs: JobsRuntime
 
@@ -127,16 +129,11 @@ async def open_sopu(
         connector = BotConnector(adapter, settings.bot_app_id)
         stack.push_async_callback(connector.close)  # last: the jobs may still be sending
         gateway = TeamsGateway(connector, store, uow_factory, clock, settings.policy)
-        # Card updates and personal notes go out after the click is answered.
-        deliveries = Deliveries(TeamsNotifier(gateway).deliver, at_once=settings.deliveries_at_once)
+        # What a change tells Teams is in the outbox with the change; once it is committed
+        # the sender is woken to send it now.
+        wake = SenderWake()
         calendar = await open_calendar(
-            settings,
-            storage.sessions,
-            clock,
-            gateway,
-            deliveries,
-            uow_factory,
-            graph_credential,
+            settings, storage.sessions, clock, wake, uow_factory, graph_credential
         )
         stack.push_async_callback(calendar.close)
         feedback = FeedbackDeps(
@@ -148,20 +145,23 @@ async def open_sopu(
             settings.stats_link_minutes,
         )
         renderer = MessageRenderer(uow_factory, clock, settings.policy, gateway, feedback, calendar)
-        jobs = build_jobs(
-            settings,
-            storage.engine,
-            storage.sessions,
-            uow_factory,
-            clock,
+        postman = Postman(
+            store,
             connector,
             renderer,
-            calendar,
+            SqlOutbox(storage.sessions),
+            uow_factory,
+            clock,
+            settings.policy,
         )
+        jobs = build_jobs(
+            settings, storage.engine, storage.sessions, uow_factory, clock, postman, calendar
+        )
+        wake.sender = jobs.sender
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(
             units=storage.uow,
-            notifier=deliveries,
+            notifier=wake,
             clock=clock,
             policy=settings.policy,
             store=store,
@@ -188,7 +188,6 @@ async def open_sopu(
         bot = SopuBot(conversation, router, store)
         turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)
-        stack.push_async_callback(deliveries.close)
         yield Sopu(
             settings,
             clock,
@@ -200,7 +199,6 @@ async def open_sopu(
             router,
             endpoint,
             gateway,
-            deliveries,
             deps,
             jobs,
         )
@@ -253,8 +251,7 @@ class _Running:
             )
             sweeper = asyncio.create_task(_forget_old_activities(sopu))
             settle_heap()
-            if settings.scheduler:
-                sopu.jobs.start()
+            sopu.jobs.start(scheduler=settings.scheduler)
             try:
                 yield
             finally:

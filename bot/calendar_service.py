@@ -13,40 +13,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import CalendarService, CatalogWording
+from bot.sender import SenderWake
 from bot.settings import Settings
-from bot.teams import DeliveryFailed, TeamsGateway
-from cards import calendar as calendar_cards
 from cards.feedback import meeting_feedback_section
 from cards.i18n import Lang
 from graph.holidays import finnish_closed_days
 from graph.local import LocalCalendar
 from mediation import calendar as cal
-from mediation.ports import Clock, Notifier, UnitOfWork
+from mediation.ports import Clock, UnitOfWork
 from storage.calendar import FeedStore, LocalEventStore, SqlEventLinks, SqlMeetingFinder
 
 log = logging.getLogger(__name__)
-
-
-class TeamsMeetingNotifier:
-    """Tells both mediators in personal chat that a meeting changed in their calendar."""
-
-    def __init__(self, gateway: TeamsGateway, uow_factory: Callable[[], UnitOfWork], zone: str):
-        self.gateway = gateway
-        self.uow_factory = uow_factory
-        self.zone = zone
-
-    async def meeting_changed(self, change: cal.MeetingChanged) -> None:
-        uow = self.uow_factory()
-        async with uow:
-            people = await uow.mediators.by_ids(list(change.mediator_ids))
-        for person in people.values():
-            try:
-                await self.gateway.send_personal(
-                    person.aad_object_id,
-                    lambda lang: calendar_cards.meeting_changed_card(change, lang, self.zone),
-                )
-            except DeliveryFailed:
-                log.warning("case %s: a mediator was not told of a calendar change", change.code)
 
 
 def meeting_policy(settings: Settings) -> cal.MeetingPolicy:
@@ -58,8 +35,7 @@ async def open_calendar(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     clock: Clock,
-    gateway: TeamsGateway,
-    notifier: Notifier,
+    notifier: SenderWake,
     uow_factory: Callable[[], UnitOfWork],
     graph_credential: Any = None,
 ) -> CalendarService:
@@ -71,7 +47,9 @@ async def open_calendar(
     closers: list[Callable[[], Awaitable[None]]] = []
     sync = None
     graph_tasks: dict[str, Callable[[], Awaitable[object]]] = {}
-    meeting_notifier = TeamsMeetingNotifier(gateway, uow_factory, settings.policy.timezone)
+    # The pair's notes about calendar changes are outbox messages written with the change
+    # (mediation/calendar/sync.py); telling the notifier wakes the sender.
+    meeting_notifier = notifier
     calendar: cal.Calendar
     if settings.calendar.mode == "graph":
         from graph.msgraph import GraphCalendar, credential_from

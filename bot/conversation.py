@@ -10,11 +10,11 @@ from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.answers import with_form_id
 from bot.deps import ActionDeps, Card, Message
-from bot.teams import DeliveryFailed
 from cards.commands import parse_command
 from cards.i18n import Lang, error_text, t
-from mediation import errors, services
+from mediation import errors, notices, services
 from mediation.model import Mediator
+from mediation.outbox import MessageKind
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +100,19 @@ class Conversation:
         return cards.setup_done_card(lang, place.channel_name)
 
     async def _post_unposted(self) -> None:
-        """Cases saved while no bank channel could be reached are posted now."""
-        deps = self.deps
-        for summary in await services.open_cases(deps.uow_factory(), deps.clock, deps.policy):
-            if await deps.store.case_post(summary.case_id) is None:
-                try:
-                    await deps.gateway.post_case(summary)
-                except DeliveryFailed:
-                    return
+        """Cases without a thread in the bank channel are posted now that there is one.
+
+        Their posts waiting for a channel go at once; a case whose post failed for good
+        (Teams refused it) gets a new one.
+        """
+        deps, now = self.deps, self.deps.clock.now()
+        await deps.jobs.outbox.due_now(MessageKind.CASE_POST, now)
+        unposted = [
+            summary.case_id
+            for summary in await services.open_cases(deps.uow_factory(), deps.clock, deps.policy)
+            if await deps.store.case_post(summary.case_id) is None
+        ]
+        await deps.jobs.outbox.add(
+            [notices.case_posted(case_id, again=now) for case_id in unposted], now
+        )
+        deps.jobs.wake()

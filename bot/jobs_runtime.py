@@ -10,40 +10,43 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.deps import CalendarService, JobServices
-from bot.framework.connector import BotConnector
-from bot.outbox_cards import MessageRenderer
-from bot.sender import ConnectorTransport, Sender
+from bot.postman import Postman
+from bot.sender import Sender
 from bot.settings import Settings
 from jobs.base import JobContext
 from jobs.scheduler import SchedulerService
 from mediation.calendar import push_pending
 from mediation.ports import Clock
-from storage.botstore import BotStore
 from storage.calendar import SqlMeetingFinder
 from storage.jobs import JobStore
 from storage.leader import LeaderLock
-from storage.outbox import SqlOutbox
 from storage.uow import SqlUnitOfWork
 
 
 @dataclass
 class JobsRuntime:
-    """The outbox's sender and the scheduler service; nothing runs until ``start``."""
+    """The outbox's sender and the scheduler service; nothing runs until ``start``.
+
+    Every replica runs a sender (two never take the same message: the outbox's claim
+    skips rows another holds); only the replica holding the leader lock runs the jobs.
+    """
 
     services: JobServices
     sender: Sender
     service: SchedulerService
-    task: asyncio.Task[None] | None = field(default=None, init=False)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
-    def start(self) -> None:
-        self.task = asyncio.create_task(self.service.run())
+    def start(self, *, scheduler: bool) -> None:
+        self.tasks.append(asyncio.create_task(self.sender.run()))
+        if scheduler:
+            self.tasks.append(asyncio.create_task(self.service.run()))
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        tasks, self.tasks = self.tasks, []
+        for task in reversed(tasks):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+                await task
 
 
 def build_jobs(
@@ -52,20 +55,12 @@ def build_jobs(
     sessions: async_sessionmaker[AsyncSession],
     uow_factory: Callable[[], SqlUnitOfWork],
     clock: Clock,
-    connector: BotConnector,
-    renderer: MessageRenderer,
+    postman: Postman,
     calendar: CalendarService,
 ) -> JobsRuntime:
     """Everything the jobs need, wired."""
-    outbox, store = SqlOutbox(sessions), JobStore(sessions)
-    sender = Sender(
-        outbox,
-        BotStore(sessions),
-        ConnectorTransport(connector),
-        renderer,
-        clock,
-        settings.send_limits,
-    )
+    outbox, store = postman.outbox, JobStore(sessions)
+    sender = Sender(outbox, postman, clock, settings.send_limits)
     ctx = JobContext(
         uow_factory=uow_factory,
         outbox=outbox,
@@ -81,7 +76,6 @@ def build_jobs(
     service = SchedulerService(
         ctx,
         LeaderLock(engine),
-        sender.run,
         at=settings.jobs_time,
         election_seconds=settings.election_seconds,
     )

@@ -12,12 +12,14 @@ import cards
 from bot.calendar_service import feedback_section
 from bot.deps import CalendarService, Card, FeedbackDeps
 from bot.teams import TeamsGateway
+from cards import calendar as calendar_cards
 from cards.calendar import record_card
 from cards.feedback import case_feedback_card, client_link_card
 from cards.i18n import Lang, format_date, t
 from cards.reminders import escalation_notice, reminder_card
 from mediation import errors, services
 from mediation.calendar import meeting_view
+from mediation.calendar.sync import change_of
 from mediation.feedback import ClientLink
 from mediation.feedback import client_link as get_client_link
 from mediation.outbox import MessageKind, OutboxMessage
@@ -65,7 +67,27 @@ class MessageRenderer:
             record = await self._record_card(message, lang)
             if record is not None:
                 return record
+        if kind in (MessageKind.PAIR_COMPLETE, MessageKind.SEAT_RELEASED):
+            return await self._case_note(message, lang)
+        if kind is MessageKind.MEETING_CHANGED:
+            return calendar_cards.meeting_changed_card(
+                change_of(payload), lang, self.policy.timezone
+            )
         return reminder_card(kind, payload, lang, self.policy.zone)
+
+    async def _case_note(self, message: OutboxMessage, lang: Lang) -> Card:
+        """A pair's or a coordinator's note about a seat change, the case as it now stands."""
+        payload = message.payload
+        summary = await services.summary_of(
+            self.uow_factory(), int(payload["case_id"]), self.clock, self.policy
+        )
+        if message.key.kind is MessageKind.PAIR_COMPLETE:
+            return cards.pair_complete_card(summary, lang)
+        uow = self.uow_factory()
+        async with uow:
+            released = await uow.mediators.get(int(payload["mediator_id"]))
+        name = released.name if released is not None else "?"
+        return cards.seat_released_card(summary, name, str(payload["reason"]), lang)
 
     async def client_feedback_link(self, case_id: int) -> tuple[ClientLink, str]:
         """The case's one client feedback link (made on first use) and its full URL."""

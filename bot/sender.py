@@ -26,18 +26,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from bot.framework.connector import BotConnector, ConnectorError, card_message
+from bot.framework.connector import ConnectorError
 from bot.settings import SendLimits
-from cards.base import Card
-from cards.i18n import Lang, lang_of
+from mediation.calendar import MeetingChanged
 from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
-from mediation.ports import Clock
-from storage.botstore import BotStore
+from mediation.ports import Clock, Notification
 from storage.outbox import SqlOutbox
 
 log = logging.getLogger(__name__)
-
-Renderer = Callable[[OutboxMessage, Lang], Awaitable[Card]]
 
 
 # -- pacing ---------------------------------------------------------------------------------
@@ -222,8 +218,37 @@ class PostResult:
     detail: str = ""
 
 
-class Transport(Protocol):
-    async def post(self, reference: dict[str, Any], card: Card) -> PostResult: ...
+@dataclass(frozen=True)
+class Ready:
+    """A message ready to go: ``conversation`` is paced one post at a time."""
+
+    conversation: str
+    post: Callable[[], Awaitable[PostResult]]
+
+
+@dataclass(frozen=True)
+class Unsendable:
+    """A message that cannot be sent at all: its final status and why."""
+
+    status: OutboxStatus
+    error: str
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """A message that must wait for something a coordinator does (no bank channel yet)."""
+
+    wait: timedelta
+    error: str
+
+
+Prepared = Ready | Unsendable | NotYet
+
+
+class Postman(Protocol):
+    """Knows where each message goes (bot/postman.py)."""
+
+    async def prepare(self, message: OutboxMessage) -> Prepared: ...
 
 
 # Refused before processing: safe to repeat. 502/504/500 may have been processed.
@@ -259,25 +284,8 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, min(seconds, 3600.0))
 
 
-class ConnectorTransport:
-    """Posts through the Bot Connector client, as every message Sopu sends on its own does.
-
-    The client never repeats a POST on its own (only a card update may be repeated), so
-    one call here is one request to the Bot Connector.
-    """
-
-    def __init__(self, connector: BotConnector) -> None:
-        self.connector = connector
-
-    async def post(self, reference: dict[str, Any], card: Card) -> PostResult:
-        try:
-            await self.connector.send(reference, card_message(card))
-        except ConnectorError as exc:
-            return _failure(exc)
-        return PostResult(Outcome.SENT, 200)
-
-
-def _failure(exc: ConnectorError) -> PostResult:
+def failure_of(exc: ConnectorError) -> PostResult:
+    """What a Bot Connector error means for a message: try again, or a final status."""
     if exc.status is not None:
         return classify(exc.status, exc.code, exc.retry_after)
     if exc.code == "BadReference":
@@ -301,15 +309,34 @@ class SenderStats:
     no_chat: int = 0
 
 
+class SenderWake:
+    """The domain's notifiers in the running app: what they tell is in the outbox already.
+
+    Told once a change is committed, it wakes this replica's sender so the message goes out
+    now; without it the sender would find the message at its next look.
+    """
+
+    def __init__(self) -> None:
+        self.sender: Sender | None = None
+
+    def wake(self) -> None:
+        if self.sender is not None:
+            self.sender.wake()
+
+    async def notify(self, notification: Notification) -> None:
+        self.wake()
+
+    async def meeting_changed(self, change: MeetingChanged) -> None:
+        self.wake()
+
+
 class Sender:
     """Takes due messages from the outbox and delivers them, each to a final status."""
 
     def __init__(
         self,
         outbox: SqlOutbox,
-        store: BotStore,
-        transport: Transport,
-        render: Renderer,
+        postman: Postman,
         clock: Clock,
         limits: SendLimits,
         *,
@@ -317,9 +344,7 @@ class Sender:
         rng: random.Random | None = None,
     ) -> None:
         self.outbox = outbox
-        self.store = store
-        self.transport = transport
-        self.render = render
+        self.postman = postman
         self.clock = clock
         self.limits = limits
         self.retry = RetryPolicy(max_tries=limits.max_tries)
@@ -419,16 +444,18 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
-            reference = await self.store.user_reference(message.key.recipient)
-            if reference is None:
-                await self._finish(message, OutboxStatus.NO_CHAT, "no personal chat with Sopu")
-                return
-            card = await self.render(message, lang_of(reference.get("locale")))
-            conversation = str((reference.get("conversation") or {}).get("id") or "")
+            prepared = await self.postman.prepare(message)
         except Exception:
             log.exception("preparing outbox message %d failed", message.id)
             await self._finish(message, OutboxStatus.FAILED, "could not be prepared")
             return
+        if isinstance(prepared, Unsendable):
+            await self._finish(message, prepared.status, prepared.error)
+            return
+        if isinstance(prepared, NotYet):
+            await self.outbox.retry_at(message.id, self.clock.now() + prepared.wait, prepared.error)
+            return
+        conversation = prepared.conversation
         me = asyncio.current_task()
         try:
             if me is not None:
@@ -445,10 +472,24 @@ class Sender:
             if self._stopping or not await self.outbox.posting(message.id, self.clock.now()):
                 await self.outbox.release([message.id])
                 return
-            result = await self.transport.post(reference, card)
+            try:
+                result = await prepared.post()
+            except Exception:
+                log.exception("posting outbox message %d failed", message.id)
+                result = PostResult(Outcome.AMBIGUOUS, None, None, "failed while posting")
         finally:
             self.pacer.done(conversation)
         await self._record(message, conversation, result)
+
+    async def settled(self, timeout: float = 30.0) -> None:
+        """Wait until nothing due is waiting or being sent (tests, benchmarks, shutdown)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self.wake()
+        while await self.outbox.unfinished(self.clock.now()):
+            if loop.time() > deadline:
+                raise TimeoutError("the outbox did not settle in time")
+            await asyncio.sleep(0.02)
 
     async def _record(self, message: OutboxMessage, conversation: str, result: PostResult) -> None:
         if result.outcome is Outcome.SENT:

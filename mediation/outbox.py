@@ -27,6 +27,17 @@ class MessageKind(enum.StrEnum):
     MEDIATOR_FEEDBACK = "mediator_feedback"
     CLIENT_LINK = "client_link"
     JOINT_MEETING = "joint_meeting"
+    # What a change to a case tells Teams, written with the change (mediation/notices.py).
+    CASE_POST = "case_post"  # the case's anonymous card, a new thread in the bank channel
+    CARD_UPDATE = "card_update"  # the channel card re-rendered as the case now stands
+    PAIR_COMPLETE = "pair_complete"
+    SEAT_RELEASED = "seat_released"
+    MEETING_CHANGED = "meeting_changed"
+
+    @property
+    def to_channel(self) -> bool:
+        """Posted in the bank channel, not in a person's personal chat."""
+        return self in (MessageKind.CASE_POST, MessageKind.CARD_UPDATE)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -105,6 +116,14 @@ class RetryPolicy:
         if retry_after is not None:
             wait = max(wait, timedelta(seconds=retry_after))
         return wait
+
+
+class OutboxWriter(Protocol):
+    """The outbox inside a unit of work: messages join the transaction of the change."""
+
+    async def add(self, messages: Sequence[NewMessage], now: datetime) -> int:
+        """Insert the messages whose key is new; returns how many were new."""
+        ...
 
 
 class Outbox(Protocol):

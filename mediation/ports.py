@@ -11,6 +11,7 @@ from typing import Protocol
 
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import Case, CaseStatus, Family, Mediator
+from mediation.outbox import OutboxWriter
 from mediation.views import CaseSummary
 
 
@@ -94,6 +95,7 @@ class UnitOfWork(Protocol):
     mediators: MediatorRepository
     cases: CaseRepository
     journal: Journal
+    outbox: OutboxWriter  # messages to Teams, committed with the change that causes them
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -151,4 +153,10 @@ Notification = PairComplete | SeatReleased | CaseChanged
 
 
 class Notifier(Protocol):
+    """Told once a change is committed; what it says is in the outbox already.
+
+    The running app wakes the outbox's sender, so the message goes out now rather than at
+    its next look; a lost wake-up only delays it.
+    """
+
     async def notify(self, notification: Notification) -> None: ...

@@ -17,7 +17,16 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mediation.outbox import MessageKind, NewMessage, Outbox, OutboxKey, OutboxMessage, OutboxStatus
+from mediation.notices import version_of
+from mediation.outbox import (
+    MessageKind,
+    NewMessage,
+    Outbox,
+    OutboxKey,
+    OutboxMessage,
+    OutboxStatus,
+    OutboxWriter,
+)
 from storage.models_jobs import OutboxRow
 
 # Rows per INSERT statement: well under SQLite's and asyncpg's bound-parameter limits.
@@ -45,51 +54,66 @@ class StatusCount:
     count: int
 
 
+def _insert_for(session: AsyncSession) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert
+    if dialect == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"no insert-if-absent for {dialect}")
+
+
+async def add_rows(session: AsyncSession, messages: Sequence[NewMessage], now: datetime) -> int:
+    """Insert the messages whose key is new, in the session's transaction; how many were new."""
+    values = [
+        {
+            "kind": m.key.kind.value,
+            "recipient": m.key.recipient.lower(),
+            "subject": m.key.subject,
+            "period": m.key.period,
+            "payload": dict(m.payload),
+            "status": OutboxStatus.PENDING.value,
+            "attempts": 0,
+            "created_at": now,
+            "next_try_at": now,
+            "error": "",
+        }
+        for m in messages
+    ]
+    added = 0
+    insert = _insert_for(session)
+    for start in range(0, len(values), _CHUNK):
+        statement = (
+            insert(OutboxRow)
+            .values(values[start : start + _CHUNK])
+            .on_conflict_do_nothing(index_elements=["kind", "recipient", "subject", "period"])
+        )
+        result = cast(CursorResult[Any], await session.execute(statement))
+        added += max(0, result.rowcount)
+    return added
+
+
+class SessionOutbox:
+    """Implements :class:`mediation.outbox.OutboxWriter` inside a unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, messages: Sequence[NewMessage], now: datetime) -> int:
+        if not messages:
+            return 0
+        return await add_rows(self._session, messages, now)
+
+
 class SqlOutbox:
     """Implements :class:`mediation.outbox.Outbox`; each method is one short transaction."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    @staticmethod
-    def _insert(session: AsyncSession) -> Any:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert
-        if dialect == "sqlite":
-            return sqlite.insert
-        raise NotImplementedError(f"no insert-if-absent for {dialect}")
-
     async def add(self, messages: Sequence[NewMessage], now: datetime) -> int:
-        values = [
-            {
-                "kind": m.key.kind.value,
-                "recipient": m.key.recipient.lower(),
-                "subject": m.key.subject,
-                "period": m.key.period,
-                "payload": dict(m.payload),
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "created_at": now,
-                "next_try_at": now,
-                "error": "",
-            }
-            for m in messages
-        ]
-        added = 0
         async with self._sessions() as session, session.begin():
-            insert = self._insert(session)
-            for start in range(0, len(values), _CHUNK):
-                statement = (
-                    insert(OutboxRow)
-                    .values(values[start : start + _CHUNK])
-                    .on_conflict_do_nothing(
-                        index_elements=["kind", "recipient", "subject", "period"]
-                    )
-                )
-                result = cast(CursorResult[Any], await session.execute(statement))
-                added += max(0, result.rowcount)
-        return added
+            return await add_rows(session, messages, now)
 
     async def claim(self, now: datetime, limit: int) -> list[OutboxMessage]:
         async with self._sessions() as session, session.begin():
@@ -168,6 +192,59 @@ class SqlOutbox:
                 .values(status=OutboxStatus.PENDING.value, attempts=OutboxRow.attempts - 1)
                 .execution_options(synchronize_session=False)
             )
+
+    async def supersede(self, subject: str, version: int, now: datetime) -> int:
+        """Card updates still waiting that a card just shown at ``version`` covers as well.
+
+        A card update shows the case as it stands when it is sent: those waiting for the
+        same card for a change up to that version have nothing left to show, and end as
+        sent. An update for a later change, or for one whose version is not known, waits
+        for its own turn.
+        """
+        async with self._sessions() as session, session.begin():
+            waiting = (
+                await session.execute(
+                    select(OutboxRow.id, OutboxRow.period).where(
+                        OutboxRow.kind == MessageKind.CARD_UPDATE.value,
+                        OutboxRow.subject == subject,
+                        OutboxRow.status == OutboxStatus.PENDING.value,
+                    )
+                )
+            ).all()
+            covered = [
+                row_id
+                for row_id, period in waiting
+                if (shown := version_of(period)) is not None and shown <= version
+            ]
+            if not covered:
+                return 0
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(covered), OutboxRow.status == OutboxStatus.PENDING.value)
+                .values(
+                    status=OutboxStatus.SENT.value, sent_at=now, error="shown by a later update"
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return len(covered)
+
+    async def due_now(self, kind: MessageKind, now: datetime) -> int:
+        """Pending messages of a kind that wait for later are due now: their wait is over."""
+        async with self._sessions() as session, session.begin():
+            result = cast(
+                CursorResult[Any],
+                await session.execute(
+                    update(OutboxRow)
+                    .where(
+                        OutboxRow.kind == kind.value,
+                        OutboxRow.status == OutboxStatus.PENDING.value,
+                        OutboxRow.next_try_at > now,
+                    )
+                    .values(next_try_at=now)
+                    .execution_options(synchronize_session=False)
+                ),
+            )
+            return result.rowcount
 
     async def posting(self, message_id: int, now: datetime) -> bool:
         """Mark a claimed message as going out now; False if it is no longer ours."""
@@ -279,5 +356,6 @@ class SqlOutbox:
 
 
 if TYPE_CHECKING:
-    # mypy checks here that SqlOutbox fills the domain's port.
+    # mypy checks here that SqlOutbox and SessionOutbox fill the domain's ports.
     _port: type[Outbox] = SqlOutbox
+    _writer: type[OutboxWriter] = SessionOutbox

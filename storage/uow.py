@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediation.outbox import OutboxWriter
 from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
 from storage import redelivery
+from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
 
@@ -34,6 +36,7 @@ class SqlUnitOfWork:
     mediators: MediatorRepository
     cases: CaseRepository
     journal: Journal
+    outbox: OutboxWriter
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -63,6 +66,7 @@ class SqlUnitOfWork:
         self.mediators = SqlMediatorRepository(session)
         self.cases = SqlCaseRepository(session)
         self.journal = SqlJournal(session)
+        self.outbox = SessionOutbox(session)
         return self
 
     async def __aexit__(

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from mediation import errors
+from mediation import errors, notices
 from mediation.calendar.access import check_access, find_meeting, load_case, pair_mailboxes
 from mediation.calendar.errors import CalendarRefused, CalendarUnavailable, MeetingClosed
 from mediation.calendar.ports import CalendarDeps, EventLink, LinkState
@@ -84,6 +84,7 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
             )
             if started:
                 await uow.journal.case_event(CaseEvent(case.id, CaseEventKind.STARTED, me.id, now))
+            await uow.outbox.add([notices.card_changed(case.id, case.version, now)], now)
             await uow.commit()
         # Saved with its case; now the calendar's part, outside the unit of work.
         assert case.id is not None and meeting.id is not None

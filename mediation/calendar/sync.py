@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from mediation import errors
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from mediation import errors, notices
 from mediation.calendar.errors import CalendarRefused, CalendarUnavailable
 from mediation.calendar.ports import (
     CalendarDeps,
@@ -16,7 +20,7 @@ from mediation.calendar.ports import (
 )
 from mediation.calendar.rules import iso_minutes
 from mediation.journal import CaseEvent, CaseEventKind
-from mediation.model import Case, Meeting, MeetingStatus
+from mediation.model import Case, Meeting, MeetingKind, MeetingStatus
 from mediation.ports import CaseChanged, Clock, Notifier, UnitOfWork
 
 
@@ -65,6 +69,35 @@ async def push_pending(uow: UnitOfWork, d: CalendarDeps) -> int:
             continue
         done += 1
     return done
+
+
+def change_payload(change: MeetingChanged) -> dict[str, object]:
+    """What the pair's note about a calendar change shows: no family data, only the case code."""
+    return {
+        "case_id": change.case_id,
+        "code": change.code,
+        "meeting_id": change.meeting_id,
+        "kind": change.kind.value,
+        "parent_no": change.parent_no,
+        "how": change.how,
+        "starts_at": change.starts_at.isoformat(),
+        "ends_at": change.ends_at.isoformat(),
+    }
+
+
+def change_of(payload: Mapping[str, Any]) -> MeetingChanged:
+    """The change a note's payload describes (``change_payload`` read back)."""
+    return MeetingChanged(
+        int(payload["case_id"]),
+        str(payload["code"]),
+        int(payload["meeting_id"]),
+        MeetingKind(str(payload["kind"])),
+        int(payload["parent_no"]) if payload.get("parent_no") is not None else None,
+        str(payload["how"]),
+        datetime.fromisoformat(str(payload["starts_at"])),
+        datetime.fromisoformat(str(payload["ends_at"])),
+        (),
+    )
 
 
 async def apply_calendar_change(
@@ -117,23 +150,39 @@ async def apply_calendar_change(
                     raise
                 continue
             await uow.journal.case_event(CaseEvent(case.id, kind, None, now, detail))
+            assert meeting.id is not None
+            change = MeetingChanged(
+                case.id,
+                case.code,
+                meeting.id,
+                meeting.kind,
+                meeting.parent_no,
+                how,
+                meeting.starts_at,
+                meeting.ends_at,
+                tuple(case.holder_ids()),
+            )
+            # The pair's notes and the channel card are committed with the change.
+            pair = await uow.mediators.by_ids(list(change.mediator_ids))
+            stamp = f"v{case.version}"
+            await uow.outbox.add(
+                [
+                    *(
+                        notices.meeting_changed(
+                            change.meeting_id, p.aad_object_id, stamp, change_payload(change)
+                        )
+                        for p in pair.values()
+                        if p.active
+                    ),
+                    notices.card_changed(case.id, case.version, now),
+                ],
+                now,
+            )
             await uow.commit()
         link.starts_at, link.ends_at = meeting.starts_at, meeting.ends_at
         if how == "cancelled":
             link.state = LinkState.CANCELLED
         await links.save(link)
-        assert meeting.id is not None
-        change = MeetingChanged(
-            case.id,
-            case.code,
-            meeting.id,
-            meeting.kind,
-            meeting.parent_no,
-            how,
-            meeting.starts_at,
-            meeting.ends_at,
-            tuple(case.holder_ids()),
-        )
         await notifier.meeting_changed(change)
         await case_notifier.notify(CaseChanged(case.id))
         return change

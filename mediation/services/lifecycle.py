@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from mediation import errors, rules
+from mediation import errors, notices, rules
 from mediation.intake import parse_intake
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Mediator, Outcome
@@ -52,6 +52,9 @@ async def register_case(
         case = await uow.cases.add(Case.new(code, intake, me.id, now, policy), family)
         assert case.id is not None
         await uow.journal.case_event(CaseEvent(case.id, CaseEventKind.CREATED, me.id, now))
+        # The case's thread in the bank channel is posted from the outbox: the case and its
+        # post are committed together, so no registered case is left unposted.
+        await uow.outbox.add([notices.case_posted(case.id)], now)
         await uow.commit()
         return summarize(case, {}, policy, policy.local_date(now))
 
@@ -139,9 +142,11 @@ async def _coordinator_change(
             await uow.cases.save(case)
             kind, detail = event
             await uow.journal.case_event(CaseEvent(case.id, kind, me.id, now, detail))
-            await uow.commit()
             summary = await read_summary(uow, case, policy, now)
-            return CaseResult(summary, True, (CaseChanged(case.id, summary),))
+            notes = (CaseChanged(case.id, summary),)
+            await notices.record(uow, notes, now)
+            await uow.commit()
+            return CaseResult(summary, True, notes)
 
     result = await retrying(uow, attempt)
     if notifier is not None:
@@ -203,8 +208,10 @@ async def _step(
             transition(case)
             await uow.cases.save(case)
             await uow.journal.case_event(CaseEvent(case.id, kind, me.id, now))
-            await uow.commit()
             summary = await read_summary(uow, case, policy, now)
-            return CaseResult(summary, True, (CaseChanged(case.id, summary),))
+            notes = (CaseChanged(case.id, summary),)
+            await notices.record(uow, notes, now)
+            await uow.commit()
+            return CaseResult(summary, True, notes)
 
     return await retrying(uow, attempt)

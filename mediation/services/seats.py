@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from mediation import errors, rules
+from mediation import errors, notices, rules
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Mediator, ReleaseReason
 from mediation.policy import BankPolicy
@@ -107,9 +107,10 @@ async def _change_seat(
             coordinators: Coordinators = {}
             if decision.tells_coordinators:
                 coordinators = {c.id: c for c in await uow.mediators.coordinators() if c.id}
-            await uow.commit()
             summary = summarize(case, decision.people, policy, scene.today)
             notes = (CaseChanged(case.id, summary), *decision.tell(summary, coordinators))
+            await notices.record(uow, notes, now)  # committed with the change, or not at all
+            await uow.commit()
             return CaseResult(summary, True, notes, seat=decision.seat)
 
     result = await retrying(uow, attempt)

@@ -409,6 +409,7 @@ class Bank:
                 await uow.mediators.add(mediator_row(p))
             await uow.commit()
         self.teams.people.update({p.key: p for p in people})
+        self.connector.teams_ids.update({p.aad: p.teams_id for p in people})
         return people
 
     # -- reading the bank back ---------------------------------------------------------
@@ -542,6 +543,7 @@ async def start(app: web.Application) -> tuple[web.AppRunner, str]:
 @pytest.fixture
 async def connector() -> AsyncIterator[FakeConnector]:
     fake = FakeConnector()
+    fake.teams_ids.update({p.aad: p.teams_id for p in PEOPLE})
     runner, url = await start(fake.app())
     fake.url = url
     yield fake
@@ -593,7 +595,7 @@ async def running(
                     await uow.mediators.add(m)
                 await uow.commit()
         async with aiohttp.ClientSession() as http:
-            teams = Teams(base, http, connector, settle=app[SOPU].deliveries.drain)
+            teams = Teams(base, http, connector, settle=app[SOPU].jobs.sender.settled)
             if seed:
                 await teams.remember_personal_chats(app[SOPU])
             yield Bank(app, teams, clock)

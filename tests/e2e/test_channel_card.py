@@ -145,7 +145,6 @@ async def test_a_throttled_update_is_not_posted_twice(bank: Bank) -> None:
 async def test_a_throttled_update_goes_through_on_a_later_try(bank: Bank) -> None:
     """Teams refused the update for now: the card catches up without waiting for a change."""
     case = await bank.new_case()
-    bank.sopu.deliveries.retry_after = (0.05,)  # 30 s in production
     # Throttled through the connector's own three tries after Retry-After.
     bank.connector.retry_after = 0.01
     bank.connector.fail_updates.extend([429] * 4)
@@ -153,12 +152,16 @@ async def test_a_throttled_update_goes_through_on_a_later_try(bank: Bank) -> Non
     assert t("en", "notice.claimed", seat=1, code=case.code) in words(card)
     path = f"/v3/conversations/{case.thread}/activities/{case.activity_id}"
     assert bank.connector.refused == [("PUT", path)] * 4
+    # The refused update waits in the outbox for its next try (a second or so later).
+    bank.clock.advance(seconds=30)
+    bank.sopu.jobs.sender.wake()
     update = await bank.connector.wait_for(
         lambda s: s.kind == "update" and "Olli Kokenut" in words(s.card)
     )
     assert update.activity_id == case.activity_id  # in place, not a second thread
     await assert_card_is_current(bank, case)
-    assert bank.sopu.deliveries.waiting_to_try_again == 0
+    await bank.sopu.jobs.sender.settled()
+    assert not await bank.sopu.jobs.services.outbox.unfinished()
 
 
 async def test_the_clicker_is_answered_before_the_channel_card_is_updated(bank: Bank) -> None:
@@ -190,7 +193,7 @@ async def test_a_burst_of_changes_to_one_case_updates_its_card_once_it_is_settle
             {"case_id": case.case_id},
             thread=case.thread,
         )
-    await bank.sopu.deliveries.drain()
+    await bank.sopu.jobs.sender.settled()
     updates = [s for s in bank.connector.log if s.kind == "update"]
     # The first update, and one more that shows all three later changes together.
     assert len(updates) == 2

@@ -116,15 +116,17 @@ async def test_setup_by_a_coordinator_makes_the_channel_the_bank_channel(fresh: 
 
 
 async def test_setup_posts_the_cases_that_could_not_be_posted(bank: Bank) -> None:
-    """A case registered while the channel was unreachable is posted by the next setup."""
+    """A case whose thread Teams refused is posted by the next setup."""
     form = await bank.intake_form()
     submit = next(a for a in form["actions"] if a.get("verb") == "case.create")
     bank.connector.fail_next.append(403)  # Teams refuses the new thread
     answer = await bank.teams.click(
         "coord", "case.create", {**FORM, **submit["data"]}, where="personal"
     )
-    assert t("en", "error.not_posted", code="2026-001") in words(answer)
+    assert t("en", "posted.title", code="2026-001") in words(answer)
     assert not bank.connector.of_kind("create")
+    refused = [m for m in await bank.sopu.jobs.services.outbox.all() if m.key.kind.to_channel]
+    assert [m.status.final for m in refused] == [True]  # its final status says why
 
     await bank.teams.ask("coord", "setup", where="channel")
     posted = await bank.connector.wait_for(lambda s: s.kind == "create")

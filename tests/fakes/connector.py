@@ -67,6 +67,9 @@ class FakeConnector:
     fail_updates: list[int] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (method, path) answered >= 400
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # Teams id -> account
+    # Entra object id -> Teams id of the tenant's people: as Teams does, a one-to-one chat
+    # opened with either id is the same chat.
+    teams_ids: dict[str, str] = field(default_factory=dict)
     # Teams' throttling, off unless set: (count, seconds) windows for the whole tenant and
     # for each conversation. A post beyond them is answered 429 with Retry-After.
     tenant_limit: tuple[tuple[int, float], ...] = ()
@@ -193,7 +196,8 @@ class FakeConnector:
             cid = f"{channel};messageid={activity_id}"
         else:
             members = params.get("members") or [{}]
-            cid = f"a:personal-{members[0].get('id', 'unknown')}"
+            member = str(members[0].get("id", "unknown"))
+            cid = f"a:personal-{self.teams_ids.get(member.lower(), member)}"
             activity_id = ""
         if params.get("activity"):
             activity_id = activity_id or self.next_id("msg-")

@@ -11,6 +11,7 @@ from types import TracebackType
 from mediation.errors import ConcurrentChange
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import COMPLETING_OUTCOMES, Case, CaseStatus, Family, Mediator
+from mediation.outbox import NewMessage, OutboxKey
 from mediation.ports import Notification
 
 
@@ -22,6 +23,7 @@ class _Store:
         self.case_events: list[CaseEvent] = []
         self.accesses: list[AccessEntry] = []
         self.mediator_events: list[MediatorEvent] = []
+        self.outbox: dict[OutboxKey, NewMessage] = {}  # committed with the change, by key
 
 
 class MemoryUnitOfWork:
@@ -34,6 +36,7 @@ class MemoryUnitOfWork:
         self.mediators = _Mediators(self)
         self.cases = _Cases(self)
         self.journal = _Journal(self)
+        self.outbox = _Outbox(self)
 
     @property
     def stage(self) -> _Store:
@@ -59,6 +62,18 @@ class MemoryUnitOfWork:
 
     async def rollback(self) -> None:
         self._stage = copy.deepcopy(self.store)
+
+
+class _Outbox:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def add(self, messages: Sequence[NewMessage], now: datetime) -> int:
+        kept = self.uow.stage.outbox
+        new = [m for m in messages if m.key not in kept]
+        for m in new:
+            kept[m.key] = m
+        return len(new)
 
 
 class _Mediators:

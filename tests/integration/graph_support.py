@@ -176,7 +176,7 @@ async def running_bank(
                 await uow.mediators.add(m)
             await uow.commit()
         async with aiohttp.ClientSession() as http:
-            teams = Teams(base, http, connector, settle=app[SOPU].deliveries.drain)
+            teams = Teams(base, http, connector, settle=app[SOPU].jobs.sender.settled)
             await teams.open_personal_chats()
             bank = Bank(app, teams, clock)
             await bank.setup()

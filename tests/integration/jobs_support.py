@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.deps import FeedbackDeps
 from bot.framework.connector import BotConnector
 from bot.outbox_cards import MessageRenderer
-from bot.sender import ConnectorTransport, Sender
+from bot.postman import Postman
+from bot.sender import Sender
 from bot.settings import SendLimits, Settings
 from bot.teams import TeamsGateway
 from jobs.base import JobContext
@@ -98,15 +99,18 @@ class Jobs:
             "https://sopu.example.org",
             b"jobs-test-key" * 3,
         )
-        self.sender = Sender(
-            self.outbox,
+        policy = self.settings.policy
+        render = MessageRenderer(self.uow, self.clock, policy, gateway, feedback, None)
+        postman = Postman(
             self.bot_store,
-            ConnectorTransport(self.bot_connector),
-            MessageRenderer(self.uow, self.clock, self.settings.policy, gateway, feedback, None),
+            self.bot_connector,
+            render,
+            self.outbox,
+            self.uow,
             self.clock,
-            self.limits,
-            poll_seconds=0.05,
+            self.settings.policy,
         )
+        self.sender = Sender(self.outbox, postman, self.clock, self.limits, poll_seconds=0.05)
         self.ctx = JobContext(
             uow_factory=self.uow,
             outbox=self.outbox,

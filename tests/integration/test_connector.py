@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from types import MappingProxyType, SimpleNamespace
@@ -33,18 +32,12 @@ from msrest.serialization import Serializer
 import cards
 from bot.framework.connector import BotConnector, ConnectorError, card_message
 from bot.framework.handler import chat_address
-from bot.framework.references import card_activity, reference_dict
-from bot.teams import (
-    CardNotUpdated,
-    DeliveryFailed,
-    TeamsGateway,
-    TeamsNotifier,
-    message_lost,
-)
+from bot.framework.references import card_activity, created_reference, reference_dict
+from bot.postman import message_lost
+from bot.teams import DeliveryFailed, TeamsGateway
 from mediation import services
 from mediation.model import Role
 from mediation.policy import BankPolicy
-from mediation.ports import CaseChanged
 from mediation.views import CaseSummary
 from tests.clock import FixedClock
 from tests.fakes.connector import Call, FakeConnector
@@ -308,22 +301,28 @@ async def test_the_client_sends_what_botbuilder_sent(
         serving(FakeConnector(record=True)) as old,
         serving(FakeConnector(record=True)) as new,
     ):
-        # Sopu's new way, through the gateway itself, and never through msrest's walk of
-        # free-form values such as a card.
+        # Sopu's new way, as the outbox's postman and the gateway call the client, and
+        # never through msrest's walk of free-form values such as a card.
         store = Store(new.url)
         gw = gateway(adapter(app_id), app_id, store, uow)
         store.users["olli"] = reference_dict(incoming(new.url))
         build = lambda lang: cards.pair_complete_card(summary, lang)  # noqa: E731
+        card = await gw.channel_card(summary)
         with monkeypatch.context() as no_msrest:
             no_msrest.setattr(Serializer, "serialize_object", _not_here)
-            await gw.post_case(summary)
-            await gw.refresh_case(summary.case_id)
+            thread = {"isGroup": True, "channelData": {"channel": {"id": CHANNEL}}}
+            created = await gw.connector.create_conversation(
+                new.url, {**thread, "activity": card_message(card)}
+            )
+            post_reference = created_reference(created, new.url)
+            await gw.connector.update_activity(
+                post_reference, str(post_reference["activityId"]), card_message(card)
+            )
             await gw.send_personal("olli", build)
             await gw.open_personal_chat(chat_address(incoming(new.url, "channel")))
         await gw.connector.close()
 
         # botbuilder's way, with the same cards.
-        card = await gw.channel_card(summary)
         bot = adapter(app_id)
         posted = await botbuilder_post(bot, app_id, old.url, card)
         await botbuilder_update(bot, app_id, posted["reference"], posted["activity_id"], card)
@@ -346,13 +345,12 @@ async def test_the_client_sends_what_botbuilder_sent(
         assert after_activity == before_activity
     assert new.log[1].card == card
     assert new.log[2].card == build("sv")
-    # What the gateway keeps about the conversations it opened is what botbuilder gave.
-    post = store.posts[summary.case_id]
-    assert (post.conversation_id, post.activity_id) == (
+    # What Sopu keeps about the conversations it opened is what botbuilder gave.
+    assert (created.conversation_id, post_reference["activityId"]) == (
         posted["conversation_id"],
         posted["activity_id"],
     )
-    assert _same_up_to_urls(post.reference, new.url) == _same_up_to_urls(
+    assert _same_up_to_urls(post_reference, new.url) == _same_up_to_urls(
         posted["reference"], old.url
     )
     assert _same_up_to_urls(_made_up(store.users[OLLI["aadObjectId"]]), new.url) == (
@@ -497,27 +495,6 @@ async def test_an_update_is_tried_again_after_server_errors_as_botbuilder_did(
     assert len(fake.calls) == 4 + 4  # three more tries each time, then no more
 
 
-async def test_a_refused_update_is_reported_without_a_second_post(
-    fake: FakeConnector, caplog: pytest.LogCaptureFixture, tokens: list[Any]
-) -> None:
-    uow, summary = await a_bank()
-    gw = gateway(adapter(APP_ID), APP_ID, Store(fake.url), uow, backoff=0.01)
-    try:
-        await gw.post_case(summary)
-        fake.fail_updates = [500] * 4
-        with caplog.at_level(logging.INFO), pytest.raises(CardNotUpdated) as refused:
-            await gw.refresh_case(summary.case_id)  # Deliveries tries it again later
-    finally:
-        await gw.connector.close()
-    assert str(refused.value) == summary.code
-    assert len(fake.of_kind("create")) == 1
-    assert len(fake.calls) == 1 + 4
-    assert f"updating the card of case {summary.code} failed" in caplog.text
-    # Neither the token nor anything of the card (its area, its JSON) reaches the log.
-    for secret in (TOKEN, str(FORM["area"]), "AdaptiveCard", str(FORM["parent1_name"])):
-        assert secret not in caplog.text
-
-
 async def test_no_answer_in_time_is_a_timeout(fake: FakeConnector) -> None:
     uow, _ = await a_bank()
     store = Store(fake.url)
@@ -576,42 +553,3 @@ def test_the_proxy_of_the_environment_is_looked_up_once_per_service_url(
     # The environment is read once: a later change needs a restart, as any setting does.
     monkeypatch.delenv("HTTPS_PROXY")
     assert connector._proxy_for(teams, URL(teams + "v3/conversations"))[0] == proxy
-
-
-async def test_a_late_update_of_an_earlier_change_leaves_the_newer_card(
-    fake: FakeConnector, tokens: list[Any]
-) -> None:
-    uow, summary = await a_bank()
-    clock, policy = FixedClock(), BankPolicy()
-    async with uow:
-        aad = {m.name: m.aad_object_id for m in await uow.mediators.list()}
-    olli, outi = aad["Olli Kokenut"], aad["Outi Osaava"]
-    store = Store(fake.url)
-    for who in (olli, outi):
-        store.users[who] = reference_dict(incoming(fake.url))
-    gw = gateway(adapter(APP_ID), APP_ID, store, uow)
-    notifier = TeamsNotifier(gw)  # no Deliveries: each note delivered as it is told
-    try:
-        await gw.post_case(summary)
-        first = await services.claim_seat(
-            services.ClaimSeat(olli, summary.case_id), uow, notifier, clock, policy
-        )
-        second = await services.claim_seat(
-            services.ClaimSeat(outi, summary.case_id), uow, notifier, clock, policy
-        )
-        updates = len(fake.of_kind("update"))
-        # The first claim's card update, had it come last: the card keeps both holders.
-        await notifier.deliver(first.notifications[0])
-        assert len(fake.of_kind("update")) == updates
-        # Without the case along (a change elsewhere), the card is read again and sent.
-        await notifier.deliver(CaseChanged(summary.case_id))
-        assert len(fake.of_kind("update")) == updates + 1
-    finally:
-        await gw.connector.close()
-    assert first.case.version < second.case.version
-    card = json.dumps(fake.of_kind("update")[-1].card)
-    assert "Olli Kokenut" in card and "Outi Osaava" in card
-    # The pair heard of it from the change itself, with the names it saw.
-    pair_notes = [s for s in fake.log if s.kind == "reply"]
-    assert len(pair_notes) == 2
-    assert all(s.card and summary.code in json.dumps(s.card) for s in pair_notes)

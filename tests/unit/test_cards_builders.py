@@ -328,7 +328,7 @@ def test_coordinators_hear_who_released_and_why(lang: Lang, reason: ReleaseReaso
 
 def test_the_coordinator_hears_the_case_is_posted() -> None:
     card = case_posted_card(summary(sample_case(8)), "en")
-    assert texts(card)[1].startswith("Case 2026-008 is posted to the bank channel")
+    assert texts(card)[1].startswith("Case 2026-008 is registered. Its card goes to the bank")
 
 
 def test_my_cases_lists_each_case_with_a_details_button() -> None:

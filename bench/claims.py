@@ -298,6 +298,11 @@ def _root() -> Any:
     return importlib.import_module(_OLD_ROOT if _tree_has(_OLD_ROOT) else "bot.bootstrap")
 
 
+def _delivers_in_memory(sopu: Any) -> bool:
+    """Revisions before the durable outbox posted and updated cards from memory."""
+    return hasattr(sopu, "deliveries")
+
+
 def _reference_dict() -> Any:
     if _tree_has(_OLD_ROOT):
         return importlib.import_module("bot.teams").reference_dict
@@ -398,11 +403,12 @@ class _SopuBank(Served):
                 await claim(who, case_id)
         swedish = await register("sv")
         threads = {}
-        if not _tree_has(_OLD_ROOT):
+        in_memory = _delivers_in_memory(sopu)
+        if not in_memory:
             # Each case's thread is posted by the outbox's sender, as in production.
             await sopu.jobs.sender.settled(timeout=300)
         for case_id in [*self.claim_cases, *(x["held"] for x in lanes), *paired, swedish]:
-            if _tree_has(_OLD_ROOT):
+            if in_memory:
                 summary = await services.summary_of(sopu.uow(), case_id, clock, policy)
                 await sopu.gateway.post_case(summary)
             post = await sopu.store.case_post(case_id)
@@ -418,7 +424,7 @@ class _SopuBank(Served):
         async with uow:
             for case_id in self.claim_cases:
                 kinds.update(e.kind.value for e in await uow.journal.case_events(case_id))
-        if _tree_has(_OLD_ROOT):
+        if _delivers_in_memory(sopu):
             await sopu.deliveries.drain()
             merged = sopu.deliveries.merged
         else:

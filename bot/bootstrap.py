@@ -155,9 +155,8 @@ async def open_sopu(
             settings.policy,
         )
         jobs = build_jobs(
-            settings, storage.engine, storage.sessions, uow_factory, clock, postman, calendar
+            settings, storage.engine, storage.sessions, uow_factory, clock, postman, calendar, wake
         )
-        wake.sender = jobs.sender
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(
             units=storage.uow,

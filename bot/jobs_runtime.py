@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.deps import CalendarService, JobServices
 from bot.postman import Postman
-from bot.sender import Sender
+from bot.sender import Sender, SenderWake
 from bot.settings import Settings
 from jobs.base import JobContext
 from jobs.scheduler import SchedulerService
@@ -57,10 +57,11 @@ def build_jobs(
     clock: Clock,
     postman: Postman,
     calendar: CalendarService,
+    wake: SenderWake,
 ) -> JobsRuntime:
     """Everything the jobs need, wired."""
     outbox, store = postman.outbox, JobStore(sessions)
-    sender = Sender(outbox, postman, clock, settings.send_limits)
+    sender = Sender(outbox, postman, clock, settings.send_limits, wake=wake)
     ctx = JobContext(
         uow_factory=uow_factory,
         outbox=outbox,

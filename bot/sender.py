@@ -312,16 +312,16 @@ class SenderStats:
 class SenderWake:
     """The domain's notifiers in the running app: what they tell is in the outbox already.
 
-    Told once a change is committed, it wakes this replica's sender so the message goes out
-    now; without it the sender would find the message at its next look.
+    Told once a change is committed, it wakes this replica's sender (the one built with
+    it) so the message goes out now; without it the sender would find the message at its
+    next look.
     """
 
     def __init__(self) -> None:
-        self.sender: Sender | None = None
+        self.event = asyncio.Event()
 
     def wake(self) -> None:
-        if self.sender is not None:
-            self.sender.wake()
+        self.event.set()
 
     async def notify(self, notification: Notification) -> None:
         self.wake()
@@ -342,6 +342,7 @@ class Sender:
         *,
         poll_seconds: float = 2.0,
         rng: random.Random | None = None,
+        wake: SenderWake | None = None,
     ) -> None:
         self.outbox = outbox
         self.postman = postman
@@ -352,7 +353,7 @@ class Sender:
         self.pacer = Pacer(limits)
         self.stats: Counter[str] = Counter()
         self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
+        self._wake = (wake or SenderWake()).event
         self._stopping = False
         self._waiting: set[asyncio.Task[Any]] = set()
 

@@ -1,8 +1,8 @@
 """Activities from JSON without msrest's generic machinery, for the shapes Teams sends.
 
 msrest's Deserializer runs every attribute of every model through a chain of key
-extractors and a type dispatch; for a card click that was about a tenth of Sopu's CPU time
-per request (bench/claims.py). The plain cases (strings, numbers, flags, timestamps, JSON
+extractors and a type dispatch, a large share of a card click's CPU time (measured in
+bench/README.md). The plain cases (strings, numbers, flags, timestamps, JSON
 objects, nested models and lists of them) are read here the way msrest reads them, into
 the same botbuilder models with the same values, unknown keys kept in
 ``additional_properties`` as msrest keeps them. Anything else raises ``Unusual`` and the
@@ -59,8 +59,8 @@ _OFFSETS: dict[str, tzinfo] = {}
 def timestamp(text: str) -> datetime:
     """A timestamp as msrest reads it: the same moment, fraction cut at microseconds, tzinfo.
 
-    msrest goes through isodate, which parses the fraction as a Decimal: 8-9 us for each of
-    an activity's two timestamps, against 1.6-2.0 us here (about 1% of a click's CPU time).
+    msrest goes through isodate, which parses the fraction as a Decimal, several times slower
+    than reading the forms Teams writes directly (bench/README.md).
     The forms Teams writes are read here into the same value with the same tzinfo classes;
     anything else, and any date or time out of range, goes to msrest, which reads or
     refuses it as before.

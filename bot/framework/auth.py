@@ -3,7 +3,7 @@
 botbuilder's CloudAdapter builds a new ConnectorClient and a new UserTokenClient for every
 incoming activity, each with a fresh msrest configuration, credentials object and HTTP
 session, even when the turn sends nothing (a card click is answered in the HTTP response).
-That was about a sixth of a click's CPU time (bench/claims.py). Here the clients are kept
+That was a large share of a click's CPU time (bench/README.md). Here the clients are kept
 per bot app id, service URL and audience, as botbuilder's older BotFrameworkAdapter kept
 its connector clients; the credentials inside still fetch and renew their own tokens.
 

@@ -1,11 +1,11 @@
 """A small Bot Connector REST client for the messages Sopu sends on its own.
 
-botbuilder's own client (msrest) cost 5-7 ms of CPU per proactive call: a new client
-configuration, msrest walking every value of a 5 KB card, a deep copy of the activity and
-a blocking ``requests`` call in a worker thread on a new TCP connection. Here the same
-requests are made on one aiohttp session with the JSON written once. What is sent is
-what botbuilder sent (tests/integration/test_connector.py compares the two); replies
-inside a turn and the paced outbox sender stay on botbuilder.
+botbuilder's own client (msrest) builds a new client configuration for each proactive call,
+walks every value of a card, deep-copies the activity and makes a blocking ``requests``
+call in a worker thread on a new TCP connection. Here the same requests are made on one
+aiohttp session with the JSON written once. What is sent is what botbuilder sent
+(tests/integration/test_connector.py compares the two). Everything Sopu sends on its own
+goes through this one client; only replies within a turn go through the turn context.
 """
 
 from __future__ import annotations

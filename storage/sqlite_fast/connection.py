@@ -3,9 +3,8 @@
 aiosqlite runs every call on a worker thread: each statement is a queue put, a thread
 wake-up and a callback back into the loop, twice (execute, then fetch). Sopu's statements
 take microseconds in SQLite itself, so those hand-offs, and the two threads contending
-for the GIL under load, cost more than the work (bench/claims.py: about 30% of a card
-click's CPU). Here the same calls run directly. Two kinds of waiting are kept off the
-loop's thread, so that it never stalls:
+for the GIL under load, cost more than the work (bench/README.md). Here the same calls
+run directly. Two kinds of waiting are kept off the loop's thread, so that it never stalls:
 
 - A lock held by another process (the CLI importing mediators, a second replica) is
   not waited for in SQLite's busy handler, which would block the loop: the connection's
@@ -13,13 +12,10 @@ loop's thread, so that it never stalls:
   the same total wait as before. A statement that returns SQLITE_BUSY has done nothing,
   so running it again is safe (SQLite documents this for COMMIT too).
 
-- Waiting for the disk happens on worker threads. The benchmark machine's disk usually
-  flushes a file in under a millisecond, but now and then takes tens to hundreds (a plain
-  write-and-fdatasync loop with nothing else running: p99 0.4-4.5 ms, yet up to 6 of 1500
-  flushes over 20 ms, the longest 332 ms). On the loop's thread each such wait stopped
-  every click in progress; under bench/claims.py's load that happened a few times in ten
-  seconds, and those stalls were the p99. So, on a database in WAL mode
-  (``disk_off_the_loop``):
+- Waiting for the disk happens on worker threads. A disk usually flushes a file in
+  about a millisecond, but now and then takes tens to hundreds (bench/README.md, round 4);
+  on the loop's thread each such wait would stop every click in progress. So, on a
+  database in WAL mode (``disk_off_the_loop``):
 
   - SQLite's COMMIT does not flush the log itself (synchronous NORMAL). A COMMIT that
     wrote is followed by a flush of the log file on a worker thread (``WalSync``), one

@@ -4,7 +4,7 @@ SQLAlchemy's asyncio pool takes a free connection at once, even while other task
 one: a task that arrives just as a connection is returned takes it, and the task that was
 woken for it goes back to the end of the line. With SQLite's single connection and a few
 dozen card clicks in flight, that made some clicks wait several times as long as the rest
-(bench/claims.py: p99 five times the median). Here a returned connection goes straight to
+(bench/README.md has the measurements). Here a returned connection goes straight to
 the longest-waiting task, and a newcomer queues behind the waiting ones.
 """
 

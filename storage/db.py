@@ -14,14 +14,17 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Executable
 from sqlalchemy.util import await_
 
 from storage.sqlite_fast import connection as sqlite_inline
+from storage.sqlite_fast import statements
 from storage.sqlite_fast.pool import FairAsyncPool
+from storage.sqlite_fast.statements import Cache
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +212,91 @@ async def upgrade(engine_or_url: AsyncEngine | str) -> None:
 
 def _upgrade_to_head(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "heads")
+
+
+# -- statements and commits on SQLite's inline connection (storage/sqlite_fast/) --------------
+
+
+async def _inline(session: AsyncSession) -> sqlite_inline.InlineConnection | None:
+    """The session's inline SQLite connection, if its statements can run on it directly."""
+    if session.new or session.deleted or session.dirty:
+        return None  # ORM rows not flushed yet: the session's execute flushes them first
+    connection = await session.connection()
+    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    return driver if isinstance(driver, sqlite_inline.InlineConnection) else None
+
+
+async def rows(
+    session: AsyncSession, statement: Executable, cache: Cache, params: dict[str, Any]
+) -> list[Any]:
+    """The rows of a SELECT in the session's transaction, on SQLite's connection if inline."""
+    driver = await _inline(session)
+    if driver is None:
+        return list(await session.execute(statement, params))
+    return statements.fetch(driver.raw, session_dialect(session), statement, cache, params)
+
+
+async def execute(
+    session: AsyncSession, statement: Executable, cache: Cache, params: dict[str, Any]
+) -> int:
+    """Run an INSERT, UPDATE or DELETE in the session's transaction; rows touched (-1: unknown)."""
+    driver = await _inline(session)
+    if driver is None:
+        result: Any = await session.execute(statement, params)
+        # An ORM-enabled INSERT's result has no count; nothing asks for one.
+        return int(getattr(result, "rowcount", -1))
+    return statements.write(driver.raw, session_dialect(session), statement, cache, params)
+
+
+async def first(
+    engine: AsyncEngine, statement: Executable, cache: Cache, params: dict[str, Any]
+) -> Any | None:
+    """The first row of a SELECT of its own, on a connection of the engine's pool.
+
+    On the inline SQLite connection the statement runs outside any transaction (the
+    connection is in autocommit mode): SQLite reads a snapshot for the one statement, and
+    neither BEGIN IMMEDIATE, which would take the write lock for a read, nor SQLAlchemy's
+    execution path is paid for.
+    """
+    async with engine.connect() as connection:
+        pooled = await connection.get_raw_connection()
+        driver = pooled.driver_connection
+        if not isinstance(driver, sqlite_inline.InlineConnection):
+            return (await connection.execute(statement, params)).first()
+        raw = driver.raw
+        compiled = statements.compiled_for(statement, cache, engine.dialect, params)
+        sql, values = compiled.sql_and_values(params)
+        try:
+            # Not in a transaction, so it may meet another process's lock (a checkpoint,
+            # a recovery): waited for as every inline statement waits.
+            found = await driver.retry_busy(lambda: raw.execute(sql, values).fetchall())
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
+        return next(iter(compiled.rows(found)), None)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit; on SQLite's inline connection, wait for the disk once it is let go of.
+
+    The change is on disk before this returns, as with any commit; but the next
+    transaction gets the connection while this one's log is being flushed, so commits
+    that come together share one flush instead of queueing for one each.
+    """
+    driver = await _inline(session) if session.in_transaction() else None
+    if driver is None or driver.wal is None:
+        await session.commit()
+        return
+    flushes: list[int] = []
+    driver.flush_after_release(flushes)
+    try:
+        await session.commit()
+    finally:
+        driver.flush_after_release(None)
+    for upto in flushes:
+        await driver.wal.durable(upto)
+
+
+def session_dialect(session: AsyncSession) -> Dialect:
+    bind = session.bind
+    assert bind is not None, "Sopu's sessions are bound to their engine"
+    return bind.dialect

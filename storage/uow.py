@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation.outbox import OutboxWriter
 from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
-from storage import redelivery
+from storage import db, redelivery
 from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
@@ -83,7 +83,7 @@ class SqlUnitOfWork:
         session = self.session
         delivery = self.delivery
         if delivery is None or delivery.recorded or delivery.duplicate:
-            await session.commit()
+            await db.commit(session)
             return
         await session.flush()  # the change's own errors surface as they are
         try:
@@ -91,7 +91,7 @@ class SqlUnitOfWork:
         except Duplicate:
             await session.rollback()
             raise
-        await session.commit()
+        await db.commit(session)
         delivery.recorded = True
 
     async def rollback(self) -> None:

@@ -273,6 +273,9 @@ class InlineConnection(aiosqlite.Connection):
         self._changes = 0  # sqlite3's total_changes after the last COMMIT
         self.checkpoints: Checkpoints | None = None
         self.wal: WalSync | None = None
+        # Set for one commit by storage.db.commit: the commit's flush is waited for by the
+        # committer once it has let go of the connection (its number goes in this list).
+        self._flush_later: list[int] | None = None
 
     def __await__(self) -> Generator[Any, None, InlineConnection]:
         return self._open().__await__()
@@ -337,7 +340,16 @@ class InlineConnection(aiosqlite.Connection):
         self._changes = changes
         assert self.checkpoints is not None
         self.checkpoints.after_write()
-        await self.wal.durable(self.wal.wrote())
+        upto = self.wal.wrote()
+        later = self._flush_later
+        if later is not None:
+            later.append(upto)
+        else:
+            await self.wal.durable(upto)
+
+    def flush_after_release(self, flushes: list[int] | None) -> None:
+        """The next commit leaves its flush to the caller: its number goes in ``flushes``."""
+        self._flush_later = flushes
 
     async def rollback(self) -> None:
         await self._execute(self._conn.rollback)

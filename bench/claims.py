@@ -462,7 +462,7 @@ class Child:
     def pid(self) -> int:
         return int(self.info["pid"])
 
-    async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 60) -> None:
+    async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 300) -> None:
         log = self._log_file()
         self.proc = await asyncio.create_subprocess_exec(
             *self.command,

@@ -135,10 +135,12 @@ class Postman:
         bank = await self.store.bank_channel()
         if bank is None:
             return NotYet(NO_CHANNEL_WAIT, "no bank channel yet (a coordinator runs setup)")
-        if await self.store.case_post(case_id) is not None:
-            return Ready(bank.channel_id, _already)  # posted already: a retry after a crash
 
         async def post() -> PostResult:
+            # Looked at in the channel's turn: a card update that found no thread yet posts
+            # it too, one after the other, and the second finds the first's.
+            if await self.store.case_post(case_id) is not None:
+                return PostResult(Outcome.SENT, 200, None, "posted before")
             return await self._post_thread(case_id, bank)
 
         return Ready(bank.channel_id, post)
@@ -209,10 +211,6 @@ class Postman:
         summary = await services.summary_of(self.uow_factory(), case_id, self.clock, self.policy)
         card = await self.render.gateway.channel_card(summary, self.channel_lang)
         return card, summary.version
-
-
-async def _already() -> PostResult:
-    return PostResult(Outcome.SENT, 200, None, "posted before")
 
 
 def message_lost(exc: ConnectorError) -> bool:

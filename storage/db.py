@@ -217,13 +217,27 @@ def _upgrade_to_head(connection: Connection) -> None:
 # -- statements and commits on SQLite's inline connection (storage/sqlite_fast/) --------------
 
 
+_DRIVER = "sopu_inline_driver"  # session.info: (the transaction, its inline connection or None)
+
+
 async def _inline(session: AsyncSession) -> sqlite_inline.InlineConnection | None:
-    """The session's inline SQLite connection, if its statements can run on it directly."""
+    """The session's inline SQLite connection, if its statements can run on it directly.
+
+    Looked up once per transaction: the answer is kept in the session's own info with the
+    transaction it belongs to, so a statement of the same transaction finds it at once.
+    """
     if session.new or session.deleted or session.dirty:
         return None  # ORM rows not flushed yet: the session's execute flushes them first
+    transaction = session.sync_session.get_transaction()
+    kept = session.info.get(_DRIVER)
+    if transaction is not None and kept is not None and kept[0] is transaction:
+        driver: Any = kept[1]
+        return driver
     connection = await session.connection()
-    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    return driver if isinstance(driver, sqlite_inline.InlineConnection) else None
+    found = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    inline = found if isinstance(found, sqlite_inline.InlineConnection) else None
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), inline)
+    return inline
 
 
 async def rows(

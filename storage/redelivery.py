@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import direct
 from storage.models import ProcessedActivityRow
 
 
@@ -41,12 +42,18 @@ class Duplicate(Exception):
     """Another delivery of this activity has already committed its change."""
 
 
+# Whether an activity id is recorded; and the record of a delivery whose turn changed the bank.
+SEEN = direct.Direct(
+    select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == bindparam("key"))
+)
+_RECORD = direct.Direct(
+    insert(ProcessedActivityRow).values(key=bindparam("key"), seen_at=bindparam("seen_at"))
+)
+
+
 async def seen(session: AsyncSession, key: str) -> bool:
     """Whether a delivery with this id has committed its change."""
-    found = await session.execute(
-        select(ProcessedActivityRow.key).where(ProcessedActivityRow.key == key)
-    )
-    return found.first() is not None
+    return bool(await direct.rows(session, SEEN, {"key": key}))
 
 
 async def check(session: AsyncSession, delivery: Delivery) -> None:
@@ -65,9 +72,8 @@ async def record(session: AsyncSession, delivery: Delivery) -> None:
     A plain INSERT: a second delivery of the same activity collides on the key (on
     PostgreSQL it waits for the first to commit or roll back) and ends in ``Duplicate``.
     """
-    session.add(ProcessedActivityRow(key=delivery.key, seen_at=delivery.seen_at))
     try:
-        await session.flush()
+        await direct.execute(session, _RECORD, {"key": delivery.key, "seen_at": delivery.seen_at})
     except IntegrityError:
         delivery.duplicate = True
         raise Duplicate(delivery.key) from None

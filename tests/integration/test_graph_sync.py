@@ -47,11 +47,13 @@ async def synced(
         yield bank, cals.fake, bank.app[CALENDAR]
 
 
-async def settle(fake: FakeGraph, service: CalendarService) -> None:
-    """Let the fake's notifications and the delta rounds they trigger finish."""
+async def settle(fake: FakeGraph, service: CalendarService, bank: Bank | None = None) -> None:
+    """Let the fake's notifications, the delta rounds they trigger and their notes finish."""
     for _ in range(3):
         await fake.idle()
         await service.sync.idle()
+    if bank is not None:
+        await bank.sopu.jobs.sender.settled()
 
 
 async def book_next(bank: Bank, who: str, case_id: int, **extra: Any) -> dict[str, Any]:
@@ -104,14 +106,14 @@ async def test_a_meeting_moved_or_deleted_in_outlook_updates_the_case_and_tells_
 
     later = event.start + timedelta(days=2)
     fake.move_in_outlook(event.id, later, later + timedelta(hours=1))
-    await settle(fake, service)
+    await settle(fake, service, bank)
     (meeting,) = await meetings_of(bank, case.case_id)
     assert meeting.starts_at == later and meeting.status is MeetingStatus.BOOKED
     told = {s.conversation_id for s in bank.connector.log[sent_before:] if "moved" in s.text}
     assert told == {"a:personal-29:olli", "a:personal-29:outi"}
 
     fake.delete_in_outlook(event.id)
-    await settle(fake, service)
+    await settle(fake, service, bank)
     (meeting,) = await meetings_of(bank, case.case_id)
     assert meeting.status is MeetingStatus.CANCELLED
     cancelled = [s for s in bank.connector.log[sent_before:] if "cancelled" in s.text]

@@ -490,7 +490,7 @@ class Sender:
         while await self.outbox.unfinished(self.clock.now()):
             if loop.time() > deadline:
                 raise TimeoutError("the outbox did not settle in time")
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)  # each look is a query on the connection the sender uses
 
     async def _record(self, message: OutboxMessage, conversation: str, result: PostResult) -> None:
         if result.outcome is Outcome.SENT:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -19,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import feedback_page, stats_download
+from bot import contact_page, feedback_page, stats_download
 from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
@@ -42,11 +43,13 @@ from bot.settings import Settings
 from bot.signing import secret_key
 from bot.teams import Deliveries, TeamsGateway, TeamsNotifier
 from bot.turns import TurnGate
+from jobs import contact_requests
 from mediation.ports import Clock
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.feedback import SqlFeedbackStore
 from storage.redelivery import Delivery
+from storage.requests import SqlRequestStore
 from storage.stats import SqlStatsQueries
 from storage.uow import SqlUnitOfWork, session_factory
 
@@ -95,6 +98,7 @@ class Sopu:
     deliveries: Deliveries  # notifications sent after the click's answer
     deps: ActionDeps
     jobs: JobsRuntime
+    requests: SqlRequestStore  # the families' contact requests
 
     @property
     def engine(self) -> AsyncEngine:
@@ -147,6 +151,7 @@ async def open_sopu(
             settings.feedback_link_days,
             settings.stats_link_minutes,
         )
+        requests = SqlRequestStore(storage.sessions)
         renderer = MessageRenderer(uow_factory, clock, settings.policy, gateway, feedback, calendar)
         jobs = build_jobs(
             settings,
@@ -157,6 +162,7 @@ async def open_sopu(
             connector,
             renderer,
             calendar,
+            requests,
         )
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(
@@ -203,6 +209,7 @@ async def open_sopu(
             deliveries,
             deps,
             jobs,
+            requests,
         )
 
 
@@ -218,6 +225,7 @@ def create_app(
     app.router.add_post("/api/messages", _messages)
     plain_routes.add_routes(app)
     feedback_page.add_routes(app)
+    contact_page.add_routes(app)
     stats_download.add_routes(app)
     return app
 
@@ -247,6 +255,14 @@ class _Running:
             app[UNITS] = sopu.storage.uow
             app[feedback_page.FEEDBACK_PAGE] = feedback_page.FeedbackPage(
                 sopu.deps.feedback.store, self.clock, secret_key(settings)
+            )
+            app[contact_page.CONTACT_PAGE] = contact_page.ContactPage(
+                sopu.requests,
+                self.clock,
+                secret_key(settings),
+                settings.front_door,
+                settings.policy,
+                functools.partial(contact_requests.announce, sopu.jobs.services.context),
             )
             app[stats_download.STATS_DOWNLOAD] = stats_download.StatsDownload(
                 sopu.deps.feedback.stats, self.clock, settings.policy, secret_key(settings)

@@ -18,6 +18,7 @@ from jobs.base import JobContext
 from jobs.scheduler import SchedulerService
 from mediation.calendar import push_pending
 from mediation.ports import Clock
+from mediation.requests import RequestStore
 from storage.botstore import BotStore
 from storage.calendar import SqlMeetingFinder
 from storage.jobs import JobStore
@@ -55,6 +56,7 @@ def build_jobs(
     connector: BotConnector,
     renderer: MessageRenderer,
     calendar: CalendarService,
+    requests: RequestStore | None = None,
 ) -> JobsRuntime:
     """Everything the jobs need, wired."""
     outbox, store = SqlOutbox(sessions), JobStore(sessions)
@@ -77,6 +79,8 @@ def build_jobs(
         wake=sender.wake,
         graph_tasks=dict(calendar.graph_tasks),
         push_calendar=lambda: push_pending(uow_factory(), calendar.deps),
+        requests=requests,
+        front_door=settings.front_door,
     )
     service = SchedulerService(
         ctx,

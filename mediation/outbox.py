@@ -27,6 +27,8 @@ class MessageKind(enum.StrEnum):
     MEDIATOR_FEEDBACK = "mediator_feedback"
     CLIENT_LINK = "client_link"
     JOINT_MEETING = "joint_meeting"
+    CONTACT_REQUEST = "contact_request"  # a family's new request, to the coordinators
+    REQUEST_ESCALATION = "request_escalation"  # a request nobody has taken
 
 
 class OutboxStatus(enum.StrEnum):

@@ -26,6 +26,7 @@ from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
+from bot.actions_requests import RequestActions
 from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
@@ -152,7 +153,16 @@ async def open_sopu(
             settings.stats_link_minutes,
         )
         requests = SqlRequestStore(storage.sessions)
-        renderer = MessageRenderer(uow_factory, clock, settings.policy, gateway, feedback, calendar)
+        renderer = MessageRenderer(
+            uow_factory,
+            clock,
+            settings.policy,
+            gateway,
+            feedback,
+            calendar,
+            requests,
+            settings.front_door,
+        )
         jobs = build_jobs(
             settings,
             storage.engine,
@@ -181,16 +191,18 @@ async def open_sopu(
         meetings = CalendarActions(deps)
         feedback_actions = FeedbackActions(deps)
         job_actions = JobActions(deps)
+        request_actions = RequestActions(deps, requests, settings.front_door)
         router = Router(
             {
                 **cases.routes(),
                 **meetings.routes(),
                 **feedback_actions.routes(),
                 **job_actions.routes(),
+                **request_actions.routes(),
             },
             answers,
         )
-        conversation = Conversation(deps, cases, job_actions, feedback_actions)
+        conversation = Conversation(deps, cases, job_actions, feedback_actions, request_actions)
         bot = SopuBot(conversation, router, store)
         turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)

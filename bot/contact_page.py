@@ -326,7 +326,7 @@ class _Form:
             f'<div class="field"><label for="{name}">{e(self.label(name))}</label>'
             f"{self.problem(name)}"
             f'<select id="{name}" name="{name}" aria-required="true"{self.described(name)}>'
-            f'{"".join(items)}</select>'
+            f"{''.join(items)}</select>"
             "</div>"
         )
 

@@ -18,7 +18,7 @@ from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.ports import Clock, UnitOfWork
 from mediation.reminders import reachable
 from mediation.requests import ContactRequest, FrontDoorPolicy, RequestStatus, RequestStore
-from mediation.services.common import actor, require_coordinator
+from mediation.services.common import actor
 
 # The names of what a coordinator may do with a request, as the card's buttons send them.
 TAKE = "take"
@@ -45,11 +45,12 @@ class RequestResult:
     changed: bool
 
 
-async def coordinator(actor_aad: str, uow: UnitOfWork, doing: str) -> Mediator:
-    """The registered coordinator behind ``actor_aad``, or the refusal."""
+async def coordinator(actor_aad: str, uow: UnitOfWork) -> Mediator:
+    """The registered coordinator behind ``actor_aad``, read from the registry, or the refusal."""
     async with uow:
         me = await actor(uow, actor_aad)
-    require_coordinator(me, doing)
+    if not me.is_coordinator:
+        raise rq.CoordinatorsOnly()
     return me
 
 
@@ -68,7 +69,7 @@ async def act_on_request(
     policy: FrontDoorPolicy,
 ) -> RequestResult:
     """A coordinator takes, calls or judges a request, on the card's version of it."""
-    me = await coordinator(cmd.actor, uow, "handling contact requests")
+    me = await coordinator(cmd.actor, uow)
     assert me.id is not None
     request = await load_request(store, cmd.request_id)
     now = clock.now()
@@ -98,7 +99,7 @@ async def begin_case(
     actor_aad: str, request_id: int, uow: UnitOfWork, store: RequestStore
 ) -> ContactRequest:
     """The suitable request a coordinator is about to make a case of, or the refusal."""
-    await coordinator(actor_aad, uow, "registering a family")
+    await coordinator(actor_aad, uow)
     request = await load_request(store, request_id)
     if request.status is not RequestStatus.SUITABLE or request.case_id is not None:
         raise rq.RequestClosed(request)
@@ -116,7 +117,7 @@ async def link_case(store: RequestStore, request_id: int, case_id: int) -> Conta
 
 async def queue(actor_aad: str, uow: UnitOfWork, store: RequestStore) -> list[ContactRequest]:
     """The queue, for coordinators only: urgent first, then oldest first."""
-    await coordinator(actor_aad, uow, "reading the contact requests")
+    await coordinator(actor_aad, uow)
     waiting = await store.queue()
     return sorted(waiting, key=lambda r: (not r.form.urgent, r.created_at, r.id))
 

@@ -275,6 +275,15 @@ class TooFewAttempts(errors.DomainError):
         self.request = request
 
 
+class CoordinatorsOnly(errors.DomainError):
+    """Requests hold a family's contact details: only coordinators see or handle them."""
+
+    key = "request.error.coordinators_only"
+
+    def __init__(self) -> None:
+        super().__init__("only a coordinator may see or handle contact requests")
+
+
 class RequestNotFound(errors.NotFound):
     key = "request.error.not_found"
 

@@ -33,6 +33,7 @@ _DONE = {
     request_queue.SUITABLE: "request.notice.suitable",
     request_queue.NOT_SUITABLE: "request.notice.not_suitable",
     request_queue.NO_ANSWER: "request.notice.no_answer",
+    request_queue.SAME_FAMILY: "request.notice.same_family",
 }
 # Refusals that come with the request as it now is.
 _ABOUT_ONE = (rq.StaleRequest, rq.RequestClosed, rq.TakenByAnother, rq.TooFewAttempts)
@@ -56,6 +57,7 @@ class RequestActions:
             verbs.REQUEST_SUITABLE: acting(request_queue.SUITABLE),
             verbs.REQUEST_NOT_SUITABLE: acting(request_queue.NOT_SUITABLE),
             verbs.REQUEST_NO_ANSWER: acting(request_queue.NO_ANSWER),
+            verbs.REQUEST_SAME_FAMILY: acting(request_queue.SAME_FAMILY),
             verbs.REQUEST_INTAKE: self.intake,
             verbs.REQUEST_CREATE_CASE: self.create_case,
             verbs.REQUEST_SHOW: self.show,
@@ -106,6 +108,7 @@ class RequestActions:
             shown_version=inputs.whole(click.data, "version", required=False),
             reason=inputs.text(click.data, "reason", 40),
             referred_to=inputs.text(click.data, "referred_to", 40),
+            case_id=inputs.whole(click.data, "case_id", required=False),
         )
         try:
             result = await request_queue.act_on_request(

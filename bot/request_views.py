@@ -7,7 +7,11 @@ from zoneinfo import ZoneInfo
 
 from cards.requests import RequestView
 from mediation.ports import UnitOfWork
+from mediation.request_queue import ACTIVE_CASES
 from mediation.requests import ContactRequest
+
+# The newest cases are offered for the other parent's request; a card must stay small.
+MAX_CASES_LISTED = 60
 
 
 async def request_view(
@@ -22,10 +26,12 @@ async def request_view(
     async with uow:
         people = await uow.mediators.by_ids(ids) if ids else {}
         case = await uow.cases.get(request.case_id) if request.case_id else None
+        going_on = await uow.cases.with_status(ACTIVE_CASES) if request.status.in_queue else []
     return RequestView(
         request,
         {i: m.name for i, m in people.items()},
         zone,
         max_attempts,
         case.code if case is not None else None,
+        tuple((c.id, c.code) for c in going_on if c.id is not None)[-MAX_CASES_LISTED:],
     )

@@ -355,6 +355,7 @@ def _front_door(env: Mapping[str, str]) -> FrontDoorPolicy:
                 env, "SOPU_CONTACT_PER_ADDRESS_HOUR", default.per_address_per_hour, 1
             ),
             per_hour=_int(env, "SOPU_CONTACT_PER_HOUR", default.per_hour, 1),
+            retention_days=_int(env, "SOPU_REQUEST_RETENTION_DAYS", default.retention_days, 1),
         )
     except SettingsError:
         raise

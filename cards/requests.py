@@ -40,6 +40,7 @@ class RequestView:
     zone: ZoneInfo
     max_attempts: int
     case_code: str | None = None  # the case a suitable request became
+    cases: tuple[tuple[int, str], ...] = ()  # cases going on (id, code), for the other parent
 
 
 def _moment(lang: Lang, moment: datetime, zone: ZoneInfo) -> str:
@@ -108,6 +109,29 @@ def _actions(lang: Lang, view: RequestView) -> list[Element]:
             ],
         )
     )
+    if view.cases:
+        found.append(
+            show_card(
+                t(lang, "request.action.same_family"),
+                [
+                    text(t(lang, "request.same_family_note"), size="Small", subtle=True),
+                    choice_set(
+                        "case_id",
+                        t(lang, "request.field.case"),
+                        [(str(i), code) for i, code in reversed(view.cases)],
+                        placeholder=t(lang, "intake.choose"),
+                        required_message=t(lang, "request.problem.case_id"),
+                    ),
+                ],
+                [
+                    execute(
+                        t(lang, "request.action.same_family_send"),
+                        verbs.REQUEST_SAME_FAMILY,
+                        data,
+                    )
+                ],
+            )
+        )
     if request.attempts >= view.max_attempts:
         found.append(execute(t(lang, "request.action.no_answer"), verbs.REQUEST_NO_ANSWER, data))
     return found

@@ -28,6 +28,7 @@ REQUEST_ATTEMPT = "request.attempt"
 REQUEST_SUITABLE = "request.suitable"
 REQUEST_NOT_SUITABLE = "request.not_suitable"
 REQUEST_NO_ANSWER = "request.no_answer"
+REQUEST_SAME_FAMILY = "request.same_family"  # the other parent of a family already in a case
 REQUEST_INTAKE = "request.intake"  # the prefilled intake form of a suitable request, again
 REQUEST_CREATE_CASE = "request.create_case"
 REQUEST_SHOW = "request.show"
@@ -60,6 +61,7 @@ VERBS: frozenset[str] = frozenset(
         REQUEST_SUITABLE,
         REQUEST_NOT_SUITABLE,
         REQUEST_NO_ANSWER,
+        REQUEST_SAME_FAMILY,
         REQUEST_INTAKE,
         REQUEST_CREATE_CASE,
         REQUEST_SHOW,

@@ -33,6 +33,7 @@ from jobs import (
     meeting_reminders,
     mid_term,
     record_prompts,
+    request_retention,
     retention,
     term_start,
 )
@@ -62,6 +63,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(joint_meetings.JOB_ID, joint_meetings.run),
     JobSpec(retention.JOB_ID, retention.run),
     JobSpec(contact_requests.JOB_ID, contact_requests.run, every_minutes=15),
+    JobSpec(request_retention.JOB_ID, request_retention.run),
 )
 GRAPH_JOBS: tuple[JobSpec, ...] = (
     JobSpec(graph_sync.RENEW_ID, graph_sync.renew, every_minutes=60),

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from mediation import errors
 from mediation import requests as rq
-from mediation.model import Mediator
+from mediation.model import CaseStatus, Mediator
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.ports import Clock, UnitOfWork
 from mediation.reminders import reachable
@@ -26,7 +27,10 @@ ATTEMPT = "attempt"
 SUITABLE = "suitable"
 NOT_SUITABLE = "not_suitable"
 NO_ANSWER = "no_answer"
-ACTIONS = (TAKE, ATTEMPT, SUITABLE, NOT_SUITABLE, NO_ANSWER)
+SAME_FAMILY = "same_family"
+ACTIONS = (TAKE, ATTEMPT, SUITABLE, NOT_SUITABLE, NO_ANSWER, SAME_FAMILY)
+# A request joins only a case that is still going on.
+ACTIVE_CASES = (CaseStatus.OPEN, CaseStatus.PAIRED, CaseStatus.IN_PROGRESS, CaseStatus.FOLLOW_UP)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class RequestAction:
     shown_version: int | None  # the version the clicked card showed
     reason: str = ""
     referred_to: str = ""
+    case_id: int | None = None  # the family's case, for SAME_FAMILY
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,9 @@ async def act_on_request(
         changed = rq.judge_not_suitable(request, me.id, now, cmd.reason, cmd.referred_to)
     elif cmd.action == NO_ANSWER:
         changed = rq.close_no_answer(request, me.id, now, policy)
+    elif cmd.action == SAME_FAMILY:
+        case_id = await _active_case(uow, cmd.case_id)
+        changed = rq.same_family(request, me.id, now, case_id)
     else:
         raise ValueError(f"no such request action: {cmd.action}")
     if changed == request:
@@ -93,6 +101,15 @@ async def act_on_request(
     if not await store.save(changed, request.version):
         raise rq.StaleRequest(await load_request(store, cmd.request_id))
     return RequestResult(await load_request(store, cmd.request_id), True)
+
+
+async def _active_case(uow: UnitOfWork, case_id: int | None) -> int:
+    """The id of a case still going on, or the form's problem."""
+    async with uow:
+        case = await uow.cases.get(case_id) if case_id is not None else None
+    if case is None or case.id is None or case.status not in ACTIVE_CASES:
+        raise errors.InvalidForm({"case_id": errors.InvalidInput("case_id", "unknown choice")})
+    return case.id
 
 
 async def begin_case(

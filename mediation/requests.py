@@ -83,11 +83,12 @@ class FrontDoorPolicy:
     escalate_after_working_days: int = 2
     per_address_per_hour: int = 5
     per_hour: int = 200  # all addresses together: a flood stops here, not in the database
+    retention_days: int = 180  # a request that never became a case is erased after this
 
     def __post_init__(self) -> None:
         if not self.municipalities or OUTSIDE_AREA in self.municipalities:
             raise ValueError("the municipality list is empty or uses a reserved name")
-        if self.max_attempts < 1 or self.escalate_after_working_days < 1:
+        if self.max_attempts < 1 or self.escalate_after_working_days < 1 or self.retention_days < 1:
             raise ValueError("call attempts and escalation days must be at least 1")
 
 
@@ -374,6 +375,19 @@ def close_no_answer(
     return dataclasses.replace(held, status=RequestStatus.NO_ANSWER, judged_by=me, judged_at=now)
 
 
+def same_family(request: ContactRequest, me: int, now: datetime, case_id: int) -> ContactRequest:
+    """The other parent's request of a family already in a case joins that case."""
+    held = _holder(request, me, now)
+    return dataclasses.replace(
+        held,
+        status=RequestStatus.SUITABLE,
+        judged_by=me,
+        judged_at=now,
+        first_call_at=held.first_call_at or now,
+        case_id=case_id,
+    )
+
+
 def link_case(request: ContactRequest, case_id: int) -> ContactRequest:
     """A suitable request ends in its case; it is linked once."""
     if request.status is not RequestStatus.SUITABLE or request.case_id is not None:
@@ -434,3 +448,11 @@ class RequestStore(Protocol):
         ...
 
     async def count_since(self, since: datetime) -> int: ...
+
+    async def erase_unlinked(self, before: datetime) -> int:
+        """Erase judged requests received before ``before`` that never became a case."""
+        ...
+
+    async def forget_details_of_cases(self, case_ids: Sequence[int]) -> int:
+        """Blank the name and contact details of the requests linked to these cases."""
+        ...

@@ -40,8 +40,9 @@ class ContactRequestRow(Base):
     referred_to: Mapped[str] = mapped_column(String(30))
     judged_by: Mapped[int | None] = mapped_column(ForeignKey("mediator.id"))
     judged_at: Mapped[datetime | None]
+    # Each parent may send their own request: a case may have two.
     case_id: Mapped[int | None] = mapped_column(
-        ForeignKey("mediation_case.id", ondelete="SET NULL"), unique=True
+        ForeignKey("mediation_case.id", ondelete="SET NULL"), index=True
     )
 
 

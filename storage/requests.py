@@ -6,10 +6,11 @@ acting on one request at the same instant only the first change is kept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +19,11 @@ from storage.models_requests import ContactRequestRow
 from storage.repositories.text import words
 
 _QUEUED = (RequestStatus.NEW.value, RequestStatus.TAKEN.value, RequestStatus.SUITABLE.value)
+_JUDGED = (
+    RequestStatus.SUITABLE.value,
+    RequestStatus.NOT_SUITABLE.value,
+    RequestStatus.NO_ANSWER.value,
+)
 
 
 def _request(row: ContactRequestRow) -> ContactRequest:
@@ -143,6 +149,28 @@ class SqlRequestStore:
         query = select(func.count()).where(ContactRequestRow.created_at >= since)
         async with self._sessions() as session:
             return int((await session.scalar(query)) or 0)
+
+    async def erase_unlinked(self, before: datetime) -> int:
+        statement = delete(ContactRequestRow).where(
+            ContactRequestRow.case_id.is_(None),
+            ContactRequestRow.status.in_(_JUDGED),
+            ContactRequestRow.created_at < before,
+        )
+        async with self._sessions() as session, session.begin():
+            result = cast(CursorResult[Any], await session.execute(statement))
+            return int(result.rowcount)
+
+    async def forget_details_of_cases(self, case_ids: Sequence[int]) -> int:
+        if not case_ids:
+            return 0
+        statement = (
+            update(ContactRequestRow)
+            .where(ContactRequestRow.case_id.in_(case_ids), ContactRequestRow.parent_name != "")
+            .values(parent_name="", phone="", email="")
+        )
+        async with self._sessions() as session, session.begin():
+            result = cast(CursorResult[Any], await session.execute(statement))
+            return int(result.rowcount)
 
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from bot.bootstrap import SOPU
 from bot.jobs_runtime import JobsRuntime
 from cards import verbs
 from cards.i18n import t
-from jobs import contact_requests
+from jobs import contact_requests, request_retention
 from jobs.scheduler import JOBS, run_job
 from mediation.outbox import MessageKind
 from mediation.requests import RequestStatus
@@ -227,3 +227,39 @@ async def test_untaken_requests_are_escalated_urgent_ones_at_once(bank: Bank) ->
     joined = " ".join(words(c) for c in notes)
     assert t("en", "request.escalation_urgent", n=urgent) in joined
     assert t("en", "request.escalation", n=calm, days=2) in joined
+
+
+async def test_the_other_parents_request_joins_the_case_and_retention_follows_it(
+    bank: Bank,
+) -> None:
+    case = await bank.new_case()
+    request_id = await _request(bank, parent_name="Matti Virtanen")
+    shown = await bank.teams.click(
+        "coord", verbs.REQUEST_SHOW, {"request_id": request_id}, where="personal"
+    )
+    assert case.code in str(shown)
+    choice = {**_data(shown, verbs.REQUEST_SAME_FAMILY), "case_id": str(case.case_id)}
+    joined = await bank.teams.click("coord", verbs.REQUEST_SAME_FAMILY, choice, where="personal")
+    assert t("en", "request.notice.same_family") in words(joined)
+    assert t("en", "request.status.case", code=case.code) in words(joined)
+    stored = await bank.app[SOPU].requests.get(request_id)
+    assert stored is not None and stored.case_id == case.case_id
+
+    # A judged request that never became a case is erased once its time is up.
+    other = await _request(bank, parent_name="Outi Ulkopuolinen")
+    card = await bank.teams.click(
+        "coord", verbs.REQUEST_SHOW, {"request_id": other}, where="personal"
+    )
+    judge = {
+        **_data(card, verbs.REQUEST_NOT_SUITABLE),
+        "reason": "outside_area",
+        "referred_to": "other_municipality",
+    }
+    await bank.teams.click("coord", verbs.REQUEST_NOT_SUITABLE, judge, where="personal")
+    context = _runtime(bank).services.context
+    spec = next(j for j in JOBS if j.id == request_retention.JOB_ID)
+    assert await run_job(context, spec) == 0
+    bank.clock.advance(days=bank.app[SOPU].settings.front_door.retention_days + 1)
+    assert await run_job(context, spec) == 1
+    assert await bank.app[SOPU].requests.get(other) is None
+    assert await bank.app[SOPU].requests.get(request_id) is not None  # its case is going on

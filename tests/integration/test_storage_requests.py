@@ -59,3 +59,36 @@ async def test_a_change_is_kept_only_on_the_version_it_was_made_from(engine: Asy
     assert await store.queue() == []  # a request that became a case has left the queue
     final = await store.get(request.id)
     assert final is not None and final.case_id == case.id and final.judged_by == coordinator.id
+
+
+async def test_retention_erases_unlinked_requests_and_blanks_linked_ones(
+    engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(engine)
+    store = SqlRequestStore(sessions)
+    coordinator = await add_coordinator(SqlUnitOfWork(sessions))
+    assert coordinator.id is not None
+    case = await add_case(SqlUnitOfWork(sessions), coordinator.id)
+    assert case.id is not None
+    made = []
+    for n in range(4):
+        stored = await store.add(FORM, RECEIVED + timedelta(days=n), f"form-{n}")
+        assert stored is not None
+        made.append(stored)
+    judged = rq.judge_not_suitable(made[0], coordinator.id, RECEIVED, "declined", "none")
+    assert await store.save(judged, 1)
+    joined = rq.same_family(made[1], coordinator.id, RECEIVED, case.id)
+    assert await store.save(joined, 1)
+    late = rq.judge_not_suitable(made[3], coordinator.id, RECEIVED, "declined", "none")
+    assert await store.save(late, 1)
+
+    # Only the judged, unlinked request older than the cut-off goes; the waiting one stays.
+    assert await store.erase_unlinked(RECEIVED + timedelta(days=3)) == 1
+    assert await store.get(made[0].id) is None
+    assert await store.get(made[2].id) is not None and await store.get(made[3].id) is not None
+    assert await store.forget_details_of_cases([case.id]) == 1
+    assert await store.forget_details_of_cases([case.id]) == 0
+    blanked = await store.get(made[1].id)
+    assert blanked is not None and blanked.case_id == case.id
+    assert (blanked.form.parent_name, blanked.form.phone, blanked.form.email) == ("", "", "")
+    assert blanked.form.child_birth_years == FORM.child_birth_years  # kept for the figures

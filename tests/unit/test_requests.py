@@ -247,3 +247,30 @@ def test_a_policy_without_municipalities_is_refused() -> None:
         FrontDoorPolicy(municipalities=())
     with pytest.raises(ValueError):
         dataclasses.replace(POLICY, max_attempts=0)
+
+
+def test_the_other_parents_request_joins_the_familys_case() -> None:
+    joined = rq.same_family(sample(), 1, RECEIVED, 12)
+    assert (joined.status, joined.case_id, joined.judged_by) == (RequestStatus.SUITABLE, 12, 1)
+    with pytest.raises(rq.RequestClosed):
+        rq.same_family(joined, 1, RECEIVED, 13)
+
+
+def test_the_card_offers_the_cases_going_on_for_the_other_parent() -> None:
+    zone = ZoneInfo("Europe/Helsinki")
+    view = RequestView(sample(), {}, zone, 3, cases=((4, "2026-004"), (9, "2026-009")))
+    card = request_card(view, "fi")
+    assert_valid_card(card)
+    (folded,) = [
+        a["card"]
+        for a in card["actions"]
+        if a["type"] == "Action.ShowCard" and a["title"] == t("fi", "request.action.same_family")
+    ]
+    (choice,) = [e for e in folded["body"] if e["type"] == "Input.ChoiceSet"]
+    assert [c["title"] for c in choice["choices"]] == ["2026-009", "2026-004"]
+    assert [a["verb"] for a in folded["actions"]] == [verbs.REQUEST_SAME_FAMILY]
+    assert not [
+        a
+        for a in request_card(RequestView(sample(), {}, zone, 3), "fi")["actions"]
+        if a.get("title") == t("fi", "request.action.same_family")
+    ]

@@ -65,14 +65,15 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_request")),
-        sa.UniqueConstraint("case_id", name=op.f("uq_contact_request_case_id")),
         sa.UniqueConstraint("form_id", name=op.f("uq_contact_request_form_id")),
     )
     op.create_index("ix_contact_request_status", "contact_request", ["status"])
     op.create_index("ix_contact_request_created_at", "contact_request", ["created_at"])
+    op.create_index("ix_contact_request_case_id", "contact_request", ["case_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contact_request_case_id", table_name="contact_request")
     op.drop_index("ix_contact_request_created_at", table_name="contact_request")
     op.drop_index("ix_contact_request_status", table_name="contact_request")
     op.drop_table("contact_request")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 
 import cards
 from bot import inputs
@@ -18,7 +19,13 @@ from bot.teams import DeliveryFailed
 from cards import verbs
 from cards.base import text
 from cards.i18n import Lang, error_text, form_problems, t
-from cards.requests import RequestView, queue_card, request_card, request_intake_form
+from cards.requests import (
+    RequestView,
+    figures_card,
+    queue_card,
+    request_card,
+    request_intake_form,
+)
 from mediation import errors, request_queue, services
 from mediation import requests as rq
 from mediation.intake import parse_intake
@@ -61,6 +68,7 @@ class RequestActions:
             verbs.REQUEST_INTAKE: self.intake,
             verbs.REQUEST_CREATE_CASE: self.create_case,
             verbs.REQUEST_SHOW: self.show,
+            verbs.REQUEST_FIGURES: self.figures,
         }
 
     # -- cards ------------------------------------------------------------------------------
@@ -78,7 +86,8 @@ class RequestActions:
     async def queue_card(self, actor: str, lang: Lang, notice: str | None = None) -> Card:
         """Coordinators: the requests waiting. Everyone else is refused."""
         waiting = await request_queue.queue(actor, self.deps.uow_factory(), self.store)
-        return queue_card([await self.view(r) for r in waiting], lang, notice)
+        year = self.deps.policy.local_date(self.deps.clock.now()).year
+        return queue_card([await self.view(r) for r in waiting], lang, year, notice)
 
     def _intake(
         self,
@@ -137,6 +146,19 @@ class RequestActions:
         return await self.card_of(
             await request_queue.load_request(self.store, request_id), click.lang
         )
+
+    async def figures(self, click: Click) -> Card:
+        """A year's contact requests in figures, for the bank's joint meetings."""
+        await request_queue.coordinator(click.actor, self.deps.uow(click))
+        year = inputs.whole(click.data, "year", low=2000, high=2100) or 2000
+        zone = self.deps.policy.zone
+        start = datetime(year, 1, 1, tzinfo=zone)
+        end = datetime(year + 1, 1, 1, tzinfo=zone)
+        received = await self.store.received_between(start, end)
+        cases = sorted({r.case_id for r in received if r.case_id is not None})
+        first = await self.store.first_meetings(cases)
+        found = rq.request_figures(year, received, first, self.deps.policy.local_date)
+        return figures_card(found, click.lang)
 
     async def intake(self, click: Click) -> Card:
         """The prefilled intake form of a request judged suitable, shown again."""

@@ -27,6 +27,7 @@ from mediation.requests import (
     OUTSIDE_AREA,
     REFERRALS,
     ContactRequest,
+    RequestFigures,
     RequestStatus,
 )
 
@@ -205,15 +206,18 @@ def request_card(
     return card(lang, body, _actions(lang, view))
 
 
-def queue_card(views: Sequence[RequestView], lang: Lang, notice: str | None = None) -> Card:
+def queue_card(
+    views: Sequence[RequestView], lang: Lang, year: int, notice: str | None = None
+) -> Card:
     """The requests waiting: urgent first, then the oldest; any one opens as its own card."""
     body: list[Element] = []
     if notice:
         body.append(text(notice, weight="Bolder"))
     body.append(heading(t(lang, "requests.title")))
+    figures = execute(t(lang, "requests.figures", year=year), verbs.REQUEST_FIGURES, {"year": year})
     if not views:
         body.append(text(t(lang, "requests.empty")))
-        return card(lang, body)
+        return card(lang, body, [figures])
     options = []
     for view in views:
         request = view.request
@@ -241,7 +245,49 @@ def queue_card(views: Sequence[RequestView], lang: Lang, notice: str | None = No
             required_message=t(lang, "requests.choose"),
         )
     )
-    return card(lang, body, [execute(t(lang, "requests.open"), verbs.REQUEST_SHOW, {})])
+    return card(lang, body, [execute(t(lang, "requests.open"), verbs.REQUEST_SHOW, {}), figures])
+
+
+def _days(lang: Lang, value: float | None) -> str:
+    return "-" if value is None else t(lang, "figures.days", days=f"{value:.1f}")
+
+
+def figures_card(figures: RequestFigures, lang: Lang) -> Card:
+    """A year's contact requests for the joint meetings: how many, how fast, with what result."""
+    share = figures.suitable_share
+    months = [
+        (t(lang, "figures.month", month=n + 1, year=figures.year), str(count))
+        for n, count in enumerate(figures.per_month)
+        if count
+    ]
+    reasons = [
+        (t(lang, f"request.reason.{code}"), str(count))
+        for code, count in sorted(figures.not_suitable.items(), key=lambda item: -item[1])
+    ]
+    body: list[Element] = [
+        heading(t(lang, "figures.title", year=figures.year)),
+        facts(
+            [
+                (t(lang, "figures.total"), str(figures.total)),
+                (t(lang, "figures.urgent"), str(figures.urgent)),
+                (t(lang, "figures.waiting"), str(figures.waiting)),
+                (
+                    t(lang, "figures.suitable"),
+                    str(figures.suitable) + ("" if share is None else f" ({share:.0%})"),
+                ),
+                (t(lang, "figures.not_suitable"), str(sum(figures.not_suitable.values()))),
+                (t(lang, "figures.no_answer"), str(figures.no_answer)),
+                (t(lang, "figures.to_first_call"), _days(lang, figures.days_to_first_call)),
+                (t(lang, "figures.to_first_meeting"), _days(lang, figures.days_to_first_meeting)),
+            ]
+        ),
+    ]
+    if months:
+        body += [text(t(lang, "figures.per_month"), weight="Bolder"), facts(months)]
+    if reasons:
+        body += [text(t(lang, "figures.reasons"), weight="Bolder"), facts(reasons)]
+    body.append(text(t(lang, "figures.source"), subtle=True, size="Small"))
+    return card(lang, body)
 
 
 def request_intake_form(

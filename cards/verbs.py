@@ -32,6 +32,7 @@ REQUEST_SAME_FAMILY = "request.same_family"  # the other parent of a family alre
 REQUEST_INTAKE = "request.intake"  # the prefilled intake form of a suitable request, again
 REQUEST_CREATE_CASE = "request.create_case"
 REQUEST_SHOW = "request.show"
+REQUEST_FIGURES = "request.figures"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -65,5 +66,6 @@ VERBS: frozenset[str] = frozenset(
         REQUEST_INTAKE,
         REQUEST_CREATE_CASE,
         REQUEST_SHOW,
+        REQUEST_FIGURES,
     }
 )

@@ -427,6 +427,80 @@ def working_days_after(start: date, end: date, is_holiday: Callable[[date], bool
     return count
 
 
+# -- the year's figures -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    """The contact requests of one year, for the bank's joint meetings."""
+
+    year: int
+    per_month: tuple[int, ...]  # January to December, by the day the request came
+    urgent: int
+    waiting: int  # not judged yet
+    suitable: int
+    not_suitable: Mapping[str, int]  # reason code -> requests
+    no_answer: int
+    days_to_first_call: float | None  # median, of the requests called
+    days_to_first_meeting: float | None  # median, of the requests whose case has met
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_month)
+
+    @property
+    def suitable_share(self) -> float | None:
+        """Of the requests judged, the share judged suitable."""
+        judged = self.suitable + sum(self.not_suitable.values()) + self.no_answer
+        return self.suitable / judged if judged else None
+
+
+def _median(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def request_figures(
+    year: int,
+    requests: Sequence[ContactRequest],
+    first_meetings: Mapping[int, datetime],
+    local_date: Callable[[datetime], date],
+) -> RequestFigures:
+    """Count a year's requests by month and result; time to first call and to first meeting."""
+    mine = [r for r in requests if local_date(r.created_at).year == year]
+    per_month = [0] * 12
+    reasons: dict[str, int] = {}
+    for request in mine:
+        per_month[local_date(request.created_at).month - 1] += 1
+        if request.status is RequestStatus.NOT_SUITABLE:
+            reasons[request.reason] = reasons.get(request.reason, 0) + 1
+    day = 86400.0
+    to_call = [
+        (r.first_call_at - r.created_at).total_seconds() / day for r in mine if r.first_call_at
+    ]
+    to_meeting = [
+        (first_meetings[r.case_id] - r.created_at).total_seconds() / day
+        for r in mine
+        if r.case_id is not None and r.case_id in first_meetings
+    ]
+    return RequestFigures(
+        year=year,
+        per_month=tuple(per_month),
+        urgent=sum(r.form.urgent for r in mine),
+        waiting=sum(r.status in (RequestStatus.NEW, RequestStatus.TAKEN) for r in mine),
+        suitable=sum(r.status is RequestStatus.SUITABLE for r in mine),
+        not_suitable=reasons,
+        no_answer=sum(r.status is RequestStatus.NO_ANSWER for r in mine),
+        days_to_first_call=_median(to_call),
+        days_to_first_meeting=_median(to_meeting),
+    )
+
+
 # -- the port -------------------------------------------------------------------------------
 
 
@@ -448,6 +522,14 @@ class RequestStore(Protocol):
         ...
 
     async def count_since(self, since: datetime) -> int: ...
+
+    async def received_between(self, start: datetime, end: datetime) -> list[ContactRequest]:
+        """Every request received in [start, end), for the year's figures."""
+        ...
+
+    async def first_meetings(self, case_ids: Sequence[int]) -> dict[int, datetime]:
+        """The start of each case's first meeting that was not cancelled."""
+        ...
 
     async def erase_unlinked(self, before: datetime) -> int:
         """Erase judged requests received before ``before`` that never became a case."""

@@ -7,14 +7,16 @@ acting on one request at the same instant only the first change is kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediation.model import MeetingStatus
 from mediation.requests import ContactRequest, RequestForm, RequestStatus, RequestStore
+from storage.models import MeetingRow
 from storage.models_requests import ContactRequestRow
 from storage.repositories.text import words
 
@@ -24,6 +26,11 @@ _JUDGED = (
     RequestStatus.NOT_SUITABLE.value,
     RequestStatus.NO_ANSWER.value,
 )
+
+
+def _utc(value: datetime | str) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _request(row: ContactRequestRow) -> ContactRequest:
@@ -149,6 +156,29 @@ class SqlRequestStore:
         query = select(func.count()).where(ContactRequestRow.created_at >= since)
         async with self._sessions() as session:
             return int((await session.scalar(query)) or 0)
+
+    async def received_between(self, start: datetime, end: datetime) -> list[ContactRequest]:
+        query = select(ContactRequestRow).where(
+            ContactRequestRow.created_at >= start, ContactRequestRow.created_at < end
+        )
+        async with self._sessions() as session:
+            return [_request(row) for row in (await session.scalars(query)).all()]
+
+    async def first_meetings(self, case_ids: Sequence[int]) -> dict[int, datetime]:
+        if not case_ids:
+            return {}
+        query = (
+            select(MeetingRow.case_id, func.min(MeetingRow.starts_at))
+            .where(
+                MeetingRow.case_id.in_(case_ids),
+                MeetingRow.status != MeetingStatus.CANCELLED.value,
+            )
+            .group_by(MeetingRow.case_id)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        # min() over SQLite's stored text comes back as text: read it as the column would.
+        return {int(c): _utc(at) for c, at in rows if at is not None}
 
     async def erase_unlinked(self, before: datetime) -> int:
         statement = delete(ContactRequestRow).where(

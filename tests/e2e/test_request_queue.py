@@ -148,6 +148,15 @@ async def test_a_request_reaches_the_coordinator_and_becomes_a_linked_case(bank:
     assert t("en", "request.error.closed") in words(twice)
     assert await bank.app[SOPU].requests.queue() == []
 
+    # The year's figures, from the queue card's button, for coordinators only.
+    empty_queue = await bank.teams.ask("coord", "requests")
+    year = _data(empty_queue, verbs.REQUEST_FIGURES)
+    figures = await bank.teams.click("coord", verbs.REQUEST_FIGURES, year, where="personal")
+    assert t("en", "figures.title", year=2026) in words(figures)
+    assert t("en", "figures.suitable") in words(figures)
+    refused = await bank.teams.click("olli", verbs.REQUEST_FIGURES, year, where="personal")
+    assert t("en", "request.error.coordinators_only") in words(refused)
+
 
 async def test_not_suitable_needs_a_reason_and_no_answer_needs_the_calls(bank: Bank) -> None:
     request_id = await _request(bank, parent_name="Liisa Laine")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediation import requests as rq
 from mediation.requests import RequestStatus
+from storage.models import MeetingRow
 from storage.requests import SqlRequestStore
 from storage.uow import SqlUnitOfWork, session_factory
 from tests.integration.storage_seed import add_case, add_coordinator
@@ -92,3 +93,32 @@ async def test_retention_erases_unlinked_requests_and_blanks_linked_ones(
     assert blanked is not None and blanked.case_id == case.id
     assert (blanked.form.parent_name, blanked.form.phone, blanked.form.email) == ("", "", "")
     assert blanked.form.child_birth_years == FORM.child_birth_years  # kept for the figures
+
+
+async def test_the_years_requests_and_their_cases_first_meetings(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    store = SqlRequestStore(sessions)
+    coordinator = await add_coordinator(SqlUnitOfWork(sessions))
+    assert coordinator.id is not None
+    case = await add_case(SqlUnitOfWork(sessions), coordinator.id)
+    assert case.id is not None
+    first = RECEIVED + timedelta(days=9)
+    async with sessions() as session, session.begin():
+        for n, status in enumerate(("cancelled", "booked", "held")):
+            starts = RECEIVED + timedelta(days=8 + n)
+            session.add(
+                MeetingRow(
+                    case_id=case.id,
+                    kind="individual",
+                    parent_no=1,
+                    starts_at=starts,
+                    ends_at=starts + timedelta(hours=1),
+                    status=status,
+                )
+            )
+    for n in range(3):
+        await store.add(FORM, RECEIVED + timedelta(days=200 * n), f"year-{n}")
+    found = await store.received_between(RECEIVED, RECEIVED + timedelta(days=365))
+    assert len(found) == 2
+    assert await store.first_meetings([case.id, 999]) == {case.id: first}
+    assert await store.first_meetings([]) == {}

@@ -10,7 +10,13 @@ import pytest
 
 from cards import verbs
 from cards.i18n import LANGS, Lang, t
-from cards.requests import RequestView, queue_card, request_card, request_intake_form
+from cards.requests import (
+    RequestView,
+    figures_card,
+    queue_card,
+    request_card,
+    request_intake_form,
+)
 from mediation import errors
 from mediation import requests as rq
 from mediation.model import AwayPeriod, Role
@@ -234,8 +240,8 @@ def test_request_cards_are_valid_and_offer_what_may_be_done(
 def test_the_queue_and_the_prefilled_intake_cards_are_valid(lang: Lang) -> None:
     zone = ZoneInfo("Europe/Helsinki")
     views = [RequestView(sample(n), {}, zone, 3) for n in (1, 2)]
-    assert_valid_card(queue_card(views, lang))
-    assert_valid_card(queue_card([], lang))
+    assert_valid_card(queue_card(views, lang, 2026))
+    assert_valid_card(queue_card([], lang, 2026))
     form = request_intake_form(lang, 5, rq.intake_values(sample()))
     assert_valid_card(form)
     assert [a["verb"] for a in form["actions"]] == [verbs.REQUEST_CREATE_CASE]
@@ -274,3 +280,31 @@ def test_the_card_offers_the_cases_going_on_for_the_other_parent() -> None:
         for a in request_card(RequestView(sample(), {}, zone, 3), "fi")["actions"]
         if a.get("title") == t("fi", "request.action.same_family")
     ]
+
+
+def test_the_years_figures_count_months_results_and_medians() -> None:
+    zone = ZoneInfo("Europe/Helsinki")
+    day = timedelta(days=1)
+    requests = [
+        sample(1, first_call_at=RECEIVED + day, status=RequestStatus.SUITABLE, case_id=4),
+        sample(2, first_call_at=RECEIVED + 3 * day, violence_or_fear=True),
+        sample(3, status=RequestStatus.NOT_SUITABLE, reason="declined", referred_to="none"),
+        sample(4, status=RequestStatus.NO_ANSWER, created_at=RECEIVED + 40 * day),
+        sample(5, created_at=RECEIVED.replace(year=2025)),  # another year
+    ]
+    figures = rq.request_figures(
+        2026, requests, {4: RECEIVED + 10 * day}, lambda m: m.astimezone(zone).date()
+    )
+    assert figures.total == 4 and figures.per_month[2] == 3 and figures.per_month[3] == 1
+    assert (figures.urgent, figures.waiting, figures.suitable, figures.no_answer) == (1, 1, 1, 1)
+    assert figures.not_suitable == {"declined": 1}
+    assert figures.suitable_share == pytest.approx(1 / 3)
+    assert figures.days_to_first_call == pytest.approx(2.0)
+    assert figures.days_to_first_meeting == pytest.approx(10.0)
+    for lang in LANGS:
+        card = figures_card(figures, lang)
+        assert_valid_card(card)
+        assert t(lang, "request.reason.declined") in str(card)
+    empty = rq.request_figures(2026, [], {}, lambda m: m.date())
+    assert empty.suitable_share is None and empty.days_to_first_call is None
+    assert_valid_card(figures_card(empty, "en"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -19,12 +20,13 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import feedback_page, stats_download
+from bot import contact_page, feedback_page, stats_download
 from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
+from bot.actions_requests import RequestActions
 from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
@@ -44,12 +46,14 @@ from bot.settings import Settings
 from bot.signing import secret_key
 from bot.teams import TeamsGateway
 from bot.turns import TurnGate
+from jobs import contact_requests
 from mediation.ports import Clock
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.feedback import SqlFeedbackStore
 from storage.outbox import SqlOutbox
 from storage.redelivery import Delivery
+from storage.requests import SqlRequestStore
 from storage.stats import SqlStatsQueries
 from storage.uow import SqlUnitOfWork, session_factory
 
@@ -97,6 +101,7 @@ class Sopu:
     gateway: TeamsGateway
     deps: ActionDeps
     jobs: JobsRuntime
+    requests: SqlRequestStore  # the families' contact requests
 
     @property
     def engine(self) -> AsyncEngine:
@@ -144,7 +149,17 @@ async def open_sopu(
             settings.feedback_link_days,
             settings.stats_link_minutes,
         )
-        renderer = MessageRenderer(uow_factory, clock, settings.policy, gateway, feedback, calendar)
+        requests = SqlRequestStore(storage.sessions)
+        renderer = MessageRenderer(
+            uow_factory,
+            clock,
+            settings.policy,
+            gateway,
+            feedback,
+            calendar,
+            requests,
+            settings.front_door,
+        )
         postman = Postman(
             store,
             connector,
@@ -155,7 +170,15 @@ async def open_sopu(
             settings.policy,
         )
         jobs = build_jobs(
-            settings, storage.engine, storage.sessions, uow_factory, clock, postman, calendar, wake
+            settings,
+            storage.engine,
+            storage.sessions,
+            uow_factory,
+            clock,
+            postman,
+            calendar,
+            wake,
+            requests,
         )
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(
@@ -174,16 +197,18 @@ async def open_sopu(
         meetings = CalendarActions(deps)
         feedback_actions = FeedbackActions(deps)
         job_actions = JobActions(deps)
+        request_actions = RequestActions(deps, requests, settings.front_door)
         router = Router(
             {
                 **cases.routes(),
                 **meetings.routes(),
                 **feedback_actions.routes(),
                 **job_actions.routes(),
+                **request_actions.routes(),
             },
             answers,
         )
-        conversation = Conversation(deps, cases, job_actions, feedback_actions)
+        conversation = Conversation(deps, cases, job_actions, feedback_actions, request_actions)
         bot = SopuBot(conversation, router, store)
         turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)
@@ -200,6 +225,7 @@ async def open_sopu(
             gateway,
             deps,
             jobs,
+            requests,
         )
 
 
@@ -215,6 +241,7 @@ def create_app(
     app.router.add_post("/api/messages", _messages)
     plain_routes.add_routes(app)
     feedback_page.add_routes(app)
+    contact_page.add_routes(app)
     stats_download.add_routes(app)
     return app
 
@@ -244,6 +271,14 @@ class _Running:
             app[UNITS] = sopu.storage.uow
             app[feedback_page.FEEDBACK_PAGE] = feedback_page.FeedbackPage(
                 sopu.deps.feedback.store, self.clock, secret_key(settings)
+            )
+            app[contact_page.CONTACT_PAGE] = contact_page.ContactPage(
+                sopu.requests,
+                self.clock,
+                secret_key(settings),
+                settings.front_door,
+                settings.policy,
+                functools.partial(contact_requests.announce, sopu.jobs.services.context),
             )
             app[stats_download.STATS_DOWNLOAD] = stats_download.StatsDownload(
                 sopu.deps.feedback.stats, self.clock, settings.policy, secret_key(settings)

@@ -1,4 +1,5 @@
-"""Chat commands to Sopu (help, setup, new case, my cases, quota, mediators, reminders, stats)."""
+"""Chat commands to Sopu (help, setup, new case, my cases, quota, mediators, reminders, stats,
+requests)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import cards
 from bot.actions import CaseActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
+from bot.actions_requests import RequestActions
 from bot.answers import with_form_id
 from bot.deps import ActionDeps, Card, Message
 from cards.commands import parse_command
@@ -28,11 +30,13 @@ class Conversation:
         cases: CaseActions,
         jobs: JobActions,
         feedback: FeedbackActions,
+        requests: RequestActions,
     ) -> None:
         self.deps = deps
         self.cases = cases
         self.jobs = jobs
         self.feedback = feedback
+        self.requests = requests
 
     async def answer(self, message: Message) -> Card:
         """The answer to a typed message; a refusal is a card too."""
@@ -76,6 +80,11 @@ class Conversation:
             return await self.cases.registry_card(actor, lang)
         if command == "reminders":
             return await self.jobs.reminders_card(actor, lang)
+        if command == "requests":
+            if not message.personal:
+                # The queue holds families' contact details: never in a channel.
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return await self.requests.queue_card(actor, lang)
         if command == "stats":
             return await self.feedback.stats_command(actor, lang, args, message.personal)
         return cards.help_card(lang, me.is_coordinator)

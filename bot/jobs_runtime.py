@@ -17,6 +17,7 @@ from jobs.base import JobContext
 from jobs.scheduler import SchedulerService
 from mediation.calendar import push_pending
 from mediation.ports import Clock
+from mediation.requests import RequestStore
 from storage.calendar import SqlMeetingFinder
 from storage.jobs import JobStore
 from storage.leader import LeaderLock
@@ -58,6 +59,7 @@ def build_jobs(
     postman: Postman,
     calendar: CalendarService,
     wake: SenderWake,
+    requests: RequestStore | None = None,
 ) -> JobsRuntime:
     """Everything the jobs need, wired."""
     outbox, store = postman.outbox, JobStore(sessions)
@@ -73,6 +75,8 @@ def build_jobs(
         wake=sender.wake,
         graph_tasks=dict(calendar.graph_tasks),
         push_calendar=lambda: push_pending(uow_factory(), calendar.deps),
+        requests=requests,
+        front_door=settings.front_door,
     )
     service = SchedulerService(
         ctx,

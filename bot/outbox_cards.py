@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import segno
@@ -11,12 +11,14 @@ import segno
 import cards
 from bot.calendar_service import feedback_section
 from bot.deps import CalendarService, Card, FeedbackDeps
+from bot.request_views import request_view
 from bot.teams import TeamsGateway
 from cards import calendar as calendar_cards
 from cards.calendar import record_card
 from cards.feedback import case_feedback_card, client_link_card
 from cards.i18n import Lang, format_date, t
 from cards.reminders import escalation_notice, reminder_card
+from cards.requests import request_card
 from mediation import errors, services
 from mediation.calendar import meeting_view
 from mediation.calendar.sync import change_of
@@ -25,6 +27,7 @@ from mediation.feedback import client_link as get_client_link
 from mediation.outbox import MessageKind, OutboxMessage
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
+from mediation.requests import FrontDoorPolicy, RequestStore
 
 
 def qr_data_uri(url: str) -> str:
@@ -46,9 +49,13 @@ class MessageRenderer:
     gateway: TeamsGateway
     feedback: FeedbackDeps
     calendar: CalendarService | None  # None: record prompts go as plain prompts
+    requests: RequestStore | None = None  # the families' contact requests
+    front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
 
     async def __call__(self, message: OutboxMessage, lang: Lang) -> Card:
         kind, payload = message.key.kind, message.payload
+        if kind in (MessageKind.CONTACT_REQUEST, MessageKind.REQUEST_ESCALATION):
+            return await self._request_card(message, lang)
         if kind is MessageKind.ESCALATION:
             # The coordinators get the case card itself, with the reason on top.
             summary = await services.summary_of(
@@ -88,6 +95,24 @@ class MessageRenderer:
             released = await uow.mediators.get(int(payload["mediator_id"]))
         name = released.name if released is not None else "?"
         return cards.seat_released_card(summary, name, str(payload["reason"]), lang)
+
+    async def _request_card(self, message: OutboxMessage, lang: Lang) -> Card:
+        """The request's card as it stands when sent, with why it comes on top."""
+        request_id = int(message.payload["request_id"])
+        request = await self.requests.get(request_id) if self.requests is not None else None
+        if request is None:
+            return cards.notice_card(lang, t(lang, "request.error.not_found"))
+        if message.key.kind is MessageKind.CONTACT_REQUEST:
+            notice = t(lang, "request.new")
+        elif request.form.urgent:
+            notice = t(lang, "request.escalation_urgent", n=request_id)
+        else:
+            days = self.front_door.escalate_after_working_days
+            notice = t(lang, "request.escalation", n=request_id, days=days)
+        view = await request_view(
+            self.uow_factory, request, self.policy.zone, self.front_door.max_attempts
+        )
+        return request_card(view, lang, notice, notice_is_error=request.form.urgent)
 
     async def client_feedback_link(self, case_id: int) -> tuple[ClientLink, str]:
         """The case's one client feedback link (made on first use) and its full URL."""

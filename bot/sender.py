@@ -355,6 +355,7 @@ class Sender:
         self._rng = rng or random.Random()
         self._wake = (wake or SenderWake()).event
         self._stopping = False
+        self._running = False
         self._waiting: set[asyncio.Task[Any]] = set()
 
     def wake(self) -> None:
@@ -363,6 +364,15 @@ class Sender:
 
     async def run(self) -> None:
         """Drain until cancelled; a cancelled sender lets the posts under way finish first."""
+        if self._running:
+            raise RuntimeError("this sender is running already")
+        self._running = True
+        try:
+            await self._run()
+        finally:
+            self._running = False
+
+    async def _run(self) -> None:
         self._stopping = False
         inflight: set[asyncio.Task[None]] = set()
         try:
@@ -426,22 +436,27 @@ class Sender:
         """Send everything due now, then return (tests, benchmarks, one-off runs).
 
         With ``settle``, wait also for the retries scheduled later to reach a final status.
+        A sender that runs already (the app's own) is only woken and waited for.
         """
-        task = asyncio.create_task(self.run())
+        if self._running and not settle:
+            await self.settled(timeout)
+            return
+        task = asyncio.create_task(self.run()) if not self._running else None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:
             while await self.outbox.unfinished(None if settle else self.clock.now()):
                 if loop.time() > deadline:
                     raise TimeoutError("the outbox did not drain in time")
-                if task.done():
+                if task is not None and task.done():
                     task.result()  # the sender died: say why
                 # Not much oftener: every look is a query on the connection the sender uses.
                 await asyncio.sleep(0.05)
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
@@ -489,7 +504,12 @@ class Sender:
         self.wake()
         while await self.outbox.unfinished(self.clock.now()):
             if loop.time() > deadline:
-                raise TimeoutError("the outbox did not settle in time")
+                waiting = [
+                    f"{m.id} {m.key.kind.value} {m.status.value}"
+                    for m in await self.outbox.all()
+                    if not m.status.final
+                ]
+                raise TimeoutError(f"the outbox did not settle in time: {waiting[:10]}")
             await asyncio.sleep(0.05)  # each look is a query on the connection the sender uses
 
     async def _record(self, message: OutboxMessage, conversation: str, result: PostResult) -> None:

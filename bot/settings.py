@@ -13,6 +13,7 @@ from typing import Any
 
 from mediation.policy import BankPolicy, TermSpec
 from mediation.reminders import ReminderPolicy
+from mediation.requests import FrontDoorPolicy
 from mediation.slots import WorkingHours
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sopu.db"
@@ -209,6 +210,8 @@ class Settings:
     # Without authentication anyone who reaches the port acts as anyone: only loopback is
     # served unless this is set on purpose (SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND=1).
     allow_unauthenticated_public_bind: bool = False
+    # The families' contact form and the coordinators' queue of requests.
+    front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
 
     @property
     def production(self) -> bool:
@@ -282,6 +285,7 @@ class Settings:
             allow_unauthenticated_public_bind=_on_off(
                 env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
             ),
+            front_door=_front_door(env),
         )
         settings.validate()
         return settings
@@ -333,6 +337,30 @@ class Settings:
     def base_url(self) -> str:
         """Sopu's address as others reach it: the public URL, or this host and port."""
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def _front_door(env: Mapping[str, str]) -> FrontDoorPolicy:
+    default = FrontDoorPolicy()
+    names = tuple(
+        dict.fromkeys(n.strip() for n in env.get("SOPU_MUNICIPALITIES", "").split(",") if n.strip())
+    )
+    try:
+        return FrontDoorPolicy(
+            municipalities=names or default.municipalities,
+            max_attempts=_int(env, "SOPU_REQUEST_CALL_ATTEMPTS", default.max_attempts, 1),
+            escalate_after_working_days=_int(
+                env, "SOPU_REQUEST_ESCALATE_DAYS", default.escalate_after_working_days, 1
+            ),
+            per_address_per_hour=_int(
+                env, "SOPU_CONTACT_PER_ADDRESS_HOUR", default.per_address_per_hour, 1
+            ),
+            per_hour=_int(env, "SOPU_CONTACT_PER_HOUR", default.per_hour, 1),
+            retention_days=_int(env, "SOPU_REQUEST_RETENTION_DAYS", default.retention_days, 1),
+        )
+    except SettingsError:
+        raise
+    except ValueError as exc:
+        raise SettingsError(f"SOPU_MUNICIPALITIES: {exc}") from None
 
 
 def _reminders(env: Mapping[str, str]) -> ReminderPolicy:

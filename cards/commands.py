@@ -12,6 +12,7 @@ QUOTA = "quota"
 MEDIATORS = "mediators"
 REMINDERS = "reminders"
 STATS = "stats"
+REQUESTS = "requests"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -22,11 +23,22 @@ CANONICAL: tuple[str, ...] = (
     MEDIATORS,
     REMINDERS,
     STATS,
+    REQUESTS,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
 WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("help", "setup", "new case", "my cases", "quota", "mediators", "reminders", "stats"),
+    "en": (
+        "help",
+        "setup",
+        "new case",
+        "my cases",
+        "quota",
+        "mediators",
+        "reminders",
+        "stats",
+        "requests",
+    ),
     "fi": (
         "ohje",
         "asetus",
@@ -36,6 +48,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "sovittelijat",
         "muistutukset",
         "tilastot",
+        "yhteydenotot",
     ),
     "sv": (
         "hjälp",
@@ -46,6 +59,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "medlare",
         "påminnelser",
         "statistik",
+        "begäranden",
     ),
 }
 

@@ -23,6 +23,16 @@ JOINT_AGENDA = "joint.agenda"
 FEEDBACK_MEETING = "feedback.meeting"
 FEEDBACK_CASE = "feedback.case"
 STATS_SHOW = "stats.show"
+REQUEST_TAKE = "request.take"
+REQUEST_ATTEMPT = "request.attempt"
+REQUEST_SUITABLE = "request.suitable"
+REQUEST_NOT_SUITABLE = "request.not_suitable"
+REQUEST_NO_ANSWER = "request.no_answer"
+REQUEST_SAME_FAMILY = "request.same_family"  # the other parent of a family already in a case
+REQUEST_INTAKE = "request.intake"  # the prefilled intake form of a suitable request, again
+REQUEST_CREATE_CASE = "request.create_case"
+REQUEST_SHOW = "request.show"
+REQUEST_FIGURES = "request.figures"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -47,5 +57,15 @@ VERBS: frozenset[str] = frozenset(
         FEEDBACK_MEETING,
         FEEDBACK_CASE,
         STATS_SHOW,
+        REQUEST_TAKE,
+        REQUEST_ATTEMPT,
+        REQUEST_SUITABLE,
+        REQUEST_NOT_SUITABLE,
+        REQUEST_NO_ANSWER,
+        REQUEST_SAME_FAMILY,
+        REQUEST_INTAKE,
+        REQUEST_CREATE_CASE,
+        REQUEST_SHOW,
+        REQUEST_FIGURES,
     }
 )

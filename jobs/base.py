@@ -14,6 +14,7 @@ from mediation.outbox import NewMessage, Outbox
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.reminders import ReminderPolicy, WorkingDays
+from mediation.requests import FrontDoorPolicy, RequestStore
 from mediation.rules import QuotaUsage
 from mediation.scheduling import SchedulerMemory
 
@@ -38,6 +39,9 @@ class JobContext:
     graph_tasks: Mapping[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
     # Pushes the calendar changes that did not get through (mediation.calendar.push_pending).
     push_calendar: Callable[[], Awaitable[int]] | None = None
+    # The families' contact requests, when the contact form is served.
+    requests: RequestStore | None = None
+    front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
     days: WorkingDays = field(init=False)
 
     def __post_init__(self) -> None:

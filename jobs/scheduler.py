@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs import (
     calendar_push,
+    contact_requests,
     escalation,
     feedback,
     follow_up,
@@ -32,6 +33,7 @@ from jobs import (
     meeting_reminders,
     mid_term,
     record_prompts,
+    request_retention,
     retention,
     term_start,
 )
@@ -60,6 +62,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(feedback.JOB_ID, feedback.run, every_minutes=5),
     JobSpec(joint_meetings.JOB_ID, joint_meetings.run),
     JobSpec(retention.JOB_ID, retention.run),
+    JobSpec(contact_requests.JOB_ID, contact_requests.run, every_minutes=15),
+    JobSpec(request_retention.JOB_ID, request_retention.run),
 )
 GRAPH_JOBS: tuple[JobSpec, ...] = (
     JobSpec(graph_sync.RENEW_ID, graph_sync.renew, every_minutes=60),

@@ -19,7 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "appPackage"
 ATK = ROOT / "tests" / "browser" / "node_modules" / ".bin" / "atk"
 
-PERSONAL = ["help", "new case", "my cases", "quota", "mediators", "reminders", "stats"]
+PERSONAL = [
+    "help",
+    "new case",
+    "my cases",
+    "quota",
+    "mediators",
+    "reminders",
+    "stats",
+    "requests",
+]
 TEAM = ["help", "setup", "new case", "my cases", "quota", "mediators"]
 TITLES = {
     "fi.json": {
@@ -31,6 +40,7 @@ TITLES = {
         "mediators": "sovittelijat",
         "reminders": "muistutukset",
         "stats": "tilastot",
+        "requests": "yhteydenotot",
     },
     "sv.json": {
         "help": "hjälp",
@@ -41,6 +51,7 @@ TITLES = {
         "mediators": "medlare",
         "reminders": "påminnelser",
         "stats": "statistik",
+        "requests": "begäranden",
     },
 }
 OTHER_GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -37,6 +37,10 @@ ALIASES = [
     ("stats", "stats"),
     ("tilastot", "stats"),
     ("statistik", "stats"),
+    ("requests", "requests"),
+    ("yhteydenotot", "requests"),
+    ("begäranden", "requests"),
+    ("begaranden", "requests"),
 ]
 
 

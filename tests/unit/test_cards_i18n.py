@@ -29,6 +29,7 @@ from mediation.registry import RegistryFileError, RowProblem, parse_registry
 from mediation.views import AGE_BANDS
 from tests.unit.calendar_samples import calendar_errors
 from tests.unit.factories import FORM
+from tests.unit.request_samples import request_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 3, 2)
@@ -179,6 +180,7 @@ def every_error() -> list[errors.DomainError]:
             ]
         ),
         *calendar_errors(),
+        *request_errors(),
     ]
 
 

@@ -1,0 +1,41 @@
+"""Contact requests: each new one goes to the coordinators; one nobody takes is escalated."""
+
+from __future__ import annotations
+
+from jobs.base import JobContext
+from mediation.request_queue import announce_messages, escalation_messages
+from mediation.requests import ContactRequest
+
+JOB_ID = "sopu.contact_requests"
+
+
+async def announce(ctx: JobContext, request: ContactRequest) -> int:
+    """The coordinators' cards of one new request, queued at once by the contact page."""
+    uow = ctx.uow_factory()
+    async with uow:
+        coordinators = await uow.mediators.coordinators()
+    return await ctx.send(
+        announce_messages(request, coordinators, ctx.bank.local_date(request.created_at))
+    )
+
+
+async def run(ctx: JobContext) -> int:
+    if ctx.requests is None:
+        return 0
+    waiting = await ctx.requests.queue()
+    if not waiting:
+        return 0
+    uow = ctx.uow_factory()
+    async with uow:
+        coordinators = await uow.mediators.coordinators()
+    today = ctx.bank.local_date(ctx.clock.now())
+    found = [m for r in waiting for m in announce_messages(r, coordinators, today)]
+    found += escalation_messages(
+        today,
+        waiting,
+        coordinators,
+        ctx.front_door,
+        ctx.days.is_holiday,
+        lambda request: ctx.bank.local_date(request.created_at),
+    )
+    return await ctx.send(found)

@@ -89,8 +89,8 @@ class FeedbackActions:
 
     # -- statistics ------------------------------------------------------------------------
 
-    async def stats_command(self, actor: str, lang: Lang, args: str, personal: bool) -> Card:
-        """``stats [year]``: the year's figures for a coordinator, in personal chat only."""
+    async def stats_command(self, actor: str, lang: Lang, args: str) -> Card:
+        """``stats [year]``: the year's figures for a coordinator (sent to personal chat)."""
         today = self.deps.policy.local_date(self.deps.clock.now())
         words = args.split()
         if not words:
@@ -99,10 +99,6 @@ class FeedbackActions:
             year = int(words[0])
         else:
             return error_card(lang, t(lang, "stats.bad_year", year=today.year - 1))
-        if not personal:
-            # Figures about families and colleagues are not for a channel.
-            await self._coordinator(actor)
-            return error_card(lang, t(lang, "error.personal_chat_only"))
         return await self.stats_card(actor, lang, year)
 
     async def stats_show(self, click: Click) -> Card:
@@ -111,7 +107,7 @@ class FeedbackActions:
             raise errors.InvalidInput("year", "unknown choice")
         if not click.personal:
             await self._coordinator(click.actor)
-            return error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+            return error_card(click.lang, t(click.lang, "error.personal_data_only"))
         return await self.stats_card(click.actor, click.lang, year)
 
     async def _coordinator(self, actor: str) -> None:

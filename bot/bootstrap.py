@@ -36,6 +36,7 @@ from bot.framework.endpoint import ActivityEndpoint
 from bot.framework.handler import SopuBot
 from bot.jobs_runtime import JobsRuntime, build_jobs
 from bot.keys import CALENDAR, ENGINE, SETTINGS, UNITS
+from bot.languages import Languages, bank_language
 from bot.outbox_cards import MessageRenderer
 from bot.router import Router
 from bot.settings import Settings
@@ -175,6 +176,7 @@ async def open_sopu(
         meetings = CalendarActions(deps)
         feedback_actions = FeedbackActions(deps)
         job_actions = JobActions(deps)
+        languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
                 **cases.routes(),
@@ -183,8 +185,9 @@ async def open_sopu(
                 **job_actions.routes(),
             },
             answers,
+            languages,
         )
-        conversation = Conversation(deps, cases, job_actions, feedback_actions)
+        conversation = Conversation(deps, cases, job_actions, feedback_actions, languages)
         bot = SopuBot(conversation, router, store)
         turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)

@@ -111,8 +111,11 @@ class TeamsGateway:
             self._names = (now, tuple((m.id, m.name) for m in active if m.id))
         return list(self._names[1])
 
-    async def channel_card(self, summary: CaseSummary, lang: Lang = "fi") -> Card:
-        return cards.case_card(summary, lang, mediators=await self.mediators_for_cards())
+    async def channel_card(self, summary: CaseSummary) -> Card:
+        """The case's card for the bank channel, always in the bank's language."""
+        return cards.case_card(
+            summary, lang_of(self.policy.language), mediators=await self.mediators_for_cards()
+        )
 
     async def post_case(self, summary: CaseSummary) -> None:
         """Start a new thread in the bank channel with the case card, and remember it."""

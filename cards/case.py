@@ -150,48 +150,71 @@ def _details_button(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "case.action.details"), verbs.CASE_DETAILS, _case_ref(summary))
 
 
+def _assign_form(
+    summary: CaseSummary,
+    lang: Lang,
+    mediators: Sequence[tuple[int, str]],
+    typed: Mapping[str, object] | None = None,
+) -> list[Element]:
+    """Choose a mediator and a seat; a reason is asked when the choice is over quota."""
+    typed = typed or {}
+    seat_options = [
+        (
+            str(s.n),
+            t(
+                lang,
+                "coord.seat_choice",
+                seat=t(lang, "case.seat", n=s.n),
+                holder=s.holder_name or t(lang, "case.seat_free"),
+            ),
+        )
+        for s in summary.seats
+    ]
+
+    def kept(key: str) -> str | None:
+        value = typed.get(key)
+        return str(value)[:REASON_MAX] if isinstance(value, str | int) and value != "" else None
+
+    return [
+        choice_set(
+            "mediator_id",
+            t(lang, "coord.mediator"),
+            [(str(mid), name) for mid, name in mediators],
+            style="filtered",
+            value=kept("mediator_id"),
+            placeholder=t(lang, "coord.mediator_placeholder"),
+            required_message=t(lang, "problem.choose_mediator"),
+        ),
+        choice_set(
+            "seat",
+            t(lang, "coord.seat"),
+            seat_options,
+            value=kept("seat"),
+            placeholder=t(lang, "coord.seat_placeholder"),
+        ),
+        text_input(
+            "override_reason",
+            t(lang, "coord.override_reason"),
+            value=kept("override_reason"),
+            max_length=REASON_MAX,
+        ),
+    ]
+
+
+def _assign_submit(summary: CaseSummary, lang: Lang) -> Element:
+    return execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))
+
+
 def _coordinator_tools(
     summary: CaseSummary, lang: Lang, mediators: Sequence[tuple[int, str]]
 ) -> Element:
     tools: list[Element] = []
     if mediators:
-        seat_options = [
-            (
-                str(s.n),
-                t(
-                    lang,
-                    "coord.seat_choice",
-                    seat=t(lang, "case.seat", n=s.n),
-                    holder=s.holder_name or t(lang, "case.seat_free"),
-                ),
-            )
-            for s in summary.seats
-        ]
         tools.append(
             show_card(
                 t(lang, "coord.assign"),
-                [
-                    choice_set(
-                        "mediator_id",
-                        t(lang, "coord.mediator"),
-                        [(str(mid), name) for mid, name in mediators],
-                        style="filtered",
-                        placeholder=t(lang, "coord.mediator_placeholder"),
-                        required_message=t(lang, "problem.choose_mediator"),
-                    ),
-                    choice_set(
-                        "seat",
-                        t(lang, "coord.seat"),
-                        seat_options,
-                        placeholder=t(lang, "coord.seat_placeholder"),
-                    ),
-                    text_input(
-                        "override_reason",
-                        t(lang, "coord.override_reason"),
-                        max_length=REASON_MAX,
-                    ),
-                ],
-                [execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))],
+                _assign_form(summary, lang, mediators),
+                [_assign_submit(summary, lang)],
             )
         )
     if summary.status in _CLOSABLE:
@@ -237,16 +260,29 @@ def case_card(
     mediators: Sequence[tuple[int, str]] = (),
     notice: str | None = None,
     notice_is_error: bool = False,
+    assign_typed: Mapping[str, object] | None = None,
 ) -> Card:
     """The anonymous card in the bank channel: the facts a mediator needs to claim a seat.
 
     It is the same for everyone who sees it (no per-user refresh): the server decides who
-    may claim, release, see details or use the coordinator's tools.
+    may claim, release, see details or use the coordinator's tools. ``assign_typed`` is a
+    refused assignment's form data: the clicker's answer then shows the form open and filled.
     """
     body: list[Element] = []
     if notice:
         body.append(
             text(notice, weight="Bolder", color="Attention" if notice_is_error else "Accent")
+        )
+    if assign_typed is not None and mediators and summary.status in _ACTIVE:
+        body.append(
+            container(
+                [
+                    heading(t(lang, "coord.assign")),
+                    *_assign_form(summary, lang, mediators, assign_typed),
+                    action_set([_assign_submit(summary, lang)]),
+                ],
+                style="emphasis",
+            )
         )
     body.append(heading(t(lang, "case.title", code=summary.code)))
     body.append(facts(summary_facts(summary, lang)))
@@ -281,7 +317,7 @@ def _weekdays(codes: Sequence[str], lang: Lang) -> str:
     return ", ".join(t(lang, f"weekday.{code}") for code in codes)
 
 
-def details_card(details: CaseDetails, lang: Lang) -> Card:
+def details_card(details: CaseDetails, lang: Lang, *, coordinator: bool = False) -> Card:
     """The family's details for the pair and the coordinators, in personal chat only."""
     summary = details.summary
     body: list[Element] = [
@@ -294,6 +330,21 @@ def details_card(details: CaseDetails, lang: Lang) -> Card:
                 [
                     text(t(lang, "details.safety_title"), weight="Bolder", color="Attention"),
                     text(t(lang, "details.safety_text"), spacing="Small"),
+                    *(
+                        [
+                            action_set(
+                                [
+                                    execute(
+                                        t(lang, "details.clear_safety"),
+                                        verbs.CASE_CLEAR_SAFETY,
+                                        _case_ref(summary),
+                                    )
+                                ]
+                            )
+                        ]
+                        if coordinator
+                        else []
+                    ),
                 ],
                 style="attention",
             )

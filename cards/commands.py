@@ -12,6 +12,7 @@ QUOTA = "quota"
 MEDIATORS = "mediators"
 REMINDERS = "reminders"
 STATS = "stats"
+LANGUAGE = "language"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -22,11 +23,22 @@ CANONICAL: tuple[str, ...] = (
     MEDIATORS,
     REMINDERS,
     STATS,
+    LANGUAGE,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
 WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("help", "setup", "new case", "my cases", "quota", "mediators", "reminders", "stats"),
+    "en": (
+        "help",
+        "setup",
+        "new case",
+        "my cases",
+        "quota",
+        "mediators",
+        "reminders",
+        "stats",
+        "language",
+    ),
     "fi": (
         "ohje",
         "asetus",
@@ -36,6 +48,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "sovittelijat",
         "muistutukset",
         "tilastot",
+        "kieli",
     ),
     "sv": (
         "hjälp",
@@ -46,10 +59,30 @@ WORDS: dict[str, tuple[str, ...]] = {
         "medlare",
         "påminnelser",
         "statistik",
+        "språk",
     ),
 }
 
 _PUNCTUATION = ".,!?:;"
+
+# What may follow ``language``: each language's code and its names in the three languages.
+LANGUAGE_NAMES: dict[str, str] = {
+    "fi": "fi",
+    "suomi": "fi",
+    "suomeksi": "fi",
+    "finska": "fi",
+    "finnish": "fi",
+    "sv": "sv",
+    "ruotsi": "sv",
+    "ruotsiksi": "sv",
+    "svenska": "sv",
+    "swedish": "sv",
+    "en": "en",
+    "englanti": "en",
+    "englanniksi": "en",
+    "engelska": "en",
+    "english": "en",
+}
 
 
 def fold(text: str) -> str:
@@ -77,6 +110,11 @@ _BY_LENGTH: tuple[tuple[tuple[str, ...], str], ...] = tuple(
         key=lambda item: -len(item[0]),
     )
 )
+
+
+def language_named(text: str) -> str | None:
+    """'Svenska' -> 'sv', 'englanniksi' -> 'en'; None for anything else."""
+    return LANGUAGE_NAMES.get(fold(text.strip().rstrip(_PUNCTUATION)))
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

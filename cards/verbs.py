@@ -10,6 +10,7 @@ CASE_ASSIGN = "case.assign"
 CASE_CLOSE = "case.close"
 CASE_CANCEL = "case.cancel"
 CARD_REFRESH = "card.refresh"
+CASE_CLEAR_SAFETY = "case.clear_safety"
 MEDIATOR_UPDATE = "mediator.update"
 MEETINGS_PROPOSE = "meetings.propose"
 MEETINGS_BOOK = "meetings.book"
@@ -34,6 +35,7 @@ VERBS: frozenset[str] = frozenset(
         CASE_CLOSE,
         CASE_CANCEL,
         CARD_REFRESH,
+        CASE_CLEAR_SAFETY,
         MEDIATOR_UPDATE,
         MEETINGS_PROPOSE,
         MEETINGS_BOOK,

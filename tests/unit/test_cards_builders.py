@@ -211,7 +211,7 @@ def test_a_running_case_has_no_release_on_its_details() -> None:
 # -- intake --------------------------------------------------------------------------------
 
 INPUT_TYPES = {
-    "area": "Input.Text",
+    "area": "Input.ChoiceSet",
     "language": "Input.ChoiceSet",
     "interpreter": "Input.Toggle",
     "children": "Input.Text",

@@ -1,0 +1,176 @@
+"""What a coordinator and a mediator trip over in everyday use, through HTTP."""
+
+from __future__ import annotations
+
+from cards.i18n import t
+from tests.e2e.conftest import Bank, verbs_on, words
+from tests.unit.factories import FORM
+
+
+async def _case_with_concern(bank: Bank) -> int:
+    case = await bank.new_case({**FORM, "safety_concern": "true"})
+    await bank.claim("olli", case)
+    await bank.claim("outi", case)
+    return case.case_id
+
+
+async def test_a_coordinator_clears_a_safety_concern_from_the_details_card(bank: Bank) -> None:
+    case_id = await _case_with_concern(bank)
+    mediator = await bank.teams.click(
+        "olli", "case.details", {"case_id": case_id}, where="personal"
+    )
+    assert t("en", "details.safety_title") in words(mediator)
+    assert "case.clear_safety" not in verbs_on(mediator)
+    refused = await bank.teams.click(
+        "olli", "case.clear_safety", {"case_id": case_id}, where="personal"
+    )
+    assert t("en", "details.safety_title") not in words(refused)
+
+    details = await bank.teams.click(
+        "coord", "case.details", {"case_id": case_id}, where="personal"
+    )
+    assert "case.clear_safety" in verbs_on(details)
+    cleared = await bank.teams.click(
+        "coord", "case.clear_safety", {"case_id": case_id}, where="personal"
+    )
+    assert t("en", "details.safety_title") not in words(cleared)
+    assert t("en", "details.confidential") in words(cleared)
+    uow = bank.sopu.uow()
+    async with uow:
+        stored = await uow.cases.get(case_id)
+    assert stored is not None and not stored.safety_concern_open
+
+
+async def test_commands_showing_peoples_data_answer_in_personal_chat(bank: Bank) -> None:
+    for command, title in (
+        ("mediators", "registry.title"),
+        ("stats", "stats.title"),
+        ("my cases", "my_cases.title"),
+    ):
+        before = len(bank.connector.log)
+        in_channel = await bank.teams.ask("coord", command, where="channel")
+        assert words(in_channel) == t("en", "notice.answered_in_personal_chat"), command
+        assert t("en", "error.personal_chat_only") not in words(in_channel)
+        assert "mediator.update" not in verbs_on(in_channel)
+        personal = bank.personal("coord", after=before)
+        assert len(personal) == 1, command
+        year = bank.clock.now().year
+        assert t("en", title, year=year) in words(personal[0].card), command
+
+
+async def test_a_refused_away_period_keeps_the_form_and_what_was_typed(bank: Bank) -> None:
+    me = await bank.mediator("olli")
+    typed = {"mediator_id": me.id, "away_start": "2026-12-20", "away_end": "2026-12-10"}
+    card = await bank.teams.click("olli", "mediator.update", typed, where="personal")
+    shown = words(card)
+    assert t("en", "quota.title") in shown
+    assert t("en", "problem.period_reversed") in shown
+    assert "2026-12-20" in shown and "2026-12-10" in shown
+    assert "mediator.update" in verbs_on(card)
+
+
+async def test_a_registry_edit_is_confirmed_and_a_refused_one_keeps_its_choices(
+    bank: Bank,
+) -> None:
+    olli = await bank.mediator("olli")
+    saved = await bank.teams.click(
+        "coord", "mediator.update", {"mediator_id": olli.id, "active": "false"}, where="personal"
+    )
+    assert t("en", "notice.registry_saved", name=olli.name) in words(saved)
+    typed = {"mediator_id": olli.id, "experienced": "true", "away_start": "2026-12-20"}
+    refused = await bank.teams.click("coord", "mediator.update", typed, where="personal")
+    assert t("en", "problem.period_incomplete") in words(refused)
+    assert str(olli.id) in words(refused) and "2026-12-20" in words(refused)
+
+
+async def test_assigning_over_quota_without_a_reason_keeps_the_chosen_mediator(bank: Bank) -> None:
+    niina = await bank.mediator("niina")
+    for _ in range(2):  # niina's spring quota is used up
+        case = await bank.new_case()
+        await bank.claim("niina", case)
+        await bank.claim("olli", case)
+    case = await bank.new_case()
+    card = await bank.teams.click(
+        "coord",
+        "case.assign",
+        {"case_id": case.case_id, "mediator_id": str(niina.id), "seat": "1"},
+        thread=case.thread,
+    )
+    inputs = {
+        e["id"]: e.get("value")
+        for e in _elements(card["body"])
+        if e.get("type", "").startswith("Input.")
+    }
+    assert inputs["mediator_id"] == str(niina.id) and inputs["seat"] == "1"
+    assert "override_reason" in inputs
+
+
+def _elements(body: list[dict[str, object]]) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    for element in body:
+        found.append(element)
+        items = element.get("items")
+        if isinstance(items, list):
+            found.extend(_elements(items))
+    return found
+
+
+async def test_the_area_is_a_choice_from_the_banks_list(bank: Bank) -> None:
+    form = await bank.intake_form()
+    area = next(e for e in _elements(form["body"]) if e.get("id") == "area")
+    assert area["type"] == "Input.ChoiceSet"
+    assert {c["value"] for c in area["choices"]} == set(bank.sopu.settings.policy.areas)
+    submit = next(a for a in form["actions"] if a.get("verb") == "case.create")
+    typed = {**FORM, "area": "Aino Virtanen, Kauppakatu", **submit["data"]}
+    refused = await bank.teams.click("coord", "case.create", typed, where="personal")
+    assert t("en", "problem.area_choose") in words(refused)
+    assert "Aino Virtanen, Kauppakatu" not in words(refused)
+
+
+async def test_the_intake_reports_every_problem_in_one_submit(bank: Bank) -> None:
+    form = await bank.intake_form()
+    submit = next(a for a in form["actions"] if a.get("verb") == "case.create")
+    typed = {
+        **FORM,
+        "parent1_name": "",
+        "parent1_phone": "call me",
+        "parent1_email": "nope",
+        "children": "010203A123B",
+        **submit["data"],
+    }
+    refused = await bank.teams.click("coord", "case.create", typed, where="personal")
+    shown = words(refused)
+    for problem in ("required", "not_phone", "not_email", "identity_code"):
+        assert t("en", f"problem.{problem}") in shown, problem
+
+
+async def test_the_channel_card_stays_in_the_banks_language(bank: Bank) -> None:
+    assert bank.sopu.settings.policy.language == "en"
+    case = await bank.new_case(locale="fi-FI")
+    answer = await bank.claim("outi", case, locale="sv-SE")
+    assert answer["lang"] == "en"
+    assert t("en", "notice.claimed", seat=1, code=case.code) in words(answer)
+    assert bank.channel_card(case)["lang"] == "en"
+    await bank.teams.click("olli", "card.refresh", {"case_id": case.case_id}, locale="fi-FI")
+    assert bank.channel_card(case)["lang"] == "en"
+
+
+async def test_a_chosen_language_is_remembered_over_the_clients_locale(bank: Bank) -> None:
+    chosen = await bank.teams.ask("outi", "kieli ruotsi", locale="en-US")
+    assert words(chosen) == t("sv", "language.chosen")
+    again = await bank.teams.ask("outi", "help", locale="en-US")
+    assert t("sv", "help.title") in words(again)
+    case = await bank.new_case()
+    details = await bank.teams.click(
+        "outi", "case.details", {"case_id": case.case_id}, where="personal", locale="en-US"
+    )
+    assert details["lang"] == "sv"
+    sent = len(bank.connector.log)
+    await bank.claim("olli", case)
+    await bank.claim("outi", case, locale="en-US")
+    notes = [s.card for s in bank.personal("outi", after=sent) if s.card]
+    assert notes and all(note["lang"] == "sv" for note in notes)
+    unknown = await bank.teams.ask("olli", "language klingon", locale="en-US")
+    assert t("en", "language.unknown") in words(unknown)
+    shown = await bank.teams.ask("olli", "language", locale="en-US")
+    assert t("sv", "language.example") in words(shown)

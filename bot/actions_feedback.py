@@ -16,10 +16,14 @@ from bot.stats_download import download_url
 from cards import verbs
 from cards.feedback import case_feedback_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
-from cards.messages import error_card, notice_card
+from cards.messages import error_card
 from cards.stats import stats_card
 from mediation import errors, services
-from mediation.feedback import record_case_feedback, record_meeting_feedback
+from mediation.feedback import (
+    my_meeting_feedback,
+    record_case_feedback,
+    record_meeting_feedback,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +62,12 @@ class FeedbackActions:
                 click.lang, meeting_id, notice=error_text(click.lang, exc), notice_is_error=True
             )
         key = "feedback.saved" if changed else "feedback.unchanged"
-        return notice_card(click.lang, t(click.lang, key))
+        current = await my_meeting_feedback(
+            click.actor, meeting_id, self.deps.uow_factory(), self.deps.feedback.store
+        )
+        return meeting_feedback_card(
+            click.lang, meeting_id, notice=t(click.lang, key), current=current
+        )
 
     async def case(self, click: Click) -> Card:
         """A mediator's look back at a closed case; the card comes back with the answer."""

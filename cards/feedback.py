@@ -17,7 +17,15 @@ from cards.base import (
 )
 from cards.i18n import Lang, format_date, t
 from cards.verbs import FEEDBACK_CASE, FEEDBACK_MEETING
-from mediation.feedback import COOPERATION, HARD, HELPED, NOTE_LIMIT, RATING, CaseFeedback
+from mediation.feedback import (
+    COOPERATION,
+    HARD,
+    HELPED,
+    NOTE_LIMIT,
+    RATING,
+    CaseFeedback,
+    MeetingFeedback,
+)
 from mediation.views import CaseSummary
 
 
@@ -43,23 +51,29 @@ def _note(lang: Lang, id_: str, label: str, value: str = "") -> Element:
     ) | {"isMultiline": True}
 
 
-def meeting_feedback_section(lang: Lang, meeting_id: int) -> list[dict[str, Any]]:
+def meeting_feedback_section(
+    lang: Lang, meeting_id: int, current: MeetingFeedback | None = None
+) -> list[dict[str, Any]]:
     """The feedback part of a meeting-record card: ``fb_rating``, ``fb_cooperation``, ``fb_note``.
 
-    The record card's own submit button carries ``meeting_id``; these are only the inputs.
+    The record card's own submit button carries ``meeting_id``; these are only the inputs,
+    filled with the mediator's stored answer (``current``), which a new answer replaces.
     """
     return [
         heading(t(lang, "feedback.meeting.title"), separator=True),
         text(t(lang, "feedback.meeting.intro"), subtle=True, spacing="None"),
-        _scale(lang, "fb_rating", t(lang, "feedback.rating.label"), None),
+        _scale(
+            lang, "fb_rating", t(lang, "feedback.rating.label"), current.rating if current else None
+        ),
         choice_set(
             "fb_cooperation",
             t(lang, "feedback.cooperation.label"),
             [(c, t(lang, f"feedback.cooperation.{c}")) for c in COOPERATION],
             style="expanded",
+            value=current.cooperation if current else None,
             required_message=t(lang, "feedback.required"),
         ),
-        _note(lang, "fb_note", t(lang, "feedback.note.label")),
+        _note(lang, "fb_note", t(lang, "feedback.note.label"), current.note if current else ""),
     ]
 
 
@@ -69,12 +83,13 @@ def meeting_feedback_card(
     code: str | None = None,
     notice: str | None = None,
     notice_is_error: bool = False,
+    current: MeetingFeedback | None = None,
 ) -> Card:
     """The meeting feedback on its own, until the calendar's record card carries it."""
     body: list[Element] = []
     if notice:
         body.append(text(notice, color="Attention" if notice_is_error else "Good"))
-    section = meeting_feedback_section(lang, meeting_id)
+    section = meeting_feedback_section(lang, meeting_id, current)
     if code:
         section[0] = heading(t(lang, "feedback.meeting.title_code", code=code))
     else:

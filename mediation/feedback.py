@@ -301,6 +301,10 @@ class FeedbackStore(Protocol):
 
     async def case_feedback(self, case_id: int, mediator_id: int) -> CaseFeedback | None: ...
 
+    async def meeting_feedback(
+        self, meeting_id: int, mediator_id: int
+    ) -> MeetingFeedback | None: ...
+
 
 # -- use cases ---------------------------------------------------------------------------
 
@@ -377,6 +381,17 @@ async def _seat_holder_on(uow: UnitOfWork, actor_aad: str, case_id: int) -> tupl
     if case.seat_of(me.id) is None:
         raise errors.NotSeatHolder(case.code)
     return me.id, case
+
+
+async def my_meeting_feedback(
+    actor_aad: str, meeting_id: int, uow: UnitOfWork, store: FeedbackStore
+) -> MeetingFeedback | None:
+    """The mediator's own stored answer about a meeting, to show it again on the form."""
+    async with uow:
+        me = await actor(uow, actor_aad)
+    if me.id is None:
+        return None
+    return await store.meeting_feedback(meeting_id, me.id)
 
 
 async def record_meeting_feedback(

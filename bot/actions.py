@@ -15,9 +15,10 @@ from bot.answers import CaseAnswers, with_form_id
 from bot.deps import ActionDeps, Card, Click, Handler
 from bot.teams import DeliveryFailed
 from cards import verbs
-from cards.i18n import Lang, error_text, form_problems, label, t
+from cards.i18n import Lang, error_text, form_problems, label, t, tn
 from cards.mediators import read_mediator_update
 from jobs import feedback as feedback_job
+from mediation import calendar as cal
 from mediation import errors, services
 from mediation.intake import parse_intake
 from mediation.model import Outcome, ReleaseReason
@@ -172,6 +173,7 @@ class CaseActions:
         if result.changed:
             outcome_name = label(click.lang, "outcome", outcome.value)
             notice = t(click.lang, "notice.closed", code=result.case.code, outcome=outcome_name)
+            notice += await self._cancel_meetings_ahead(click, result.case.case_id)
             await self._feedback_requests(result.case.case_id)
         else:
             notice = t(click.lang, "notice.unchanged")
@@ -203,7 +205,29 @@ class CaseActions:
             self.deps.policy,
         )
         key = "notice.cancelled" if result.changed else "notice.unchanged"
-        return await self.answers.of(click, result.case, t(click.lang, key, code=result.case.code))
+        notice = t(click.lang, key, code=result.case.code)
+        if result.changed:
+            notice += await self._cancel_meetings_ahead(click, result.case.case_id)
+        return await self.answers.of(click, result.case, notice)
+
+    async def _cancel_meetings_ahead(self, click: Click, case_id: int) -> str:
+        """The case's meetings still ahead are cancelled and the pair told; what to add to
+        the notice. The close is committed: a failure here is logged, not answered."""
+        svc = self.deps.calendar
+        try:
+            cancelled = await cal.cancel_meetings_ahead(
+                click.actor,
+                case_id,
+                self.deps.uow_factory(),
+                svc.in_lang(click.lang),
+                svc.meeting_notifier,
+            )
+        except Exception:
+            log.exception("cancelling the meetings of a closed case failed")
+            return " " + t(click.lang, "notice.meetings_not_cancelled")
+        if not cancelled:
+            return ""
+        return " " + tn(click.lang, "notice.meetings_cancelled", len(cancelled))
 
     async def refresh(self, click: Click) -> Card:
         return await self.answers.now(click)

@@ -23,8 +23,8 @@ from cards.base import (
     text,
     text_input,
 )
-from cards.calendar import propose_button
-from cards.i18n import Lang, join_and, label, t, term_label, time_label, tn
+from cards.calendar import cap, kind_label, propose_button
+from cards.i18n import Lang, format_date, join_and, label, t, term_label, time_label, tn
 from mediation import errors
 from mediation.model import CaseStatus, Outcome, ReleaseReason
 from mediation.rules import CardSnapshot
@@ -201,6 +201,26 @@ def _assign_form(
     ]
 
 
+def _meetings_ahead(summary: CaseSummary, lang: Lang) -> list[Element]:
+    """What closing or cancelling does to the booked meetings still to come."""
+    if not summary.meetings_ahead:
+        return []
+    lines = [
+        t(
+            lang,
+            "close.meeting_line",
+            kind=cap(kind_label(lang, m.kind, m.parent_no)),
+            day=format_date(lang, m.starts_at.date()),
+            time=t(lang, "calendar.clock", h=m.starts_at.hour, m=f"{m.starts_at.minute:02}"),
+        )
+        for m in summary.meetings_ahead
+    ]
+    return [
+        text(tn(lang, "close.meetings_ahead", len(lines)), weight="Bolder", color="Warning"),
+        text("\n".join(f"- {line}" for line in lines), spacing="Small"),
+    ]
+
+
 def _assign_submit(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))
 
@@ -222,13 +242,14 @@ def _coordinator_tools(
             show_card(
                 t(lang, "coord.close"),
                 [
+                    *_meetings_ahead(summary, lang),
                     choice_set(
                         "outcome",
                         t(lang, "coord.outcome"),
                         [(o.value, label(lang, "outcome", o.value)) for o in Outcome],
                         placeholder=t(lang, "coord.outcome_placeholder"),
                         required_message=t(lang, "coord.outcome_required"),
-                    )
+                    ),
                 ],
                 [execute(t(lang, "coord.close_submit"), verbs.CASE_CLOSE, _acting_on(summary))],
             )
@@ -238,6 +259,7 @@ def _coordinator_tools(
             t(lang, "coord.cancel"),
             [
                 text(t(lang, "coord.cancel_note"), subtle=True),
+                *_meetings_ahead(summary, lang),
                 text_input("reason", t(lang, "coord.cancel_reason"), max_length=REASON_MAX),
             ],
             [

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 from mediation.model import Case, Family, Mediator
 from mediation.policy import BankPolicy
-from mediation.rules import QuotaUsage, seat_needs_experienced
+from mediation.rules import QuotaUsage, meetings_to_cancel, seat_needs_experienced
 
 AGE_BANDS = ((0, 2, "0-2"), (3, 6, "3-6"), (7, 12, "7-12"), (13, 17, "13-17"))
 
@@ -37,6 +37,15 @@ class SeatView:
 
 
 @dataclass(frozen=True)
+class MeetingAhead:
+    """A booked meeting still to come, as the close and cancel forms list it."""
+
+    kind: str
+    parent_no: int | None
+    starts_at: datetime  # in the bank's time zone
+
+
+@dataclass(frozen=True)
 class CaseSummary:
     case_id: int
     code: str
@@ -55,6 +64,8 @@ class CaseSummary:
     seats: tuple[SeatView, ...]
     # The case's version when read: of two summaries of one case, the higher is the newer.
     version: int = 0
+    # Booked meetings from today on: closing or cancelling the case cancels them.
+    meetings_ahead: tuple[MeetingAhead, ...] = ()
 
     @property
     def open_seats(self) -> int:
@@ -100,6 +111,10 @@ def summarize(
         preferred_times=case.intake.preferred_times,
         seats=tuple(seats),
         version=case.version,
+        meetings_ahead=tuple(
+            MeetingAhead(m.kind.value, m.parent_no, m.starts_at.astimezone(policy.zone))
+            for m in meetings_to_cancel(case, datetime.combine(today, time(), policy.zone))
+        ),
     )
 
 

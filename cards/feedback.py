@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -147,26 +148,41 @@ def case_feedback_card(
 def client_link_card(
     lang: Lang,
     summary: CaseSummary,
-    url: str,
-    qr_png_data_uri: str,
+    links: Sequence[tuple[int, str, str]],
     expires: date | None = None,
 ) -> Card:
-    """The client feedback link and its QR code, for the pair to hand to both parents."""
+    """Each parent's own feedback link and QR code, for the pair to hand over.
+
+    ``links`` holds (parent number, URL, QR code as a PNG data URI); each link takes one
+    answer, so one parent answering twice never locks the other out.
+    """
     body: list[Element] = [
         heading(t(lang, "feedback.client.title", code=summary.code)),
-        text(t(lang, "feedback.client.intro")),
-        {
-            "type": "Image",
-            "url": qr_png_data_uri,
-            "altText": t(lang, "feedback.client.qr_alt"),
-            "size": "Large",
-            "horizontalAlignment": "Center",
-        },
-        text(url, size="Small", subtle=True),
+        text(t(lang, "feedback.client.intro_each")),
     ]
+    actions: list[Element] = []
+    for parent_no, url, qr_png_data_uri in links:
+        parent = t(lang, "feedback.client.parent", n=parent_no)
+        body += [
+            text(parent, weight="Bolder", separator=True),
+            {
+                "type": "Image",
+                "url": qr_png_data_uri,
+                "altText": t(lang, "feedback.client.qr_alt_parent", n=parent_no),
+                "size": "Large",
+                "horizontalAlignment": "Center",
+            },
+            text(url, size="Small", subtle=True),
+        ]
+        actions.append(
+            {
+                "type": "Action.OpenUrl",
+                "title": t(lang, "feedback.client.open_parent", n=parent_no),
+                "url": url,
+            }
+        )
     if expires is not None:
         body.append(
             text(t(lang, "feedback.client.expires", date=format_date(lang, expires)), subtle=True)
         )
-    actions = [{"type": "Action.OpenUrl", "title": t(lang, "feedback.client.open"), "url": url}]
     return card(lang, body, actions)

@@ -19,10 +19,11 @@ from aiohttp import web
 
 from bot.signing import sign, verify
 from cards.i18n import LANGS, Lang, label, t, term_label
+from cards.stats import decimal
 from mediation.model import CaseStatus, MeetingKind, Outcome
 from mediation.policy import BankPolicy
 from mediation.ports import Clock
-from mediation.stats import StatsQueries, YearStats, shown
+from mediation.stats import Average, StatsQueries, YearStats, shown
 
 CSV_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -49,8 +50,16 @@ def link_ok(key: bytes, year: int, lang: str, expires: str, sig: str, now: datet
     return verify(key, _message(year, lang, int(expires)), sig)
 
 
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}".replace(".", ",")
+def _fmt(lang: Lang, value: float | None) -> str:
+    return "" if value is None else decimal(lang, value)
+
+
+def _average(lang: Lang, avg: Average) -> str:
+    """An average as it may leave the coordinators' view; a withheld one says so in words,
+    never as "< 5", which would read as a value on the 1-5 scale."""
+    if avg.value is None:
+        return ""
+    return t(lang, "stats.withheld_csv") if avg.withheld else decimal(lang, avg.value)
 
 
 def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
@@ -90,7 +99,7 @@ def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
     timing = sec("stats.timing")
     for key, median in (("stats.to_pair", s.to_pair), ("stats.to_meeting", s.to_first_meeting)):
         # A median over fewer than five families says too much about each of them.
-        value = _fmt(median.days) if median.count >= 5 else shown(median.count)
+        value = _fmt(lang, median.days) if median.count >= 5 else t(lang, "stats.withheld_csv")
         yield [timing, t(lang, key), year, value if median.count else ""]
     meetings = sec("stats.meetings")
     for term in s.terms:
@@ -111,28 +120,28 @@ def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
         fb,
         t(lang, "stats.response_rate"),
         year,
-        _fmt(rate) if rate is not None and c.answers >= 5 else "",
+        _fmt(lang, rate) if rate is not None and c.answers >= 5 else "",
     ]
     for key, avg in (
         ("felt_heard", c.felt_heard),
         ("impartial", c.impartial),
         ("child_view", c.child_view),
     ):
-        yield [fb, t(lang, f"stats.avg.{key}"), year, avg.shown().replace(".", ",")]
+        yield [fb, t(lang, f"stats.avg.{key}"), year, _average(lang, avg)]
     m = s.mediator_feedback
     mf = sec("stats.mediator_feedback")
     yield [mf, t(lang, "stats.case_feedback"), year, shown(m.case_answers)]
     for key, avg in (("package", m.package), ("pair", m.pair), ("meeting", m.meeting)):
-        yield [mf, t(lang, f"stats.avg.{key}"), year, avg.shown().replace(".", ",")]
+        yield [mf, t(lang, f"stats.avg.{key}"), year, _average(lang, avg)]
     # Mediators' own workload, not counts of families: shown as is (see the README).
     people = sec("stats.mediators")
     for p in s.mediators:
         for term in s.terms:
             yield [people, p.name, term_label(lang, term, s.year), str(p.packages.get(term, 0))]
         yield [people, p.name, year, f"{p.year_packages}/{p.year_quota}"]
-        yield [people, f"{p.name}: {t(lang, 'stats.col.hours')}", year, _fmt(p.hours)]
+        yield [people, f"{p.name}: {t(lang, 'stats.col.hours')}", year, _fmt(lang, p.hours)]
     for employer, minutes in s.minutes_by_employer.items():
-        yield [sec("stats.by_employer"), employer, year, _fmt(minutes / 60)]
+        yield [sec("stats.by_employer"), employer, year, _fmt(lang, minutes / 60)]
 
 
 def csv_bytes(lang: Lang, s: YearStats) -> bytes:

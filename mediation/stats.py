@@ -50,11 +50,10 @@ class Average:
     value: float | None
     count: int  # answers behind it
 
-    def shown(self) -> str:
-        """Outside the coordinators' view an average of fewer than 5 answers is withheld."""
-        if self.value is None or self.count < SMALL_COUNT:
-            return SMALL_TEXT if self.count else ""
-        return f"{self.value:.1f}"
+    @property
+    def withheld(self) -> bool:
+        """An average of fewer than 5 answers is not shown: it says too much of each answer."""
+        return self.value is not None and self.count < SMALL_COUNT
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.stats_download import download_url, link_ok
-from cards.i18n import LANGS, Lang
+from bot.stats_download import csv_bytes, download_url, link_ok
+from cards.i18n import LANGS, Lang, t
 from cards.stats import stats_card
 from cards.verbs import STATS_SHOW
 from mediation.stats import (
@@ -20,6 +21,7 @@ from mediation.stats import (
     median_of_counts,
     shown,
 )
+from tests.e2e.conftest import words
 from tests.unit.cards_support import executes, nodes, size
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -81,8 +83,53 @@ def test_the_card_holds_a_whole_bank_under_teams_limit(lang: Lang) -> None:
 
 def test_small_counts_outside_the_coordinators_view() -> None:
     assert [shown(n) for n in (0, 1, 4, 5, 12)] == ["0", "< 5", "< 5", "5", "12"]
-    assert Average(4.25, 4).shown() == "< 5" and Average(4.25, 5).shown() == "4.2"
-    assert Average(None, 0).shown() == ""
+    assert Average(4.25, 4).withheld and not Average(4.25, 5).withheld
+    assert not Average(None, 0).withheld
+
+
+def few() -> YearStats:
+    """A year of one family and a few answers: what a new bank's first months look like."""
+    return dataclasses.replace(
+        figures(1),
+        families={"spring": 1},
+        by_status={("spring", "closed"): 1},
+        by_outcome={("spring", "agreement"): 1},
+        by_area={},
+        by_referral={},
+        to_pair=Median(2.5, 1),
+        client=ClientFeedbackFigures(1, 1, Average(3.0, 1), Average(None, 0), Average(None, 0)),
+        mediator_feedback=MediatorFeedbackFigures(
+            1, 2, Average(4.5, 2), Average(None, 0), Average(3.5, 6)
+        ),
+        minutes_by_employer={},
+    )
+
+
+def test_the_card_reads_as_its_language_and_withholds_thin_averages() -> None:
+    en = words(stats_card("en", few(), date(2026, 11, 2)))
+    assert "(1 answers)" not in en and "1 families" not in en
+    assert "2.5 days (1 family)" in en
+    assert "3.5 (6 answers)" in en and "3,5" not in en
+    assert t("en", "stats.withheld.one", count=1) in en  # the parents' 3.0 of one answer
+    assert "4.5" not in en  # the package's average of two answers is withheld too
+    assert t("en", "stats.by_employer") not in en  # no hours: no heading over nothing
+    assert t("en", "stats.by_area") not in en
+    fi = words(stats_card("fi", few(), date(2026, 11, 2)))
+    assert "3,5 (6 vastausta)" in fi
+    empty = dataclasses.replace(few(), families={}, by_status={}, by_outcome={})
+    card = stats_card("en", empty, date(2026, 11, 2))
+    assert not [n for n in nodes(card) if n.get("type") == "Column" and n.get("style")]
+    assert t("en", "stats.chart") not in words(card)
+
+
+def test_the_csv_marks_a_withheld_average_in_words() -> None:
+    table = csv_bytes("en", few()).decode("utf-8-sig")
+    lines = [line.split(";") for line in table.splitlines()]
+    values = {row[1]: row[3] for row in lines}
+    assert values[t("en", "stats.avg.felt_heard")] == t("en", "stats.withheld_csv")
+    assert values[t("en", "stats.avg.package")] == t("en", "stats.withheld_csv")
+    assert values[t("en", "stats.avg.meeting")] == "3.5"
+    assert values[t("en", "stats.to_pair")] == t("en", "stats.withheld_csv")
 
 
 def test_median_from_grouped_day_counts() -> None:

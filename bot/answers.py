@@ -49,6 +49,7 @@ class CaseAnswers:
             notice=notice,
             notice_is_error=error,
             assign_typed=click.data if error and click.verb == verbs.CASE_ASSIGN else None,
+            viewer=click.actor,
         )
 
     async def refusal(self, click: Click, exc: errors.DomainError) -> Card:

@@ -283,12 +283,15 @@ def case_card(
     notice: str | None = None,
     notice_is_error: bool = False,
     assign_typed: Mapping[str, object] | None = None,
+    viewer: str | None = None,
 ) -> Card:
     """The anonymous card in the bank channel: the facts a mediator needs to claim a seat.
 
     It is the same for everyone who sees it (no per-user refresh): the server decides who
     may claim, release, see details or use the coordinator's tools. ``assign_typed`` is a
     refused assignment's form data: the clicker's answer then shows the form open and filled.
+    ``viewer`` is the clicker whose answer this card is: only a seat holder's answer offers
+    "Release my seat" (the shared card leaves it to the details card and to answers).
     """
     body: list[Element] = []
     if notice:
@@ -324,7 +327,7 @@ def case_card(
                 style="positive",
             )
         )
-    if summary.status in _SEATS_MOVE and summary.open_seats < len(summary.seats):
+    if summary.status in _SEATS_MOVE and summary.held_by(viewer):
         actions.append(
             execute(t(lang, "case.action.release"), verbs.CASE_RELEASE, _acting_on(summary))
         )
@@ -333,6 +336,20 @@ def case_card(
         actions.append(_coordinator_tools(summary, lang, mediators))
     actions.append(execute(t(lang, "case.action.refresh"), verbs.CARD_REFRESH, _case_ref(summary)))
     return card(lang, body, actions)
+
+
+# The longest run of letters a card shows without a place where the line may break.
+UNBROKEN_MAX = 20
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def breakable(value: str) -> str:
+    """Long runs without spaces get invisible break points, so a narrow screen wraps them."""
+    words = []
+    for word in value.split(" "):
+        chunks = [word[i : i + UNBROKEN_MAX] for i in range(0, len(word), UNBROKEN_MAX)]
+        words.append(_ZERO_WIDTH_SPACE.join(chunks))
+    return " ".join(words)
 
 
 def _weekdays(codes: Sequence[str], lang: Lang) -> str:
@@ -388,10 +405,11 @@ def details_card(details: CaseDetails, lang: Lang, *, coordinator: bool = False)
     missing = t(lang, "details.missing")
     for n, parent in enumerate(details.family.parents, start=1):
         body.append(text(t(lang, "details.parent", n=n), weight="Bolder", separator=True))
+        # A name in a text block, with room to break: a fact's value is cut off at the edge.
+        body.append(text(breakable(parent.name), spacing="Small"))
         body.append(
             facts(
                 [
-                    (t(lang, "details.name"), parent.name),
                     (t(lang, "details.phone"), parent.phone or missing),
                     (t(lang, "details.email"), parent.email or missing),
                 ]

@@ -34,6 +34,7 @@ class SeatView:
     holder_name: str | None
     holder_is_new: bool
     needs_experienced: bool
+    holder_aad: str | None = None  # never shown: whose answer card offers "Release my seat"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class CaseSummary:
     def holds_seat(self, mediator_id: int | None) -> bool:
         return mediator_id is not None and any(s.holder_id == mediator_id for s in self.seats)
 
+    def held_by(self, aad_object_id: str | None) -> bool:
+        """Whether the person of this Entra object id holds one of the seats."""
+        aad = (aad_object_id or "").lower()
+        return bool(aad) and any(s.holder_aad == aad for s in self.seats)
+
 
 def summarize(
     case: Case, holders: Mapping[int, Mediator], policy: BankPolicy, today: date
@@ -92,6 +98,7 @@ def summarize(
                 holder_name=holder.name if holder else None,
                 holder_is_new=bool(holder and not holder.is_experienced(policy)),
                 needs_experienced=seat_needs_experienced(case, seat, holders, policy),
+                holder_aad=holder.aad_object_id.lower() if holder else None,
             )
         )
     return CaseSummary(

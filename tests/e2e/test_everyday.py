@@ -174,3 +174,24 @@ async def test_a_chosen_language_is_remembered_over_the_clients_locale(bank: Ban
     assert t("en", "language.unknown") in words(unknown)
     shown = await bank.teams.ask("olli", "language", locale="en-US")
     assert t("sv", "language.example") in words(shown)
+
+
+async def test_release_is_offered_only_to_a_seat_holder(bank: Bank) -> None:
+    case = await bank.new_case()
+    mine = await bank.claim("olli", case)
+    assert "case.release" in verbs_on(mine)
+    assert "case.release" not in verbs_on(bank.channel_card(case))  # what everyone sees
+    theirs = await bank.teams.click("outi", "card.refresh", {"case_id": case.case_id})
+    assert "case.release" not in verbs_on(theirs)
+
+
+async def test_a_long_unbroken_name_can_wrap_on_the_details_card(bank: Bank) -> None:
+    long_name = "Aino-Maria-Katariina-Virtasenpoika-Korhonen-Lindqvist"
+    case = await bank.new_case({**FORM, "parent1_name": long_name})
+    card = await bank.teams.click(
+        "coord", "case.details", {"case_id": case.case_id}, where="personal"
+    )
+    shown = words(card)
+    assert long_name in shown.replace("\u200b", "")
+    runs = [run for line in shown.splitlines() for run in line.replace("\u200b", " ").split()]
+    assert max(len(run) for run in runs) <= 20

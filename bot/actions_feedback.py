@@ -12,18 +12,19 @@ from typing import Any
 
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
-from bot.stats_download import download_url
+from bot.stats_download import WRITTEN, download_url
 from cards import verbs
 from cards.feedback import case_feedback_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
 from cards.messages import error_card
-from cards.stats import stats_card
+from cards.stats import stats_card, written_feedback_card
 from mediation import errors, services
 from mediation.feedback import (
     my_meeting_feedback,
     record_case_feedback,
     record_meeting_feedback,
 )
+from mediation.stats import written_lines
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class FeedbackActions:
             verbs.FEEDBACK_MEETING: self.meeting,
             verbs.FEEDBACK_CASE: self.case,
             verbs.STATS_SHOW: self.stats_show,
+            verbs.STATS_WRITTEN: self.written,
         }
 
     async def meeting(self, click: Click) -> Card:
@@ -118,6 +120,20 @@ class FeedbackActions:
             await self._coordinator(click.actor)
             return error_card(click.lang, t(click.lang, "error.personal_data_only"))
         return await self.stats_card(click.actor, click.lang, year)
+
+    async def written(self, click: Click) -> Card:
+        """The year's written feedback for the joint meetings: coordinators, personal chat."""
+        year = click.data.get("year")
+        if not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 3000:
+            raise errors.InvalidInput("year", "unknown choice")
+        await self._coordinator(click.actor)
+        if not click.personal:
+            return error_card(click.lang, t(click.lang, "error.personal_data_only"))
+        fb, policy = self.deps.feedback, self.deps.policy
+        now = self.deps.clock.now()
+        lines = written_lines(await fb.stats.written(year, policy), policy.areas)
+        url = download_url(fb.base_url, fb.key, year, click.lang, now, fb.stats_minutes, WRITTEN)
+        return written_feedback_card(click.lang, year, lines, url, fb.stats_minutes)
 
     async def _coordinator(self, actor: str) -> None:
         uow = self.deps.uow_factory()

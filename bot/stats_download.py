@@ -23,31 +23,57 @@ from cards.stats import decimal
 from mediation.model import CaseStatus, MeetingKind, Outcome
 from mediation.policy import BankPolicy
 from mediation.ports import Clock
-from mediation.stats import Average, StatsQueries, YearStats, shown
+from mediation.stats import (
+    Average,
+    StatsQueries,
+    WrittenLine,
+    YearStats,
+    shown,
+    written_lines,
+)
 
 CSV_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-def _message(year: int, lang: str, expires: int) -> str:
-    return f"stats-csv|{year}|{lang}|{expires}"
+# What a signed link downloads: the figures, or the written answers.
+FIGURES, WRITTEN = "stats-csv", "written-csv"
+_PATHS = {FIGURES: "/stats/{year}.csv", WRITTEN: "/stats/{year}/written.csv"}
+
+
+def _message(year: int, lang: str, expires: int, what: str = FIGURES) -> str:
+    return f"{what}|{year}|{lang}|{expires}"
 
 
 def download_url(
-    base_url: str, key: bytes, year: int, lang: Lang, now: datetime, minutes: int
+    base_url: str,
+    key: bytes,
+    year: int,
+    lang: Lang,
+    now: datetime,
+    minutes: int,
+    what: str = FIGURES,
 ) -> str:
     expires = int((now + timedelta(minutes=minutes)).timestamp())
     query = urlencode(
-        {"lang": lang, "expires": expires, "sig": sign(key, _message(year, lang, expires))}
+        {"lang": lang, "expires": expires, "sig": sign(key, _message(year, lang, expires, what))}
     )
-    return f"{base_url}/stats/{year}.csv?{query}"
+    return f"{base_url}{_PATHS[what].format(year=year)}?{query}"
 
 
-def link_ok(key: bytes, year: int, lang: str, expires: str, sig: str, now: datetime) -> bool:
+def link_ok(
+    key: bytes,
+    year: int,
+    lang: str,
+    expires: str,
+    sig: str,
+    now: datetime,
+    what: str = FIGURES,
+) -> bool:
     if not (expires.isascii() and expires.isdigit()) or len(expires) > 12 or lang not in LANGS:
         return False
     if int(expires) < now.timestamp():
         return False
-    return verify(key, _message(year, lang, int(expires)), sig)
+    return verify(key, _message(year, lang, int(expires), what), sig)
 
 
 def _fmt(lang: Lang, value: float | None) -> str:
@@ -171,8 +197,57 @@ STATS_DOWNLOAD = web.AppKey("stats_download", StatsDownload)
 
 
 def add_routes(app: web.Application) -> None:
-    """The download's route; the root puts its ``StatsDownload`` under ``STATS_DOWNLOAD``."""
+    """The downloads' routes; the root puts its ``StatsDownload`` under ``STATS_DOWNLOAD``."""
     app.router.add_get(r"/stats/{year:\d{4}}.csv", download)
+    app.router.add_get(r"/stats/{year:\d{4}}/written.csv", download_written)
+
+
+def _safe_cell(value: str) -> str:
+    # A cell starting with = + - @ would be a formula in a spreadsheet.
+    return ("'" + value) if value[:1] in ("=", "+", "-", "@") else value
+
+
+def written_csv_bytes(lang: Lang, year: int, lines: list[WrittenLine]) -> bytes:
+    """The year's written answers: term, writer, answer, and a warning where it may identify."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([t(lang, f"written.csv.{k}") for k in ("term", "source", "text", "warning")])
+    for line in lines:
+        writer.writerow(
+            [
+                _safe_cell(c)
+                for c in (
+                    term_label(lang, line.term, year),
+                    t(lang, f"written.source.{line.source}"),
+                    line.text,
+                    t(lang, "written.may_identify") if line.may_identify else "",
+                )
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+async def download_written(request: web.Request) -> web.Response:
+    """The written answers' CSV, through a signed link that expires."""
+    d = request.app[STATS_DOWNLOAD]
+    year = int(request.match_info["year"])
+    lang = request.query.get("lang", "")
+    now = d.clock.now()
+    expires, sig = request.query.get("expires", ""), request.query.get("sig", "")
+    if not link_ok(d.key, year, lang, expires, sig, now, WRITTEN):
+        return web.Response(
+            text=t(shown_lang(lang), "stats.download_expired"), status=403, headers=CSV_HEADERS
+        )
+    lines = written_lines(await d.stats.written(year, d.policy), d.policy.areas)
+    return web.Response(
+        body=written_csv_bytes(shown_lang(lang), year, lines),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            **CSV_HEADERS,
+            "Content-Disposition": f'attachment; filename="sopu-written-{year}.csv"',
+        },
+    )
 
 
 def shown_lang(lang: str) -> Lang:

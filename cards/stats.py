@@ -7,15 +7,16 @@ average of fewer than five answers is withheld everywhere, and marked as withhel
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
 
 from cards.base import Card, Element, card, container, execute, facts, heading, text
 from cards.i18n import Lang, format_date, label, t, term_label, tn
-from cards.verbs import STATS_SHOW
+from cards.verbs import STATS_SHOW, STATS_WRITTEN
 from mediation.model import CaseStatus, MeetingKind, Outcome
-from mediation.stats import Average, Median, YearStats
+from mediation.stats import Average, Median, WrittenLine, YearStats
 
 _OUTCOMES = [o.value for o in Outcome]
 
@@ -320,7 +321,67 @@ def stats_card(
                 spacing="None",
             )
         )
+    actions.append(execute(t(lang, "written.open"), STATS_WRITTEN, {"year": s.year}))
     actions.append(
         execute(t(lang, "stats.previous", year=s.year - 1), STATS_SHOW, {"year": s.year - 1})
     )
     return card(lang, [b for b in body if b.get("facts") != []], actions)
+
+
+# Serialized as the Bot Framework sends it, with room under Teams' 28 KB: the download
+# holds every answer when the card cannot.
+WRITTEN_BUDGET = 24_000
+
+
+def written_feedback_card(
+    lang: Lang,
+    year: int,
+    lines: Iterable[WrittenLine],
+    download_url: str | None = None,
+    link_minutes: int = 15,
+) -> Card:
+    """The year's written answers for the joint meetings: by term and writer, no case codes,
+    no dates, and a warning on each answer that may identify someone."""
+    body: list[Element] = [
+        heading(t(lang, "written.title", year=year)),
+        text(t(lang, "written.intro"), subtle=True, spacing="None"),
+    ]
+    shown = 0
+    left_out = 0
+    size = len(json.dumps(body))
+    group: tuple[str, str] | None = None
+    for line in lines:
+        items: list[Element] = []
+        if (line.term, line.source) != group:
+            group = (line.term, line.source)
+            title = t(
+                lang,
+                "written.group",
+                term=term_label(lang, line.term, year),
+                source=t(lang, f"written.source.{line.source}"),
+            )
+            items.append(heading(title, separator=True))
+        items.append(text(f"“{line.text}”", spacing="Small"))
+        if line.may_identify:
+            items.append(text(t(lang, "written.may_identify"), color="Warning", size="Small"))
+        cost = len(json.dumps(items))
+        if size + cost > WRITTEN_BUDGET:
+            left_out += 1
+            continue
+        size += cost
+        shown += 1
+        body.extend(items)
+    if not shown and not left_out:
+        body.append(text(t(lang, "written.none", year=year)))
+    if left_out:
+        body.append(text(tn(lang, "written.left_out", left_out), weight="Bolder"))
+    actions: list[Element] = []
+    if download_url:
+        actions.append(
+            {"type": "Action.OpenUrl", "title": t(lang, "written.download"), "url": download_url}
+        )
+        body.append(
+            text(t(lang, "stats.download_note", minutes=link_minutes), size="Small", subtle=True)
+        )
+    actions.append(execute(t(lang, "written.back"), STATS_SHOW, {"year": year}))
+    return card(lang, body, actions)

@@ -24,6 +24,7 @@ JOINT_AGENDA = "joint.agenda"
 FEEDBACK_MEETING = "feedback.meeting"
 FEEDBACK_CASE = "feedback.case"
 STATS_SHOW = "stats.show"
+STATS_WRITTEN = "stats.written"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -49,5 +50,6 @@ VERBS: frozenset[str] = frozenset(
         FEEDBACK_MEETING,
         FEEDBACK_CASE,
         STATS_SHOW,
+        STATS_WRITTEN,
     }
 )

@@ -113,6 +113,23 @@ def _parent(
     return Parent(name=name, phone=phone, email=email, municipality=area, language=language)
 
 
+_EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]{2,}")
+_PHONE_IN_TEXT = re.compile(r"\+?\d[\d ()\-]{5,}\d")
+# A capitalised word after a lower-case one: within a sentence, most likely a name.
+_NAME_IN_SENTENCE = re.compile(r"\b[a-zåäö][\w-]*,? +[A-ZÅÄÖ][a-zåäö]")
+
+
+def may_identify(text: str, places: Sequence[str] = DEFAULT_AREAS) -> bool:
+    """Free text that may identify someone: an identity code, an e-mail or a phone number
+    (the intake's checks), one of the bank's places, or a name inside a sentence."""
+    if _IDENTITY_CODE.search(text) or _EMAIL_IN_TEXT.search(text) or _PHONE_IN_TEXT.search(text):
+        return True
+    folded = text.casefold()
+    if any(place.split(" – ")[-1].casefold() in folded for place in places):
+        return True
+    return bool(_NAME_IN_SENTENCE.search(text))
+
+
 def area_is_listed(area: str, areas: Sequence[str]) -> bool:
     """The intake's area is one of the bank's own municipalities and districts."""
     return area in areas

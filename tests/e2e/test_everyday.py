@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cards.i18n import t
-from tests.e2e.conftest import Bank, verbs_on, words
+from tests.e2e.conftest import Bank, texts, verbs_on, words
 from tests.unit.factories import FORM
 
 
@@ -195,3 +195,38 @@ async def test_a_long_unbroken_name_can_wrap_on_the_details_card(bank: Bank) -> 
     assert long_name in shown.replace("\u200b", "")
     runs = [run for line in shown.splitlines() for run in line.replace("\u200b", " ").split()]
     assert max(len(run) for run in runs) <= 20
+
+
+async def test_the_years_written_feedback_for_the_joint_meetings(bank: Bank) -> None:
+    case = await bank.paired("olli", "outi")
+    close = {"case_id": case.case_id, "outcome": "agreement"}
+    await bank.teams.click("coord", "case.close", close, thread=case.thread)
+    plain = "Vanhemmat sopivat asiat rauhallisesti."
+    telling = "Tapasimme isän kanssa Keravalla, hän soitti numerosta 040 123 4567."
+    for key, note in (("olli", plain), ("outi", telling)):
+        answer = {"case_id": case.case_id, "cf_package": "4", "cf_pair": "5", "cf_note": note}
+        await bank.teams.click(key, "feedback.case", answer, where="personal")
+    year = bank.clock.now().year
+
+    stats = await bank.teams.click("coord", "stats.show", {"year": year}, where="personal")
+    assert "stats.written" in verbs_on(stats)
+    refused = await bank.teams.click("olli", "stats.written", {"year": year}, where="personal")
+    assert plain not in words(refused)
+    card = await bank.teams.click("coord", "stats.written", {"year": year}, where="personal")
+    shown = words(card)
+    assert plain in shown and telling in shown
+    assert case.code not in texts(card)
+    warning = t("en", "written.may_identify")
+    lines = shown.splitlines()
+    assert lines[lines.index(f"“{telling}”") + 1] == warning
+    assert lines[lines.index(f"“{plain}”") + 1] != warning
+
+    url = next(a["url"] for a in card["actions"] if a["type"] == "Action.OpenUrl")
+    path = url[url.index("/stats/") :]
+    async with bank.teams.http.get(f"{bank.teams.base}{path}") as resp:
+        assert resp.status == 200
+        table = (await resp.read()).decode("utf-8-sig")
+    assert telling in table and warning in table and case.code not in table
+    forged = path.replace(f"/stats/{year}/written.csv", f"/stats/{year}.csv")
+    async with bank.teams.http.get(f"{bank.teams.base}{forged}") as resp:
+        assert resp.status == 403  # a link to the answers opens nothing else

@@ -9,17 +9,20 @@ import pytest
 
 from bot.stats_download import csv_bytes, download_url, link_ok
 from cards.i18n import LANGS, Lang, t
-from cards.stats import stats_card
-from cards.verbs import STATS_SHOW
+from cards.stats import stats_card, written_feedback_card
+from cards.verbs import STATS_SHOW, STATS_WRITTEN
+from mediation.intake import may_identify
 from mediation.stats import (
     Average,
     ClientFeedbackFigures,
     Median,
     MediatorFeedbackFigures,
     MediatorFigures,
+    WrittenAnswer,
     YearStats,
     median_of_counts,
     shown,
+    written_lines,
 )
 from tests.e2e.conftest import words
 from tests.unit.cards_support import executes, nodes, size
@@ -73,7 +76,8 @@ def test_the_card_holds_a_whole_bank_under_teams_limit(lang: Lang) -> None:
     card = stats_card(lang, figures(), date(2026, 11, 2), "https://x/stats/2026.csv?sig=1")
     assert size(card) < 28_000, size(card)
     assert card["version"] == "1.5"
-    (button,) = executes(card)
+    written, button = executes(card)
+    assert written["verb"] == STATS_WRITTEN and written["data"] == {"year": 2026}
     assert button["verb"] == STATS_SHOW and button["data"] == {"year": 2025}
     assert card["actions"][0]["type"] == "Action.OpenUrl"
     # The chart: one bar per outcome of a term, as coloured columns.
@@ -151,3 +155,37 @@ def test_the_download_link_is_signed_and_expires() -> None:
     assert not link_ok(b"x" * 40, 2026, "fi", query["expires"], query["sig"], NOW)
     later = NOW + timedelta(minutes=16)
     assert not link_ok(key, 2026, "fi", query["expires"], query["sig"], later)
+
+
+def test_what_may_identify_someone_in_a_written_answer() -> None:
+    places = ("Järvenpää", "Tuusula – Hyrylä")
+    for telling in (
+        "Isä 131052-308T ei tullut.",
+        "Kirjoitin osoitteeseen aino@example.org",
+        "Soittakaa 040 123 4567",
+        "Tapaaminen oli hyrylässä",
+        "Puhuimme siitä, miten Mikko jaksaa.",
+    ):
+        assert may_identify(telling, places), telling
+    for plain in ("Hyvä ja rauhallinen tapaaminen.", "Sovittelijat kuuntelivat. Kiitos!"):
+        assert not may_identify(plain, places), plain
+
+
+def test_written_answers_come_by_term_and_writer_and_fit_a_card() -> None:
+    answers = [
+        WrittenAnswer("autumn", "mediator_case", "Toimi hyvin."),
+        WrittenAnswer("spring", "parent_missing", "Enemmän aikaa."),
+        WrittenAnswer("spring", "parent_good", "Kuunneltiin, kiitos Mikko!"),
+        WrittenAnswer("spring", "parent_good", "   "),
+    ]
+    lines = written_lines(answers, ())
+    assert [(w.term, w.source) for w in lines] == [
+        ("autumn", "mediator_case"),
+        ("spring", "parent_good"),
+        ("spring", "parent_missing"),
+    ]
+    assert [w.may_identify for w in lines] == [False, True, False]
+    many = [WrittenAnswer("spring", "parent_good", f"Vastaus {i} " + "x" * 300) for i in range(200)]
+    card = written_feedback_card("fi", 2026, written_lines(many, ()), "https://x/w.csv")
+    assert size(card) < 28_000
+    assert any("ladattavassa" in line for line in words(card).splitlines())

@@ -17,6 +17,7 @@ from cards import verbs
 from cards.feedback import case_feedback_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
 from cards.messages import error_card
+from cards.overview import bank_overview_card
 from cards.stats import stats_card, written_feedback_card
 from mediation import errors, services
 from mediation.feedback import (
@@ -24,6 +25,7 @@ from mediation.feedback import (
     record_case_feedback,
     record_meeting_feedback,
 )
+from mediation.overview import bank_overview
 from mediation.stats import written_lines
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class FeedbackActions:
             verbs.FEEDBACK_CASE: self.case,
             verbs.STATS_SHOW: self.stats_show,
             verbs.STATS_WRITTEN: self.written,
+            verbs.BANK_OVERVIEW: self.overview,
         }
 
     async def meeting(self, click: Click) -> Card:
@@ -134,6 +137,20 @@ class FeedbackActions:
         lines = written_lines(await fb.stats.written(year, policy), policy.areas)
         url = download_url(fb.base_url, fb.key, year, click.lang, now, fb.stats_minutes, WRITTEN)
         return written_feedback_card(click.lang, year, lines, url, fb.stats_minutes)
+
+    async def overview(self, click: Click) -> Card:
+        """The bank overview for a coordinator, in personal chat: quotas, hours, the away."""
+        view = await bank_overview(
+            click.actor,
+            self.deps.uow_factory(),
+            self.deps.feedback.stats,
+            self.deps.clock,
+            self.deps.policy,
+        )
+        if not click.personal:
+            return error_card(click.lang, t(click.lang, "error.personal_data_only"))
+        mediators = await self.deps.gateway.mediators_for_cards()
+        return bank_overview_card(view, click.lang, mediators)
 
     async def _coordinator(self, actor: str) -> None:
         uow = self.deps.uow_factory()

@@ -150,7 +150,7 @@ def _details_button(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "case.action.details"), verbs.CASE_DETAILS, _case_ref(summary))
 
 
-def _assign_form(
+def assign_form(
     summary: CaseSummary,
     lang: Lang,
     mediators: Sequence[tuple[int, str]],
@@ -221,7 +221,7 @@ def _meetings_ahead(summary: CaseSummary, lang: Lang) -> list[Element]:
     ]
 
 
-def _assign_submit(summary: CaseSummary, lang: Lang) -> Element:
+def assign_submit(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))
 
 
@@ -233,8 +233,8 @@ def _coordinator_tools(
         tools.append(
             show_card(
                 t(lang, "coord.assign"),
-                _assign_form(summary, lang, mediators),
-                [_assign_submit(summary, lang)],
+                assign_form(summary, lang, mediators),
+                [assign_submit(summary, lang)],
             )
         )
     if summary.status in _CLOSABLE:
@@ -303,8 +303,8 @@ def case_card(
             container(
                 [
                     heading(t(lang, "coord.assign")),
-                    *_assign_form(summary, lang, mediators, assign_typed),
-                    action_set([_assign_submit(summary, lang)]),
+                    *assign_form(summary, lang, mediators, assign_typed),
+                    action_set([assign_submit(summary, lang)]),
                 ],
                 style="emphasis",
             )

@@ -213,6 +213,7 @@ def registry_card(
         ]
         save = execute(t(lang, "form.save"), verbs.MEDIATOR_UPDATE, {})
         inline, actions = _form_or_button(t(lang, "registry.edit"), form, save, refused)
+        actions.append(execute(t(lang, "overview.open"), verbs.BANK_OVERVIEW, {}))
         # After a refusal the open form comes first, where the coordinator was working.
         head.extend(inline)
     full = card(lang, [*head, *lines], actions)

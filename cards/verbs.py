@@ -25,6 +25,7 @@ FEEDBACK_MEETING = "feedback.meeting"
 FEEDBACK_CASE = "feedback.case"
 STATS_SHOW = "stats.show"
 STATS_WRITTEN = "stats.written"
+BANK_OVERVIEW = "bank.overview"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -51,5 +52,6 @@ VERBS: frozenset[str] = frozenset(
         FEEDBACK_CASE,
         STATS_SHOW,
         STATS_WRITTEN,
+        BANK_OVERVIEW,
     }
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cards.i18n import t
 from tests.e2e.conftest import Bank, texts, verbs_on, words
 from tests.unit.factories import FORM
@@ -230,3 +232,34 @@ async def test_the_years_written_feedback_for_the_joint_meetings(bank: Bank) -> 
     forged = path.replace(f"/stats/{year}/written.csv", f"/stats/{year}.csv")
     async with bank.teams.http.get(f"{bank.teams.base}{forged}") as resp:
         assert resp.status == 403  # a link to the answers opens nothing else
+
+
+async def test_the_bank_overview_shows_the_sharing_of_work_and_re_assigns(bank: Bank) -> None:
+    case = await bank.paired("olli", "outi")
+    outi = await bank.mediator("outi")
+    today = bank.clock.now().date()
+    away = {
+        "mediator_id": outi.id,
+        "away_start": today.isoformat(),
+        "away_end": (today + timedelta(days=20)).isoformat(),
+    }
+    await bank.teams.click("coord", "mediator.update", away, where="personal")
+    registry = await bank.teams.ask("coord", "mediators")
+    assert "bank.overview" in verbs_on(registry)
+
+    refused = await bank.teams.click("olli", "bank.overview", {}, where="personal")
+    assert "Sven Svensson" not in words(refused)
+    card = await bank.teams.click("coord", "bank.overview", {}, where="personal")
+    shown = words(card)
+    assert t("en", "overview.title", year=today.year) in shown
+    assert "Sven Svensson" in shown.split(t("en", "overview.without_case"))[1]
+    line = next(s for s in shown.splitlines() if case.code in s)
+    assert "Outi Osaava" in line and "2" in line
+    (form,) = [a for a in card["actions"] if a["type"] == "Action.ShowCard"]
+    seat = next(e for e in form["card"]["body"] if e.get("id") == "seat")
+    assert seat["value"] == "2"
+    submit = form["card"]["actions"][0]
+    niina = await bank.mediator("niina")
+    data = {**submit["data"], "mediator_id": str(niina.id), "seat": "2"}
+    await bank.teams.click("coord", submit["verb"], data, where="personal")
+    assert await bank.holders(case) == {1: "Olli Kokenut", 2: "Niina Uusi"}

@@ -98,6 +98,11 @@ class CaseActions:
         )
         key = "notice.claimed" if result.changed else "notice.already_holding"
         notice = t(click.lang, key, seat=result.seat, code=result.case.code)
+        if result.changed and result.case.open_seats == 0:
+            pair = await services.worked_together(self.deps.uow_factory(), result.case, click.actor)
+            if pair is not None:
+                name, shared = pair
+                notice += " " + tn(click.lang, "notice.worked_together", shared, name=name)
         return await self.answers.of(click, result.case, notice)
 
     async def release(self, click: Click) -> Card:

@@ -8,7 +8,7 @@ from cards.base import Card, Element, card, facts, heading, show_card, text
 from cards.case import assign_form, assign_submit
 from cards.i18n import Lang, format_date, t, term_label
 from cards.stats import decimal
-from mediation.overview import BankOverview
+from mediation.overview import BankOverview, reassign_order
 
 
 def bank_overview_card(
@@ -47,6 +47,7 @@ def bank_overview_card(
         text(", ".join(view.without_case) if view.without_case else t(lang, "overview.everyone")),
         heading(t(lang, "overview.away"), separator=True),
     ]
+    this_term = {m.mediator_id: m.packages.get(term, 0) for m in view.mediators}
     actions: list[Element] = []
     if not view.away_holders:
         body.append(text(t(lang, "overview.nobody_away")))
@@ -61,10 +62,11 @@ def bank_overview_card(
         )
         body.append(text(line))
         if mediators:
+            ordered = reassign_order(list(mediators), this_term, away.met_before)
             actions.append(
                 show_card(
                     t(lang, "overview.reassign", code=away.summary.code),
-                    assign_form(away.summary, lang, mediators, {"seat": str(away.seat)}),
+                    assign_form(away.summary, lang, ordered, {"seat": str(away.seat)}),
                     [assign_submit(away.summary, lang)],
                 )
             )

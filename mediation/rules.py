@@ -156,3 +156,8 @@ def meetings_to_cancel(case: Case, now: datetime) -> list[Meeting]:
         (m for m in case.meetings if m.status is MeetingStatus.BOOKED and m.starts_at > now),
         key=lambda m: m.starts_at,
     )
+
+
+def times_worked_together(cases: list[Case], one: int, other: int, except_case: int) -> int:
+    """Two mediators have worked together on each other case where both hold a seat."""
+    return sum(1 for c in cases if c.id != except_case and {one, other} <= set(c.holder_ids()))

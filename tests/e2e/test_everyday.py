@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from cards.i18n import t
+from mediation.overview import reassign_order
 from tests.e2e.conftest import Bank, texts, verbs_on, words
 from tests.unit.factories import FORM
 
@@ -263,3 +264,23 @@ async def test_the_bank_overview_shows_the_sharing_of_work_and_re_assigns(bank: 
     data = {**submit["data"], "mediator_id": str(niina.id), "seat": "2"}
     await bank.teams.click("coord", submit["verb"], data, where="personal")
     assert await bank.holders(case) == {1: "Olli Kokenut", 2: "Niina Uusi"}
+
+
+async def test_the_claim_that_completes_a_pair_says_if_the_two_have_worked_together(
+    bank: Bank,
+) -> None:
+    first = await bank.new_case()
+    await bank.claim("olli", first)
+    answer = await bank.claim("outi", first)
+    assert t("en", "notice.worked_together.zero", name="Olli Kokenut") in words(answer)
+    second = await bank.new_case()
+    await bank.claim("outi", second)
+    answer = await bank.claim("olli", second)
+    assert t("en", "notice.worked_together.one", name="Outi Osaava") in words(answer)
+
+
+def test_re_assigning_offers_the_least_loaded_who_have_not_met_first() -> None:
+    choices = [(1, "Anna"), (2, "Bertta"), (3, "Cecilia"), (4, "Doris")]
+    packages = {1: 2, 2: 0, 3: 1, 4: 0}
+    ordered = reassign_order(choices, packages, frozenset({2}))
+    assert [c[0] for c in ordered] == [4, 3, 1, 2]

@@ -87,7 +87,6 @@ def _case_fields(
             "area",
             t(lang, "field.area"),
             [(a, a) for a in areas],
-            style="filtered",
             value=_value(values, "area") if _value(values, "area") in areas else None,
             placeholder=t(lang, "intake.area_placeholder"),
             required_message=t(lang, "intake.area_required"),

@@ -3,8 +3,10 @@
 Usage: python appPackage/build.py [--output ZIP] [--bot-id GUID] [--app-id GUID]
 (the default output is build/sopu-teams-app.zip).
 
-The bot id comes from --bot-id, else from the environment variable BOT_APP_ID, else the
-development id in manifest.json stays. The Teams app id likewise from --app-id or TEAMS_APP_ID.
+The bot id comes from --bot-id, else from the environment variable BOT_APP_ID; without
+either the build stops, unless --development keeps the development id in manifest.json (a
+package with it would reach no bot of yours). The Teams app id comes from --app-id or
+TEAMS_APP_ID, else the development id stays.
 Standard library only, so it runs before any virtual environment exists.
 """
 
@@ -92,7 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=HERE)
     parser.add_argument("--bot-id", default=os.environ.get("BOT_APP_ID") or None)
     parser.add_argument("--app-id", default=os.environ.get("TEAMS_APP_ID") or None)
+    parser.add_argument(
+        "--development",
+        action="store_true",
+        help="keep the development bot id of manifest.json when no bot id is given",
+    )
     args = parser.parse_args(argv)
+    if not args.bot_id and not args.development:
+        print(
+            "build.py: no bot id: set BOT_APP_ID (or pass --bot-id) to the Azure Bot's app id; "
+            "--development keeps the development id of manifest.json",
+            file=sys.stderr,
+        )
+        return 2
     try:
         path = build_package(args.source, args.output, args.bot_id, args.app_id)
     except PackageError as error:

@@ -326,10 +326,13 @@ class _SopuBank(Served):
 
     def __init__(self, database: str, connector_url: str, lanes: int) -> None:
         from bot.settings import Settings
+        from mediation.policy import BankPolicy
 
         create_app = _root().create_app
 
+        # The cycle checks English answers: this bank's channel is in English.
         settings = Settings(
+            policy=BankPolicy(language="en"),
             database_url=f"sqlite+aiosqlite:///{database}",
             allowed_tenants=frozenset({TENANT}),
             allowed_teams=frozenset({TEAM}),

@@ -455,7 +455,9 @@ def _banner(port: int, out: TextIO) -> None:
                 f"  You are {me.name}: {me.describe}.",
                 "  Write 'help' (or 'ohje', 'hjälp') to Sopu in the personal chat. In the",
                 "  channel 'Cases' of 'Mediation Team', post '@Sopu setup' once to make it",
-                "  the bank channel. Stop everything with Ctrl-C.",
+                "  the bank channel. The playground's client is English: Sopu answers in",
+                "  English until you write 'kieli suomi' (or 'språk svenska'); the channel's",
+                "  cards are in the bank's language. Stop everything with Ctrl-C.",
                 rule,
             )
         ),

@@ -15,9 +15,10 @@ from bot.answers import CaseAnswers, with_form_id
 from bot.deps import ActionDeps, Card, Click, Handler
 from bot.teams import DeliveryFailed
 from cards import verbs
-from cards.i18n import Lang, form_problems, label, t
+from cards.i18n import Lang, error_text, form_problems, label, t, tn
 from cards.mediators import read_mediator_update
 from jobs import feedback as feedback_job
+from mediation import calendar as cal
 from mediation import errors, services
 from mediation.intake import parse_intake
 from mediation.model import Outcome, ReleaseReason
@@ -41,6 +42,7 @@ class CaseActions:
             verbs.CASE_CLOSE: self.close,
             verbs.CASE_CANCEL: self.cancel,
             verbs.CARD_REFRESH: self.refresh,
+            verbs.CASE_CLEAR_SAFETY: self.clear_safety,
             verbs.MEDIATOR_UPDATE: self.update_mediator,
         }
 
@@ -55,10 +57,13 @@ class CaseActions:
         if await self.deps.store.bank_channel() is None:
             return cards.error_card(click.lang, t(click.lang, "error.no_bank_channel"))
         try:
-            parse_intake(form, self.deps.policy.local_date(self.deps.clock.now()))
+            policy = self.deps.policy
+            parse_intake(form, policy.local_date(self.deps.clock.now()), policy.areas)
         except errors.InvalidForm as exc:
             problems = form_problems(click.lang, exc)
-            return with_form_id(cards.intake_form(click.lang, form, problems))
+            return with_form_id(
+                cards.intake_form(click.lang, form, problems, areas=self.deps.policy.areas)
+            )
         form_id = inputs.text(click.data, "form_id", limit=64)
         # The form's id is committed with the case, its journal entry and its channel post,
         # or none of them is: a form sent twice (a double click, Teams' redelivery under a
@@ -95,6 +100,11 @@ class CaseActions:
         )
         key = "notice.claimed" if result.changed else "notice.already_holding"
         notice = t(click.lang, key, seat=result.seat, code=result.case.code)
+        if result.changed and result.case.open_seats == 0:
+            pair = await services.worked_together(self.deps.uow_factory(), result.case, click.actor)
+            if pair is not None:
+                name, shared = pair
+                notice += " " + tn(click.lang, "notice.worked_together", shared, name=name)
         return await self.answers.of(click, result.case, notice)
 
     async def release(self, click: Click) -> Card:
@@ -170,6 +180,7 @@ class CaseActions:
         if result.changed:
             outcome_name = label(click.lang, "outcome", outcome.value)
             notice = t(click.lang, "notice.closed", code=result.case.code, outcome=outcome_name)
+            notice += await self._cancel_meetings_ahead(click, result.case.case_id)
             await self._feedback_requests(result.case.case_id)
         else:
             notice = t(click.lang, "notice.unchanged")
@@ -201,7 +212,29 @@ class CaseActions:
             self.deps.policy,
         )
         key = "notice.cancelled" if result.changed else "notice.unchanged"
-        return await self.answers.of(click, result.case, t(click.lang, key, code=result.case.code))
+        notice = t(click.lang, key, code=result.case.code)
+        if result.changed:
+            notice += await self._cancel_meetings_ahead(click, result.case.case_id)
+        return await self.answers.of(click, result.case, notice)
+
+    async def _cancel_meetings_ahead(self, click: Click, case_id: int) -> str:
+        """The case's meetings still ahead are cancelled and the pair told; what to add to
+        the notice. The close is committed: a failure here is logged, not answered."""
+        svc = self.deps.calendar
+        try:
+            cancelled = await cal.cancel_meetings_ahead(
+                click.actor,
+                case_id,
+                self.deps.uow_factory(),
+                svc.in_lang(click.lang),
+                svc.meeting_notifier,
+            )
+        except Exception:
+            log.exception("cancelling the meetings of a closed case failed")
+            return " " + t(click.lang, "notice.meetings_not_cancelled")
+        if not cancelled:
+            return ""
+        return " " + tn(click.lang, "notice.meetings_cancelled", len(cancelled))
 
     async def refresh(self, click: Click) -> Card:
         return await self.answers.now(click)
@@ -216,11 +249,12 @@ class CaseActions:
             self.deps.clock,
             self.deps.policy,
         )
+        coordinator = await self._is_coordinator(click.actor)
         if click.personal:
-            return cards.details_card(details, click.lang)
+            return cards.details_card(details, click.lang, coordinator=coordinator)
         # Clicked in the channel: the details go to personal chat, the channel keeps its card.
         try:
-            await self._send_details(click, details)
+            await self._send_details(click, details, coordinator)
         except DeliveryFailed:
             return await self.answers.now(
                 click, t(click.lang, "error.personal_chat_failed"), error=True
@@ -229,8 +263,8 @@ class CaseActions:
             click, t(click.lang, "notice.details_sent", code=details.summary.code)
         )
 
-    async def _send_details(self, click: Click, details: Any) -> None:
-        build = lambda lang: cards.details_card(details, lang)  # noqa: E731
+    async def _send_details(self, click: Click, details: Any, coordinator: bool) -> None:
+        build = lambda lang: cards.details_card(details, lang, coordinator=coordinator)  # noqa: E731
         try:
             await self.deps.gateway.send_personal(click.actor, build)
         except DeliveryFailed:
@@ -239,28 +273,72 @@ class CaseActions:
             await self.deps.gateway.open_personal_chat(click.sender)
             await self.deps.gateway.send_personal(click.actor, build)
 
+    async def clear_safety(self, click: Click) -> Card:
+        """A coordinator clears the case's safety concern from the details card."""
+        case_id = inputs.case_id(click.data)
+        await services.clear_safety_concern(
+            services.CaseStep(click.actor, case_id),
+            self.deps.uow(click),
+            self.deps.clock,
+            self.deps.policy,
+        )
+        details = await services.view_details(
+            services.ViewDetails(click.actor, case_id),
+            self.deps.uow_factory(),
+            self.deps.clock,
+            self.deps.policy,
+        )
+        return cards.details_card(details, click.lang, coordinator=True)
+
     # -- the registry ------------------------------------------------------------------
 
     async def update_mediator(self, click: Click) -> Card:
-        cmd = services.UpdateMediator(actor=click.actor, **read_mediator_update(click.data))
-        await services.update_mediator(cmd, self.deps.uow(click), self.deps.clock, self.deps.policy)
+        personal_quota = click.personal and not await self._is_coordinator(click.actor)
+        try:
+            cmd = services.UpdateMediator(actor=click.actor, **read_mediator_update(click.data))
+            changed = await services.update_mediator(
+                cmd, self.deps.uow(click), self.deps.clock, self.deps.policy
+            )
+        except errors.InvalidInput as exc:
+            # The form comes back open with what was typed, the reason above it.
+            refused = error_text(click.lang, exc)
+            if personal_quota:
+                return await self._quota_card(click, refused=refused, typed=click.data)
+            return await self.registry_card(
+                click.actor, click.lang, refused=refused, typed=click.data
+            )
         if cmd.active is False:
             await self.deps.calendar.forget_feed(cmd.mediator_id)  # left the registry
-        if click.personal and not await self._is_coordinator(click.actor):
+        if personal_quota:
             # A mediator marking themselves away from the quota card gets the quota card back.
-            report = await services.my_quota(
-                click.actor, self.deps.uow(click), self.deps.clock, self.deps.policy
-            )
-            return cards.quota_card(report, click.lang)
-        return await self.registry_card(click.actor, click.lang)
+            return await self._quota_card(click)
+        notice = t(click.lang, "notice.registry_saved", name=changed.name)
+        return await self.registry_card(click.actor, click.lang, notice=notice)
+
+    async def _quota_card(
+        self, click: Click, *, refused: str | None = None, typed: Any = None
+    ) -> Card:
+        report = await services.my_quota(
+            click.actor, self.deps.uow_factory(), self.deps.clock, self.deps.policy
+        )
+        return cards.quota_card(report, click.lang, refused=refused, typed=typed)
 
     async def _is_coordinator(self, aad: str) -> bool:
         uow = self.deps.uow_factory()
         async with uow:
             return (await services.actor(uow, aad)).is_coordinator
 
-    async def registry_card(self, actor: str, lang: Lang) -> Card:
+    async def registry_card(
+        self,
+        actor: str,
+        lang: Lang,
+        *,
+        notice: str | None = None,
+        refused: str | None = None,
+        typed: Any = None,
+    ) -> Card:
         people = await services.list_registry(actor, self.deps.uow_factory())
+        today = self.deps.policy.local_date(self.deps.clock.now())
         return cards.registry_card(
-            people, lang, self.deps.policy, self.deps.policy.local_date(self.deps.clock.now())
+            people, lang, self.deps.policy, today, notice=notice, refused=refused, typed=typed
         )

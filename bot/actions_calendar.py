@@ -21,7 +21,7 @@ from cards import verbs
 from cards.i18n import Lang, error_text, t
 from mediation import calendar as cal
 from mediation import errors, services
-from mediation.feedback import record_meeting_feedback
+from mediation.feedback import my_meeting_feedback, record_meeting_feedback
 from mediation.model import MeetingKind, MeetingStatus
 
 
@@ -239,11 +239,14 @@ class CalendarActions:
             svc.links,
             svc.deps.meetings,
         )
+        current = await my_meeting_feedback(
+            click.actor, meeting_id, self.deps.uow_factory(), self.deps.feedback.store
+        )
         return calendar_cards.record_card(
             view,
             click.lang,
             svc.deps.policy.timezone,
-            extra=feedback_section(click.lang, meeting_id),
+            extra=feedback_section(click.lang, meeting_id, current),
             notice=notice,
             notice_is_error=error,
         )

@@ -12,14 +12,21 @@ from typing import Any
 
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
-from bot.stats_download import download_url
+from bot.stats_download import WRITTEN, download_url
 from cards import verbs
 from cards.feedback import case_feedback_card, meeting_feedback_card
 from cards.i18n import Lang, error_text, t
-from cards.messages import error_card, notice_card
-from cards.stats import stats_card
+from cards.messages import error_card
+from cards.overview import bank_overview_card
+from cards.stats import stats_card, written_feedback_card
 from mediation import errors, services
-from mediation.feedback import record_case_feedback, record_meeting_feedback
+from mediation.feedback import (
+    my_meeting_feedback,
+    record_case_feedback,
+    record_meeting_feedback,
+)
+from mediation.overview import bank_overview
+from mediation.stats import written_lines
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ class FeedbackActions:
             verbs.FEEDBACK_MEETING: self.meeting,
             verbs.FEEDBACK_CASE: self.case,
             verbs.STATS_SHOW: self.stats_show,
+            verbs.STATS_WRITTEN: self.written,
+            verbs.BANK_OVERVIEW: self.overview,
         }
 
     async def meeting(self, click: Click) -> Card:
@@ -58,7 +67,12 @@ class FeedbackActions:
                 click.lang, meeting_id, notice=error_text(click.lang, exc), notice_is_error=True
             )
         key = "feedback.saved" if changed else "feedback.unchanged"
-        return notice_card(click.lang, t(click.lang, key))
+        current = await my_meeting_feedback(
+            click.actor, meeting_id, self.deps.uow_factory(), self.deps.feedback.store
+        )
+        return meeting_feedback_card(
+            click.lang, meeting_id, notice=t(click.lang, key), current=current
+        )
 
     async def case(self, click: Click) -> Card:
         """A mediator's look back at a closed case; the card comes back with the answer."""
@@ -89,8 +103,8 @@ class FeedbackActions:
 
     # -- statistics ------------------------------------------------------------------------
 
-    async def stats_command(self, actor: str, lang: Lang, args: str, personal: bool) -> Card:
-        """``stats [year]``: the year's figures for a coordinator, in personal chat only."""
+    async def stats_command(self, actor: str, lang: Lang, args: str) -> Card:
+        """``stats [year]``: the year's figures for a coordinator (sent to personal chat)."""
         today = self.deps.policy.local_date(self.deps.clock.now())
         words = args.split()
         if not words:
@@ -99,10 +113,6 @@ class FeedbackActions:
             year = int(words[0])
         else:
             return error_card(lang, t(lang, "stats.bad_year", year=today.year - 1))
-        if not personal:
-            # Figures about families and colleagues are not for a channel.
-            await self._coordinator(actor)
-            return error_card(lang, t(lang, "error.personal_chat_only"))
         return await self.stats_card(actor, lang, year)
 
     async def stats_show(self, click: Click) -> Card:
@@ -111,8 +121,36 @@ class FeedbackActions:
             raise errors.InvalidInput("year", "unknown choice")
         if not click.personal:
             await self._coordinator(click.actor)
-            return error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+            return error_card(click.lang, t(click.lang, "error.personal_data_only"))
         return await self.stats_card(click.actor, click.lang, year)
+
+    async def written(self, click: Click) -> Card:
+        """The year's written feedback for the joint meetings: coordinators, personal chat."""
+        year = click.data.get("year")
+        if not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 3000:
+            raise errors.InvalidInput("year", "unknown choice")
+        await self._coordinator(click.actor)
+        if not click.personal:
+            return error_card(click.lang, t(click.lang, "error.personal_data_only"))
+        fb, policy = self.deps.feedback, self.deps.policy
+        now = self.deps.clock.now()
+        lines = written_lines(await fb.stats.written(year, policy), policy.areas)
+        url = download_url(fb.base_url, fb.key, year, click.lang, now, fb.stats_minutes, WRITTEN)
+        return written_feedback_card(click.lang, year, lines, url, fb.stats_minutes)
+
+    async def overview(self, click: Click) -> Card:
+        """The bank overview for a coordinator, in personal chat: quotas, hours, the away."""
+        view = await bank_overview(
+            click.actor,
+            self.deps.uow_factory(),
+            self.deps.feedback.stats,
+            self.deps.clock,
+            self.deps.policy,
+        )
+        if not click.personal:
+            return error_card(click.lang, t(click.lang, "error.personal_data_only"))
+        mediators = await self.deps.gateway.mediators_for_cards()
+        return bank_overview_card(view, click.lang, mediators)
 
     async def _coordinator(self, actor: str) -> None:
         uow = self.deps.uow_factory()

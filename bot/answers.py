@@ -38,13 +38,18 @@ class CaseAnswers:
     async def of(
         self, click: Click, summary: CaseSummary, notice: str | None, *, error: bool = False
     ) -> Card:
-        """The card of the case as ``summary`` shows it."""
+        """The card of the case as ``summary`` shows it.
+
+        A refused assignment keeps the coordinator's choices: the form comes back open.
+        """
         return cards.case_card(
             summary,
             click.lang,
             mediators=await self.deps.gateway.mediators_for_cards(),
             notice=notice,
             notice_is_error=error,
+            assign_typed=click.data if error and click.verb == verbs.CASE_ASSIGN else None,
+            viewer=click.actor,
         )
 
     async def refusal(self, click: Click, exc: errors.DomainError) -> Card:

@@ -38,6 +38,7 @@ from bot.framework.endpoint import ActivityEndpoint
 from bot.framework.handler import SopuBot
 from bot.jobs_runtime import JobsRuntime, build_jobs
 from bot.keys import CALENDAR, ENGINE, SETTINGS, UNITS
+from bot.languages import Languages, bank_language
 from bot.outbox_cards import MessageRenderer
 from bot.postman import Postman
 from bot.router import Router
@@ -198,6 +199,7 @@ async def open_sopu(
         feedback_actions = FeedbackActions(deps)
         job_actions = JobActions(deps)
         request_actions = RequestActions(deps, requests, settings.front_door)
+        languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
                 **cases.routes(),
@@ -207,8 +209,11 @@ async def open_sopu(
                 **request_actions.routes(),
             },
             answers,
+            languages,
         )
-        conversation = Conversation(deps, cases, job_actions, feedback_actions, request_actions)
+        conversation = Conversation(
+            deps, cases, job_actions, feedback_actions, request_actions, languages
+        )
         bot = SopuBot(conversation, router, store)
         turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)

@@ -20,6 +20,7 @@ from cards.i18n import Lang
 from graph.holidays import finnish_closed_days
 from graph.local import LocalCalendar
 from mediation import calendar as cal
+from mediation.feedback import MeetingFeedback
 from mediation.ports import Clock, UnitOfWork
 from storage.calendar import FeedStore, LocalEventStore, SqlEventLinks, SqlMeetingFinder
 
@@ -102,6 +103,8 @@ async def open_calendar(
     return service
 
 
-def feedback_section(lang: Lang, meeting_id: int) -> list[dict[str, Any]]:
-    """The feedback inputs shown on a meeting's record card."""
-    return list(meeting_feedback_section(lang, meeting_id))
+def feedback_section(
+    lang: Lang, meeting_id: int, current: MeetingFeedback | None = None
+) -> list[dict[str, Any]]:
+    """The feedback inputs shown on a meeting's record card, with the stored answer."""
+    return list(meeting_feedback_section(lang, meeting_id, current))

@@ -12,13 +12,18 @@ from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
 from bot.answers import with_form_id
 from bot.deps import ActionDeps, Card, Message
-from cards.commands import parse_command
-from cards.i18n import Lang, error_text, t
+from bot.languages import Languages
+from bot.teams import DeliveryFailed
+from cards.commands import language_named, parse_command
+from cards.i18n import Lang, error_text, lang_of, t
 from mediation import errors, notices, services
 from mediation.model import Mediator
 from mediation.outbox import MessageKind
 
 log = logging.getLogger(__name__)
+
+# Commands that show people's data: asked in a channel, they answer in personal chat.
+PRIVATE_COMMANDS = frozenset({"my cases", "mediators", "stats"})
 
 
 class Conversation:
@@ -31,7 +36,9 @@ class Conversation:
         jobs: JobActions,
         feedback: FeedbackActions,
         requests: RequestActions,
+        languages: Languages,
     ) -> None:
+        self.languages = languages
         self.deps = deps
         self.cases = cases
         self.jobs = jobs
@@ -40,6 +47,7 @@ class Conversation:
 
     async def answer(self, message: Message) -> Card:
         """The answer to a typed message; a refusal is a card too."""
+        message = await self.languages.of_message(message)
         parsed = parse_command(message.text)
         try:
             if parsed is None:
@@ -51,6 +59,7 @@ class Conversation:
 
     async def greet(self, message: Message) -> Card:
         """The help card for someone who has just installed Sopu in personal chat."""
+        message = await self.languages.of_message(message)
         try:
             return await self._command(message, "help", "")
         except errors.DomainError as exc:
@@ -65,11 +74,19 @@ class Conversation:
             return cards.help_card(lang, me.is_coordinator)
         if command == "setup":
             return await self._setup(message, me)
+        if command == "language":
+            return await self._language(message, args)
         if command == "new case":
             await services.may_register(actor, deps.uow_factory())
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))
-            return with_form_id(cards.intake_form(lang))
+            return with_form_id(cards.intake_form(lang, areas=deps.policy.areas))
+        if command in PRIVATE_COMMANDS and not message.personal:
+            return await self._answer_in_personal_chat(message, command, args)
+        return await self._private(message, command, args)
+
+    async def _private(self, message: Message, command: str, args: str) -> Card:
+        deps, lang, actor = self.deps, message.lang, message.actor
         if command == "my cases":
             mine = await services.my_cases(actor, deps.uow_factory(), deps.clock, deps.policy)
             return cards.my_cases_card(mine, lang)
@@ -86,8 +103,32 @@ class Conversation:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))
             return await self.requests.queue_card(actor, lang)
         if command == "stats":
-            return await self.feedback.stats_command(actor, lang, args, message.personal)
+            return await self.feedback.stats_command(actor, lang, args)
+        uow = deps.uow_factory()
+        async with uow:
+            me = await services.actor(uow, actor)
         return cards.help_card(lang, me.is_coordinator)
+
+    async def _answer_in_personal_chat(self, message: Message, command: str, args: str) -> Card:
+        """The answer goes to the asker's personal chat; the channel hears only where it went."""
+        lang = message.lang
+        answer = await self._private(message, command, args)
+        try:
+            await self.deps.gateway.send_personal(message.actor, lambda _lang: answer)
+        except DeliveryFailed:
+            return cards.error_card(lang, t(lang, "error.personal_chat_failed"))
+        return cards.notice_card(lang, t(lang, "notice.answered_in_personal_chat"))
+
+    async def _language(self, message: Message, args: str) -> Card:
+        """``language [name]``: show the choice, or remember the one named."""
+        if not args.strip():
+            return cards.language_card(message.lang)
+        chosen = language_named(args)
+        if chosen is None:
+            return cards.error_card(message.lang, t(message.lang, "language.unknown"))
+        lang = lang_of(chosen)
+        await self.languages.choose(message.actor, lang)
+        return cards.notice_card(lang, t(lang, "language.chosen"))
 
     async def _setup(self, message: Message, me: Mediator) -> Card:
         lang: Lang = message.lang

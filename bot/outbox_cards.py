@@ -22,7 +22,7 @@ from cards.requests import request_card
 from mediation import errors, services
 from mediation.calendar import meeting_view
 from mediation.calendar.sync import change_of
-from mediation.feedback import ClientLink
+from mediation.feedback import PARENTS, ClientLink
 from mediation.feedback import client_link as get_client_link
 from mediation.outbox import MessageKind, OutboxMessage
 from mediation.policy import BankPolicy
@@ -114,11 +114,12 @@ class MessageRenderer:
         )
         return request_card(view, lang, notice, notice_is_error=request.form.urgent)
 
-    async def client_feedback_link(self, case_id: int) -> tuple[ClientLink, str]:
-        """The case's one client feedback link (made on first use) and its full URL."""
+    async def client_feedback_link(self, case_id: int, parent_no: int) -> tuple[ClientLink, str]:
+        """One parent's feedback link (made on first use) and its full URL."""
         fb = self.feedback
         link = await get_client_link(
             case_id,
+            parent_no,
             self.uow_factory(),
             fb.store,
             self.clock,
@@ -130,15 +131,16 @@ class MessageRenderer:
     async def feedback_request_card(self, case_id: int, lang: Lang, *, client: bool) -> Card:
         """A closed case's request to one mediator of the pair.
 
-        ``client``: the client link card (the case's one link and its QR code); otherwise
+        ``client``: the client link card (each parent's link and QR code); otherwise
         the mediator's own case feedback card.
         """
         summary = await services.summary_of(self.uow_factory(), case_id, self.clock, self.policy)
         if not client:
             return case_feedback_card(lang, summary)
-        link, url = await self.client_feedback_link(case_id)
-        expires = self.policy.local_date(link.expires_at)
-        return client_link_card(lang, summary, url, qr_data_uri(url), expires)
+        links = [(n, *await self.client_feedback_link(case_id, n)) for n in PARENTS]
+        expires = self.policy.local_date(min(link.expires_at for _, link, _ in links))
+        shown = [(n, url, qr_data_uri(url)) for n, _, url in links]
+        return client_link_card(lang, summary, shown, expires)
 
     async def _record_card(self, message: OutboxMessage, lang: Lang) -> Card | None:
         """The calendar's record card (with the feedback part), as the recipient would open it.

@@ -19,7 +19,7 @@ from bot.framework.references import created_reference
 from bot.outbox_cards import MessageRenderer
 from bot.sender import NotYet, Outcome, PostResult, Prepared, Ready, Unsendable, failure_of
 from cards.base import Card
-from cards.i18n import Lang, lang_of
+from cards.i18n import lang_of
 from mediation import notices, services
 from mediation.outbox import MessageKind, OutboxMessage, OutboxStatus
 from mediation.policy import BankPolicy
@@ -45,7 +45,6 @@ class Postman:
         uow_factory: Callable[[], UnitOfWork],
         clock: Clock,
         policy: BankPolicy,
-        channel_lang: Lang = "fi",
     ) -> None:
         self.store = store
         self.connector = connector
@@ -54,7 +53,6 @@ class Postman:
         self.uow_factory = uow_factory
         self.clock = clock
         self.policy = policy
-        self.channel_lang = channel_lang
         # case -> the newest version this replica has shown on its card; an update claimed
         # together with a newer one then has nothing left to show.
         self._shown: dict[int, int] = {}
@@ -209,7 +207,7 @@ class Postman:
     async def _channel_card(self, case_id: int) -> tuple[Card, int]:
         """The case's channel card as the case now stands, and the version it shows."""
         summary = await services.summary_of(self.uow_factory(), case_id, self.clock, self.policy)
-        card = await self.render.gateway.channel_card(summary, self.channel_lang)
+        card = await self.render.gateway.channel_card(summary)
         return card, summary.version
 
 

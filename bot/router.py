@@ -15,6 +15,7 @@ import cards
 from bot import inputs
 from bot.answers import CaseAnswers
 from bot.deps import Card, Click, Handler
+from bot.languages import Languages
 from cards import verbs
 from cards.i18n import t
 from mediation import errors
@@ -33,16 +34,21 @@ CASE_VERBS = frozenset(
         verbs.CASE_CLOSE,
         verbs.CASE_CANCEL,
         verbs.CARD_REFRESH,
+        verbs.CASE_CLEAR_SAFETY,
     }
 )
 
 
 class Router:
-    def __init__(self, routes: Mapping[str, Handler], answers: CaseAnswers) -> None:
+    def __init__(
+        self, routes: Mapping[str, Handler], answers: CaseAnswers, languages: Languages
+    ) -> None:
         self.routes = dict(routes)
         self.answers = answers
+        self.languages = languages
 
     async def run(self, click: Click) -> Card:
+        click = await self.languages.of_click(click)
         handler = self.routes.get(click.verb)
         if handler is None:
             return cards.error_card(click.lang, t(click.lang, "error.unknown_action"))

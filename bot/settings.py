@@ -47,6 +47,11 @@ def _csv(value: str) -> frozenset[str]:
     return frozenset(v.strip().lower() for v in value.split(",") if v.strip())
 
 
+def _areas(value: str) -> tuple[str, ...]:
+    """SOPU_AREAS: the bank's municipalities and districts, separated by semicolons."""
+    return tuple(dict.fromkeys(v.strip() for v in value.split(";") if v.strip()))
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
     text = env.get(name, "").strip()
     if not text:
@@ -245,11 +250,15 @@ class Settings:
                 package_min=_int(env, "SOPU_PACKAGE_MIN", 4, 1),
                 package_max=_int(env, "SOPU_PACKAGE_MAX", 6, 1),
                 timezone=env.get("SOPU_TIMEZONE", "Europe/Helsinki"),
+                areas=_areas(env.get("SOPU_AREAS", "")) or BankPolicy().areas,
+                language=env.get("SOPU_BANK_LANGUAGE", "fi").strip().lower() or "fi",
             )
         except SettingsError:
             raise
         except (ValueError, KeyError) as exc:
-            raise SettingsError(f"SOPU_TERMS / quotas / SOPU_TIMEZONE: {exc}") from None
+            raise SettingsError(
+                f"SOPU_TERMS / quotas / SOPU_TIMEZONE / SOPU_AREAS / SOPU_BANK_LANGUAGE: {exc}"
+            ) from None
         settings = cls(
             env=mode,
             database_url=url,

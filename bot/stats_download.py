@@ -19,38 +19,73 @@ from aiohttp import web
 
 from bot.signing import sign, verify
 from cards.i18n import LANGS, Lang, label, t, term_label
+from cards.stats import decimal
 from mediation.model import CaseStatus, MeetingKind, Outcome
 from mediation.policy import BankPolicy
 from mediation.ports import Clock
-from mediation.stats import StatsQueries, YearStats, shown
+from mediation.stats import (
+    Average,
+    StatsQueries,
+    WrittenLine,
+    YearStats,
+    shown,
+    written_lines,
+)
 
 CSV_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-def _message(year: int, lang: str, expires: int) -> str:
-    return f"stats-csv|{year}|{lang}|{expires}"
+# What a signed link downloads: the figures, or the written answers.
+FIGURES, WRITTEN = "stats-csv", "written-csv"
+_PATHS = {FIGURES: "/stats/{year}.csv", WRITTEN: "/stats/{year}/written.csv"}
+
+
+def _message(year: int, lang: str, expires: int, what: str = FIGURES) -> str:
+    return f"{what}|{year}|{lang}|{expires}"
 
 
 def download_url(
-    base_url: str, key: bytes, year: int, lang: Lang, now: datetime, minutes: int
+    base_url: str,
+    key: bytes,
+    year: int,
+    lang: Lang,
+    now: datetime,
+    minutes: int,
+    what: str = FIGURES,
 ) -> str:
     expires = int((now + timedelta(minutes=minutes)).timestamp())
     query = urlencode(
-        {"lang": lang, "expires": expires, "sig": sign(key, _message(year, lang, expires))}
+        {"lang": lang, "expires": expires, "sig": sign(key, _message(year, lang, expires, what))}
     )
-    return f"{base_url}/stats/{year}.csv?{query}"
+    return f"{base_url}{_PATHS[what].format(year=year)}?{query}"
 
 
-def link_ok(key: bytes, year: int, lang: str, expires: str, sig: str, now: datetime) -> bool:
+def link_ok(
+    key: bytes,
+    year: int,
+    lang: str,
+    expires: str,
+    sig: str,
+    now: datetime,
+    what: str = FIGURES,
+) -> bool:
     if not (expires.isascii() and expires.isdigit()) or len(expires) > 12 or lang not in LANGS:
         return False
     if int(expires) < now.timestamp():
         return False
-    return verify(key, _message(year, lang, int(expires)), sig)
+    return verify(key, _message(year, lang, int(expires), what), sig)
 
 
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}".replace(".", ",")
+def _fmt(lang: Lang, value: float | None) -> str:
+    return "" if value is None else decimal(lang, value)
+
+
+def _average(lang: Lang, avg: Average) -> str:
+    """An average as it may leave the coordinators' view; a withheld one says so in words,
+    never as "< 5", which would read as a value on the 1-5 scale."""
+    if avg.value is None:
+        return ""
+    return t(lang, "stats.withheld_csv") if avg.withheld else decimal(lang, avg.value)
 
 
 def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
@@ -90,7 +125,7 @@ def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
     timing = sec("stats.timing")
     for key, median in (("stats.to_pair", s.to_pair), ("stats.to_meeting", s.to_first_meeting)):
         # A median over fewer than five families says too much about each of them.
-        value = _fmt(median.days) if median.count >= 5 else shown(median.count)
+        value = _fmt(lang, median.days) if median.count >= 5 else t(lang, "stats.withheld_csv")
         yield [timing, t(lang, key), year, value if median.count else ""]
     meetings = sec("stats.meetings")
     for term in s.terms:
@@ -111,28 +146,28 @@ def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
         fb,
         t(lang, "stats.response_rate"),
         year,
-        _fmt(rate) if rate is not None and c.answers >= 5 else "",
+        _fmt(lang, rate) if rate is not None and c.answers >= 5 else "",
     ]
     for key, avg in (
         ("felt_heard", c.felt_heard),
         ("impartial", c.impartial),
         ("child_view", c.child_view),
     ):
-        yield [fb, t(lang, f"stats.avg.{key}"), year, avg.shown().replace(".", ",")]
+        yield [fb, t(lang, f"stats.avg.{key}"), year, _average(lang, avg)]
     m = s.mediator_feedback
     mf = sec("stats.mediator_feedback")
     yield [mf, t(lang, "stats.case_feedback"), year, shown(m.case_answers)]
     for key, avg in (("package", m.package), ("pair", m.pair), ("meeting", m.meeting)):
-        yield [mf, t(lang, f"stats.avg.{key}"), year, avg.shown().replace(".", ",")]
+        yield [mf, t(lang, f"stats.avg.{key}"), year, _average(lang, avg)]
     # Mediators' own workload, not counts of families: shown as is (see the README).
     people = sec("stats.mediators")
     for p in s.mediators:
         for term in s.terms:
             yield [people, p.name, term_label(lang, term, s.year), str(p.packages.get(term, 0))]
         yield [people, p.name, year, f"{p.year_packages}/{p.year_quota}"]
-        yield [people, f"{p.name}: {t(lang, 'stats.col.hours')}", year, _fmt(p.hours)]
+        yield [people, f"{p.name}: {t(lang, 'stats.col.hours')}", year, _fmt(lang, p.hours)]
     for employer, minutes in s.minutes_by_employer.items():
-        yield [sec("stats.by_employer"), employer, year, _fmt(minutes / 60)]
+        yield [sec("stats.by_employer"), employer, year, _fmt(lang, minutes / 60)]
 
 
 def csv_bytes(lang: Lang, s: YearStats) -> bytes:
@@ -162,8 +197,57 @@ STATS_DOWNLOAD = web.AppKey("stats_download", StatsDownload)
 
 
 def add_routes(app: web.Application) -> None:
-    """The download's route; the root puts its ``StatsDownload`` under ``STATS_DOWNLOAD``."""
+    """The downloads' routes; the root puts its ``StatsDownload`` under ``STATS_DOWNLOAD``."""
     app.router.add_get(r"/stats/{year:\d{4}}.csv", download)
+    app.router.add_get(r"/stats/{year:\d{4}}/written.csv", download_written)
+
+
+def _safe_cell(value: str) -> str:
+    # A cell starting with = + - @ would be a formula in a spreadsheet.
+    return ("'" + value) if value[:1] in ("=", "+", "-", "@") else value
+
+
+def written_csv_bytes(lang: Lang, year: int, lines: list[WrittenLine]) -> bytes:
+    """The year's written answers: term, writer, answer, and a warning where it may identify."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([t(lang, f"written.csv.{k}") for k in ("term", "source", "text", "warning")])
+    for line in lines:
+        writer.writerow(
+            [
+                _safe_cell(c)
+                for c in (
+                    term_label(lang, line.term, year),
+                    t(lang, f"written.source.{line.source}"),
+                    line.text,
+                    t(lang, "written.may_identify") if line.may_identify else "",
+                )
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+async def download_written(request: web.Request) -> web.Response:
+    """The written answers' CSV, through a signed link that expires."""
+    d = request.app[STATS_DOWNLOAD]
+    year = int(request.match_info["year"])
+    lang = request.query.get("lang", "")
+    now = d.clock.now()
+    expires, sig = request.query.get("expires", ""), request.query.get("sig", "")
+    if not link_ok(d.key, year, lang, expires, sig, now, WRITTEN):
+        return web.Response(
+            text=t(shown_lang(lang), "stats.download_expired"), status=403, headers=CSV_HEADERS
+        )
+    lines = written_lines(await d.stats.written(year, d.policy), d.policy.areas)
+    return web.Response(
+        body=written_csv_bytes(shown_lang(lang), year, lines),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={
+            **CSV_HEADERS,
+            "Content-Disposition": f'attachment; filename="sopu-written-{year}.csv"',
+        },
+    )
 
 
 def shown_lang(lang: str) -> Lang:

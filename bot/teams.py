@@ -63,7 +63,6 @@ class TeamsGateway:
         self.policy = policy
         self.connector = connector
         self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
-        self._shown: dict[int, int] = {}  # case -> version its channel card shows
 
     # -- the bank channel ------------------------------------------------------------------
 
@@ -83,11 +82,12 @@ class TeamsGateway:
             self._names = (now, tuple((m.id, m.name) for m in active if m.id))
         return list(self._names[1])
 
-    # -- personal chat -------------------------------------------------------------------
+    async def channel_card(self, summary: CaseSummary, lang: Lang | None = None) -> Card:
+        """The case's card for the bank channel, in the bank's language unless told."""
+        shown = lang or lang_of(self.policy.language)
+        return cards.case_card(summary, shown, mediators=await self.mediators_for_cards())
 
-    async def channel_card(self, summary: CaseSummary, lang: Lang = "fi") -> Card:
-        """The case's card in the bank channel, in the bank's language."""
-        return cards.case_card(summary, lang, mediators=await self.mediators_for_cards())
+    # -- personal chat -------------------------------------------------------------------
 
     async def send_personal(self, aad_object_id: str, build: Callable[[Lang], Card]) -> None:
         """Send a card to one person's personal chat with Sopu, in their language."""

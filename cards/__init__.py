@@ -13,7 +13,7 @@ from cards.commands import COMMANDS, parse_command
 from cards.i18n import Lang, error_text, form_problems, lang_of, t
 from cards.intake import intake_form
 from cards.mediators import MediatorUpdate, quota_card, read_mediator_update, registry_card
-from cards.messages import error_card, help_card, notice_card, setup_done_card
+from cards.messages import error_card, help_card, language_card, notice_card, setup_done_card
 
 __all__ = [
     "COMMANDS",
@@ -28,6 +28,7 @@ __all__ = [
     "help_card",
     "intake_form",
     "lang_of",
+    "language_card",
     "my_cases_card",
     "notice_card",
     "pair_complete_card",

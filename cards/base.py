@@ -170,5 +170,8 @@ def toggle(id_: str, title: str, *, on: bool = False) -> Element:
     }
 
 
-def date_input(id_: str, label: str) -> Element:
-    return {"type": "Input.Date", "id": id_, "label": label}
+def date_input(id_: str, label: str, *, value: str | None = None) -> Element:
+    element: Element = {"type": "Input.Date", "id": id_, "label": label}
+    if value:
+        element["value"] = value
+    return element

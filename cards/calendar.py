@@ -53,7 +53,8 @@ def clock_label(lang: Lang, moment: datetime, zone: str) -> str:
 
 
 def when_label(lang: Lang, start: datetime, end: datetime, zone: str) -> str:
-    """'Tue 3.3. 9:00–10:00' in the bank's time zone, in the reader's words."""
+    """'ti 3.3.2026 klo 9.00–10.00', 'Tue 2026-03-03 9:00–10:00': the bank's time zone, the
+    reader's words, and in English the same ISO dates as everywhere else in Sopu."""
     local = start.astimezone(ZoneInfo(zone))
     return t(
         lang,
@@ -61,6 +62,7 @@ def when_label(lang: Lang, start: datetime, end: datetime, zone: str) -> str:
         weekday=t(lang, f"calendar.weekday.{WEEKDAY_CODES[local.weekday()]}"),
         day=local.day,
         month=local.month,
+        year=local.year,
         start=clock_label(lang, start, zone),
         end=clock_label(lang, end, zone),
     )

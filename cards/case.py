@@ -23,8 +23,8 @@ from cards.base import (
     text,
     text_input,
 )
-from cards.calendar import propose_button
-from cards.i18n import Lang, join_and, label, t, term_label, time_label, tn
+from cards.calendar import cap, kind_label, propose_button
+from cards.i18n import Lang, format_date, join_and, label, t, term_label, time_label, tn
 from mediation import errors
 from mediation.model import CaseStatus, Outcome, ReleaseReason
 from mediation.rules import CardSnapshot
@@ -150,48 +150,91 @@ def _details_button(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "case.action.details"), verbs.CASE_DETAILS, _case_ref(summary))
 
 
+def assign_form(
+    summary: CaseSummary,
+    lang: Lang,
+    mediators: Sequence[tuple[int, str]],
+    typed: Mapping[str, object] | None = None,
+) -> list[Element]:
+    """Choose a mediator and a seat; a reason is asked when the choice is over quota."""
+    typed = typed or {}
+    seat_options = [
+        (
+            str(s.n),
+            t(
+                lang,
+                "coord.seat_choice",
+                seat=t(lang, "case.seat", n=s.n),
+                holder=s.holder_name or t(lang, "case.seat_free"),
+            ),
+        )
+        for s in summary.seats
+    ]
+
+    def kept(key: str) -> str | None:
+        value = typed.get(key)
+        return str(value)[:REASON_MAX] if isinstance(value, str | int) and value != "" else None
+
+    return [
+        choice_set(
+            "mediator_id",
+            t(lang, "coord.mediator"),
+            [(str(mid), name) for mid, name in mediators],
+            style="filtered",
+            value=kept("mediator_id"),
+            placeholder=t(lang, "coord.mediator_placeholder"),
+            required_message=t(lang, "problem.choose_mediator"),
+        ),
+        choice_set(
+            "seat",
+            t(lang, "coord.seat"),
+            seat_options,
+            value=kept("seat"),
+            placeholder=t(lang, "coord.seat_placeholder"),
+        ),
+        text_input(
+            "override_reason",
+            t(lang, "coord.override_reason"),
+            value=kept("override_reason"),
+            max_length=REASON_MAX,
+        ),
+    ]
+
+
+def _meetings_ahead(summary: CaseSummary, lang: Lang) -> list[Element]:
+    """What closing or cancelling does to the booked meetings still to come."""
+    if not summary.meetings_ahead:
+        return []
+    lines = [
+        t(
+            lang,
+            "close.meeting_line",
+            kind=cap(kind_label(lang, m.kind, m.parent_no)),
+            day=format_date(lang, m.starts_at.date()),
+            time=t(lang, "calendar.clock", h=m.starts_at.hour, m=f"{m.starts_at.minute:02}"),
+        )
+        for m in summary.meetings_ahead
+    ]
+    return [
+        text(tn(lang, "close.meetings_ahead", len(lines)), weight="Bolder", color="Warning"),
+        text("\n".join(f"- {line}" for line in lines), spacing="Small"),
+    ]
+
+
+def assign_submit(summary: CaseSummary, lang: Lang) -> Element:
+    return execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))
+
+
 def _coordinator_tools(
     summary: CaseSummary, lang: Lang, mediators: Sequence[tuple[int, str]]
 ) -> Element:
     tools: list[Element] = []
     if mediators:
-        seat_options = [
-            (
-                str(s.n),
-                t(
-                    lang,
-                    "coord.seat_choice",
-                    seat=t(lang, "case.seat", n=s.n),
-                    holder=s.holder_name or t(lang, "case.seat_free"),
-                ),
-            )
-            for s in summary.seats
-        ]
         tools.append(
             show_card(
                 t(lang, "coord.assign"),
-                [
-                    choice_set(
-                        "mediator_id",
-                        t(lang, "coord.mediator"),
-                        [(str(mid), name) for mid, name in mediators],
-                        style="filtered",
-                        placeholder=t(lang, "coord.mediator_placeholder"),
-                        required_message=t(lang, "problem.choose_mediator"),
-                    ),
-                    choice_set(
-                        "seat",
-                        t(lang, "coord.seat"),
-                        seat_options,
-                        placeholder=t(lang, "coord.seat_placeholder"),
-                    ),
-                    text_input(
-                        "override_reason",
-                        t(lang, "coord.override_reason"),
-                        max_length=REASON_MAX,
-                    ),
-                ],
-                [execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))],
+                assign_form(summary, lang, mediators),
+                [assign_submit(summary, lang)],
             )
         )
     if summary.status in _CLOSABLE:
@@ -199,13 +242,14 @@ def _coordinator_tools(
             show_card(
                 t(lang, "coord.close"),
                 [
+                    *_meetings_ahead(summary, lang),
                     choice_set(
                         "outcome",
                         t(lang, "coord.outcome"),
                         [(o.value, label(lang, "outcome", o.value)) for o in Outcome],
                         placeholder=t(lang, "coord.outcome_placeholder"),
                         required_message=t(lang, "coord.outcome_required"),
-                    )
+                    ),
                 ],
                 [execute(t(lang, "coord.close_submit"), verbs.CASE_CLOSE, _acting_on(summary))],
             )
@@ -215,6 +259,7 @@ def _coordinator_tools(
             t(lang, "coord.cancel"),
             [
                 text(t(lang, "coord.cancel_note"), subtle=True),
+                *_meetings_ahead(summary, lang),
                 text_input("reason", t(lang, "coord.cancel_reason"), max_length=REASON_MAX),
             ],
             [
@@ -237,16 +282,32 @@ def case_card(
     mediators: Sequence[tuple[int, str]] = (),
     notice: str | None = None,
     notice_is_error: bool = False,
+    assign_typed: Mapping[str, object] | None = None,
+    viewer: str | None = None,
 ) -> Card:
     """The anonymous card in the bank channel: the facts a mediator needs to claim a seat.
 
     It is the same for everyone who sees it (no per-user refresh): the server decides who
-    may claim, release, see details or use the coordinator's tools.
+    may claim, release, see details or use the coordinator's tools. ``assign_typed`` is a
+    refused assignment's form data: the clicker's answer then shows the form open and filled.
+    ``viewer`` is the clicker whose answer this card is: only a seat holder's answer offers
+    "Release my seat" (the shared card leaves it to the details card and to answers).
     """
     body: list[Element] = []
     if notice:
         body.append(
             text(notice, weight="Bolder", color="Attention" if notice_is_error else "Accent")
+        )
+    if assign_typed is not None and mediators and summary.status in _ACTIVE:
+        body.append(
+            container(
+                [
+                    heading(t(lang, "coord.assign")),
+                    *assign_form(summary, lang, mediators, assign_typed),
+                    action_set([assign_submit(summary, lang)]),
+                ],
+                style="emphasis",
+            )
         )
     body.append(heading(t(lang, "case.title", code=summary.code)))
     body.append(facts(summary_facts(summary, lang)))
@@ -266,7 +327,7 @@ def case_card(
                 style="positive",
             )
         )
-    if summary.status in _SEATS_MOVE and summary.open_seats < len(summary.seats):
+    if summary.status in _SEATS_MOVE and summary.held_by(viewer):
         actions.append(
             execute(t(lang, "case.action.release"), verbs.CASE_RELEASE, _acting_on(summary))
         )
@@ -277,11 +338,25 @@ def case_card(
     return card(lang, body, actions)
 
 
+# The longest run of letters a card shows without a place where the line may break.
+UNBROKEN_MAX = 20
+_ZERO_WIDTH_SPACE = "\u200b"
+
+
+def breakable(value: str) -> str:
+    """Long runs without spaces get invisible break points, so a narrow screen wraps them."""
+    words = []
+    for word in value.split(" "):
+        chunks = [word[i : i + UNBROKEN_MAX] for i in range(0, len(word), UNBROKEN_MAX)]
+        words.append(_ZERO_WIDTH_SPACE.join(chunks))
+    return " ".join(words)
+
+
 def _weekdays(codes: Sequence[str], lang: Lang) -> str:
     return ", ".join(t(lang, f"weekday.{code}") for code in codes)
 
 
-def details_card(details: CaseDetails, lang: Lang) -> Card:
+def details_card(details: CaseDetails, lang: Lang, *, coordinator: bool = False) -> Card:
     """The family's details for the pair and the coordinators, in personal chat only."""
     summary = details.summary
     body: list[Element] = [
@@ -294,6 +369,21 @@ def details_card(details: CaseDetails, lang: Lang) -> Card:
                 [
                     text(t(lang, "details.safety_title"), weight="Bolder", color="Attention"),
                     text(t(lang, "details.safety_text"), spacing="Small"),
+                    *(
+                        [
+                            action_set(
+                                [
+                                    execute(
+                                        t(lang, "details.clear_safety"),
+                                        verbs.CASE_CLEAR_SAFETY,
+                                        _case_ref(summary),
+                                    )
+                                ]
+                            )
+                        ]
+                        if coordinator
+                        else []
+                    ),
                 ],
                 style="attention",
             )
@@ -315,10 +405,11 @@ def details_card(details: CaseDetails, lang: Lang) -> Card:
     missing = t(lang, "details.missing")
     for n, parent in enumerate(details.family.parents, start=1):
         body.append(text(t(lang, "details.parent", n=n), weight="Bolder", separator=True))
+        # A name in a text block, with room to break: a fact's value is cut off at the edge.
+        body.append(text(breakable(parent.name), spacing="Small"))
         body.append(
             facts(
                 [
-                    (t(lang, "details.name"), parent.name),
                     (t(lang, "details.phone"), parent.phone or missing),
                     (t(lang, "details.email"), parent.email or missing),
                 ]

@@ -13,6 +13,7 @@ MEDIATORS = "mediators"
 REMINDERS = "reminders"
 STATS = "stats"
 REQUESTS = "requests"
+LANGUAGE = "language"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -24,6 +25,7 @@ CANONICAL: tuple[str, ...] = (
     REMINDERS,
     STATS,
     REQUESTS,
+    LANGUAGE,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
@@ -38,6 +40,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "reminders",
         "stats",
         "requests",
+        "language",
     ),
     "fi": (
         "ohje",
@@ -49,6 +52,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "muistutukset",
         "tilastot",
         "yhteydenotot",
+        "kieli",
     ),
     "sv": (
         "hjälp",
@@ -60,10 +64,30 @@ WORDS: dict[str, tuple[str, ...]] = {
         "påminnelser",
         "statistik",
         "begäranden",
+        "språk",
     ),
 }
 
 _PUNCTUATION = ".,!?:;"
+
+# What may follow ``language``: each language's code and its names in the three languages.
+LANGUAGE_NAMES: dict[str, str] = {
+    "fi": "fi",
+    "suomi": "fi",
+    "suomeksi": "fi",
+    "finska": "fi",
+    "finnish": "fi",
+    "sv": "sv",
+    "ruotsi": "sv",
+    "ruotsiksi": "sv",
+    "svenska": "sv",
+    "swedish": "sv",
+    "en": "en",
+    "englanti": "en",
+    "englanniksi": "en",
+    "engelska": "en",
+    "english": "en",
+}
 
 
 def fold(text: str) -> str:
@@ -91,6 +115,11 @@ _BY_LENGTH: tuple[tuple[tuple[str, ...], str], ...] = tuple(
         key=lambda item: -len(item[0]),
     )
 )
+
+
+def language_named(text: str) -> str | None:
+    """'Svenska' -> 'sv', 'englanniksi' -> 'en'; None for anything else."""
+    return LANGUAGE_NAMES.get(fold(text.strip().rstrip(_PUNCTUATION)))
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -17,7 +18,15 @@ from cards.base import (
 )
 from cards.i18n import Lang, format_date, t
 from cards.verbs import FEEDBACK_CASE, FEEDBACK_MEETING
-from mediation.feedback import COOPERATION, HARD, HELPED, NOTE_LIMIT, RATING, CaseFeedback
+from mediation.feedback import (
+    COOPERATION,
+    HARD,
+    HELPED,
+    NOTE_LIMIT,
+    RATING,
+    CaseFeedback,
+    MeetingFeedback,
+)
 from mediation.views import CaseSummary
 
 
@@ -43,23 +52,29 @@ def _note(lang: Lang, id_: str, label: str, value: str = "") -> Element:
     ) | {"isMultiline": True}
 
 
-def meeting_feedback_section(lang: Lang, meeting_id: int) -> list[dict[str, Any]]:
+def meeting_feedback_section(
+    lang: Lang, meeting_id: int, current: MeetingFeedback | None = None
+) -> list[dict[str, Any]]:
     """The feedback part of a meeting-record card: ``fb_rating``, ``fb_cooperation``, ``fb_note``.
 
-    The record card's own submit button carries ``meeting_id``; these are only the inputs.
+    The record card's own submit button carries ``meeting_id``; these are only the inputs,
+    filled with the mediator's stored answer (``current``), which a new answer replaces.
     """
     return [
         heading(t(lang, "feedback.meeting.title"), separator=True),
         text(t(lang, "feedback.meeting.intro"), subtle=True, spacing="None"),
-        _scale(lang, "fb_rating", t(lang, "feedback.rating.label"), None),
+        _scale(
+            lang, "fb_rating", t(lang, "feedback.rating.label"), current.rating if current else None
+        ),
         choice_set(
             "fb_cooperation",
             t(lang, "feedback.cooperation.label"),
             [(c, t(lang, f"feedback.cooperation.{c}")) for c in COOPERATION],
             style="expanded",
+            value=current.cooperation if current else None,
             required_message=t(lang, "feedback.required"),
         ),
-        _note(lang, "fb_note", t(lang, "feedback.note.label")),
+        _note(lang, "fb_note", t(lang, "feedback.note.label"), current.note if current else ""),
     ]
 
 
@@ -69,12 +84,13 @@ def meeting_feedback_card(
     code: str | None = None,
     notice: str | None = None,
     notice_is_error: bool = False,
+    current: MeetingFeedback | None = None,
 ) -> Card:
     """The meeting feedback on its own, until the calendar's record card carries it."""
     body: list[Element] = []
     if notice:
         body.append(text(notice, color="Attention" if notice_is_error else "Good"))
-    section = meeting_feedback_section(lang, meeting_id)
+    section = meeting_feedback_section(lang, meeting_id, current)
     if code:
         section[0] = heading(t(lang, "feedback.meeting.title_code", code=code))
     else:
@@ -132,26 +148,41 @@ def case_feedback_card(
 def client_link_card(
     lang: Lang,
     summary: CaseSummary,
-    url: str,
-    qr_png_data_uri: str,
+    links: Sequence[tuple[int, str, str]],
     expires: date | None = None,
 ) -> Card:
-    """The client feedback link and its QR code, for the pair to hand to both parents."""
+    """Each parent's own feedback link and QR code, for the pair to hand over.
+
+    ``links`` holds (parent number, URL, QR code as a PNG data URI); each link takes one
+    answer, so one parent answering twice never locks the other out.
+    """
     body: list[Element] = [
         heading(t(lang, "feedback.client.title", code=summary.code)),
-        text(t(lang, "feedback.client.intro")),
-        {
-            "type": "Image",
-            "url": qr_png_data_uri,
-            "altText": t(lang, "feedback.client.qr_alt"),
-            "size": "Large",
-            "horizontalAlignment": "Center",
-        },
-        text(url, size="Small", subtle=True),
+        text(t(lang, "feedback.client.intro_each")),
     ]
+    actions: list[Element] = []
+    for parent_no, url, qr_png_data_uri in links:
+        parent = t(lang, "feedback.client.parent", n=parent_no)
+        body += [
+            text(parent, weight="Bolder", separator=True),
+            {
+                "type": "Image",
+                "url": qr_png_data_uri,
+                "altText": t(lang, "feedback.client.qr_alt_parent", n=parent_no),
+                "size": "Large",
+                "horizontalAlignment": "Center",
+            },
+            text(url, size="Small", subtle=True),
+        ]
+        actions.append(
+            {
+                "type": "Action.OpenUrl",
+                "title": t(lang, "feedback.client.open_parent", n=parent_no),
+                "url": url,
+            }
+        )
     if expires is not None:
         body.append(
             text(t(lang, "feedback.client.expires", date=format_date(lang, expires)), subtle=True)
         )
-    actions = [{"type": "Action.OpenUrl", "title": t(lang, "feedback.client.open"), "url": url}]
     return card(lang, body, actions)

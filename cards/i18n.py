@@ -144,7 +144,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"unknown choice", "unknown_choice"),
         (r"not readable", "not_readable"),
         (r"identity codes are not stored", "identity_code"),
-        (r"a place name has no digits or e-mail", "area_not_a_place"),
+        (r"choose from the list", "area_choose"),
         (r"choose a language", "choose_language"),
         (r"a family in another language needs an interpreter", "needs_interpreter"),
         (r"at least one child's birth year is needed", "children_missing"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from cards import verbs
 from cards.base import (
@@ -20,6 +20,7 @@ from cards.base import (
 from cards.i18n import Lang, label, t, time_label
 from mediation.intake import MAX_TEXT
 from mediation.model import LANGUAGES, PREFERRED_TIMES, REFERRAL_SOURCES, TOPICS, WEEKDAYS
+from mediation.policy import DEFAULT_AREAS
 
 # Client-side hints only; mediation.intake decides. Kept loose so they never refuse more.
 _PHONE = r"^\+?[0-9 ()\-]{6,20}$"
@@ -77,15 +78,17 @@ class _Problems:
         return [problem(msg) for key, msg in self.problems.items() if key not in self.shown]
 
 
-def _case_fields(lang: Lang, values: Mapping[str, object], problems: _Problems) -> list[Element]:
+def _case_fields(
+    lang: Lang, values: Mapping[str, object], problems: _Problems, areas: Sequence[str]
+) -> list[Element]:
     """The family's situation: what the anonymous card shows, the referral, any safety concern."""
     return [
-        text_input(
+        choice_set(
             "area",
             t(lang, "field.area"),
-            value=_value(values, "area"),
+            [(a, a) for a in areas],
+            value=_value(values, "area") if _value(values, "area") in areas else None,
             placeholder=t(lang, "intake.area_placeholder"),
-            max_length=MAX_TEXT,
             required_message=t(lang, "intake.area_required"),
         ),
         *problems.under("area"),
@@ -196,12 +199,17 @@ def intake_form(
     lang: Lang,
     values: Mapping[str, object] | None = None,
     problems: Mapping[str, str] | None = None,
+    *,
+    areas: Sequence[str] = DEFAULT_AREAS,
 ) -> Card:
-    """The intake form; ``values`` pre-fills it and ``problems`` (field -> message) marks fields."""
+    """The intake form; ``values`` pre-fills it and ``problems`` (field -> message) marks fields.
+
+    ``areas`` are the bank's municipalities and districts, the only choices for the area.
+    """
     values = values or {}
     notes = _Problems(problems or {})
     fields: list[Element] = [
-        *_case_fields(lang, values, notes),
+        *_case_fields(lang, values, notes, areas),
         *_parent_fields(lang, 1, values, notes),
         *_parent_fields(lang, 2, values, notes),
         text(t(lang, "intake.contact_note"), subtle=True, size="Small"),

@@ -15,11 +15,13 @@ from cards import verbs
 from cards.base import (
     Card,
     Element,
+    action_set,
     card,
     choice_set,
     date_input,
     execute,
     heading,
+    problem,
     show_card,
     text,
     toggle,
@@ -39,16 +41,46 @@ def _languages(lang: Lang, codes: frozenset[str]) -> str:
     return ", ".join(label(lang, "language", c) for c in MEDIATOR_LANGUAGES if c in codes)
 
 
-def _away_form(lang: Lang) -> list[Element]:
+def _typed(typed: Mapping[str, object] | None, key: str) -> str | None:
+    """What the person had typed in a field, to put back after a refusal."""
+    value = (typed or {}).get(key)
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)[:200] or None
+
+
+def _away_form(lang: Lang, typed: Mapping[str, object] | None = None) -> list[Element]:
     return [
-        date_input("away_start", t(lang, "away.start")),
-        date_input("away_end", t(lang, "away.end")),
-        toggle("clear_away", t(lang, "away.clear")),
+        date_input("away_start", t(lang, "away.start"), value=_typed(typed, "away_start")),
+        date_input("away_end", t(lang, "away.end"), value=_typed(typed, "away_end")),
+        toggle("clear_away", t(lang, "away.clear"), on=_typed(typed, "clear_away") == "true"),
     ]
 
 
-def quota_card(report: QuotaReport, lang: Lang) -> Card:
-    """A mediator's packages this term and year, who is waiting, and their away periods."""
+def _form_or_button(
+    title: str,
+    form: list[Element],
+    save: Element,
+    refused: str | None,
+) -> tuple[list[Element], list[Element]]:
+    """A form behind a button; after a refusal, open in the card with the reason above it."""
+    if refused is None:
+        return [], [show_card(title, form, [save])]
+    return [heading(title, separator=True), problem(refused), *form, action_set([save])], []
+
+
+def quota_card(
+    report: QuotaReport,
+    lang: Lang,
+    *,
+    refused: str | None = None,
+    typed: Mapping[str, object] | None = None,
+) -> Card:
+    """A mediator's packages this term and year, who is waiting, and their away periods.
+
+    ``refused`` says why the away form's last submit changed nothing; the form then stays
+    open with what was typed (``typed``).
+    """
     usage, me = report.usage, report.mediator
     body: list[Element] = [
         heading(t(lang, "quota.title")),
@@ -79,13 +111,11 @@ def quota_card(report: QuotaReport, lang: Lang) -> Card:
         body.append(text(t(lang, "quota.away", periods=periods)))
     actions: list[Element] = []
     if me.id is not None:
-        actions.append(
-            show_card(
-                t(lang, "quota.mark_away"),
-                _away_form(lang),
-                [execute(t(lang, "form.save"), verbs.MEDIATOR_UPDATE, {"mediator_id": me.id})],
-            )
+        save = execute(t(lang, "form.save"), verbs.MEDIATOR_UPDATE, {"mediator_id": me.id})
+        inline, actions = _form_or_button(
+            t(lang, "quota.mark_away"), _away_form(lang, typed), save, refused
         )
+        body.extend(inline)
     return card(lang, body, actions)
 
 
@@ -109,9 +139,20 @@ def _registry_line(
 
 
 def registry_card(
-    mediators: Sequence[Mediator], lang: Lang, policy: BankPolicy, today: date
+    mediators: Sequence[Mediator],
+    lang: Lang,
+    policy: BankPolicy,
+    today: date,
+    *,
+    notice: str | None = None,
+    refused: str | None = None,
+    typed: Mapping[str, object] | None = None,
 ) -> Card:
-    """The bank's registry for coordinators, with one form to change a mediator's entry."""
+    """The bank's registry for coordinators, with one form to change a mediator's entry.
+
+    ``notice`` confirms the last edit; ``refused`` says why it changed nothing, and the
+    form then stays open with what was typed (``typed``).
+    """
     people = sorted(mediators, key=lambda m: m.name.casefold())
     experienced = sum(1 for m in people if m.is_experienced(policy))
     away = sum(1 for m in people if m.away_on(today))
@@ -123,6 +164,8 @@ def registry_card(
         tn(lang, "registry.count_inactive", inactive),
     ]
     head = [heading(t(lang, "registry.title")), text(" · ".join(counts), subtle=True)]
+    if notice:
+        head.insert(0, text(notice, weight="Bolder", color="Good"))
     lines = [_registry_line(m, lang, policy, today) for m in people]
     editable = [(str(m.id), m.name) for m in people if m.id is not None]
     actions: list[Element] = []
@@ -133,6 +176,7 @@ def registry_card(
                 t(lang, "coord.mediator"),
                 editable,
                 style="filtered",
+                value=_typed(typed, "mediator_id"),
                 placeholder=t(lang, "coord.mediator_placeholder"),
                 required_message=t(lang, "problem.choose_mediator"),
             ),
@@ -144,6 +188,7 @@ def registry_card(
                     ("true", t(lang, "registry.set_experienced")),
                     ("false", t(lang, "registry.set_by_count")),
                 ],
+                value=_typed(typed, "experienced"),
                 placeholder=t(lang, "form.no_change"),
             ),
             choice_set(
@@ -153,6 +198,7 @@ def registry_card(
                     ("true", t(lang, "registry.set_active")),
                     ("false", t(lang, "registry.set_inactive")),
                 ],
+                value=_typed(typed, "active"),
                 placeholder=t(lang, "form.no_change"),
             ),
             choice_set(
@@ -161,16 +207,15 @@ def registry_card(
                 [(c, label(lang, "language", c)) for c in MEDIATOR_LANGUAGES],
                 multi=True,
                 style="expanded",
+                value=_typed(typed, "languages"),
             ),
-            *_away_form(lang),
+            *_away_form(lang, typed),
         ]
-        actions.append(
-            show_card(
-                t(lang, "registry.edit"),
-                form,
-                [execute(t(lang, "form.save"), verbs.MEDIATOR_UPDATE, {})],
-            )
-        )
+        save = execute(t(lang, "form.save"), verbs.MEDIATOR_UPDATE, {})
+        inline, actions = _form_or_button(t(lang, "registry.edit"), form, save, refused)
+        actions.append(execute(t(lang, "overview.open"), verbs.BANK_OVERVIEW, {}))
+        # After a refusal the open form comes first, where the coordinator was working.
+        head.extend(inline)
     full = card(lang, [*head, *lines], actions)
     excess = len(json.dumps(full)) - REGISTRY_BUDGET
     if excess <= 0:

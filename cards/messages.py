@@ -1,10 +1,10 @@
-"""Small cards: help, a notice, an error, and the confirmation that the bank channel is set."""
+"""Small cards: help, the language choice, a notice, an error, the bank channel set."""
 
 from __future__ import annotations
 
 from cards.base import Card, card, facts, heading, text
 from cards.commands import CANONICAL, MEDIATORS, NEW_CASE, REQUESTS, SETUP, STATS, WORDS
-from cards.i18n import Lang, t
+from cards.i18n import LANGS, Lang, t
 
 # Commands only a coordinator can use; mediators are not shown them.
 _COORDINATOR_ONLY = frozenset({SETUP, NEW_CASE, MEDIATORS, STATS, REQUESTS})
@@ -30,6 +30,22 @@ def help_card(lang: Lang, is_coordinator: bool) -> Card:
     if is_coordinator:
         body.insert(2, text(t(lang, "help.coordinator")))
     return card(lang, body)
+
+
+def language_card(lang: Lang) -> Card:
+    """How to choose the language Sopu answers in, with the command in each language."""
+    return card(
+        lang,
+        [
+            heading(t(lang, "language.title")),
+            text(t(lang, "language.now", language=t(lang, f"language.name.{lang}"))),
+            text(t(lang, "language.how")),
+            facts(
+                [(t(code, f"language.name.{code}"), t(code, "language.example")) for code in LANGS]
+            ),
+            text(t(lang, "language.channel_note"), subtle=True, size="Small"),
+        ],
+    )
 
 
 def notice_card(lang: Lang, message: str) -> Card:

@@ -1,40 +1,46 @@
 """The statistics card for coordinators: the year and its terms, a chart, the CSV link.
 
 The card is the coordinators' own view (personal chat, coordinators only), so it shows
-every count exactly and says so; what leaves that view (the CSV) shows 1-4 as "< 5".
+every count exactly and says so; what leaves that view (the CSV) shows 1-4 as "< 5". An
+average of fewer than five answers is withheld everywhere, and marked as withheld.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
 
 from cards.base import Card, Element, card, container, execute, facts, heading, text
-from cards.i18n import Lang, format_date, label, t, term_label
-from cards.verbs import STATS_SHOW
+from cards.i18n import Lang, format_date, label, t, term_label, tn
+from cards.verbs import STATS_SHOW, STATS_WRITTEN
 from mediation.model import CaseStatus, MeetingKind, Outcome
-from mediation.stats import Average, Median, YearStats
+from mediation.stats import Average, Median, WrittenLine, YearStats
 
 _OUTCOMES = [o.value for o in Outcome]
 
 
-def _num(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value:.{digits}f}".replace(".", ",")
+def decimal(lang: Lang, value: float | None, digits: int = 1) -> str:
+    """A figure with the language's decimal mark: 4,5 in Finnish and Swedish, 4.5 in English."""
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}".replace(".", t(lang, "format.decimal_point"))
 
 
 def _avg(lang: Lang, average: Average) -> str:
     if average.value is None:
         return "–"
-    return t(lang, "stats.avg", value=_num(average.value), count=average.count)
+    if average.withheld:
+        return tn(lang, "stats.withheld", average.count)
+    return tn(lang, "stats.avg", average.count, value=decimal(lang, average.value))
 
 
 def _median(lang: Lang, median: Median) -> str:
     if median.days is None:
         return "–"
-    return t(
-        lang, "stats.days", days=_num(median.days, 1 if median.days % 1 else 0), count=median.count
-    )
+    days = decimal(lang, median.days, 1 if median.days % 1 else 0)
+    return tn(lang, "stats.days", median.count, days=days)
 
 
 def _table(header: list[str], rows: Iterable[list[str]]) -> Element:
@@ -102,16 +108,18 @@ _BAR_STYLE = {
 
 
 def _chart(lang: Lang, s: YearStats) -> list[Element]:
+    if not any(s.by_outcome.values()):
+        return []  # no families: an empty chart is only a grey box
     largest = max([1, *s.by_outcome.values()])
     items: list[Element] = [heading(t(lang, "stats.chart"), separator=True)]
     for term in s.terms:
         items.append(
             text(
-                t(
+                tn(
                     lang,
                     "stats.chart.term",
+                    s.families.get(term, 0),
                     term=term_label(lang, term, s.year),
-                    count=s.families.get(term, 0),
                 ),
                 weight="Bolder",
             )
@@ -155,12 +163,21 @@ def _families(lang: Lang, s: YearStats) -> list[Element]:
     return [heading(t(lang, "stats.families"), separator=True), _table(_header(lang, s), rows)]
 
 
+def _headed(title: Element, pairs: list[tuple[str, str]]) -> list[Element]:
+    """A heading and its facts, or nothing: a heading over no figures reads as missing data."""
+    return [title, facts(pairs)] if pairs else []
+
+
 def _places_and_timing(lang: Lang, s: YearStats) -> list[Element]:
     return [
-        heading(t(lang, "stats.by_area"), separator=True),
-        facts((area, str(n)) for area, n in s.by_area.items()),
-        heading(t(lang, "stats.by_referral")),
-        facts((label(lang, "referral", r), str(n)) for r, n in s.by_referral.items()),
+        *_headed(
+            heading(t(lang, "stats.by_area"), separator=True),
+            [(area, str(n)) for area, n in s.by_area.items()],
+        ),
+        *_headed(
+            heading(t(lang, "stats.by_referral")),
+            [(label(lang, "referral", r), str(n)) for r, n in s.by_referral.items()],
+        ),
         heading(t(lang, "stats.timing"), separator=True),
         facts(
             [
@@ -200,7 +217,7 @@ def _client_feedback(lang: Lang, s: YearStats) -> list[Element]:
                 (t(lang, "stats.answers"), str(c.answers)),
                 (
                     t(lang, "stats.response_rate"),
-                    "–" if rate is None else t(lang, "stats.percent", value=_num(rate, 0)),
+                    "–" if rate is None else t(lang, "stats.percent", value=decimal(lang, rate, 0)),
                 ),
                 (t(lang, "stats.avg.felt_heard"), _avg(lang, c.felt_heard)),
                 (t(lang, "stats.avg.impartial"), _avg(lang, c.impartial)),
@@ -244,7 +261,7 @@ def _mediators(lang: Lang, s: YearStats) -> list[Element]:
                 [
                     *(f"{p.packages.get(term, 0)}/{p.term_quota.get(term, 0)}" for term in s.terms),
                     t(lang, "stats.quota_use", used=p.year_packages, limit=p.year_quota),
-                    _num(p.hours),
+                    decimal(lang, p.hours),
                 ]
             ),
         )
@@ -259,10 +276,12 @@ def _mediators(lang: Lang, s: YearStats) -> list[Element]:
 
 def _employers(lang: Lang, s: YearStats) -> list[Element]:
     return [
-        heading(t(lang, "stats.by_employer")),
-        facts(
-            (employer, t(lang, "stats.hours", hours=_num(minutes / 60)))
-            for employer, minutes in s.minutes_by_employer.items()
+        *_headed(
+            heading(t(lang, "stats.by_employer")),
+            [
+                (employer, t(lang, "stats.hours", hours=decimal(lang, minutes / 60)))
+                for employer, minutes in s.minutes_by_employer.items()
+            ],
         ),
         container([text(t(lang, "stats.small_counts"), size="Small", subtle=True)], separator=True),
     ]
@@ -302,7 +321,67 @@ def stats_card(
                 spacing="None",
             )
         )
+    actions.append(execute(t(lang, "written.open"), STATS_WRITTEN, {"year": s.year}))
     actions.append(
         execute(t(lang, "stats.previous", year=s.year - 1), STATS_SHOW, {"year": s.year - 1})
     )
     return card(lang, [b for b in body if b.get("facts") != []], actions)
+
+
+# Serialized as the Bot Framework sends it, with room under Teams' 28 KB: the download
+# holds every answer when the card cannot.
+WRITTEN_BUDGET = 24_000
+
+
+def written_feedback_card(
+    lang: Lang,
+    year: int,
+    lines: Iterable[WrittenLine],
+    download_url: str | None = None,
+    link_minutes: int = 15,
+) -> Card:
+    """The year's written answers for the joint meetings: by term and writer, no case codes,
+    no dates, and a warning on each answer that may identify someone."""
+    body: list[Element] = [
+        heading(t(lang, "written.title", year=year)),
+        text(t(lang, "written.intro"), subtle=True, spacing="None"),
+    ]
+    shown = 0
+    left_out = 0
+    size = len(json.dumps(body))
+    group: tuple[str, str] | None = None
+    for line in lines:
+        items: list[Element] = []
+        if (line.term, line.source) != group:
+            group = (line.term, line.source)
+            title = t(
+                lang,
+                "written.group",
+                term=term_label(lang, line.term, year),
+                source=t(lang, f"written.source.{line.source}"),
+            )
+            items.append(heading(title, separator=True))
+        items.append(text(f"“{line.text}”", spacing="Small"))
+        if line.may_identify:
+            items.append(text(t(lang, "written.may_identify"), color="Warning", size="Small"))
+        cost = len(json.dumps(items))
+        if size + cost > WRITTEN_BUDGET:
+            left_out += 1
+            continue
+        size += cost
+        shown += 1
+        body.extend(items)
+    if not shown and not left_out:
+        body.append(text(t(lang, "written.none", year=year)))
+    if left_out:
+        body.append(text(tn(lang, "written.left_out", left_out), weight="Bolder"))
+    actions: list[Element] = []
+    if download_url:
+        actions.append(
+            {"type": "Action.OpenUrl", "title": t(lang, "written.download"), "url": download_url}
+        )
+        body.append(
+            text(t(lang, "stats.download_note", minutes=link_minutes), size="Small", subtle=True)
+        )
+    actions.append(execute(t(lang, "written.back"), STATS_SHOW, {"year": year}))
+    return card(lang, body, actions)

@@ -10,6 +10,7 @@ CASE_ASSIGN = "case.assign"
 CASE_CLOSE = "case.close"
 CASE_CANCEL = "case.cancel"
 CARD_REFRESH = "card.refresh"
+CASE_CLEAR_SAFETY = "case.clear_safety"
 MEDIATOR_UPDATE = "mediator.update"
 MEETINGS_PROPOSE = "meetings.propose"
 MEETINGS_BOOK = "meetings.book"
@@ -33,6 +34,8 @@ REQUEST_INTAKE = "request.intake"  # the prefilled intake form of a suitable req
 REQUEST_CREATE_CASE = "request.create_case"
 REQUEST_SHOW = "request.show"
 REQUEST_FIGURES = "request.figures"
+STATS_WRITTEN = "stats.written"
+BANK_OVERVIEW = "bank.overview"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -44,6 +47,7 @@ VERBS: frozenset[str] = frozenset(
         CASE_CLOSE,
         CASE_CANCEL,
         CARD_REFRESH,
+        CASE_CLEAR_SAFETY,
         MEDIATOR_UPDATE,
         MEETINGS_PROPOSE,
         MEETINGS_BOOK,
@@ -67,5 +71,7 @@ VERBS: frozenset[str] = frozenset(
         REQUEST_CREATE_CASE,
         REQUEST_SHOW,
         REQUEST_FIGURES,
+        STATS_WRITTEN,
+        BANK_OVERVIEW,
     }
 )

@@ -57,7 +57,8 @@ HARD = (
 
 NOTE_LIMIT = 2000  # characters of a mediator's note to the coordinators
 CLIENT_TEXT_LIMIT = 2000  # characters of each of the parents' open answers
-LINK_USES = 2  # both parents answer once each
+LINK_USES = 1  # each parent has a link of their own and answers once
+PARENTS = (1, 2)
 TOKEN_BYTES = 24  # 192 random bits, URL-safe: 32 characters
 
 
@@ -244,6 +245,7 @@ class ClientLink:
     uses: int
     max_uses: int = LINK_USES
     last_form: str | None = None  # a hash of the last form sent through it
+    parent_no: int = 1  # whose link it is (0: one link of both parents, made before)
 
 
 class LinkState:
@@ -267,10 +269,10 @@ class TermBucket:
 class FeedbackStore(Protocol):
     """Where feedback is kept (storage/feedback.py); each method is its own transaction."""
 
-    async def link_for_case(self, case_id: int) -> ClientLink | None: ...
+    async def link_for_case(self, case_id: int, parent_no: int) -> ClientLink | None: ...
 
     async def add_link(self, link: ClientLink, now: datetime) -> ClientLink:
-        """Store a new link; if the case has one already, that one is returned."""
+        """Store a new link; if the parent has one already, that one is returned."""
         ...
 
     async def link(self, token: str) -> ClientLink | None: ...
@@ -301,6 +303,10 @@ class FeedbackStore(Protocol):
 
     async def case_feedback(self, case_id: int, mediator_id: int) -> CaseFeedback | None: ...
 
+    async def meeting_feedback(
+        self, meeting_id: int, mediator_id: int
+    ) -> MeetingFeedback | None: ...
+
 
 # -- use cases ---------------------------------------------------------------------------
 
@@ -317,17 +323,21 @@ def link_state(link: ClientLink | None, now: datetime) -> str:
 
 async def client_link(
     case_id: int,
+    parent_no: int,
     uow: UnitOfWork,
     store: FeedbackStore,
     clock: Clock,
     policy: BankPolicy,
     valid_for: timedelta,
 ) -> ClientLink:
-    """The case's one client feedback link, made the first time it is asked for.
+    """One parent's feedback link, made the first time it is asked for.
 
-    Only a closed case gets a link: the form asks about a finished mediation.
+    Each parent has their own, for one answer: one parent answering twice cannot use up
+    the other's. Only a closed case gets links: the form asks about a finished mediation.
     """
-    known = await store.link_for_case(case_id)
+    if parent_no not in PARENTS:
+        raise errors.InvalidInput("parent_no", "unknown choice")
+    known = await store.link_for_case(case_id, parent_no)
     if known is not None:
         return known
     async with uow:
@@ -339,7 +349,10 @@ async def client_link(
         term = policy.term_of(case.created_at)
     now = clock.now()
     return await store.add_link(
-        ClientLink(new_token(), case_id, term.year, term.name, now + valid_for, 0), now
+        ClientLink(
+            new_token(), case_id, term.year, term.name, now + valid_for, 0, parent_no=parent_no
+        ),
+        now,
     )
 
 
@@ -377,6 +390,17 @@ async def _seat_holder_on(uow: UnitOfWork, actor_aad: str, case_id: int) -> tupl
     if case.seat_of(me.id) is None:
         raise errors.NotSeatHolder(case.code)
     return me.id, case
+
+
+async def my_meeting_feedback(
+    actor_aad: str, meeting_id: int, uow: UnitOfWork, store: FeedbackStore
+) -> MeetingFeedback | None:
+    """The mediator's own stored answer about a meeting, to show it again on the form."""
+    async with uow:
+        me = await actor(uow, actor_aad)
+    if me.id is None:
+        return None
+    return await store.meeting_feedback(meeting_id, me.id)
 
 
 async def record_meeting_feedback(

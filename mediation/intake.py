@@ -7,7 +7,7 @@ Input arrives as the text a coordinator typed; the result is the anonymous
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from mediation import errors
@@ -22,14 +22,13 @@ from mediation.model import (
     Intake,
     Parent,
 )
+from mediation.policy import DEFAULT_AREAS
 
 MAX_TEXT = 200
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 # A Finnish personal identity code (henkilötunnus): never stored, so refused on sight.
 _IDENTITY_CODE = re.compile(r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b", re.IGNORECASE)
-# A municipality's or district's name has neither (Unicode digits included).
-_NOT_IN_A_PLACE_NAME = re.compile(r"[\d@]")
 
 
 def _text(raw: Mapping[str, object], key: str) -> str:
@@ -85,22 +84,60 @@ def parse_birth_years(text: str, today: date) -> tuple[int, ...]:
     return tuple(sorted(years))
 
 
-def _parent(raw: Mapping[str, object], n: int, area: str, language: str) -> Parent:
+def _parent(
+    raw: Mapping[str, object],
+    n: int,
+    area: str,
+    language: str,
+    problems: dict[str, errors.InvalidInput],
+) -> Parent | None:
+    """One parent's fields; each field's problem is added to ``problems``, all at once."""
     name = _text(raw, f"parent{n}_name")
     phone = _text(raw, f"parent{n}_phone")
     email = _text(raw, f"parent{n}_email")
+    found: dict[str, errors.InvalidInput] = {}
     if not name:
-        raise errors.InvalidInput(f"parent{n}_name", "required")
+        found[f"parent{n}_name"] = errors.InvalidInput(f"parent{n}_name", "required")
     if phone and not _PHONE.match(phone):
-        raise errors.InvalidInput(f"parent{n}_phone", "not a phone number")
+        found[f"parent{n}_phone"] = errors.InvalidInput(f"parent{n}_phone", "not a phone number")
     if email and not _EMAIL.match(email):
-        raise errors.InvalidInput(f"parent{n}_email", "not an e-mail address")
+        found[f"parent{n}_email"] = errors.InvalidInput(f"parent{n}_email", "not an e-mail address")
     if not phone and not email:
-        raise errors.InvalidInput(f"parent{n}_phone", "a phone number or an e-mail is needed")
+        found[f"parent{n}_phone"] = errors.InvalidInput(
+            f"parent{n}_phone", "a phone number or an e-mail is needed"
+        )
+    for key, exc in found.items():
+        problems.setdefault(key, exc)
+    if found:
+        return None
     return Parent(name=name, phone=phone, email=email, municipality=area, language=language)
 
 
-def parse_intake(raw: Mapping[str, object], today: date) -> tuple[Intake, Family]:
+_EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]{2,}")
+_PHONE_IN_TEXT = re.compile(r"\+?\d[\d ()\-]{5,}\d")
+# A capitalised word after a lower-case one: within a sentence, most likely a name.
+_NAME_IN_SENTENCE = re.compile(r"\b[a-zåäö][\w-]*,? +[A-ZÅÄÖ][a-zåäö]")
+
+
+def may_identify(text: str, places: Sequence[str] = DEFAULT_AREAS) -> bool:
+    """Free text that may identify someone: an identity code, an e-mail or a phone number
+    (the intake's checks), one of the bank's places, or a name inside a sentence."""
+    if _IDENTITY_CODE.search(text) or _EMAIL_IN_TEXT.search(text) or _PHONE_IN_TEXT.search(text):
+        return True
+    folded = text.casefold()
+    if any(place.split(" – ")[-1].casefold() in folded for place in places):
+        return True
+    return bool(_NAME_IN_SENTENCE.search(text))
+
+
+def area_is_listed(area: str, areas: Sequence[str]) -> bool:
+    """The intake's area is one of the bank's own municipalities and districts."""
+    return area in areas
+
+
+def parse_intake(
+    raw: Mapping[str, object], today: date, areas: Sequence[str] = DEFAULT_AREAS
+) -> tuple[Intake, Family]:
     """Validate a whole intake form; every problem is reported at once, by field."""
     problems: dict[str, errors.InvalidInput] = {}
 
@@ -116,19 +153,16 @@ def parse_intake(raw: Mapping[str, object], today: date) -> tuple[Intake, Family
             problems[key] = errors.InvalidInput(key, "too long")
         elif isinstance(value, str) and _IDENTITY_CODE.search(value):
             problems[key] = errors.InvalidInput(key, "identity codes are not stored")
-    if problems:
-        raise errors.InvalidForm(problems)
+    # The other fields are checked too: one submit shows every problem of the form.
 
     def area() -> str:
         text = _text(raw, "area")
         if not text:
             raise errors.InvalidInput("area", "required")
-        if len(text) > MAX_TEXT:
-            raise errors.InvalidInput("area", "too long")
-        if _NOT_IN_A_PLACE_NAME.search(text):
-            # The area is shown on the anonymous card in the bank channel: a street
-            # address, a phone number, an e-mail or a date typed here would identify.
-            raise errors.InvalidInput("area", "a place name has no digits or e-mail")
+        if not area_is_listed(text, areas):
+            # The area is shown on the anonymous card in the bank channel: only a choice
+            # from the bank's list keeps a name or a street typed there off it.
+            raise errors.InvalidInput("area", "choose from the list")
         return text
 
     def language() -> str:
@@ -164,10 +198,7 @@ def parse_intake(raw: Mapping[str, object], today: date) -> tuple[Intake, Family
         return text
 
     referral_v = field("referral_source", referral)
-    parents = [
-        field(f"parent{n}", lambda n=n: _parent(raw, n, area_v or "", language_v or ""))
-        for n in (1, 2)
-    ]
+    parents = [_parent(raw, n, area_v or "", language_v or "", problems) for n in (1, 2)]
     for key in ("parent1_name", "parent2_name"):
         if len(_text(raw, key)) > MAX_TEXT:
             problems[key] = errors.InvalidInput(key, "too long")

@@ -32,6 +32,22 @@ class Term:
 
 
 DEFAULT_TERMS = (TermSpec("spring", 1, 6, 2), TermSpec("autumn", 7, 12, 2))
+# The Keski-Uusimaa bank's municipalities (Keusote and Kerava) and their larger districts.
+DEFAULT_AREAS = (
+    "Hyvinkää",
+    "Järvenpää",
+    "Kerava",
+    "Mäntsälä",
+    "Nurmijärvi",
+    "Nurmijärvi – Klaukkala",
+    "Nurmijärvi – Rajamäki",
+    "Pornainen",
+    "Tuusula",
+    "Tuusula – Hyrylä",
+    "Tuusula – Jokela",
+    "Tuusula – Kellokoski",
+)
+BANK_LANGUAGES = ("fi", "sv", "en")
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,10 @@ class BankPolicy:
     package_min: int = 4
     package_max: int = 6
     timezone: str = "Europe/Helsinki"
+    # The intake's area is chosen from these: a typed area could name the family.
+    areas: tuple[str, ...] = DEFAULT_AREAS
+    # The language of what the whole bank channel reads (the case cards).
+    language: str = "fi"
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +74,10 @@ class BankPolicy:
             raise ValueError("thresholds and quotas cannot be negative")
         if not 1 <= self.package_min <= self.package_max:
             raise ValueError("package size must satisfy 1 <= min <= max")
+        if not self.areas or any(not a.strip() or len(a) > 80 for a in self.areas):
+            raise ValueError("areas must be a non-empty list of place names")
+        if self.language not in BANK_LANGUAGES:
+            raise ValueError(f"the bank's language must be one of {', '.join(BANK_LANGUAGES)}")
         object.__setattr__(self, "_zone", ZoneInfo(self.timezone))
 
     @property

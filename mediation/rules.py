@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from mediation import errors
-from mediation.model import Case, CaseStatus, Mediator, Seat
+from mediation.model import Case, CaseStatus, Mediator, Meeting, MeetingStatus, Seat
 from mediation.policy import BankPolicy, Term
 
 
@@ -148,3 +148,16 @@ def check_can_claim(
     check_language(mediator, case)
     check_pairing(case, seat, mediator, holders, policy)
     check_quota(usage)
+
+
+def meetings_to_cancel(case: Case, now: datetime) -> list[Meeting]:
+    """Closing or cancelling a case cancels its booked meetings that have not yet begun."""
+    return sorted(
+        (m for m in case.meetings if m.status is MeetingStatus.BOOKED and m.starts_at > now),
+        key=lambda m: m.starts_at,
+    )
+
+
+def times_worked_together(cases: list[Case], one: int, other: int, except_case: int) -> int:
+    """Two mediators have worked together on each other case where both hold a seat."""
+    return sum(1 for c in cases if c.id != except_case and {one, other} <= set(c.holder_ids()))

@@ -6,11 +6,12 @@ Small counts: statistics that leave the coordinators' own view show 1-4 as "< 5"
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from mediation.intake import may_identify
 from mediation.policy import BankPolicy
 
 SMALL_COUNT = 5  # counts from 1 to SMALL_COUNT - 1 are hidden outside the coordinators' view
@@ -50,11 +51,10 @@ class Average:
     value: float | None
     count: int  # answers behind it
 
-    def shown(self) -> str:
-        """Outside the coordinators' view an average of fewer than 5 answers is withheld."""
-        if self.value is None or self.count < SMALL_COUNT:
-            return SMALL_TEXT if self.count else ""
-        return f"{self.value:.1f}"
+    @property
+    def withheld(self) -> bool:
+        """An average of fewer than 5 answers is not shown: it says too much of each answer."""
+        return self.value is not None and self.count < SMALL_COUNT
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,46 @@ class YearStats:
         )
 
 
+# Who wrote a written answer, in the order the joint meetings go through them.
+WRITTEN_SOURCES = ("parent_good", "parent_missing", "mediator_case", "mediator_meeting")
+
+
+@dataclass(frozen=True)
+class WrittenAnswer:
+    """One written answer of the year: its term and who wrote it, never the case or the day."""
+
+    term: str
+    source: str  # one of WRITTEN_SOURCES
+    text: str
+
+
+@dataclass(frozen=True)
+class WrittenLine:
+    """A written answer as the coordinators read it, with a warning where it may identify."""
+
+    term: str
+    source: str
+    text: str
+    may_identify: bool
+
+
+def written_lines(answers: Iterable[WrittenAnswer], places: Sequence[str]) -> list[WrittenLine]:
+    """The year's written answers by term and writer, each marked if it may identify someone."""
+    order = {source: n for n, source in enumerate(WRITTEN_SOURCES)}
+    lines = [
+        WrittenLine(a.term, a.source, a.text.strip(), may_identify(a.text, places))
+        for a in answers
+        if a.text.strip()
+    ]
+    # Sorted by their words within a term and writer: the order tells nothing of the cases.
+    return sorted(lines, key=lambda w: (w.term, order.get(w.source, 99), w.text.casefold()))
+
+
 class StatsQueries(Protocol):
     async def year(self, year: int, policy: BankPolicy, now: datetime) -> YearStats:
         """The year's figures; ``now`` only closes the period for a year still running."""
+        ...
+
+    async def written(self, year: int, policy: BankPolicy) -> list[WrittenAnswer]:
+        """The year's written answers of parents and mediators, by term and writer only."""
         ...

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 from mediation.model import Case, Family, Mediator
 from mediation.policy import BankPolicy
-from mediation.rules import QuotaUsage, seat_needs_experienced
+from mediation.rules import QuotaUsage, meetings_to_cancel, seat_needs_experienced
 
 AGE_BANDS = ((0, 2, "0-2"), (3, 6, "3-6"), (7, 12, "7-12"), (13, 17, "13-17"))
 
@@ -34,6 +34,16 @@ class SeatView:
     holder_name: str | None
     holder_is_new: bool
     needs_experienced: bool
+    holder_aad: str | None = None  # never shown: whose answer card offers "Release my seat"
+
+
+@dataclass(frozen=True)
+class MeetingAhead:
+    """A booked meeting still to come, as the close and cancel forms list it."""
+
+    kind: str
+    parent_no: int | None
+    starts_at: datetime  # in the bank's time zone
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ class CaseSummary:
     seats: tuple[SeatView, ...]
     # The case's version when read: of two summaries of one case, the higher is the newer.
     version: int = 0
+    # Booked meetings from today on: closing or cancelling the case cancels them.
+    meetings_ahead: tuple[MeetingAhead, ...] = ()
 
     @property
     def open_seats(self) -> int:
@@ -62,6 +74,11 @@ class CaseSummary:
 
     def holds_seat(self, mediator_id: int | None) -> bool:
         return mediator_id is not None and any(s.holder_id == mediator_id for s in self.seats)
+
+    def held_by(self, aad_object_id: str | None) -> bool:
+        """Whether the person of this Entra object id holds one of the seats."""
+        aad = (aad_object_id or "").lower()
+        return bool(aad) and any(s.holder_aad == aad for s in self.seats)
 
 
 def summarize(
@@ -81,6 +98,7 @@ def summarize(
                 holder_name=holder.name if holder else None,
                 holder_is_new=bool(holder and not holder.is_experienced(policy)),
                 needs_experienced=seat_needs_experienced(case, seat, holders, policy),
+                holder_aad=holder.aad_object_id.lower() if holder else None,
             )
         )
     return CaseSummary(
@@ -100,6 +118,10 @@ def summarize(
         preferred_times=case.intake.preferred_times,
         seats=tuple(seats),
         version=case.version,
+        meetings_ahead=tuple(
+            MeetingAhead(m.kind.value, m.parent_no, m.starts_at.astimezone(policy.zone))
+            for m in meetings_to_cancel(case, datetime.combine(today, time(), policy.zone))
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from storage.models import (
     ConversationRefRow,
     MediatorRow,
     ProcessedActivityRow,
+    UserLanguageRow,
 )
 
 _BANK_CHANNEL_ROW = 1
@@ -41,8 +42,15 @@ _RECORD_ACTIVITY = {
     .on_conflict_do_nothing(index_elements=["key"])
     for name, insert in _INSERTS.items()
 }
+# A chosen language goes out with the reference, so everything written to the person's
+# personal chat follows it without a read of its own.
 _USER_REFERENCE = direct.Direct(
-    select(ConversationRefRow.reference).where(ConversationRefRow.aad_object_id == bindparam("aad"))
+    select(ConversationRefRow.reference, UserLanguageRow.lang)
+    .outerjoin(UserLanguageRow, UserLanguageRow.aad_object_id == ConversationRefRow.aad_object_id)
+    .where(ConversationRefRow.aad_object_id == bindparam("aad"))
+)
+_USER_LANGUAGE = direct.Direct(
+    select(UserLanguageRow.lang).where(UserLanguageRow.aad_object_id == bindparam("aad"))
 )
 _CASE_POST = direct.Direct(
     select(*cast(Table, CasePostRow.__table__).c).where(CasePostRow.case_id == bindparam("case_id"))
@@ -154,8 +162,26 @@ class BotStore:
         return await direct.first(self._sessions.kw["bind"], statement, params)
 
     async def user_reference(self, aad_object_id: str) -> dict[str, Any] | None:
+        """The person's personal chat; its locale is the language they chose, if they did."""
         row = await self._one(_USER_REFERENCE, {"aad": aad_object_id.lower()})
-        return _dict(row.reference) if row is not None else None
+        if row is None:
+            return None
+        reference = _dict(row.reference)
+        if row.lang:
+            reference["locale"] = row.lang
+        return reference
+
+    async def chosen_language(self, aad_object_id: str) -> str | None:
+        """The language the person chose with the ``language`` command, or None."""
+        row = await self._one(_USER_LANGUAGE, {"aad": aad_object_id.lower()})
+        return row.lang if row is not None else None
+
+    async def choose_language(self, aad_object_id: str, lang: str, at: datetime) -> None:
+        await self._upsert(
+            UserLanguageRow,
+            "aad_object_id",
+            {"aad_object_id": aad_object_id.lower(), "lang": lang, "chosen_at": at},
+        )
 
     async def set_bank_channel(
         self,

@@ -47,6 +47,7 @@ def _link(row: ClientLinkRow) -> ClientLink:
         uses=row.uses,
         max_uses=row.max_uses,
         last_form=row.last_form,
+        parent_no=row.parent_no,
     )
 
 
@@ -58,10 +59,12 @@ class SqlFeedbackStore:
 
     # -- client links ----------------------------------------------------------------------
 
-    async def link_for_case(self, case_id: int) -> ClientLink | None:
+    async def link_for_case(self, case_id: int, parent_no: int) -> ClientLink | None:
         async with self._sessions() as session:
             row = await session.scalar(
-                select(ClientLinkRow).where(ClientLinkRow.case_id == case_id)
+                select(ClientLinkRow).where(
+                    ClientLinkRow.case_id == case_id, ClientLinkRow.parent_no == parent_no
+                )
             )
             return _link(row) if row else None
 
@@ -78,11 +81,12 @@ class SqlFeedbackStore:
                     expires_at=link.expires_at,
                     uses=0,
                     max_uses=link.max_uses,
+                    parent_no=link.parent_no,
                 )
-                .on_conflict_do_nothing(index_elements=["case_id"])
+                .on_conflict_do_nothing(index_elements=["case_id", "parent_no"])
             )
             await session.execute(statement)
-        known = await self.link_for_case(link.case_id)
+        known = await self.link_for_case(link.case_id, link.parent_no)
         assert known is not None
         return known
 

@@ -242,6 +242,16 @@ class ConversationRefRow(Base):
     updated_at: Mapped[datetime]
 
 
+class UserLanguageRow(Base):
+    """The language a person chose for Sopu's answers to them (else their Teams' locale)."""
+
+    __tablename__ = "user_language"
+
+    aad_object_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    chosen_at: Mapped[datetime]
+
+
 class BankChannelRow(Base):
     """The one channel where the bank's cases are posted."""
 

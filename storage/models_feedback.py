@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, CaseRow, MeetingRow
@@ -48,15 +57,18 @@ class CaseFeedbackRow(Base):
 
 
 class ClientLinkRow(Base):
-    """A case's one-time feedback link: counts its uses, never says who used it or when."""
+    """A parent's one-time feedback link: counts its uses, never says who used it or when."""
 
     __tablename__ = "client_feedback_link"
-    __table_args__ = (CheckConstraint("uses BETWEEN 0 AND max_uses", name="uses_range"),)
+    __table_args__ = (
+        CheckConstraint("uses BETWEEN 0 AND max_uses", name="uses_range"),
+        UniqueConstraint("case_id", "parent_no"),
+    )
 
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("mediation_case.id", ondelete="CASCADE"), unique=True
-    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("mediation_case.id", ondelete="CASCADE"))
+    # 1 or 2: each parent has a link of their own; 0 is a link of both (made before).
+    parent_no: Mapped[int] = mapped_column(SmallInteger, server_default="0")
     year: Mapped[int] = mapped_column(Integer)
     term: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime]

@@ -34,6 +34,7 @@ from mediation.stats import (
     MediatorFeedbackFigures,
     MediatorFigures,
     StatsQueries,
+    WrittenAnswer,
     YearStats,
     median_of_counts,
 )
@@ -397,6 +398,34 @@ class SqlStatsQueries:
             meeting=avg(rating, rating_n),
             cooperation=cooperation,
         )
+
+    async def written(self, year: int, policy: BankPolicy) -> list[WrittenAnswer]:
+        lo, hi = policy.bounds_utc(*policy.year_bounds(year))
+        found: list[WrittenAnswer] = []
+        async with self._sessions() as session:
+            a = ClientAnswerRow
+            for term, good, missing in await session.execute(
+                select(a.term, a.good, a.missing).where(a.year == year)
+            ):
+                found.append(WrittenAnswer(term, "parent_good", good or ""))
+                found.append(WrittenAnswer(term, "parent_missing", missing or ""))
+            f = CaseFeedbackRow
+            for created_at, note in await session.execute(
+                select(CaseRow.created_at, f.note)
+                .join(CaseRow, CaseRow.id == f.case_id)
+                .where(CaseRow.created_at >= lo, CaseRow.created_at < hi, f.note != "")
+            ):
+                found.append(WrittenAnswer(policy.term_of(created_at).name, "mediator_case", note))
+            m = MeetingFeedbackRow
+            for starts_at, note in await session.execute(
+                select(MeetingRow.starts_at, m.note)
+                .join(MeetingRow, MeetingRow.id == m.meeting_id)
+                .where(MeetingRow.starts_at >= lo, MeetingRow.starts_at < hi, m.note != "")
+            ):
+                found.append(
+                    WrittenAnswer(policy.term_of(starts_at).name, "mediator_meeting", note)
+                )
+        return found
 
 
 if TYPE_CHECKING:  # mypy checks here that the class fills the domain's port

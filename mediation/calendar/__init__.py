@@ -14,6 +14,7 @@ from mediation.calendar.booking import (
     RetryMeeting,
     book_meeting,
     cancel_meeting,
+    cancel_meetings_ahead,
     move_meeting,
     retry_meeting,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "apply_calendar_change",
     "book_meeting",
     "cancel_meeting",
+    "cancel_meetings_ahead",
     "meeting_view",
     "meetings_to_record",
     "move_meeting",

@@ -9,14 +9,21 @@ from datetime import datetime, timedelta
 from mediation import errors, notices
 from mediation.calendar.access import check_access, find_meeting, load_case, pair_mailboxes
 from mediation.calendar.errors import CalendarRefused, CalendarUnavailable, MeetingClosed
-from mediation.calendar.ports import CalendarDeps, EventLink, LinkState
+from mediation.calendar.ports import (
+    CalendarDeps,
+    EventLink,
+    LinkState,
+    MeetingChanged,
+    MeetingNotifier,
+)
 from mediation.calendar.proposing import check_slot
 from mediation.calendar.rules import check_kind, iso_minutes, live_meetings, transaction_id
-from mediation.calendar.sync import push
+from mediation.calendar.sync import push, tell_pair
 from mediation.calendar.views import MeetingResult, package_views
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Meeting, MeetingKind, MeetingStatus
 from mediation.ports import CaseChanged, UnitOfWork
+from mediation.rules import meetings_to_cancel
 from mediation.services import actor
 
 
@@ -239,6 +246,46 @@ async def cancel_meeting(cmd: CancelMeeting, uow: UnitOfWork, d: CalendarDeps) -
         state=LinkState.CANCEL,
         comment=cmd.message,
     )
+
+
+async def cancel_meetings_ahead(
+    actor_aad: str,
+    case_id: int,
+    uow: UnitOfWork,
+    d: CalendarDeps,
+    notifier: MeetingNotifier,
+) -> list[MeetingChanged]:
+    """After a close or a cancel: the meetings still ahead are cancelled in both calendars,
+    and the pair is told of each. A calendar that cannot be reached now is retried later,
+    as for any cancelled meeting (the link stays pending)."""
+    async with uow:
+        case = await load_case(uow, case_id)
+    ahead = meetings_to_cancel(case, d.clock.now())
+    comment = d.wording.cancel_comment(case.code)
+    done: list[MeetingChanged] = []
+    for meeting in ahead:
+        assert meeting.id is not None and case.id is not None
+        cmd = CancelMeeting(actor_aad, meeting.id, case.id, comment)
+        result = await cancel_meeting(cmd, uow, d)
+        if not result.changed:
+            continue
+        change = MeetingChanged(
+            case.id,
+            case.code,
+            meeting.id,
+            meeting.kind,
+            meeting.parent_no,
+            "cancelled_with_case",
+            meeting.starts_at,
+            meeting.ends_at,
+            tuple(case.holder_ids()),
+        )
+        async with uow:
+            await tell_pair(uow, change, "with-case", d.clock.now())
+            await uow.commit()
+        await notifier.meeting_changed(change)
+        done.append(change)
+    return done
 
 
 async def _change_meeting(

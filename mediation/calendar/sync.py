@@ -85,6 +85,17 @@ def change_payload(change: MeetingChanged) -> dict[str, object]:
     }
 
 
+async def tell_pair(uow: UnitOfWork, change: MeetingChanged, stamp: str, now: datetime) -> None:
+    """The pair's notes about a changed meeting, added to the unit of work's transaction."""
+    pair = await uow.mediators.by_ids(list(change.mediator_ids))
+    notes = [
+        notices.meeting_changed(change.meeting_id, p.aad_object_id, stamp, change_payload(change))
+        for p in pair.values()
+        if p.active
+    ]
+    await uow.outbox.add(notes, now)
+
+
 def change_of(payload: Mapping[str, Any]) -> MeetingChanged:
     """The change a note's payload describes (``change_payload`` read back)."""
     return MeetingChanged(
@@ -163,21 +174,9 @@ async def apply_calendar_change(
                 tuple(case.holder_ids()),
             )
             # The pair's notes and the channel card are committed with the change.
-            pair = await uow.mediators.by_ids(list(change.mediator_ids))
             stamp = f"v{case.version}"
-            await uow.outbox.add(
-                [
-                    *(
-                        notices.meeting_changed(
-                            change.meeting_id, p.aad_object_id, stamp, change_payload(change)
-                        )
-                        for p in pair.values()
-                        if p.active
-                    ),
-                    notices.card_changed(case.id, case.version, now),
-                ],
-                now,
-            )
+            await tell_pair(uow, change, stamp, now)
+            await uow.outbox.add([notices.card_changed(case.id, case.version, now)], now)
             await uow.commit()
         link.starts_at, link.ends_at = meeting.starts_at, meeting.ends_at
         if how == "cancelled":

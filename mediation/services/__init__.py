@@ -30,6 +30,7 @@ from mediation.services.reads import (
     open_cases,
     summary_of,
     view_details,
+    worked_together,
 )
 from mediation.services.registry import (
     ImportReport,
@@ -82,4 +83,5 @@ __all__ = [
     "summary_of",
     "update_mediator",
     "view_details",
+    "worked_together",
 ]

@@ -46,7 +46,7 @@ async def register_case(
     async with uow:
         me = await actor(uow, cmd.actor)
         require_coordinator(me, "registering a family")
-        intake, family = parse_intake(cmd.form, policy.local_date(now))
+        intake, family = parse_intake(cmd.form, policy.local_date(now), policy.areas)
         assert me.id is not None
         code = await uow.cases.next_code(policy.local_date(now).year)
         case = await uow.cases.add(Case.new(code, intake, me.id, now, policy), family)

@@ -9,6 +9,7 @@ from mediation.journal import AccessEntry, AccessPurpose
 from mediation.model import CaseStatus
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
+from mediation.rules import times_worked_together
 from mediation.services.common import actor, actor_and_case, load_case, quota_usage, read_summary
 from mediation.views import CaseDetails, CaseSummary, QuotaReport, summarize
 
@@ -100,3 +101,20 @@ async def my_quota(
         usage = await quota_usage(uow, me, now, policy)
         waiting = len(await uow.cases.with_status([CaseStatus.OPEN]))
         return QuotaReport(me, usage, waiting, me.is_experienced(policy))
+
+
+async def worked_together(
+    uow: UnitOfWork, summary: CaseSummary, me_aad: str
+) -> tuple[str, int] | None:
+    """For a pair just completed by ``me_aad``: the partner's name and how many other cases
+    the two have shared, so the claim's answer can say whether they have worked together."""
+    mine = [s for s in summary.seats if s.holder_aad == me_aad.lower()]
+    others = [s for s in summary.seats if s.holder_id is not None and s not in mine]
+    if len(mine) != 1 or len(others) != 1:
+        return None
+    me, partner = mine[0].holder_id, others[0].holder_id
+    assert me is not None and partner is not None
+    async with uow:
+        cases = await uow.cases.for_mediator(me)
+    shared = times_worked_together(cases, me, partner, summary.case_id)
+    return others[0].holder_name or "", shared

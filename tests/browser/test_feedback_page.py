@@ -78,9 +78,13 @@ class Site:
     def store(self) -> SqlFeedbackStore:
         return SqlFeedbackStore(self.app[SOPU].sessions)
 
-    async def link(self, n: int, *, expires_in: timedelta = timedelta(days=30)) -> str:
+    async def link(
+        self, n: int, *, expires_in: timedelta = timedelta(days=30), parent_no: int = 1
+    ) -> str:
         now = datetime.now(UTC)
-        link = ClientLink(new_token(), self.case_ids[n], 2026, "spring", now + expires_in, 0)
+        link = ClientLink(
+            new_token(), self.case_ids[n], 2026, "spring", now + expires_in, 0, parent_no=parent_no
+        )
         stored = await self.store.add_link(link, now)
         return stored.token
 
@@ -217,18 +221,19 @@ async def test_the_language_links_switch_the_page_and_keyboard_alone_can_answer(
     assert answer.heard_from == "family_counselling" and answer.good == "Calm and clear."
 
 
-async def test_both_parents_answer_once_each_then_the_link_is_used(site: Site, page: Any) -> None:
-    token = await site.link(1)
+async def test_each_parent_answers_once_through_their_own_link(site: Site, page: Any) -> None:
+    tokens = [await site.link(1, parent_no=n) for n in (1, 2)]
     p = page
-    for n in range(2):
+    for n, token in enumerate(tokens, start=1):
         await p.goto(f"{site.base}/feedback/{token}?lang=en")
-        await p.get_by_label(t("en", "fbpage.q.good")).fill(f"Parent {n + 1}")
+        await p.get_by_label(t("en", "fbpage.q.good")).fill(f"Parent {n}")
         await p.get_by_role("button", name=t("en", "fbpage.send")).click()
         await p.wait_for_url("**/thanks?lang=en")
-    response = await p.goto(f"{site.base}/feedback/{token}?lang=en")
-    assert response.status == 410
-    assert await p.locator("h1").inner_text() == t("en", "fbpage.used.title")
-    assert await p.locator("form").count() == 0
+        # A second answer through the same link is refused: one answer a parent.
+        response = await p.goto(f"{site.base}/feedback/{token}?lang=en")
+        assert response.status == 410
+        assert await p.locator("h1").inner_text() == t("en", "fbpage.used.title")
+        assert await p.locator("form").count() == 0
     await _shot(p, "used-en")
     assert sorted(a.good for a in await site.answers()) == ["Parent 1", "Parent 2"]
 

@@ -34,6 +34,7 @@ from bot.settings import Settings
 from cards.i18n import Lang
 from mediation.journal import AccessEntry, CaseEvent
 from mediation.model import Mediator, Role
+from mediation.policy import BankPolicy
 from storage.db import upgrade
 from storage.schema import metadata
 from tests.card_schema import assert_valid_card
@@ -572,7 +573,10 @@ def e2e_database_url(tmp_path: Path, migrated_sqlite: Path) -> str:
 
 @pytest.fixture
 def e2e_settings(e2e_database_url: str) -> Settings:
+    # The fake Teams writes in English unless a test says otherwise: so does this bank's
+    # channel (a bank's setting, Finnish by default).
     return Settings(
+        policy=BankPolicy(language="en"),
         database_url=e2e_database_url,
         allowed_tenants=frozenset({TENANT.lower()}),
         allowed_teams=frozenset({TEAM.lower()}),

@@ -7,6 +7,8 @@ Connector. The scheduler is off in these tests, so the sender and the job are dr
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 import pytest
@@ -86,11 +88,13 @@ async def test_closing_a_case_sends_each_mediator_the_feedback_cards_once(bank: 
         send = next(a for a in mine[0]["actions"] if a.get("verb") == verbs.FEEDBACK_CASE)
         assert send["data"] == {"case_id": case.case_id}
         qr = [e for e in links[0]["body"] if e.get("type") == "Image"]
-        assert len(qr) == 1 and qr[0]["url"].startswith("data:image/png;base64,")
-        (url,) = _open_urls(links[0])
-        assert "/feedback/" in url and url in words(links[0])
-        urls.add(url)
-    assert len(urls) == 1, "the pair hands the parents the case's one link"
+        assert len(qr) == 2 and all(q["url"].startswith("data:image/png;base64,") for q in qr)
+        parents = _open_urls(links[0])
+        assert len(set(parents)) == 2, "each parent has a link of their own"
+        assert all("/feedback/" in url and url in words(links[0]) for url in parents)
+        urls.add(tuple(parents))
+    assert len(urls) == 1, "both mediators hand the parents the same two links"
+    await _one_answer_each(bank, list(urls.pop()))
     coordinator = [s.card for s in bank.personal("coord", sent) if s.card is not None]
     assert not any(_open_urls(c) for c in coordinator)
     assert {m.status for m in await _feedback_messages(runtime)} == {OutboxStatus.SENT}
@@ -99,6 +103,29 @@ async def test_closing_a_case_sends_each_mediator_the_feedback_cards_once(bank: 
     answer = {"case_id": case.case_id, "cf_package": "4", "cf_pair": "5"}
     saved = await bank.teams.click("olli", verbs.FEEDBACK_CASE, answer, where="personal")
     assert t("en", "feedback.saved") in words(saved)
+
+
+async def _answer(bank: Bank, url: str) -> int:
+    """A parent opens the form and sends it; the status of the answer to the send."""
+    http = bank.teams.http
+    path = url[url.index("/feedback/") :]
+    async with http.get(f"{bank.teams.base}{path}") as resp:
+        page = await resp.text()
+    found = re.search(r'name="nonce" value="([^"]+)"', page)
+    if found is None:
+        return resp.status
+    data = {"nonce": html.unescape(found.group(1)), "felt_heard": "5", "recommend": "yes"}
+    async with http.post(f"{bank.teams.base}{path}", data=data, allow_redirects=False) as resp:
+        return resp.status
+
+
+async def _one_answer_each(bank: Bank, urls: list[str]) -> None:
+    """One parent answering twice cannot use up the other's link."""
+    first, second = urls
+    assert await _answer(bank, first) == 303
+    assert await _answer(bank, first) != 303
+    assert await _answer(bank, second) == 303
+    assert await _answer(bank, second) != 303
 
 
 async def test_the_feedback_job_catches_a_close_that_queued_nothing(

@@ -349,6 +349,7 @@ async def test_a_feedback_form_nonce_with_any_characters_is_stale(
     assert feedback is not None
     link = await client_link(
         case.case_id,
+        1,
         bank.sopu.uow(),
         feedback.store,
         bank.clock,

@@ -1,5 +1,6 @@
-"""Languages: every answer follows the activity's locale (Finnish unless it says otherwise);
-what Sopu writes on its own follows the language of the chat it writes to."""
+"""Languages: an answer to a person follows the activity's locale (Finnish unless it says
+otherwise); the bank channel's cards are in the bank's language, whoever clicks; what Sopu
+writes on its own follows the language of the chat it writes to."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 
 from cards.i18n import LANGS, Lang, catalog, t
 from tests.e2e.conftest import Bank, Posted, words
+
+# The e2e bank's language (a setting, Finnish unless set).
+BANK: Lang = "en"
 
 
 def foreign_sentences(lang: Lang) -> set[str]:
@@ -53,15 +57,19 @@ async def test_the_locale_picks_the_language_finnish_by_default(bank: Bank) -> N
         answers = [
             await bank.teams.ask("olli", "help", locale=locale),
             await bank.teams.ask("olli", "nonsense", locale=locale),
+        ]
+        in_channel = [
             await bank.claim("olli", case, locale=locale),
             await bank.teams.click("olli", "case.close", data, locale=locale),
             await bank.teams.click("olli", "case.release", data, locale=locale),
         ]
         assert t(lang, "help.title") in words(answers[0]), locale
         assert t(lang, "error.unknown_command") in words(answers[1]), locale
-        assert t(lang, "notice.claimed", seat=1, code=case.code) in words(answers[2]), locale
-        assert t(lang, "notice.released", code=case.code) in words(answers[4]), locale
         assert_all_in(lang, answers)
+        # The channel's card is shared: it stays in the bank's language.
+        assert t(BANK, "notice.claimed", seat=1, code=case.code) in words(in_channel[0]), locale
+        assert t(BANK, "notice.released", code=case.code) in words(in_channel[2]), locale
+        assert_all_in(BANK, in_channel)
 
 
 async def test_the_answer_follows_the_locale_not_the_command_word(bank: Bank) -> None:
@@ -69,8 +77,11 @@ async def test_the_answer_follows_the_locale_not_the_command_word(bank: Bank) ->
     assert t("en", "quota.title") in words(card)
 
 
-async def everything_a_person_sees(bank: Bank, lang: Lang, locale: str, case: Posted) -> list[Any]:
-    """A tour of Sopu's cards in one language: commands, forms, case cards, errors."""
+async def everything_a_person_sees(
+    bank: Bank, lang: Lang, locale: str, case: Posted
+) -> tuple[list[Any], list[Any]]:
+    """A tour of Sopu's cards from Teams in one language: commands, forms, case cards, errors;
+    what is answered in personal chat, and what in the channel."""
     cards = [
         await bank.teams.ask(key, command, locale=locale)
         for key, command in (
@@ -83,6 +94,7 @@ async def everything_a_person_sees(bank: Bank, lang: Lang, locale: str, case: Po
         )
     ]
     data = {"case_id": case.case_id}
+    in_channel = []
     for key, verb, where in (
         ("outi", "card.refresh", "channel"),
         ("outi", "case.details", "personal"),
@@ -91,19 +103,22 @@ async def everything_a_person_sees(bank: Bank, lang: Lang, locale: str, case: Po
         ("niina", "case.release", "channel"),
         ("niina", "case.explode", "channel"),
     ):
-        cards.append(await bank.teams.click(key, verb, data, where=where, locale=locale))
+        answer = await bank.teams.click(key, verb, data, where=where, locale=locale)
+        (cards if where == "personal" else in_channel).append(answer)
     cards.append(
         await bank.teams.click(
             "coord", "case.create", {"area": "", "children": "x"}, where="personal", locale=locale
         )
     )
-    return cards
+    return cards, in_channel
 
 
 @pytest.mark.parametrize(("lang", "locale"), [("fi", "fi-FI"), ("sv", "sv-SE")])
 async def test_no_other_language_leaks_into_a_card(bank: Bank, lang: Lang, locale: str) -> None:
     case = await bank.paired()
-    assert_all_in(lang, await everything_a_person_sees(bank, lang, locale, case))
+    personal, in_channel = await everything_a_person_sees(bank, lang, locale, case)
+    assert_all_in(lang, personal)
+    assert_all_in(BANK, in_channel)
 
 
 async def test_what_sopu_writes_on_its_own_follows_each_chat(bank: Bank) -> None:
@@ -117,7 +132,7 @@ async def test_what_sopu_writes_on_its_own_follows_each_chat(bank: Bank) -> None
     await bank.claim("outi", case, locale="sv-SE")
     await bank.teams.click("outi", "case.release", {"case_id": case.case_id}, locale="sv-SE")
 
-    assert_all_in("fi", [bank.channel_card(case)])
+    assert_all_in(BANK, [bank.channel_card(case)])
     assert_all_in("sv", [s.card for s in bank.personal("outi", after=sent) if s.card])
     assert_all_in("en", [s.card for s in bank.personal("olli", after=sent) if s.card])
     coordinator = [s.card for s in bank.personal("coord", after=sent) if s.card]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.keys import CALENDAR
-from cards.i18n import t
+from cards.i18n import t, tn
 from mediation.calendar import LinkState
 from mediation.model import MeetingKind, MeetingStatus
 from tests.e2e.conftest import verbs_on, words
@@ -234,3 +234,41 @@ async def test_bad_card_data_is_refused_in_words(booked_bank: tuple[Bank, Calend
         assert expected in words(answer), (data, words(answer))
     assert await meetings_of(bank, case.case_id) == []
     assert FORM["parent1_name"] not in words(answer)
+
+
+async def test_cancelling_a_case_cancels_its_meetings_ahead_in_both_calendars(
+    booked_bank: tuple[Bank, Calendars],
+) -> None:
+    bank, calendars = booked_bank
+    teams = bank.teams
+    case = await bank.paired("olli", "outi")
+    ref = {"case_id": case.case_id}
+    first = await propose(bank, "olli", ref)
+    await teams.click(
+        "olli", "meetings.book", {**book_action(first)["data"], "start": choices(first)[0]},
+        "personal",
+    )  # fmt: skip
+    second = await propose(bank, "outi", ref)
+    await teams.click(
+        "outi", "meetings.book", {**book_action(second)["data"], "start": choices(second)[0]},
+        "personal",
+    )  # fmt: skip
+    # The cancel form says which meetings go, before anyone confirms.
+    shown = words(bank.channel_card(case))
+    assert tn("fi", "close.meetings_ahead", 2) in shown
+    assert t("fi", "calendar.kind.individual.parent", n=2).capitalize() in shown
+
+    sent = len(bank.connector.log)
+    answer = await teams.click("coord", "case.cancel", ref, thread=case.thread)
+    assert tn("fi", "notice.meetings_cancelled", 2) in words(answer)
+    assert [m.status for m in await meetings_of(bank, case.case_id)] == [
+        MeetingStatus.CANCELLED,
+        MeetingStatus.CANCELLED,
+    ]
+    for mailbox in ("olli@example.org", "outi@example.org"):
+        (event,) = await calendars.events(mailbox)
+        assert event["cancelled"], mailbox
+    title = t("en", "calendar.changed.cancelled_with_case.title", code=case.code)
+    for key in ("olli", "outi"):
+        told = [s for s in bank.personal(key, after=sent) if s.card and title in words(s.card)]
+        assert len(told) == 2, key

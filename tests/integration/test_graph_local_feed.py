@@ -93,10 +93,27 @@ async def test_the_record_card_carries_the_feedback_part_and_passes_it_on(local_
         "outi",
         "meeting.record",
         {**ref, "held": "yes", "minutes": 50, "fb_rating": "4", "fb_cooperation": "yes",
-         "fb_note": ""},
+         "fb_note": "Vanhemmat kuuntelivat toisiaan."},
         "personal",
     )  # fmt: skip
     assert "50 min" in words(answer) and "not saved" not in words(answer)
+    # The stored answer comes back on the card: answering again changes it.
+    shown = {i["id"]: i.get("value") for i in answer["body"] if i.get("id")}
+    assert (shown["fb_rating"], shown["fb_cooperation"]) == ("4", "yes")
+    assert shown["fb_note"] == "Vanhemmat kuuntelivat toisiaan."
+    again = await bank.teams.click(
+        "outi", "feedback.meeting",
+        {"meeting_id": meeting.id, "fb_rating": "5", "fb_cooperation": "partly", "fb_note": ""},
+        "personal",
+    )  # fmt: skip
+    shown = {i["id"]: i.get("value") for i in again["body"] if i.get("id")}
+    assert (shown["fb_rating"], shown["fb_cooperation"]) == ("5", "partly")
+    assert t("en", "feedback.saved") in words(again)
+    await bank.teams.click(
+        "outi", "feedback.meeting",
+        {"meeting_id": meeting.id, "fb_rating": "4", "fb_cooperation": "yes", "fb_note": ""},
+        "personal",
+    )  # fmt: skip
     outi = await bank.mediator("outi")
     assert outi.id is not None
     feedback = await feedback_of(bank, meeting.id or 0, outi.id)

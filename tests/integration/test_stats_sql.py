@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.stats_download import csv_bytes
+from cards.i18n import t
 from mediation.policy import BankPolicy
 from mediation.stats import YearStats
 from storage.models import CaseRow, MediatorRow, MeetingRow, SeatRow
@@ -320,8 +321,10 @@ async def test_the_csv_hides_small_counts_and_opens_in_finnish_excel(figures: Ye
     assert "Perheet;Sopimus;2026;< 5" in lines
     assert "Perheet;Peruttu;kevät 2026;< 5" in lines
     assert "Perheet;Avoin;kevät 2026;< 5" in lines
-    # An average of two answers is withheld outside the coordinators' view.
-    assert any(line.endswith(";< 5") and "kuulluksi" in line for line in lines)
+    # An average of two answers is withheld, and says so in words rather than as "< 5".
+    withheld = t("fi", "stats.withheld_csv")
+    assert any(line.endswith(f";{withheld}") and "kuulluksi" in line for line in lines)
+    assert not any(line.endswith(";< 5") and "(1–5)" in line for line in lines)
     assert not any(
         ";1;" in line or line.endswith((";1", ";2", ";3", ";4"))
         for line in lines

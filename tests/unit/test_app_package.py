@@ -29,7 +29,8 @@ PERSONAL = [
     "stats",
     "requests",
 ]
-TEAM = ["help", "setup", "new case", "my cases", "quota", "mediators"]
+# Sopu registers a family only in personal chat: the team list never offers "new case".
+TEAM = ["help", "setup", "my cases", "quota", "mediators"]
 TITLES = {
     "fi.json": {
         "help": "ohje",
@@ -260,6 +261,25 @@ def test_build_command_takes_the_bot_id_from_the_environment(tmp_path: Path) -> 
     )
     assert bad.returncode == 2
     assert "GUID" in bad.stderr
+
+
+def test_build_command_stops_without_a_bot_id_unless_told_it_is_for_development(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("BOT_APP_ID", "TEAMS_APP_ID")}
+
+    def build(*extra: str) -> subprocess.CompletedProcess[str]:
+        output = str(tmp_path / "sopu.zip")
+        command = [sys.executable, str(APP / "build.py"), "--output", output, *extra]
+        return subprocess.run(
+            command, capture_output=True, text=True, env=env, check=False, timeout=60
+        )
+
+    refused = build()
+    assert refused.returncode == 2 and "BOT_APP_ID" in refused.stderr
+    assert not (tmp_path / "sopu.zip").exists()
+    assert build("--development").returncode == 0
+    assert (tmp_path / "sopu.zip").exists()
 
 
 @pytest.mark.browser

@@ -145,7 +145,7 @@ def test_the_proposal_offers_the_slots_and_books_the_right_meeting() -> None:
     book = next(a for a in card["actions"] if a.get("verb") == verbs.MEETINGS_BOOK)
     assert book["data"] == {"case_id": 4, "kind": "individual", "parent_no": 2}
     shown = texts(card)
-    assert "Tue 10/3 14:00–15:00 · the family's preferred time" in shown
+    assert "Tue 2026-03-10 14:00–15:00 · the family's preferred time" in shown
     assert any("held (55 min)" in s for s in shown)
     assert any("not yet in the calendar" in s for s in shown)
     assert any("https://sopu.example/calendar/abc.ics" in s for s in shown)
@@ -187,6 +187,8 @@ def test_times_are_local_across_the_change_to_summer_time() -> None:
     before = datetime(2026, 3, 27, 7, tzinfo=UTC)  # 9:00 in Helsinki (UTC+2)
     after = datetime(2026, 3, 30, 6, tzinfo=UTC)  # 9:00 in Helsinki (UTC+3)
     hour = timedelta(hours=1)
-    assert when_label("fi", before, before + hour, ZONE) == "pe 27.3. klo 9.00–10.00"
-    assert when_label("fi", after, after + hour, ZONE) == "ma 30.3. klo 9.00–10.00"
-    assert t("sv", "calendar.when", weekday="mån", day=30, month=3, start="9.00", end="10.00")
+    assert when_label("fi", before, before + hour, ZONE) == "pe 27.3.2026 klo 9.00–10.00"
+    assert when_label("fi", after, after + hour, ZONE) == "ma 30.3.2026 klo 9.00–10.00"
+    assert t(
+        "sv", "calendar.when", weekday="mån", day=30, month=3, year=2026, start="9.00", end="10.00"
+    )

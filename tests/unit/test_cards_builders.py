@@ -66,8 +66,13 @@ from tests.unit.factories import FORM
 # -- the channel card ------------------------------------------------------------------------
 
 
+def holder(n: int) -> str:
+    """The Entra object id of the gallery's mediator ``n``."""
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
 def test_an_open_case_offers_claim_release_details_coordinator_and_refresh() -> None:
-    card = case_card(summary(sample_case(3, (2,))), "en", mediators=CHOICES)
+    card = case_card(summary(sample_case(3, (2,))), "en", mediators=CHOICES, viewer=holder(2))
     buttons = top_executes(card)
     assert list(buttons) == [v.CASE_CLAIM, v.CASE_RELEASE, v.CASE_DETAILS, v.CARD_REFRESH]
     assert all(b["data"]["case_id"] == 3 for b in buttons.values())
@@ -87,8 +92,16 @@ def test_an_open_case_with_no_holder_offers_no_release() -> None:
     assert v.CASE_RELEASE not in buttons and v.CASE_CLAIM in buttons
 
 
+def test_only_a_seat_holders_answer_offers_release_my_seat() -> None:
+    case = summary(sample_case(3, (2,)))
+    for viewer in (None, holder(5), holder(1)):
+        buttons = top_executes(case_card(case, "en", mediators=CHOICES, viewer=viewer))
+        assert v.CASE_RELEASE not in buttons and v.CASE_CLAIM in buttons, viewer
+    assert v.CASE_RELEASE in top_executes(case_card(case, "en", viewer=holder(2).upper()))
+
+
 def test_a_paired_case_can_be_released_and_closed_but_not_claimed() -> None:
-    card = case_card(summary(sample_case(4, (1, 2))), "fi", mediators=CHOICES)
+    card = case_card(summary(sample_case(4, (1, 2))), "fi", mediators=CHOICES, viewer=holder(1))
     assert list(top_executes(card)) == [v.CASE_RELEASE, v.CASE_DETAILS, v.CARD_REFRESH]
     assert {"Osoita", "Päätä", "Peru"} <= set(show_cards(card))
 
@@ -211,7 +224,7 @@ def test_a_running_case_has_no_release_on_its_details() -> None:
 # -- intake --------------------------------------------------------------------------------
 
 INPUT_TYPES = {
-    "area": "Input.Text",
+    "area": "Input.ChoiceSet",
     "language": "Input.ChoiceSet",
     "interpreter": "Input.Toggle",
     "children": "Input.Text",
@@ -501,7 +514,7 @@ def test_the_sample_intake_is_the_one_the_cards_show() -> None:
 
 def test_a_case_cards_snapshot_reads_back_as_it_was_drawn() -> None:
     drawn = summary(sample_case(4, (1, 2)))
-    release = top_executes(case_card(drawn, "en"))[v.CASE_RELEASE]
+    release = top_executes(case_card(drawn, "en", viewer=holder(1)))[v.CASE_RELEASE]
     shown = read_card_snapshot(release["data"])
     assert shown == CardSnapshot(drawn.version, CaseStatus.PAIRED, (1, 2))
     assert read_card_snapshot({"case_id": 4}) is None  # a card drawn before snapshots

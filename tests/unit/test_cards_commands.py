@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cards.commands import CANONICAL, COMMANDS, WORDS, fold, parse_command
+from cards.commands import CANONICAL, COMMANDS, WORDS, fold, language_named, parse_command
 
 ALIASES = [
     ("help", "help"),
@@ -41,6 +41,10 @@ ALIASES = [
     ("yhteydenotot", "requests"),
     ("begäranden", "requests"),
     ("begaranden", "requests"),
+    ("language", "language"),
+    ("kieli", "language"),
+    ("språk", "language"),
+    ("sprak", "language"),
 ]
 
 
@@ -86,3 +90,14 @@ def test_parsing_is_robust_and_strict_at_once(text: str, expected: tuple[str, st
 def test_fold_drops_diacritics_and_case() -> None:
     assert fold("KIINTIÖ") == "kiintio"
     assert fold("Inställning") == "installning"
+
+
+def test_the_language_command_names_each_language_in_any_of_the_three() -> None:
+    assert parse_command("Kieli  Svenska") == ("language", "Svenska")
+    assert [language_named(w) for w in ("suomi", "Svenska!", "englanniksi", "ENGELSKA")] == [
+        "fi",
+        "sv",
+        "en",
+        "en",
+    ]
+    assert language_named("deutsch") is None

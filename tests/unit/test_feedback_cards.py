@@ -59,16 +59,14 @@ def test_the_case_card_comes_back_with_the_answer(lang: Lang) -> None:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_client_link_card_carries_the_link_and_a_qr_code(lang: Lang) -> None:
-    url = "https://sopu.example.fi/feedback/" + "a" * 32
-    qr = qr_data_uri(url)
-    assert qr.startswith("data:image/png;base64,")
-    card = client_link_card(lang, summary(), url, qr)
+def test_the_client_link_card_carries_each_parents_link_and_qr_code(lang: Lang) -> None:
+    urls = ["https://sopu.example.fi/feedback/" + c * 32 for c in "ab"]
+    qrs = [qr_data_uri(url) for url in urls]
+    assert all(qr.startswith("data:image/png;base64,") for qr in qrs)
+    card = client_link_card(lang, summary(), [(1, urls[0], qrs[0]), (2, urls[1], qrs[1])])
     text = json.dumps(card)
-    assert url in text and qr in text and "Virtanen" not in text
-    assert card["actions"][0] == {
-        "type": "Action.OpenUrl",
-        "title": card["actions"][0]["title"],
-        "url": url,
-    }
+    assert all(u in text for u in urls) and all(q in text for q in qrs)
+    assert "Virtanen" not in text
+    assert [a["url"] for a in card["actions"]] == urls
+    assert all(a["type"] == "Action.OpenUrl" for a in card["actions"])
     assert size(card) < 28_000

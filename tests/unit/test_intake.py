@@ -8,6 +8,7 @@ import pytest
 
 from mediation import errors
 from mediation.intake import parse_birth_years, parse_intake
+from mediation.policy import DEFAULT_AREAS
 from tests.unit.factories import FORM
 
 TODAY = date(2026, 3, 2)
@@ -29,9 +30,11 @@ def test_the_familys_excluded_weekdays() -> None:
     assert intake.excluded_days == ("fri", "mon")
 
 
-def problems(**changes: object) -> dict[str, errors.InvalidInput]:
+def problems(
+    areas: tuple[str, ...] = DEFAULT_AREAS, **changes: object
+) -> dict[str, errors.InvalidInput]:
     with pytest.raises(errors.InvalidForm) as exc:
-        parse_intake({**FORM, **changes}, TODAY)
+        parse_intake({**FORM, **changes}, TODAY, areas)
     return exc.value.problems
 
 
@@ -56,14 +59,22 @@ def test_identity_codes_are_refused_wherever_typed() -> None:
     assert set(problems(parent1_name="Aino 010203A123B")) == {"parent1_name"}
 
 
-def test_the_area_takes_a_place_name_only() -> None:
-    # It is shown on the anonymous channel card: nothing that could identify the family.
-    for typed in ("Kerava, Kauppakaari 7", "Espoo 02100", "Vantaa / aino@example.fi", "Tampere ２"):
+def test_the_area_is_one_of_the_banks_own() -> None:
+    # It is shown on the anonymous channel card: a name or street typed there would identify.
+    for typed in ("Kerava, Kauppakaari 7", "Aino Virtanen", "Espoo", "järvenpää"):
         found = problems(area=typed)
         assert set(found) == {"area"}, typed
-        assert found["area"].params["problem"] == "a place name has no digits or e-mail"
-    for place in ("Närpes – Närpiö", "Pohjois-Karjala, Joensuu", "Helsinki (Itäkeskus)"):
+        assert found["area"].params["problem"] == "choose from the list"
+    for place in DEFAULT_AREAS:
         assert parse_intake({**FORM, "area": place}, TODAY)[0].area == place
+    own = ("Närpes – Närpiö", "Helsinki (Itäkeskus)")
+    assert parse_intake({**FORM, "area": own[1]}, TODAY, own)[0].area == own[1]
+    assert set(problems(area="Järvenpää", areas=own)) == {"area"}
+
+
+def test_a_parents_every_problem_comes_in_one_submit() -> None:
+    found = problems(parent1_name="", parent1_phone="x", parent1_email="y", children="010203A123B")
+    assert set(found) == {"parent1_name", "parent1_phone", "parent1_email", "children"}
 
 
 def test_unknown_choices_and_oversized_text_are_refused() -> None:

@@ -188,3 +188,14 @@ def test_terms_must_cover_the_year_exactly_once(bad: str) -> None:
 def test_an_unknown_timezone_is_refused() -> None:
     with pytest.raises(SettingsError, match="SOPU_TIMEZONE"):
         settings(SOPU_TIMEZONE="Europe/Atlantis")
+
+
+def test_the_banks_areas_and_language_are_settings_with_the_banks_own_defaults() -> None:
+    default = Settings.from_env(environ={})
+    assert "Järvenpää" in default.policy.areas and default.policy.language == "fi"
+    own = Settings.from_env(
+        environ={"SOPU_AREAS": " Närpes; Kristinestad ;Närpes", "SOPU_BANK_LANGUAGE": "SV"}
+    )
+    assert own.policy.areas == ("Närpes", "Kristinestad") and own.policy.language == "sv"
+    with pytest.raises(SettingsError, match="SOPU_BANK_LANGUAGE"):
+        Settings.from_env(environ={"SOPU_BANK_LANGUAGE": "de"})

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.stats_download import download_url, link_ok
-from cards.i18n import LANGS, Lang
-from cards.stats import stats_card
-from cards.verbs import STATS_SHOW
+from bot.stats_download import csv_bytes, download_url, link_ok
+from cards.i18n import LANGS, Lang, t
+from cards.stats import stats_card, written_feedback_card
+from cards.verbs import STATS_SHOW, STATS_WRITTEN
+from mediation.intake import may_identify
 from mediation.stats import (
     Average,
     ClientFeedbackFigures,
     Median,
     MediatorFeedbackFigures,
     MediatorFigures,
+    WrittenAnswer,
     YearStats,
     median_of_counts,
     shown,
+    written_lines,
 )
+from tests.e2e.conftest import words
 from tests.unit.cards_support import executes, nodes, size
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -71,7 +76,8 @@ def test_the_card_holds_a_whole_bank_under_teams_limit(lang: Lang) -> None:
     card = stats_card(lang, figures(), date(2026, 11, 2), "https://x/stats/2026.csv?sig=1")
     assert size(card) < 28_000, size(card)
     assert card["version"] == "1.5"
-    (button,) = executes(card)
+    written, button = executes(card)
+    assert written["verb"] == STATS_WRITTEN and written["data"] == {"year": 2026}
     assert button["verb"] == STATS_SHOW and button["data"] == {"year": 2025}
     assert card["actions"][0]["type"] == "Action.OpenUrl"
     # The chart: one bar per outcome of a term, as coloured columns.
@@ -81,8 +87,53 @@ def test_the_card_holds_a_whole_bank_under_teams_limit(lang: Lang) -> None:
 
 def test_small_counts_outside_the_coordinators_view() -> None:
     assert [shown(n) for n in (0, 1, 4, 5, 12)] == ["0", "< 5", "< 5", "5", "12"]
-    assert Average(4.25, 4).shown() == "< 5" and Average(4.25, 5).shown() == "4.2"
-    assert Average(None, 0).shown() == ""
+    assert Average(4.25, 4).withheld and not Average(4.25, 5).withheld
+    assert not Average(None, 0).withheld
+
+
+def few() -> YearStats:
+    """A year of one family and a few answers: what a new bank's first months look like."""
+    return dataclasses.replace(
+        figures(1),
+        families={"spring": 1},
+        by_status={("spring", "closed"): 1},
+        by_outcome={("spring", "agreement"): 1},
+        by_area={},
+        by_referral={},
+        to_pair=Median(2.5, 1),
+        client=ClientFeedbackFigures(1, 1, Average(3.0, 1), Average(None, 0), Average(None, 0)),
+        mediator_feedback=MediatorFeedbackFigures(
+            1, 2, Average(4.5, 2), Average(None, 0), Average(3.5, 6)
+        ),
+        minutes_by_employer={},
+    )
+
+
+def test_the_card_reads_as_its_language_and_withholds_thin_averages() -> None:
+    en = words(stats_card("en", few(), date(2026, 11, 2)))
+    assert "(1 answers)" not in en and "1 families" not in en
+    assert "2.5 days (1 family)" in en
+    assert "3.5 (6 answers)" in en and "3,5" not in en
+    assert t("en", "stats.withheld.one", count=1) in en  # the parents' 3.0 of one answer
+    assert "4.5" not in en  # the package's average of two answers is withheld too
+    assert t("en", "stats.by_employer") not in en  # no hours: no heading over nothing
+    assert t("en", "stats.by_area") not in en
+    fi = words(stats_card("fi", few(), date(2026, 11, 2)))
+    assert "3,5 (6 vastausta)" in fi
+    empty = dataclasses.replace(few(), families={}, by_status={}, by_outcome={})
+    card = stats_card("en", empty, date(2026, 11, 2))
+    assert not [n for n in nodes(card) if n.get("type") == "Column" and n.get("style")]
+    assert t("en", "stats.chart") not in words(card)
+
+
+def test_the_csv_marks_a_withheld_average_in_words() -> None:
+    table = csv_bytes("en", few()).decode("utf-8-sig")
+    lines = [line.split(";") for line in table.splitlines()]
+    values = {row[1]: row[3] for row in lines}
+    assert values[t("en", "stats.avg.felt_heard")] == t("en", "stats.withheld_csv")
+    assert values[t("en", "stats.avg.package")] == t("en", "stats.withheld_csv")
+    assert values[t("en", "stats.avg.meeting")] == "3.5"
+    assert values[t("en", "stats.to_pair")] == t("en", "stats.withheld_csv")
 
 
 def test_median_from_grouped_day_counts() -> None:
@@ -104,3 +155,37 @@ def test_the_download_link_is_signed_and_expires() -> None:
     assert not link_ok(b"x" * 40, 2026, "fi", query["expires"], query["sig"], NOW)
     later = NOW + timedelta(minutes=16)
     assert not link_ok(key, 2026, "fi", query["expires"], query["sig"], later)
+
+
+def test_what_may_identify_someone_in_a_written_answer() -> None:
+    places = ("Järvenpää", "Tuusula – Hyrylä")
+    for telling in (
+        "Isä 131052-308T ei tullut.",
+        "Kirjoitin osoitteeseen aino@example.org",
+        "Soittakaa 040 123 4567",
+        "Tapaaminen oli hyrylässä",
+        "Puhuimme siitä, miten Mikko jaksaa.",
+    ):
+        assert may_identify(telling, places), telling
+    for plain in ("Hyvä ja rauhallinen tapaaminen.", "Sovittelijat kuuntelivat. Kiitos!"):
+        assert not may_identify(plain, places), plain
+
+
+def test_written_answers_come_by_term_and_writer_and_fit_a_card() -> None:
+    answers = [
+        WrittenAnswer("autumn", "mediator_case", "Toimi hyvin."),
+        WrittenAnswer("spring", "parent_missing", "Enemmän aikaa."),
+        WrittenAnswer("spring", "parent_good", "Kuunneltiin, kiitos Mikko!"),
+        WrittenAnswer("spring", "parent_good", "   "),
+    ]
+    lines = written_lines(answers, ())
+    assert [(w.term, w.source) for w in lines] == [
+        ("autumn", "mediator_case"),
+        ("spring", "parent_good"),
+        ("spring", "parent_missing"),
+    ]
+    assert [w.may_identify for w in lines] == [False, True, False]
+    many = [WrittenAnswer("spring", "parent_good", f"Vastaus {i} " + "x" * 300) for i in range(200)]
+    card = written_feedback_card("fi", 2026, written_lines(many, ()), "https://x/w.csv")
+    assert size(card) < 28_000
+    assert any("ladattavassa" in line for line in words(card).splitlines())

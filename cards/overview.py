@@ -1,0 +1,73 @@
+"""The coordinators' bank overview card: who carries how much, and what needs re-assigning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cards.base import Card, Element, card, facts, heading, show_card, text
+from cards.case import assign_form, assign_submit
+from cards.i18n import Lang, format_date, t, term_label
+from cards.stats import decimal
+from mediation.overview import BankOverview, reassign_order
+
+
+def bank_overview_card(
+    view: BankOverview, lang: Lang, mediators: Sequence[tuple[int, str]] = ()
+) -> Card:
+    """Packages against quota, employers' hours against their commitment, mediators with no
+    case this year, and running cases whose seat holder is away, each with a re-assign form."""
+    term = view.term
+    body: list[Element] = [
+        heading(t(lang, "overview.title", year=view.year)),
+        text(t(lang, "overview.intro", term=term_label(lang, term, view.year)), subtle=True),
+        heading(t(lang, "overview.packages"), separator=True),
+        facts(
+            (
+                m.name,
+                t(
+                    lang,
+                    "overview.package_line",
+                    term_used=m.packages.get(term, 0),
+                    term_quota=m.term_quota.get(term, 0),
+                    year_used=m.year_packages,
+                    year_quota=m.year_quota,
+                ),
+            )
+            for m in sorted(view.mediators, key=lambda m: (m.year_packages, m.name.casefold()))
+        ),
+        heading(t(lang, "overview.employers"), separator=True),
+        facts(
+            (
+                e.employer,
+                t(lang, "overview.hours_line", hours=decimal(lang, e.hours), committed=e.committed),
+            )
+            for e in view.employers
+        ),
+        heading(t(lang, "overview.without_case"), separator=True),
+        text(", ".join(view.without_case) if view.without_case else t(lang, "overview.everyone")),
+        heading(t(lang, "overview.away"), separator=True),
+    ]
+    this_term = {m.mediator_id: m.packages.get(term, 0) for m in view.mediators}
+    actions: list[Element] = []
+    if not view.away_holders:
+        body.append(text(t(lang, "overview.nobody_away")))
+    for away in view.away_holders:
+        line = t(
+            lang,
+            "overview.away_line",
+            code=away.summary.code,
+            seat=away.seat,
+            name=away.name,
+            back=format_date(lang, away.back),
+        )
+        body.append(text(line))
+        if mediators:
+            ordered = reassign_order(list(mediators), this_term, away.met_before)
+            actions.append(
+                show_card(
+                    t(lang, "overview.reassign", code=away.summary.code),
+                    assign_form(away.summary, lang, ordered, {"seat": str(away.seat)}),
+                    [assign_submit(away.summary, lang)],
+                )
+            )
+    return card(lang, [b for b in body if b.get("facts") != []], actions)

@@ -133,7 +133,9 @@ class SendLimits:
     per_tenant: tuple[tuple[int, float], ...] = TEAMS_PER_TENANT
     concurrency: int = 16  # posts under way at once
     max_tries: int = 6
-    claim_lease_seconds: float = 300.0  # a claimed message older than this was abandoned
+    # A claimed message whose sender has not renewed its claim for this long was left by a
+    # sender that died; live senders renew theirs every quarter of it.
+    claim_lease_seconds: float = 60.0
     tenant_pause_cap: float = 5.0  # the longest the whole sender pauses after one refusal
 
     def scaled(self, factor: float) -> SendLimits:
@@ -274,6 +276,7 @@ class Settings:
                 per_tenant=_windows(env, "SOPU_SEND_LIMIT_TENANT", TEAMS_PER_TENANT),
                 concurrency=_int(env, "SOPU_SEND_CONCURRENCY", 16, 1),
                 max_tries=_int(env, "SOPU_SEND_MAX_TRIES", 6, 1),
+                claim_lease_seconds=_int(env, "SOPU_SEND_CLAIM_LEASE", 60, 2),
             ),
             reminders=_reminders(env),
             jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),

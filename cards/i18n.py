@@ -144,6 +144,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"unknown choice", "unknown_choice"),
         (r"not readable", "not_readable"),
         (r"identity codes are not stored", "identity_code"),
+        (r"a character that cannot be saved", "control_character"),
         (r"a place name has no digits or e-mail", "area_not_a_place"),
         (r"choose a language", "choose_language"),
         (r"a family in another language needs an interpreter", "needs_interpreter"),

@@ -151,6 +151,21 @@ class SendLimits:
             tenant_pause_cap=self.tenant_pause_cap / factor,
         )
 
+    def shared(self, replicas: int) -> SendLimits:
+        """One replica's share of the tenant's limit, when ``replicas`` send at once.
+
+        Teams counts the tenant's requests from every replica together; each sender paces
+        only its own, so each keeps to its share. A conversation's posts are spread over
+        the replicas too, but one case's card is seldom sent by two at once: the
+        conversation limit stays whole.
+        """
+        if replicas <= 1:
+            return self
+        return replace(
+            self,
+            per_tenant=tuple((max(1, n // replicas), s) for n, s in self.per_tenant),
+        )
+
     @property
     def tenant_rate(self) -> float:
         """The steady messages per second the tenant limit allows."""
@@ -205,9 +220,9 @@ class Settings:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     jobs_time: str = "09:00"  # the local time of the daily jobs
     election_seconds: float = 15.0  # how often a replica tries to become the scheduler
-    # Activities worked on at once, and notifications delivered at once (README: "Tuning").
+    # Activities worked on at once (README: "Tuning"); the sender's posts at once are
+    # send_limits.concurrency (SOPU_SEND_CONCURRENCY).
     turns_at_once: int = 2
-    deliveries_at_once: int = 4
     # Without authentication anyone who reaches the port acts as anyone: only loopback is
     # served unless this is set on purpose (SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND=1).
     allow_unauthenticated_public_bind: bool = False
@@ -277,11 +292,10 @@ class Settings:
                 concurrency=_int(env, "SOPU_SEND_CONCURRENCY", 16, 1),
                 max_tries=_int(env, "SOPU_SEND_MAX_TRIES", 6, 1),
                 claim_lease_seconds=_int(env, "SOPU_SEND_CLAIM_LEASE", 60, 2),
-            ),
+            ).shared(_int(env, "SOPU_SENDING_REPLICAS", 1, 1)),
             reminders=_reminders(env),
             jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),
             turns_at_once=_int(env, "SOPU_TURNS_AT_ONCE", 2, 1),
-            deliveries_at_once=_int(env, "SOPU_DELIVERIES_AT_ONCE", 4, 1),
             allow_unauthenticated_public_bind=_on_off(
                 env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
             ),

@@ -345,6 +345,7 @@ class _SopuBank(Served):
         self.lanes = lanes
         self.claim_cases: list[int] = []
         self.seeded_claims = 0  # claims made while seeding, not by the clients
+        self.seeded_merged = 0  # card updates of the seeding's claims, shown by the posts
 
     async def ready(self) -> dict[str, Any]:
         from botbuilder.schema import Activity
@@ -421,6 +422,8 @@ class _SopuBank(Served):
             post = await sopu.store.case_post(case_id)
             assert post is not None
             threads[str(case_id)] = post.conversation_id
+        if not in_memory:
+            self.seeded_merged = await self._merged()
         return {"lanes": lanes, "paired": paired, "swedish": swedish, "threads": threads}
 
     async def done(self) -> dict[str, Any]:
@@ -436,17 +439,22 @@ class _SopuBank(Served):
             merged = sopu.deliveries.merged
         else:
             await sopu.jobs.sender.settled(timeout=300)
-            merged = sum(
-                1
-                for m in await sopu.jobs.services.outbox.all()
-                if m.key.kind.value == "card_update" and m.error == "shown by a later update"
-            )
+            merged = await self._merged() - self.seeded_merged
         return {
             "claimed": kinds["claimed"] - self.seeded_claims,
             "released": kinds["released"],
             # Changes whose card update was covered by another that showed the case later.
             "merged": merged,
         }
+
+    async def _merged(self) -> int:
+        """Card updates the outbox ended as shown by a later update or post."""
+        sopu = self.app[_root().SOPU]
+        return sum(
+            1
+            for m in await sopu.jobs.services.outbox.all()
+            if m.key.kind.value == "card_update" and m.error == "shown by a later update"
+        )
 
 
 class Child:

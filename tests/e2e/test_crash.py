@@ -203,7 +203,9 @@ async def crash_and_redeliver(
             victim.kill()
             await asyncio.gather(*sending)
             unanswered = len(activities) - burst.answered()
-            assert burst.answered() < len(activities) or unanswered == 0
+            assert unanswered > 0, (
+                "the kill must cut the burst short for this test to mean anything"
+            )
 
             victim.start()
             await victim.ready(http)
@@ -215,7 +217,7 @@ async def crash_and_redeliver(
             assert len(cases) == WARM_CASES + FORMS, (len(cases), unanswered)
             keys = {r.key for r in await rows(engine, select(ProcessedActivityRow.key))}
             assert {f"form|{f}" for f in burst.forms.values()} <= keys
-            told = Counter()
+            told: Counter[str] = Counter()
             for activity_id, form_id in burst.forms.items():
                 card = card_answer(burst.answers[activity_id])
                 assert card is not None
@@ -225,8 +227,9 @@ async def crash_and_redeliver(
                     told[form_id] += 1
                 else:
                     assert "already been sent" in words(card), card
+            # A form whose first answer the kill cut off may hear "already sent" instead:
+            # the truth, since its case was committed.
             assert all(n == 1 for n in told.values()), told
-            assert len(told) == FORMS, "every form was answered 'registered' exactly once"
 
             async def unposted() -> list[int] | bool:
                 posted = {r.case_id for r in await rows(engine, select(CasePostRow.case_id))}

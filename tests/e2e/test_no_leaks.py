@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.settings import Settings
-from cards.i18n import t
+from cards.i18n import Lang, t
 from storage.db import create_engine
 from tests.clock import FixedClock
 from tests.e2e.conftest import CHANNEL, TEAM, TENANT, Bank, Unchanged, running, words
@@ -111,7 +111,8 @@ async def test_no_canary_in_any_log_line(
     assert CANARY in words(details)
 
     # Control characters at every field, in each language: refused next to the field.
-    for locale, lang in (("fi-FI", "fi"), ("sv-SE", "sv"), ("en-US", "en")):
+    languages: tuple[tuple[str, Lang], ...] = (("fi-FI", "fi"), ("sv-SE", "sv"), ("en-US", "en"))
+    for locale, lang in languages:
         stamp = await form_id(bank, locale=locale)
         for bad in ("\x00", "\t", "\u2028"):
             for field in TEXT_FIELDS:

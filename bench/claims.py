@@ -478,7 +478,9 @@ class Child:
     def pid(self) -> int:
         return int(self.info["pid"])
 
-    async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 60) -> None:
+    async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 240) -> None:
+        # Seeding (and posting every case's thread at Teams' pace) took over a minute on a
+        # busy shared machine.
         log = self._log_file()
         self.proc = await asyncio.create_subprocess_exec(
             *self.command,

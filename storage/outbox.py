@@ -293,7 +293,7 @@ class SqlOutbox:
             OutboxRow.status == OutboxStatus.SENDING.value,
             OutboxRow.claimed_at < claimed_before,
         )
-        again = OutboxRow.kind.in_([MessageKind.CARD_UPDATE.value, MessageKind.CASE_POST.value])
+        again = OutboxRow.kind.in_([k.value for k in MessageKind if k.to_channel])
         async with self._sessions() as session, session.begin():
             released = cast(
                 CursorResult[Any],

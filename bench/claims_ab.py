@@ -144,7 +144,7 @@ class SideServer(Child):
         self.python = ("env", "-C", str(tree), f"PYTHONPATH={tree}", sys.executable, "-P")
         self.command = (*self.python, str(CLAIMS))
 
-    async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 60) -> None:
+    async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 240) -> None:
         await self.check_imports()
         await super().start(connector_url, lanes, timeout)
 

@@ -13,6 +13,8 @@ sample.
     .venv/bin/python -m bench.fanout              # 10,000 mediators at 30/s (about 6 min)
     .venv/bin/python -m bench.fanout --quick      # 900 mediators at 30/s (about 40 s)
     .venv/bin/python -m bench.fanout --count 2000 --scale 10   # 300/s: see below
+    .venv/bin/python -m bench.fanout --restart    # the sender stopped halfway, a new one
+                                                  # takes over (0 duplicates, 0 lost)
 
 ``--scale`` divides the limit's window (30 per 1/scale s), for the connector and the
 sender alike. The sender's HTTP path (botbuilder's ConnectorClient on requests threads)
@@ -43,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.bootstrap import settle_heap
 from bot.framework.adapter import speed_up_msrest
+from bot.sender import Sender
 from bot.settings import SendLimits
 from jobs import term_start
 from jobs.scheduler import JOBS, run_job
@@ -132,7 +135,9 @@ class ConnectorProcess:
 # -- one fan-out -----------------------------------------------------------------------------
 
 
-async def fan_out(count: int, scale: float, paced: bool, folder: Path) -> dict[str, float]:
+async def fan_out(
+    count: int, scale: float, paced: bool, folder: Path, restart: bool = False
+) -> dict[str, float]:
     engine = create_engine(f"sqlite:///{folder / f'fanout-{count}-{paced}.db'}")
     await upgrade(engine)
     teams = SendLimits().scaled(scale)
@@ -148,7 +153,14 @@ async def fan_out(count: int, scale: float, paced: bool, folder: Path) -> dict[s
             queued = await run_job(jobs.ctx, spec)
             settle_heap()  # as the app does once it has started
             started = time.perf_counter()
-            await jobs.sender.drain(timeout=count / teams.tenant_rate * 4 + 60, settle=True)
+            timeout = count / teams.tenant_rate * 4 + 60
+            if restart:
+                await _stop_halfway(jobs, count)
+                # A new sender, as a restarted replica has: nothing of the first one's memory.
+                jobs.sender = Sender(
+                    jobs.outbox, jobs.sender.postman, _RealClock(), limits, poll_seconds=0.05
+                )
+            await jobs.sender.drain(timeout=timeout, settle=True)
             elapsed = time.perf_counter() - started
             summary = await connector.finish()
         got: dict[str, int] = summary["delivered"]
@@ -166,6 +178,19 @@ async def fan_out(count: int, scale: float, paced: bool, folder: Path) -> dict[s
         }
     finally:
         await engine.dispose()
+
+
+async def _stop_halfway(jobs: Jobs, count: int) -> None:
+    """Run the sender until half the messages are sent, then stop it mid-stream."""
+    running = asyncio.create_task(jobs.sender.run())
+    try:
+        while await jobs.outbox.unfinished() > count // 2:
+            if running.done():
+                running.result()
+            await asyncio.sleep(0.05)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
 
 
 class _RealClock:
@@ -189,6 +214,9 @@ async def main() -> None:
     parser.add_argument("--baseline-count", type=int, default=None)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="900 messages, 100 unpaced")
+    parser.add_argument(
+        "--restart", action="store_true", help="stop the paced run's sender halfway, start another"
+    )
     parser.add_argument("--serve-connector", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_connector:
@@ -203,8 +231,8 @@ async def main() -> None:
         print(f"per-tenant limit: 30 per {1 / args.scale:g} s (Teams: 30 per 1 s)", flush=True)
         baseline = await fan_out(baseline_count, args.scale, False, folder)
         _report("unpaced", baseline)
-        paced = await fan_out(count, args.scale, True, folder)
-        _report("paced", paced)
+        paced = await fan_out(count, args.scale, True, folder, restart=args.restart)
+        _report("paced, sender restarted halfway" if args.restart else "paced", paced)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"peak memory: the sender's process {peak_mb:.0f} MB (both runs), "

@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # A case registered while no bank channel is set waits this long between looks.
 NO_CHANNEL_WAIT = timedelta(minutes=5)
+# A card update whose case's thread is still being posted waits this long between looks.
+THREAD_WAIT = timedelta(seconds=1)
+# Times a card update is made again when the case changed while it was shown.
+CARD_CATCH_UPS = 3
 # Channel cards whose last shown version is remembered; past this, the longest unchanged go.
 CARD_VERSIONS_KEPT = 4096
 
@@ -135,10 +139,10 @@ class Postman:
             return NotYet(NO_CHANNEL_WAIT, "no bank channel yet (a coordinator runs setup)")
 
         async def post() -> PostResult:
-            # Looked at in the channel's turn: a card update that found no thread yet posts
-            # it too, one after the other, and the second finds the first's.
+            # Looked at again in the channel's turn: another post of this case (a
+            # coordinator's "setup" queues one) may have gone while this one waited.
             if await self.store.case_post(case_id) is not None:
-                return PostResult(Outcome.SENT, 200, None, "posted before")
+                return await _already()
             return await self._post_thread(case_id, bank)
 
         return Ready(bank.channel_id, post)
@@ -147,27 +151,38 @@ class Postman:
         case_id = int(message.payload["case_id"])
         posted = await self.store.case_post(case_id)
         if posted is None:
-            return await self._case_post(message)  # the thread itself is still to come
+            # The thread itself is still to come. Only the case's own post makes it (one
+            # sender at a time holds that message, in any replica), else an update sent
+            # meanwhile would post a second thread; the post shows this change too.
+            if await self.outbox.waiting(MessageKind.CASE_POST, message.key.subject):
+                return NotYet(THREAD_WAIT, "waiting for the case's thread")
+            return await self._case_post(message)
 
         wanted = notices.version_of(message.key.period)
 
         async def post() -> PostResult:
             if wanted is not None and wanted <= self._shown.get(case_id, -1):
                 return PostResult(Outcome.SENT, 200, None, "shown by a later update")
-            # Rendered now, inside the thread's turn: two updates of one card never race.
-            card, version = await self._channel_card(case_id)
-            try:
-                await self.connector.update_activity(
-                    posted.reference, posted.activity_id, card_message(card)
-                )
-            except ConnectorError as exc:
-                if not message_lost(exc):
-                    return failure_of(exc)
-                log.warning("case %d: its card is gone from the channel; re-posting", case_id)
-                bank = await self.store.bank_channel()
-                if bank is None:
-                    return PostResult(Outcome.FAILED, None, None, "no bank channel")
-                return await self._post_thread(case_id, bank)
+            # Rendered now, inside the thread's turn: two updates of one card from this
+            # replica never race. Another replica's update may reach Teams after this one
+            # was rendered yet before it arrives; the case's version read after the update
+            # tells, and the card is shown again until it is the newest.
+            for _ in range(CARD_CATCH_UPS):
+                card, version = await self._channel_card(case_id)
+                try:
+                    await self.connector.update_activity(
+                        posted.reference, posted.activity_id, card_message(card)
+                    )
+                except ConnectorError as exc:
+                    if not message_lost(exc):
+                        return _again_if_unsure(failure_of(exc))
+                    log.warning("case %d: its card is gone from the channel; re-posting", case_id)
+                    bank = await self.store.bank_channel()
+                    if bank is None:
+                        return PostResult(Outcome.FAILED, None, None, "no bank channel")
+                    return await self._post_thread(case_id, bank)
+                if await self.store.case_version(case_id) == version:
+                    break
             self._showing(case_id, version)
             await self.outbox.supersede(message.key.subject, version, self.clock.now())
             return PostResult(Outcome.SENT, 200)
@@ -209,6 +224,18 @@ class Postman:
         summary = await services.summary_of(self.uow_factory(), case_id, self.clock, self.policy)
         card = await self.render.gateway.channel_card(summary)
         return card, summary.version
+
+
+def _again_if_unsure(result: PostResult) -> PostResult:
+    """An update that may or may not have arrived is made again: it shows the case as it
+    then stands, so making it twice changes nothing, while giving up leaves the card stale."""
+    if result.outcome is Outcome.AMBIGUOUS:
+        return PostResult(Outcome.RETRY, result.status, result.retry_after, result.detail)
+    return result
+
+
+async def _already() -> PostResult:
+    return PostResult(Outcome.SENT, 200, None, "posted before")
 
 
 def message_lost(exc: ConnectorError) -> bool:

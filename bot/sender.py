@@ -375,6 +375,8 @@ class Sender:
     async def _run(self) -> None:
         self._stopping = False
         inflight: set[asyncio.Task[None]] = set()
+        held: dict[asyncio.Task[None], int] = {}
+        renewing = asyncio.create_task(self._renew(held))
         try:
             while True:
                 await self._recover()
@@ -383,7 +385,9 @@ class Sender:
                 for message in claimed:
                     task = asyncio.create_task(self._deliver(message))
                     inflight.add(task)
+                    held[task] = message.id
                     task.add_done_callback(inflight.discard)
+                    task.add_done_callback(lambda done: held.pop(done, None))
                 if len(inflight) >= self.limits.concurrency:
                     await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                 elif not claimed:
@@ -399,6 +403,8 @@ class Sender:
                     self.pacer.forget_idle()
         finally:
             self._stopping = True
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
             for waiting in list(self._waiting):
                 waiting.cancel()
             if inflight:
@@ -421,12 +427,23 @@ class Sender:
                 await self.outbox.release([m.id for m in rows])
             raise
 
+    async def _renew(self, held: dict[asyncio.Task[None], int]) -> None:
+        """Keep this sender's claims fresh, so that only a dead sender's claims expire."""
+        every = self.limits.claim_lease_seconds / 4
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.outbox.renew(list(held.values()), self.clock.now())
+            except Exception:
+                # A database hiccup: the next renewal still comes well within the lease.
+                log.warning("renewing the outbox claims failed", exc_info=True)
+
     async def _recover(self) -> None:
         lease = timedelta(seconds=self.limits.claim_lease_seconds)
         released, uncertain = await self.outbox.abandon_in_flight(self.clock.now() - lease)
         if released or uncertain:
             log.warning(
-                "a stopped sender left %d messages unposted (sent again) and %d mid-post "
+                "a stopped sender left %d messages to send again and %d mid-post "
                 "(uncertain, not re-sent)",
                 released,
                 uncertain,

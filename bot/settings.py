@@ -139,7 +139,9 @@ class SendLimits:
     per_tenant: tuple[tuple[int, float], ...] = TEAMS_PER_TENANT
     concurrency: int = 16  # posts under way at once
     max_tries: int = 6
-    claim_lease_seconds: float = 300.0  # a claimed message older than this was abandoned
+    # A claimed message whose sender has not renewed its claim for this long was left by a
+    # sender that died; live senders renew theirs every quarter of it.
+    claim_lease_seconds: float = 60.0
     tenant_pause_cap: float = 5.0  # the longest the whole sender pauses after one refusal
 
     def scaled(self, factor: float) -> SendLimits:
@@ -153,6 +155,21 @@ class SendLimits:
             per_conversation=faster(self.per_conversation),
             per_tenant=faster(self.per_tenant),
             tenant_pause_cap=self.tenant_pause_cap / factor,
+        )
+
+    def shared(self, replicas: int) -> SendLimits:
+        """One replica's share of the tenant's limit, when ``replicas`` send at once.
+
+        Teams counts the tenant's requests from every replica together; each sender paces
+        only its own, so each keeps to its share. A conversation's posts are spread over
+        the replicas too, but one case's card is seldom sent by two at once: the
+        conversation limit stays whole.
+        """
+        if replicas <= 1:
+            return self
+        return replace(
+            self,
+            per_tenant=tuple((max(1, n // replicas), s) for n, s in self.per_tenant),
         )
 
     @property
@@ -209,9 +226,9 @@ class Settings:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     jobs_time: str = "09:00"  # the local time of the daily jobs
     election_seconds: float = 15.0  # how often a replica tries to become the scheduler
-    # Activities worked on at once, and notifications delivered at once (README: "Tuning").
+    # Activities worked on at once (README: "Tuning"); the sender's posts at once are
+    # send_limits.concurrency (SOPU_SEND_CONCURRENCY).
     turns_at_once: int = 2
-    deliveries_at_once: int = 4
     # Without authentication anyone who reaches the port acts as anyone: only loopback is
     # served unless this is set on purpose (SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND=1).
     allow_unauthenticated_public_bind: bool = False
@@ -286,11 +303,11 @@ class Settings:
                 per_tenant=_windows(env, "SOPU_SEND_LIMIT_TENANT", TEAMS_PER_TENANT),
                 concurrency=_int(env, "SOPU_SEND_CONCURRENCY", 16, 1),
                 max_tries=_int(env, "SOPU_SEND_MAX_TRIES", 6, 1),
-            ),
+                claim_lease_seconds=_int(env, "SOPU_SEND_CLAIM_LEASE", 60, 2),
+            ).shared(_int(env, "SOPU_SENDING_REPLICAS", 1, 1)),
             reminders=_reminders(env),
             jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),
             turns_at_once=_int(env, "SOPU_TURNS_AT_ONCE", 2, 1),
-            deliveries_at_once=_int(env, "SOPU_DELIVERIES_AT_ONCE", 4, 1),
             allow_unauthenticated_public_bind=_on_off(
                 env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
             ),

@@ -145,6 +145,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"not readable", "not_readable"),
         (r"identity codes are not stored", "identity_code"),
         (r"choose from the list", "area_choose"),
+        (r"a character that cannot be saved", "control_character"),
         (r"choose a language", "choose_language"),
         (r"a family in another language needs an interpreter", "needs_interpreter"),
         (r"at least one child's birth year is needed", "children_missing"),

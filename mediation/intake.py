@@ -7,6 +7,7 @@ Input arrives as the text a coordinator typed; the result is the anonymous
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 
@@ -29,6 +30,16 @@ _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 # A Finnish personal identity code (henkilötunnus): never stored, so refused on sight.
 _IDENTITY_CODE = re.compile(r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b", re.IGNORECASE)
+# Control characters (NUL, tab, line breaks...), lone surrogates and line or paragraph
+# separators: no field of the form holds them, and a database may refuse to store them.
+_UNSAVEABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether a typed text holds a character no form field takes (see _UNSAVEABLE)."""
+    if text.isprintable():
+        return False
+    return any(unicodedata.category(c) in _UNSAVEABLE for c in text)
 
 
 def _text(raw: Mapping[str, object], key: str) -> str:
@@ -151,6 +162,8 @@ def parse_intake(
     for key, value in raw.items():
         if isinstance(value, str) and len(value) > MAX_TEXT * 5:
             problems[key] = errors.InvalidInput(key, "too long")
+        elif isinstance(value, str) and has_control_characters(value.strip()):
+            problems[key] = errors.InvalidInput(key, "a character that cannot be saved")
         elif isinstance(value, str) and _IDENTITY_CODE.search(value):
             problems[key] = errors.InvalidInput(key, "identity codes are not stored")
     # The other fields are checked too: one submit shows every problem of the form.

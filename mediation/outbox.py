@@ -157,6 +157,11 @@ class Outbox(Protocol):
         """Mark a claimed message as going out now; False if it is no longer this sender's."""
         ...
 
+    async def renew(self, message_ids: Sequence[int], now: datetime) -> None:
+        """A live sender still holds these claimed messages."""
+        ...
+
     async def abandon_in_flight(self, claimed_before: datetime) -> tuple[int, int]:
-        """Messages a dead sender claimed: unposted ones back to pending, the rest uncertain."""
+        """Messages a dead sender claimed: unposted ones back to pending, the rest uncertain
+        (a case's channel card is posted or updated again)."""
         ...

@@ -15,6 +15,7 @@ from storage import direct, redelivery
 from storage.models import (
     BankChannelRow,
     CasePostRow,
+    CaseRow,
     ConversationRefRow,
     MediatorRow,
     ProcessedActivityRow,
@@ -55,6 +56,8 @@ _USER_LANGUAGE = direct.Direct(
 _CASE_POST = direct.Direct(
     select(*cast(Table, CasePostRow.__table__).c).where(CasePostRow.case_id == bindparam("case_id"))
 )
+
+_CASE_VERSION = direct.Direct(select(CaseRow.version).where(CaseRow.id == bindparam("case_id")))
 
 
 @dataclass(frozen=True)
@@ -247,6 +250,11 @@ class BotStore:
         return CasePost(
             row.case_id, row.conversation_id, row.activity_id, _dict(row.reference), row.posted_at
         )
+
+    async def case_version(self, case_id: int) -> int | None:
+        """The case's version now: whether a card just shown is still the newest."""
+        row = await self._one(_CASE_VERSION, {"case_id": case_id})
+        return int(row.version) if row is not None else None
 
 
 def _dict(text: str) -> dict[str, Any]:

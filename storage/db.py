@@ -75,7 +75,9 @@ def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEng
     # message or a log line.
     kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
-        return create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "handle_error", _forget_values)
+        return engine
     parsed = make_url(url)
     database = parsed.database or ""
     on_disk = database not in ("", ":memory:") and not database.startswith("file:")
@@ -103,6 +105,40 @@ def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEng
     on_begin = _sqlite_on_begin_read if reports else _sqlite_on_begin
     event.listen(engine.sync_engine, "begin", on_begin)
     return engine
+
+
+# Where PostgreSQL's error text starts quoting data ("Failing row contains (...)", "Key
+# (email)=(...) already exists"): its DETAIL, as asyncpg and SQLAlchemy write it out.
+_DETAIL = "\nDETAIL:"
+
+
+def _forget_values(context: Any) -> None:
+    """Take the values out of a database error before anyone can log it.
+
+    PostgreSQL's DETAIL quotes the rejected row or key, and the error's text carries it
+    into every traceback: the driver's error, SQLAlchemy's wrapper of it, and the chain
+    between them. The message and the SQL stay; only the DETAIL goes.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [context.sqlalchemy_exception]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(getattr(error, "detail", None), str):
+            error.detail = None  # type: ignore[attr-defined]  # asyncpg's own errors
+        error.args = tuple(_cut_detail(a) if isinstance(a, str) else a for a in error.args)
+        pending += [getattr(error, "orig", None), error.__cause__, error.__context__]
+
+
+def _cut_detail(message: str) -> str:
+    start = message.find(_DETAIL)
+    if start < 0:
+        return message
+    # The DETAIL runs to the HINT, or to SQLAlchemy's "[SQL: ...]", or to the end.
+    ends = [i for i in (message.find("\nHINT:", start), message.find("\n[SQL:", start)) if i > 0]
+    return message[:start] + (message[min(ends) :] if ends else "")
 
 
 def reports_engine(engine: AsyncEngine) -> AsyncEngine:

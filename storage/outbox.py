@@ -228,6 +228,20 @@ class SqlOutbox:
             )
             return len(covered)
 
+    async def waiting(self, kind: MessageKind, subject: str) -> bool:
+        """Whether a message of this kind about this subject is still to be sent."""
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(OutboxRow.id)
+                .where(
+                    OutboxRow.kind == kind.value,
+                    OutboxRow.subject == subject,
+                    OutboxRow.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+                )
+                .limit(1)
+            )
+            return found is not None
+
     async def due_now(self, kind: MessageKind, now: datetime) -> int:
         """Pending messages of a kind that wait for later are due now: their wait is over."""
         async with self._sessions() as session, session.begin():
@@ -251,22 +265,41 @@ class SqlOutbox:
         written = await self._set(message_id, OutboxStatus.SENDING, posting_at=now)
         return written == 1
 
+    async def renew(self, message_ids: Sequence[int], now: datetime) -> None:
+        """A live sender still holds these claims: they are not abandoned."""
+        if not message_ids:
+            return
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(list(message_ids)),
+                    OutboxRow.status == OutboxStatus.SENDING.value,
+                )
+                .values(claimed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+
     async def abandon_in_flight(self, claimed_before: datetime) -> tuple[int, int]:
         """Messages a sender claimed before the moment and never finished (it died).
 
         Those it never started posting go back to pending; those it was posting become
-        uncertain. Returns (released, uncertain).
+        uncertain, except the case's channel card: an update shows the case as it then
+        stands and may be made twice, and a case never posted would stay unseen by every
+        mediator, which is worse than its card appearing twice. Returns (released,
+        uncertain).
         """
         stale = (
             OutboxRow.status == OutboxStatus.SENDING.value,
             OutboxRow.claimed_at < claimed_before,
         )
+        again = OutboxRow.kind.in_([k.value for k in MessageKind if k.to_channel])
         async with self._sessions() as session, session.begin():
             released = cast(
                 CursorResult[Any],
                 await session.execute(
                     update(OutboxRow)
-                    .where(*stale, OutboxRow.posting_at.is_(None))
+                    .where(*stale, OutboxRow.posting_at.is_(None) | again)
                     .values(status=OutboxStatus.PENDING.value, attempts=OutboxRow.attempts - 1)
                     .execution_options(synchronize_session=False)
                 ),
@@ -275,7 +308,7 @@ class SqlOutbox:
                 CursorResult[Any],
                 await session.execute(
                     update(OutboxRow)
-                    .where(*stale, OutboxRow.posting_at.is_not(None))
+                    .where(*stale, OutboxRow.posting_at.is_not(None), ~again)
                     .values(
                         status=OutboxStatus.UNCERTAIN.value,
                         error="the sender stopped while posting it; not re-sent",

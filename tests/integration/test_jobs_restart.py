@@ -194,3 +194,36 @@ async def test_a_sender_stopped_during_its_claim_gives_the_messages_back(
     # The clock has not moved, so nothing waits out a claim lease: all is sent at once.
     await jobs.sender.drain(timeout=30)
     await exactly_once(jobs, connector, recipients)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_dead_senders_card_work_is_done_again_and_a_live_ones_claims_do_not_expire(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from mediation import notices
+    from mediation.outbox import MessageKind, NewMessage, OutboxKey
+    from storage.outbox import SqlOutbox
+
+    outbox = SqlOutbox(sessions)
+    now = TERM_START
+    note = NewMessage(OutboxKey(MessageKind.PAIR_COMPLETE, "aad-1", "case:1", "x"), {})
+    await outbox.add([notices.case_posted(1), notices.card_changed(1, 3, now), note], now)
+    claimed = await outbox.claim(now, 10)
+    assert len(claimed) == 3
+    for message in claimed:
+        assert await outbox.posting(message.id, now)
+
+    # A live sender renews its claims: a minute later none of them counts as abandoned.
+    later = now + timedelta(minutes=1)
+    await outbox.renew([m.id for m in claimed], later)
+    assert await outbox.abandon_in_flight(later - timedelta(seconds=30)) == (0, 0)
+
+    # Its death: the channel card's post and update are made again (they show the case as
+    # it then stands); the note it was posting is uncertain, never sent twice.
+    assert await outbox.abandon_in_flight(later + timedelta(seconds=1)) == (2, 1)
+    status = {m.key.kind: m.status for m in await outbox.all()}
+    assert status == {
+        MessageKind.CASE_POST: OutboxStatus.PENDING,
+        MessageKind.CARD_UPDATE: OutboxStatus.PENDING,
+        MessageKind.PAIR_COMPLETE: OutboxStatus.UNCERTAIN,
+    }

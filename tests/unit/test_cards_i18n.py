@@ -324,6 +324,7 @@ def triggered_intake_problems() -> list[errors.InvalidInput]:
     forms: list[dict[str, object]] = [
         {"area": "x" * 1001},
         {"parent1_name": "Maija 131052-308T"},
+        {"parent1_name": "Maija\x00"},
         {"area": "Kerava, Kauppakaari 7"},
         {
             "area": "",

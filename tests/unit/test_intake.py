@@ -97,3 +97,21 @@ def test_birth_years() -> None:
 
 def test_non_text_values_from_forged_data_are_refused() -> None:
     assert "area" in problems(area={"nested": "object"})
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\t", "\n", "\x1b", "\x7f", "\ud800", "\u2028"])
+@pytest.mark.parametrize(
+    "field", ["area", "parent1_name", "parent1_phone", "parent1_email", "children", "topics"]
+)
+def test_control_characters_and_lone_surrogates_are_refused_at_their_field(
+    field: str, bad: str
+) -> None:
+    found = problems(**{field: f"{FORM[field]}{bad}x"})
+    assert set(found) == {field}
+    assert found[field].params["problem"] == "a character that cannot be saved"
+    assert bad not in repr(found[field].params)
+
+
+def test_printable_text_in_any_script_is_taken() -> None:
+    _, family = parse_intake({**FORM, "parent1_name": "Zoë Ørsted-Šimić ❤ 李"}, TODAY)
+    assert family.parents[0].name == "Zoë Ørsted-Šimić ❤ 李"

@@ -199,3 +199,15 @@ def test_the_banks_areas_and_language_are_settings_with_the_banks_own_defaults()
     assert own.policy.areas == ("Närpes", "Kristinestad") and own.policy.language == "sv"
     with pytest.raises(SettingsError, match="SOPU_BANK_LANGUAGE"):
         Settings.from_env(environ={"SOPU_BANK_LANGUAGE": "de"})
+
+
+def test_replicas_that_send_share_the_tenants_limit_and_claims_expire() -> None:
+    alone = settings().send_limits
+    assert alone.per_tenant == ((30, 1.0),) and alone.claim_lease_seconds == 60
+    two = settings(SOPU_SENDING_REPLICAS="2", SOPU_SEND_CLAIM_LEASE="10").send_limits
+    assert two.per_tenant == ((15, 1.0),) and two.tenant_rate == 15
+    assert two.per_conversation == alone.per_conversation
+    assert two.claim_lease_seconds == 10
+    assert settings(SOPU_SENDING_REPLICAS="4").send_limits.tenant_rate * 4 <= 30
+    with pytest.raises(SettingsError, match="SOPU_SENDING_REPLICAS"):
+        settings(SOPU_SENDING_REPLICAS="0")

@@ -284,7 +284,8 @@ def answers_borne_out(
         f"card updates: {updates} sent and {merged} merged into one already waiting, "
         f"for {changes} claims and releases of both sides"
     )
-    if updates + merged != changes:
+    # An update is made again when the case changed while it was shown: a few more is fine.
+    if updates + merged < changes:
         mismatches.append(checks[-1])
     return checks, mismatches
 

@@ -532,6 +532,7 @@ class Sender:
     async def _record(self, message: OutboxMessage, conversation: str, result: PostResult) -> None:
         if result.outcome is Outcome.SENT:
             self.stats["sent"] += 1
+            # The note says when nothing was posted: shown by a later update, posted before.
             await self.outbox.finish(message.id, OutboxStatus.SENT, self.clock.now(), result.detail)
             return
         log.warning("outbox message %d (%s): %s", message.id, message.key.kind.value, result.detail)

@@ -14,7 +14,8 @@ async def test_the_claim_benchmark_runs_in_its_tiny_mode() -> None:
 
     assert not report.skipped
     measured = {(r.server, r.concurrency) for r in report.results}
-    assert measured == {(s, c) for s in claims.SERVERS for c in options.concurrencies}
+    served = [s for s in claims.SERVERS if s != "sopu-pg"]  # PostgreSQL only when asked
+    assert measured == {(s, c) for s in served for c in options.concurrencies}
     for result in report.results:
         assert result.requests > 0, result.server
         assert result.errors == 0, (result.server, result.concurrency)

@@ -10,7 +10,6 @@ and whether a request was urgent never travels in an address.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import logging
@@ -24,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from bot.feedback_page import e, page_lang
+from bot.page_headers import page_headers
 from bot.signing import sign, verify
 from cards.i18n import LANGS, Lang, t
 from mediation import errors
@@ -103,19 +103,8 @@ padding:.8rem 1.6rem;min-height:2.75rem;cursor:pointer;width:100%}
 .small{font-size:.9rem;color:#44474d}
 @media (min-width:36rem){button{width:auto}}
 """
-_CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
-CSP = (
-    "default-src 'none'; "
-    f"style-src 'sha256-{_CSS_HASH}'; "
-    "img-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+HEADERS = page_headers(CSS)
+CSP = HEADERS["Content-Security-Policy"]
 
 
 class AddressLimiter:

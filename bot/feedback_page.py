@@ -8,7 +8,6 @@ The texts come from the fi/sv/en catalogs; a link on the page switches the langu
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import logging
@@ -19,6 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from bot.page_headers import page_headers
 from bot.signing import sign, verify
 from cards.i18n import LANGS, Lang, t
 from mediation import errors
@@ -73,20 +73,8 @@ padding:.8rem 1.6rem;min-height:2.75rem;cursor:pointer;width:100%}
 .small{font-size:.9rem;color:#44474d}
 @media (min-width:36rem){button{width:auto}}
 """
-_CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode("utf-8")).digest()).decode("ascii")
-CSP = (
-    "default-src 'none'; "
-    f"style-src 'sha256-{_CSS_HASH}'; "
-    "img-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    # The token is in the address: it must not travel on to any other site.
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+HEADERS = page_headers(CSS)
+CSP = HEADERS["Content-Security-Policy"]
 
 
 @dataclass(frozen=True)

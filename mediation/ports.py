@@ -56,6 +56,10 @@ class MediatorRepository(Protocol):
         """Per mediator, the seats taken in [start, end) on cases not cancelled, in one read."""
         ...
 
+    async def pairings(self) -> dict[tuple[int, int], int]:
+        """Per two mediators (lower id first), the cases on which both hold a seat, in one read."""
+        ...
+
 
 class CaseRepository(Protocol):
     async def get(self, case_id: int, *, for_update: bool = False) -> Case | None: ...

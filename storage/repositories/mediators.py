@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import Executable, Select, Table, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from mediation.model import COMPLETING_OUTCOMES, AwayPeriod, CaseStatus, Mediator, Role
 from storage import direct
@@ -223,6 +223,17 @@ class SqlMediatorRepository:
             .group_by(SeatRow.holder_id)
         )
         return {int(h): int(n) for h, n in rows.all() if h is not None}
+
+    async def pairings(self) -> dict[tuple[int, int], int]:
+        # A seat's holder sits once on a case (UNIQUE(case_id, holder_id)): one row a case.
+        other = aliased(SeatRow)
+        rows = await self._session.execute(
+            select(SeatRow.holder_id, other.holder_id, func.count())
+            .join(other, other.case_id == SeatRow.case_id)
+            .where(SeatRow.holder_id < other.holder_id)
+            .group_by(SeatRow.holder_id, other.holder_id)
+        )
+        return {(int(a), int(b)): int(n) for a, b, n in rows.all() if a and b}
 
 
 def _packages(spans: int) -> Executable:

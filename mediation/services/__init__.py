@@ -24,6 +24,7 @@ from mediation.services.lifecycle import (
 from mediation.services.reads import (
     QuotaReport,
     ViewDetails,
+    assign_roster,
     case_summary,
     my_cases,
     my_quota,
@@ -63,6 +64,7 @@ __all__ = [
     "UpdateMediator",
     "ViewDetails",
     "actor",
+    "assign_roster",
     "assign_seat",
     "begin_follow_up",
     "cancel_case",

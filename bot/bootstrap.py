@@ -31,7 +31,7 @@ from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
 from bot.conversation import Conversation
-from bot.deps import ActionDeps, FeedbackDeps
+from bot.deps import ActionDeps, FeedbackDeps, Notifiers
 from bot.framework.adapter import build_adapter
 from bot.framework.connector import BotConnector
 from bot.framework.endpoint import ActivityEndpoint
@@ -184,7 +184,8 @@ async def open_sopu(
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(
             units=storage.uow,
-            notifier=wake,
+            # The gateway first: the cards the change causes show its loads and pairs.
+            notifier=Notifiers((gateway, wake)),
             clock=clock,
             policy=settings.policy,
             store=store,

@@ -19,14 +19,16 @@ from bot.framework.connector import BotConnector, card_message
 from bot.framework.references import created_reference
 from cards.base import Card
 from cards.i18n import Lang, lang_of
+from mediation import services
 from mediation.policy import BankPolicy
-from mediation.ports import Clock, UnitOfWork
+from mediation.ports import Clock, Notification, UnitOfWork
+from mediation.sharing import Roster
 from mediation.views import CaseSummary
 from storage.botstore import BotStore
 
 log = logging.getLogger(__name__)
 
-# How long the names on cards' "assign" list are reused before the registry is read again.
+# How long the cards' assign list is reused before the registry and the loads are read again.
 REGISTRY_NAMES_SECONDS = 5.0
 
 
@@ -62,25 +64,29 @@ class TeamsGateway:
         self.clock = clock
         self.policy = policy
         self.connector = connector
-        self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
+        self._roster: tuple[float, Roster] | None = None
 
     # -- the bank channel ------------------------------------------------------------------
 
-    async def mediators_for_cards(self) -> list[tuple[int, str]]:
-        """The active mediators a coordinator may assign, as (id, name), for case cards.
+    async def mediators_for_cards(self) -> Roster:
+        """The active mediators a coordinator may assign, with this term's packages and past
+        pairs, for the case cards' assign lists.
 
         Every answer to a click renders a case card, and reading the whole registry for
-        each one cost about a fifth of a click's CPU time. The names are reused for a
-        few seconds: a registry change reaches new cards that much later, and an
-        assignment is checked against the registry itself, never against this list.
+        each one cost about a fifth of a click's CPU time. The roster is reused for a few
+        seconds, or until this replica commits a case change (``notify``): a change made
+        elsewhere reaches new cards that much later, and an assignment is checked against
+        the registry and the quotas themselves, never against this list.
         """
         now = monotonic()
-        if self._names is None or now - self._names[0] >= REGISTRY_NAMES_SECONDS:
-            uow = self.uow_factory()
-            async with uow:
-                active = await uow.mediators.list(active_only=True)
-            self._names = (now, tuple((m.id, m.name) for m in active if m.id))
-        return list(self._names[1])
+        if self._roster is None or now - self._roster[0] >= REGISTRY_NAMES_SECONDS:
+            roster = await services.assign_roster(self.uow_factory(), self.clock, self.policy)
+            self._roster = (now, roster)
+        return self._roster[1]
+
+    async def notify(self, notification: Notification) -> None:
+        """A case change is committed: the next card reads the loads and pairs again."""
+        self._roster = None
 
     async def channel_card(self, summary: CaseSummary, lang: Lang | None = None) -> Card:
         """The case's card for the bank channel, in the bank's language unless told."""

@@ -28,6 +28,7 @@ from cards.i18n import Lang, format_date, join_and, label, t, term_label, time_l
 from mediation import errors
 from mediation.model import CaseStatus, Outcome, ReleaseReason
 from mediation.rules import CardSnapshot
+from mediation.sharing import AssignChoice, Roster, assign_choices
 from mediation.views import CaseDetails, CaseSummary, SeatView
 
 # Statuses in which seats can still be claimed or released (see Case.take_seat/vacate_seat).
@@ -150,13 +151,24 @@ def _details_button(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "case.action.details"), verbs.CASE_DETAILS, _case_ref(summary))
 
 
+def assign_choice_title(choice: AssignChoice, lang: Lang) -> str:
+    """'Outi Osaava · 1/2 packages this term · worked together once': what the list weighs."""
+    title = t(
+        lang, "assign.load", name=choice.name, used=choice.term_packages, quota=choice.term_quota
+    )
+    if choice.worked_together:
+        title += " · " + tn(lang, "assign.worked_together", choice.worked_together)
+    return title
+
+
 def assign_form(
     summary: CaseSummary,
     lang: Lang,
-    mediators: Sequence[tuple[int, str]],
+    mediators: Sequence[AssignChoice],
     typed: Mapping[str, object] | None = None,
 ) -> list[Element]:
-    """Choose a mediator and a seat; a reason is asked when the choice is over quota."""
+    """Choose a mediator (in the order of the fair-sharing rule) and a seat; a reason is
+    asked when the choice is over quota."""
     typed = typed or {}
     seat_options = [
         (
@@ -176,10 +188,11 @@ def assign_form(
         return str(value)[:REASON_MAX] if isinstance(value, str | int) and value != "" else None
 
     return [
+        text(t(lang, "assign.order_note"), subtle=True, size="Small"),
         choice_set(
             "mediator_id",
             t(lang, "coord.mediator"),
-            [(str(mid), name) for mid, name in mediators],
+            [(str(c.mediator_id), assign_choice_title(c, lang)) for c in mediators],
             style="filtered",
             value=kept("mediator_id"),
             placeholder=t(lang, "coord.mediator_placeholder"),
@@ -225,15 +238,13 @@ def assign_submit(summary: CaseSummary, lang: Lang) -> Element:
     return execute(t(lang, "coord.assign_submit"), verbs.CASE_ASSIGN, _acting_on(summary))
 
 
-def _coordinator_tools(
-    summary: CaseSummary, lang: Lang, mediators: Sequence[tuple[int, str]]
-) -> Element:
+def _coordinator_tools(summary: CaseSummary, lang: Lang, mediators: Roster | None) -> Element:
     tools: list[Element] = []
-    if mediators:
+    if mediators is not None and mediators.names:
         tools.append(
             show_card(
                 t(lang, "coord.assign"),
-                assign_form(summary, lang, mediators),
+                assign_form(summary, lang, assign_choices(mediators, summary)),
                 [assign_submit(summary, lang)],
             )
         )
@@ -279,7 +290,7 @@ def case_card(
     summary: CaseSummary,
     lang: Lang,
     *,
-    mediators: Sequence[tuple[int, str]] = (),
+    mediators: Roster | None = None,
     notice: str | None = None,
     notice_is_error: bool = False,
     assign_typed: Mapping[str, object] | None = None,
@@ -288,7 +299,8 @@ def case_card(
     """The anonymous card in the bank channel: the facts a mediator needs to claim a seat.
 
     It is the same for everyone who sees it (no per-user refresh): the server decides who
-    may claim, release, see details or use the coordinator's tools. ``assign_typed`` is a
+    may claim, release, see details or use the coordinator's tools. ``mediators`` are whom
+    the coordinator's assign list offers, fewest packages this term first. ``assign_typed`` is a
     refused assignment's form data: the clicker's answer then shows the form open and filled.
     ``viewer`` is the clicker whose answer this card is: only a seat holder's answer offers
     "Release my seat" (the shared card leaves it to the details card and to answers).
@@ -298,12 +310,18 @@ def case_card(
         body.append(
             text(notice, weight="Bolder", color="Attention" if notice_is_error else "Accent")
         )
-    if assign_typed is not None and mediators and summary.status in _ACTIVE:
+    form_open = (
+        assign_typed is not None
+        and mediators is not None
+        and bool(mediators.names)
+        and summary.status in _ACTIVE
+    )
+    if form_open and mediators is not None:
         body.append(
             container(
                 [
                     heading(t(lang, "coord.assign")),
-                    *assign_form(summary, lang, mediators, assign_typed),
+                    *assign_form(summary, lang, assign_choices(mediators, summary), assign_typed),
                     action_set([assign_submit(summary, lang)]),
                 ],
                 style="emphasis",
@@ -333,7 +351,8 @@ def case_card(
         )
     actions.append(_details_button(summary, lang))
     if summary.status in _ACTIVE:
-        actions.append(_coordinator_tools(summary, lang, mediators))
+        # An assign form open on top is not offered again among the tools (one set of ids).
+        actions.append(_coordinator_tools(summary, lang, None if form_open else mediators))
     actions.append(execute(t(lang, "case.action.refresh"), verbs.CARD_REFRESH, _case_ref(summary)))
     return card(lang, body, actions)
 

@@ -34,6 +34,7 @@ from mediation.model import (
 )
 from mediation.policy import BankPolicy
 from mediation.rules import QuotaUsage
+from mediation.sharing import Roster
 from mediation.views import CaseDetails, CaseSummary, QuotaReport, summarize
 
 ALL_BUILDERS: dict[str, Callable[..., Card]] = {
@@ -98,7 +99,13 @@ MEDIATORS: tuple[Mediator, ...] = (
     ),
 )
 HOLDERS = {m.id: m for m in MEDIATORS if m.id is not None}
-CHOICES = tuple((m.id, m.name) for m in MEDIATORS if m.id is not None and m.active)
+# Whom the assign lists offer: this term's packages, and who has shared cases with whom.
+ROSTER = Roster(
+    tuple((m.id, m.name) for m in MEDIATORS if m.id is not None and m.active),
+    term_quota=2,
+    term_packages={1: 1, 2: 2, 5: 2},
+    pairs={(1, 2): 2, (2, 3): 1},
+)
 
 INTAKE = Intake(
     area="Tuusula",
@@ -181,22 +188,22 @@ def sample_cards(lang: Lang) -> dict[str, Card]:
         "help_card.coordinator": help_card(lang, True),
         "intake_form.empty": intake_form(lang),
         "intake_form.problems": intake_form(lang, values, problems),
-        "case_card.open": case_card(open_case, lang, mediators=CHOICES),
+        "case_card.open": case_card(open_case, lang, mediators=ROSTER),
         "case_card.paired": case_card(
             paired,
             lang,
-            mediators=CHOICES,
+            mediators=ROSTER,
             notice=t(lang, "notice.claimed", seat=2, code=paired.code),
         ),
         "case_card.refused": case_card(
             open_case,
             lang,
-            mediators=CHOICES,
+            mediators=ROSTER,
             notice=error_text(lang, errors.NeedsExperienced("Bertil Lindqvist")),
             notice_is_error=True,
         ),
-        "case_card.in_progress": case_card(in_progress, lang, mediators=CHOICES),
-        "case_card.closed": case_card(closed, lang, mediators=CHOICES),
+        "case_card.in_progress": case_card(in_progress, lang, mediators=ROSTER),
+        "case_card.closed": case_card(closed, lang, mediators=ROSTER),
         "case_card.cancelled": case_card(cancelled, lang),
         "details_card": details_card(
             CaseDetails(paired, FAMILY, INTAKE.referral_source, True, 5, INTAKE.excluded_days), lang

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from cards.base import Card, Element, card, facts, heading, show_card, text
 from cards.case import assign_form, assign_submit
 from cards.i18n import Lang, format_date, t, term_label
 from cards.stats import decimal
-from mediation.overview import BankOverview, reassign_order
+from mediation.overview import BankOverview
+from mediation.sharing import Roster, assign_choices
 
 
-def bank_overview_card(
-    view: BankOverview, lang: Lang, mediators: Sequence[tuple[int, str]] = ()
-) -> Card:
+def bank_overview_card(view: BankOverview, lang: Lang, mediators: Roster | None = None) -> Card:
     """Packages against quota, employers' hours against their commitment, mediators with no
-    case this year, and running cases whose seat holder is away, each with a re-assign form."""
+    case this year, and running cases whose seat holder is away, each with a re-assign form
+    that offers first the least loaded who have not worked with the holder who stays."""
     term = view.term
     body: list[Element] = [
         heading(t(lang, "overview.title", year=view.year)),
@@ -47,7 +45,6 @@ def bank_overview_card(
         text(", ".join(view.without_case) if view.without_case else t(lang, "overview.everyone")),
         heading(t(lang, "overview.away"), separator=True),
     ]
-    this_term = {m.mediator_id: m.packages.get(term, 0) for m in view.mediators}
     actions: list[Element] = []
     if not view.away_holders:
         body.append(text(t(lang, "overview.nobody_away")))
@@ -61,8 +58,8 @@ def bank_overview_card(
             back=format_date(lang, away.back),
         )
         body.append(text(line))
-        if mediators:
-            ordered = reassign_order(list(mediators), this_term, away.met_before)
+        if mediators is not None and mediators.names:
+            ordered = assign_choices(mediators, away.summary, seat=away.seat)
             actions.append(
                 show_card(
                     t(lang, "overview.reassign", code=away.summary.code),

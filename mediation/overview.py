@@ -35,8 +35,6 @@ class AwayHolder:
     seat: int
     name: str
     back: date  # the last day away
-    # Who has shared a case with the seat holder who stays: the re-assign list puts them last.
-    met_before: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -47,14 +45,6 @@ class BankOverview:
     employers: tuple[EmployerHours, ...]
     without_case: tuple[str, ...]  # active mediators with no package this year
     away_holders: tuple[AwayHolder, ...]
-
-
-def reassign_order(
-    choices: list[tuple[int, str]], packages: dict[int, int], met_before: frozenset[int]
-) -> list[tuple[int, str]]:
-    """Re-assigning offers first who has fewest packages this term and has not yet worked
-    with the seat holder who stays."""
-    return sorted(choices, key=lambda c: (c[0] in met_before, packages.get(c[0], 0), c[1]))
 
 
 def employer_commitment(active: list[Mediator]) -> dict[str, int]:

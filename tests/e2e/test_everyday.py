@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from cards.i18n import t
-from mediation.overview import reassign_order
+from cards.i18n import t, tn
 from tests.e2e.conftest import Bank, texts, verbs_on, words
 from tests.unit.factories import FORM
 
@@ -279,8 +279,36 @@ async def test_the_claim_that_completes_a_pair_says_if_the_two_have_worked_toget
     assert t("en", "notice.worked_together.one", name="Outi Osaava") in words(answer)
 
 
-def test_re_assigning_offers_the_least_loaded_who_have_not_met_first() -> None:
-    choices = [(1, "Anna"), (2, "Bertta"), (3, "Cecilia"), (4, "Doris")]
-    packages = {1: 2, 2: 0, 3: 1, 4: 0}
-    ordered = reassign_order(choices, packages, frozenset({2}))
-    assert [c[0] for c in ordered] == [4, 3, 1, 2]
+def _assign_list(card: dict[str, Any]) -> list[str]:
+    """The titles of the coordinator's assign list on a case card, in the order offered."""
+    (tools,) = [a for a in card["actions"] if a.get("title") == t("en", "coord.title")]
+    (assign,) = [a for a in tools["card"]["actions"] if a.get("title") == t("en", "coord.assign")]
+    (mediators,) = [e for e in assign["card"]["body"] if e.get("id") == "mediator_id"]
+    return [c["title"] for c in mediators["choices"]]
+
+
+async def test_the_assign_list_offers_the_least_loaded_and_new_pairs_first(bank: Bank) -> None:
+    spring = bank.clock.now()
+    bank.clock.set(datetime(2025, 10, 1, 9, 0, tzinfo=UTC))  # last autumn: Olli and Outi met
+    await bank.paired("olli", "outi")
+    bank.clock.set(spring)
+    await bank.claim("niina", await bank.new_case())  # Niina's first package this spring
+    case = await bank.new_case()
+    await bank.claim("olli", case)  # Olli holds seat 1, his first package this spring
+
+    def entry(name: str, used: int, met: int = 0) -> str:
+        title = t("en", "assign.load", name=name, used=used, quota=2)
+        return title + (" · " + tn("en", "assign.worked_together", met) if met else "")
+
+    expected = [
+        entry("Kaisa Koordinaattori", 0),
+        entry("Nils Ny", 0),
+        entry("Sven Svensson", 0),
+        entry("Outi Osaava", 0, met=1),  # as free as the three above, but has met Olli
+        entry("Niina Uusi", 1),
+        entry("Olli Kokenut", 1),
+    ]
+    # The channel card as the claim left it, and a coordinator's fresh look at it.
+    assert _assign_list(bank.channel_card(case)) == expected
+    refreshed = await bank.teams.click("coord", "card.refresh", {"case_id": case.case_id})
+    assert _assign_list(refreshed) == expected

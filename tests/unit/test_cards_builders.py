@@ -28,11 +28,11 @@ from cards import (
 from cards import verbs as v
 from cards.commands import WORDS
 from cards.gallery import (
-    CHOICES,
     FAMILY,
     INTAKE,
     MEDIATORS,
     POLICY,
+    ROSTER,
     TODAY,
     sample_case,
     summary,
@@ -51,11 +51,13 @@ from mediation.model import (
 )
 from mediation.rules import CardSnapshot, QuotaUsage
 from mediation.services import QuotaReport, UpdateMediator
+from mediation.sharing import Roster
 from mediation.views import CaseDetails
 from tests.unit.cards_support import (
     MAX_BYTES,
     assert_well_formed,
     inputs,
+    nodes,
     show_cards,
     size,
     texts,
@@ -72,7 +74,7 @@ def holder(n: int) -> str:
 
 
 def test_an_open_case_offers_claim_release_details_coordinator_and_refresh() -> None:
-    card = case_card(summary(sample_case(3, (2,))), "en", mediators=CHOICES, viewer=holder(2))
+    card = case_card(summary(sample_case(3, (2,))), "en", mediators=ROSTER, viewer=holder(2))
     buttons = top_executes(card)
     assert list(buttons) == [v.CASE_CLAIM, v.CASE_RELEASE, v.CASE_DETAILS, v.CARD_REFRESH]
     assert all(b["data"]["case_id"] == 3 for b in buttons.values())
@@ -95,19 +97,19 @@ def test_an_open_case_with_no_holder_offers_no_release() -> None:
 def test_only_a_seat_holders_answer_offers_release_my_seat() -> None:
     case = summary(sample_case(3, (2,)))
     for viewer in (None, holder(5), holder(1)):
-        buttons = top_executes(case_card(case, "en", mediators=CHOICES, viewer=viewer))
+        buttons = top_executes(case_card(case, "en", mediators=ROSTER, viewer=viewer))
         assert v.CASE_RELEASE not in buttons and v.CASE_CLAIM in buttons, viewer
     assert v.CASE_RELEASE in top_executes(case_card(case, "en", viewer=holder(2).upper()))
 
 
 def test_a_paired_case_can_be_released_and_closed_but_not_claimed() -> None:
-    card = case_card(summary(sample_case(4, (1, 2))), "fi", mediators=CHOICES, viewer=holder(1))
+    card = case_card(summary(sample_case(4, (1, 2))), "fi", mediators=ROSTER, viewer=holder(1))
     assert list(top_executes(card)) == [v.CASE_RELEASE, v.CASE_DETAILS, v.CARD_REFRESH]
     assert {"Osoita", "Päätä", "Peru"} <= set(show_cards(card))
 
 
 def test_a_running_case_keeps_only_the_coordinators_tools() -> None:
-    card = case_card(summary(sample_case(5, (1, 2), started=True)), "en", mediators=CHOICES)
+    card = case_card(summary(sample_case(5, (1, 2), started=True)), "en", mediators=ROSTER)
     assert list(top_executes(card)) == [v.CASE_DETAILS, v.CARD_REFRESH]
     assert {"Assign", "Close", "Cancel"} <= set(show_cards(card))
 
@@ -119,7 +121,7 @@ def test_a_running_case_keeps_only_the_coordinators_tools() -> None:
     ids=["closed", "cancelled"],
 )
 def test_a_finished_case_offers_details_and_refresh_only(lang: Lang, case: Any) -> None:
-    card = case_card(summary(case), lang, mediators=CHOICES)
+    card = case_card(summary(case), lang, mediators=ROSTER)
     assert list(top_executes(card)) == [v.CASE_DETAILS, v.CARD_REFRESH]
     assert show_cards(card) == {} and inputs(card) == []
 
@@ -130,11 +132,18 @@ def test_a_closed_case_shows_its_outcome() -> None:
 
 
 def test_the_coordinator_forms_hold_the_inputs_the_router_reads() -> None:
-    card = case_card(summary(sample_case(4, (1, 2))), "en", mediators=CHOICES)
+    card = case_card(summary(sample_case(4, (1, 2))), "en", mediators=ROSTER)
     folded = show_cards(card)
     assign = {i["id"]: i for i in inputs(folded["Assign"])}
     assert list(assign) == ["mediator_id", "seat", "override_reason"]
-    assert [c["value"] for c in assign["mediator_id"]["choices"]] == [str(i) for i, _ in CHOICES]
+    # Fewest packages this term first; of two as loaded, who has not met the holders first.
+    assert [c["value"] for c in assign["mediator_id"]["choices"]] == ["3", "1", "5", "2"]
+    assert [c["title"] for c in assign["mediator_id"]["choices"]] == [
+        "Päivi Korhonen · 0/2 this term · worked together once",
+        "Aino Virtanen · 1/2 this term · worked together once",
+        "Sara Holm · 2/2 this term",
+        "Bertil Lindqvist · 2/2 this term · worked together once",
+    ]
     assert [c["value"] for c in assign["seat"]["choices"]] == ["1", "2"]
     assert assign["mediator_id"]["isRequired"] and not assign["seat"].get("isRequired")
     shown = {"version": 0, "status": "paired", "holders": [1, 2]}
@@ -188,10 +197,19 @@ def long_mediators(n: int) -> list[Mediator]:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_channel_card_fits_with_sixty_mediators_to_assign(lang: Lang) -> None:
-    people = [(m.id or 0, m.name) for m in long_mediators(60)]
-    card = case_card(summary(sample_case(4, (1, 2))), lang, mediators=people)
+    people = tuple((m.id or 0, m.name) for m in long_mediators(60))
+    # The longest titles: everyone has worked with both seat holders.
+    pairs = {(h, i): 12 for h in (1, 2) for i, _ in people if i > h}
+    roster = Roster(people, term_quota=2, term_packages={i: 10 for i, _ in people}, pairs=pairs)
+    card = case_card(summary(sample_case(4, (1, 2))), lang, mediators=roster)
     assert_well_formed(card)
     assert size(card) < MAX_BYTES / 2
+    # A refused assignment's answer has the form open on top, and not once more in the tools.
+    typed = {"mediator_id": "7", "seat": "2"}
+    refused = case_card(summary(sample_case(4, (1, 2))), lang, mediators=roster, assign_typed=typed)
+    assert_well_formed(refused)
+    assert size(refused) < MAX_BYTES / 2
+    assert [n["id"] for n in nodes(refused) if n.get("id") == "mediator_id"] == ["mediator_id"]
 
 
 # -- details -------------------------------------------------------------------------------

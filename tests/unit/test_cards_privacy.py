@@ -19,7 +19,7 @@ from cards import (
     pair_complete_card,
     seat_released_card,
 )
-from cards.gallery import CHOICES, HOLDERS
+from cards.gallery import HOLDERS, ROSTER
 from cards.i18n import LANGS, Lang, t
 from mediation.intake import parse_intake
 from mediation.model import Case, Child, Family
@@ -83,7 +83,7 @@ def serialized(card: dict[str, Any]) -> str:
 
 def anonymous_cards(summary: CaseSummary, lang: Lang) -> dict[str, dict[str, Any]]:
     return {
-        "case_card": case_card(summary, lang, mediators=CHOICES),
+        "case_card": case_card(summary, lang, mediators=ROSTER),
         "case_card.notice": case_card(
             summary, lang, notice=t(lang, "notice.claimed", seat=1, code=summary.code)
         ),
@@ -142,7 +142,7 @@ def test_the_anonymous_cards_accept_only_the_summary(builder: Any) -> None:
 def test_the_safety_concern_stays_off_the_channel_card() -> None:
     summary, _ = family_case(())
     for lang in LANGS:
-        text = serialized(case_card(summary, lang, mediators=CHOICES))
+        text = serialized(case_card(summary, lang, mediators=ROSTER))
         assert t(lang, "details.safety_title").casefold() not in text
         assert t(lang, "referral.family_counselling").casefold() not in text
 

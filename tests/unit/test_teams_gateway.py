@@ -1,4 +1,5 @@
-"""The gateway's list of mediators for case cards: read once per burst, fresh after a while."""
+"""The gateway's assign list for case cards: read once per burst, fresh after a while or
+after a case change."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import pytest
 
 import bot.teams
 from bot.teams import REGISTRY_NAMES_SECONDS, TeamsGateway
+from mediation.model import Family
 from mediation.policy import BankPolicy
+from mediation.ports import CaseChanged
 from tests.clock import FixedClock
 from tests.fakes.memory_uow import MemoryUnitOfWork
+from tests.unit.factories import case as sample_case
 from tests.unit.factories import mediator
 
 
@@ -42,7 +46,7 @@ async def test_a_burst_of_cards_reads_the_registry_once_then_again_later(
     first = await gateway.mediators_for_cards()
     now[0] += REGISTRY_NAMES_SECONDS / 2
     again = await gateway.mediators_for_cards()
-    assert first == again == [(anna.id, "Anna Aalto")]
+    assert first.names == again.names == ((anna.id, "Anna Aalto"),)
     assert reads.count == 1
 
     async with reads.uow:
@@ -50,5 +54,33 @@ async def test_a_burst_of_cards_reads_the_registry_once_then_again_later(
         await reads.uow.commit()
     now[0] += REGISTRY_NAMES_SECONDS
     later = await gateway.mediators_for_cards()
-    assert [name for _, name in later] == ["Anna Aalto", "Bertta Berg"]
+    assert [name for _, name in later.names] == ["Anna Aalto", "Bertta Berg"]
+    assert reads.count == 2
+
+
+async def test_a_committed_case_change_makes_the_next_card_read_the_loads_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads = Reads()
+    clock = FixedClock()
+    policy = BankPolicy()
+    async with reads.uow:
+        anna = await reads.uow.mediators.add(mediator("Anna Aalto"))
+        case = await reads.uow.cases.add(sample_case(), Family(parents=(), children=()))
+        await reads.uow.commit()
+    assert anna.id is not None and case.id is not None
+    monkeypatch.setattr(bot.teams, "monotonic", lambda: 1000.0)  # no time passes
+    none: Any = None
+    gateway = TeamsGateway(none, none, reads, clock, policy)
+    assert (await gateway.mediators_for_cards()).term_packages == {}
+
+    async with reads.uow:
+        stored = await reads.uow.cases.get(case.id)
+        assert stored is not None
+        stored.take_seat(1, anna.id, clock.now())
+        await reads.uow.cases.save(stored)
+        await reads.uow.commit()
+    assert (await gateway.mediators_for_cards()).term_packages == {}  # reused
+    await gateway.notify(CaseChanged(case.id))
+    assert (await gateway.mediators_for_cards()).term_packages == {anna.id: 1}
     assert reads.count == 2

@@ -95,18 +95,20 @@ class Postman:
     async def _open_chat(self, message: OutboxMessage) -> dict[str, Any] | Unsendable:
         """Open a personal chat with someone Sopu has never talked with, through the team.
 
-        The bot is installed in the bank's team, so the Bot Connector opens a one-to-one
-        chat with a member of the tenant by their Entra object id.
+        The bot is installed in the bank's team: the person's Teams user id is found in the
+        team's roster by their Entra object id, and the Bot Connector opens a one-to-one
+        chat with them. Someone not found there is asked for by the Entra object id itself.
         """
         bank = await self.store.bank_channel()
         if bank is None:
             return Unsendable(OutboxStatus.NO_CHAT, "no personal chat, and no bank channel yet")
         tenant = _tenant_of(bank)
         aad = message.key.recipient
+        member = await self._member_id(bank, aad, message) or aad
         params: dict[str, Any] = {
             "isGroup": False,
             "bot": bank.reference.get("bot"),
-            "members": [{"id": aad}],
+            "members": [{"id": member}],
             "tenantId": tenant,
             "channelData": {"tenant": {"id": tenant}} if tenant else None,
         }
@@ -126,9 +128,23 @@ class Postman:
                 OutboxStatus.NO_CHAT, f"no personal chat; opening one failed: {exc.code}"
             )
         reference = created_reference(created, bank.service_url, bank.reference.get("bot"), tenant)
-        reference["user"] = {"id": aad, "aadObjectId": aad}
+        reference["user"] = {"id": member, "aadObjectId": aad}
         await self.store.save_user_reference(aad, reference, self.clock.now())
         return reference
+
+    async def _member_id(self, bank: BankChannel, aad: str, message: OutboxMessage) -> str | None:
+        """The person's Teams user id from the bank team's roster, or None."""
+        try:
+            return await self.connector.team_member_id(bank.service_url, bank.team_id, aad)
+        except ConnectorError as exc:
+            log.info(
+                "outbox message %d (%s): the team's roster could not be read (%s %s)",
+                message.id,
+                message.key.kind.value,
+                exc.status,
+                exc.code,
+            )
+            return None
 
     # -- the bank channel ------------------------------------------------------------------
 

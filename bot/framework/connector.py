@@ -40,6 +40,10 @@ USER_AGENT = f"Sopu (aiohttp/{aiohttp.__version__}) Microsoft-BotFramework/3.1"
 # Service URLs are a handful per deployment (one per Teams region); the bound only keeps a
 # stream of odd ones from growing the credentials kept without end.
 MAX_SERVICE_URLS = 64
+# A team's roster is read in pages of at most 500 members (Teams' largest page); a bank's
+# team is a few dozen people, and 20 pages bound the look-up in the largest of teams.
+MEMBER_PAGE_SIZE = 500
+MEMBER_PAGES = 20
 
 # The fields botbuilder's models know; it drops any other field of a stored reference
 # when it reads one, so they never reach Teams.
@@ -217,6 +221,33 @@ class BotConnector:
         answer = await self._request("POST", service_url, "/v3/conversations", parameters)
         return Created(str(answer.get("id") or ""), answer.get("activityId") or None)
 
+    async def team_member_id(
+        self, service_url: str, team_id: str, aad_object_id: str
+    ) -> str | None:
+        """The Teams user id (29:...) of the team's member with this Entra object id, or None.
+
+        Read from the team's roster a page at a time, as TeamsInfo.get_paged_team_members
+        reads it; a one-to-one chat is opened by this id.
+        """
+        wanted = aad_object_id.lower()
+        token: str | None = None
+        for _ in range(MEMBER_PAGES):
+            query = f"?pageSize={MEMBER_PAGE_SIZE}"
+            if token:
+                query += f"&continuationToken={quote(token, safe='')}"
+            page = await self._request(
+                "GET", service_url, f"/v3/conversations/{_path(team_id)}/pagedmembers{query}"
+            )
+            for member in page.get("members") or []:
+                if not isinstance(member, dict):
+                    continue
+                if str(member.get("aadObjectId") or "").lower() == wanted and member.get("id"):
+                    return str(member["id"])
+            token = page.get("continuationToken") or None
+            if not isinstance(token, str):
+                return None
+        return None
+
     # -- HTTP ------------------------------------------------------------------------------
 
     async def _request(
@@ -224,10 +255,10 @@ class BotConnector:
         method: str,
         service_url: str,
         path: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        data = orjson.dumps(body, default=_plain)
+        data = orjson.dumps(body, default=_plain) if body is not None else None
         # The path is already quoted as msrest quotes it; yarl must not quote it again.
         url = URL(service_url.rstrip("/") + path, encoded=True)
         credentials = await self._credentials_for(service_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cards.i18n import t, tn
+from cards.i18n import LANGS, t, tn
 from tests.e2e.conftest import Bank, texts, verbs_on, words
 from tests.unit.factories import FORM
 
@@ -312,3 +312,22 @@ async def test_the_assign_list_offers_the_least_loaded_and_new_pairs_first(bank:
     assert _assign_list(bank.channel_card(case)) == expected
     refreshed = await bank.teams.click("coord", "card.refresh", {"case_id": case.case_id})
     assert _assign_list(refreshed) == expected
+
+
+async def test_a_mediator_who_never_chatted_with_sopu_is_told_the_pair_is_complete(
+    bank: Bank,
+) -> None:
+    # As in the Agents Playground: a one-to-one chat opens by the Teams user id alone.
+    bank.connector.chats_by_teams_id_only = True
+    [newcomer] = await bank.add_mediators(1, prefix="new")
+    assert await bank.sopu.store.user_reference(newcomer.aad) is None
+    case = await bank.new_case()
+    await bank.claim("olli", case)
+    await bank.claim(newcomer.key, case)
+    chat = f"a:personal-{newcomer.teams_id}"
+    note = await bank.connector.wait_for(
+        lambda s: s.conversation_id == chat and s.card is not None and case.code in words(s.card)
+    )
+    assert any(t(lang, "pair.title", code=case.code) in words(note.card) for lang in LANGS)
+    stored = await bank.sopu.store.user_reference(newcomer.aad)
+    assert stored is not None and stored["user"]["id"] == newcomer.teams_id

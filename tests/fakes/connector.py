@@ -70,6 +70,10 @@ class FakeConnector:
     # Entra object id -> Teams id of the tenant's people: as Teams does, a one-to-one chat
     # opened with either id is the same chat.
     teams_ids: dict[str, str] = field(default_factory=dict)
+    # As the Agents Playground: a one-to-one chat opens by the Teams id alone (the Entra
+    # object id is answered 404 UserNotFound); Teams itself takes either.
+    chats_by_teams_id_only: bool = False
+    roster_page: int = 500  # members per page of the team's roster
     # Teams' throttling, off unless set: (count, seconds) windows for the whole tenant and
     # for each conversation. A post beyond them is answered 429 with Retry-After.
     tenant_limit: tuple[tuple[int, float], ...] = ()
@@ -139,6 +143,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._reply)
         app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._update)
         app.router.add_get("/v3/conversations/{cid}/members/{mid}", self._member)
+        app.router.add_get("/v3/conversations/{cid}/pagedmembers", self._paged_members)
         return app
 
     def _failure(
@@ -197,6 +202,10 @@ class FakeConnector:
         else:
             members = params.get("members") or [{}]
             member = str(members[0].get("id", "unknown"))
+            if self.chats_by_teams_id_only and member not in self.teams_ids.values():
+                error = {"error": {"code": "UserNotFound", "message": "User not found"}}
+                self.refused.append((request.method, request.path))
+                return web.json_response(error, status=404)
             cid = f"a:personal-{self.teams_ids.get(member.lower(), member)}"
             activity_id = ""
         if params.get("activity"):
@@ -234,6 +243,16 @@ class FakeConnector:
         # TeamsInfo.get_member, which the Teams handler calls when someone joins a chat.
         mid = request.match_info["mid"]
         return web.json_response({"id": mid, **self.members.get(mid, {})})
+
+    async def _paged_members(self, request: web.Request) -> web.Response:
+        # The team's roster, a page at a time: whom Sopu may open a chat with.
+        roster = [{"id": tid, "aadObjectId": aad} for aad, tid in self.teams_ids.items()]
+        start = int(request.query.get("continuationToken") or 0)
+        end = start + min(self.roster_page, int(request.query.get("pageSize") or 500))
+        page: dict[str, Any] = {"members": roster[start:end]}
+        if end < len(roster):
+            page["continuationToken"] = str(end)
+        return web.json_response(page)
 
     async def _update(self, request: web.Request) -> web.Response:
         if (failed := self._failure(request, self.fail_updates)) is not None:

@@ -495,6 +495,26 @@ async def test_an_update_is_tried_again_after_server_errors_as_botbuilder_did(
     assert len(fake.calls) == 4 + 4  # three more tries each time, then no more
 
 
+async def test_a_team_member_is_found_by_entra_id_page_by_page(fake: FakeConnector) -> None:
+    fake.teams_ids.update({f"aaaaaaaa-0000-4000-8000-{n:012d}": f"29:member-{n}" for n in range(5)})
+    fake.roster_page = 2
+    connector = BotConnector(adapter(), "")
+    try:
+        last = await connector.team_member_id(
+            fake.url, "19:team", "AAAAAAAA-0000-4000-8000-000000000004"
+        )
+        paged = len(fake.calls)
+        unknown = await connector.team_member_id(fake.url, "19:team", "bbbbbbbb-0000-4000-8000-0")
+    finally:
+        await connector.close()
+    assert last == "29:member-4"
+    assert paged == 3  # two members a page: the fifth is on the third
+    assert unknown is None
+    first = fake.calls[0]
+    assert first.method == "GET"
+    assert first.raw_path == "/v3/conversations/19%3Ateam/pagedmembers?pageSize=500"
+
+
 async def test_no_answer_in_time_is_a_timeout(fake: FakeConnector) -> None:
     uow, _ = await a_bank()
     store = Store(fake.url)

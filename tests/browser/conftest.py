@@ -170,6 +170,32 @@ def _sopu_env(database_url: str) -> dict[str, str]:
     return env
 
 
+def start_playground(messages_url: str, work: Path, logs: Path) -> tuple[_Child, str]:
+    """The Agents Playground talking to Sopu at ``messages_url``, with the demo's people;
+    its process (stopped with ``stop()``) and the address of its UI and HTTP API."""
+    config = pg.write_config(work / pg.CONFIG_FILE)
+    argv = pg.command(messages_url, free_port(), [ROOT])
+    assert argv is not None, "no Node.js"
+    tester = _start("playground", argv, pg.environment(config), work, logs)
+    try:
+        # It takes another port when the asked one is busy, and says which.
+        listening: list[int] = []
+
+        def says_port() -> bool:
+            found = re.search(r"Listening on (\d+)", tester.log.read_text(errors="replace"))
+            if found:
+                listening.append(int(found[1]))
+            return bool(found)
+
+        _wait_for(tester, "its port", says_port)
+        url = f"http://127.0.0.1:{listening[0]}"
+        _wait_for(tester, "/_debug/ping", lambda: _get(f"{url}/_debug/ping") == (200, "pong"))
+    except BaseException:
+        tester.stop()
+        raise
+    return tester, url
+
+
 @pytest.fixture(scope="module")
 def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]:
     reason = missing_tools()
@@ -206,23 +232,8 @@ def playground(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Playground]
         children.append(sopu)
         _wait_for(sopu, "/healthz", lambda: _get(f"{sopu_url}/healthz")[0] == 200)
 
-        config = pg.write_config(work / pg.CONFIG_FILE)
-        argv = pg.command(f"{sopu_url}/api/messages", free_port(), [ROOT])
-        assert argv is not None, "no Node.js"
-        tester = _start("playground", argv, pg.environment(config), work, ARTIFACTS)
+        tester, url = start_playground(f"{sopu_url}/api/messages", work, ARTIFACTS)
         children.append(tester)
-        # It takes another port when the asked one is busy, and says which.
-        listening: list[int] = []
-
-        def says_port() -> bool:
-            found = re.search(r"Listening on (\d+)", tester.log.read_text(errors="replace"))
-            if found:
-                listening.append(int(found[1]))
-            return bool(found)
-
-        _wait_for(tester, "its port", says_port)
-        url = f"http://127.0.0.1:{listening[0]}"
-        _wait_for(tester, "/_debug/ping", lambda: _get(f"{url}/_debug/ping") == (200, "pong"))
         yield Playground(url=url, sopu_url=sopu_url, logs=ARTIFACTS)
     finally:
         for child in reversed(children):

@@ -2,7 +2,8 @@
 
 Kaisa Koordinaattori (the playground's current user, a coordinator who also mediates) makes
 Cases the bank channel, registers a family in her personal chat, finds the anonymous card
-in the channel and claims seat 1. Sanna Sovittelija, who has never chatted with Sopu, claims
+in the channel and claims seat 1; her assign list there now offers her last, the one with a
+package this term. Sanna Sovittelija, who has never chatted with Sopu, claims
 seat 2 through the playground's own API (its UI acts only as the current user); Sopu opens
 her personal chat to tell her the pair is complete. Kaisa opens the details, proposes and
 books the first meeting, records it as held once its time has come (Sopu's clock is moved
@@ -231,6 +232,17 @@ async def _walk(
     # Kaisa claims seat 1 in the UI.
     await card.get_by_role("button", name=t(CHANNEL, "case.action.claim")).click()
     await expect(card).to_contain_text(seat(CHANNEL, 1, COORDINATOR.name))
+
+    # The coordinator's assign list weighs the work: Kaisa, with a package now, comes last.
+    await card.get_by_role("button", name=t(CHANNEL, "coord.title")).click()
+    await card.get_by_role("button", name=t(CHANNEL, "coord.assign")).click()
+    await card.get_by_role("combobox", name=t(CHANNEL, "coord.mediator")).click()
+    offered = page.get_by_role("option")
+    loaded = t(CHANNEL, "assign.load", name=COORDINATOR.name, used=1, quota=2)
+    await expect(offered.last).to_have_text(loaded)
+    await expect(offered.first).to_contain_text("0/2")
+    await shot("assign-list")
+    await page.keyboard.press("Escape")
     post = stream.post_of(TEAM.channel_id, t(CHANNEL, "case.title", code=code))
     (claim,) = [a for a in executes(post["attachments"]) if a.get("verb") == verbs.CASE_CLAIM]
     case_id = int(claim["data"]["case_id"])

@@ -22,7 +22,7 @@ from cards.i18n import Lang, lang_of
 from mediation import services
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, Notification, UnitOfWork
-from mediation.sharing import Roster
+from mediation.sharing import Roster, Workload
 from mediation.views import CaseSummary
 from storage.botstore import BotStore
 
@@ -64,7 +64,8 @@ class TeamsGateway:
         self.clock = clock
         self.policy = policy
         self.connector = connector
-        self._roster: tuple[float, Roster] | None = None
+        self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
+        self._workload: tuple[float, Workload] | None = None
 
     # -- the bank channel ------------------------------------------------------------------
 
@@ -73,20 +74,24 @@ class TeamsGateway:
         pairs, for the case cards' assign lists.
 
         Every answer to a click renders a case card, and reading the whole registry for
-        each one cost about a fifth of a click's CPU time. The roster is reused for a few
-        seconds, or until this replica commits a case change (``notify``): a change made
-        elsewhere reaches new cards that much later, and an assignment is checked against
-        the registry and the quotas themselves, never against this list.
+        each one cost about a fifth of a click's CPU time. The names are reused for a few
+        seconds, the packages and pairs too unless this replica commits a case change
+        (``notify``), so that the card a change leaves in the channel weighs it. A change
+        made elsewhere reaches new cards that much later, and an assignment is checked
+        against the registry and the quotas themselves, never against this list.
         """
         now = monotonic()
-        if self._roster is None or now - self._roster[0] >= REGISTRY_NAMES_SECONDS:
-            roster = await services.assign_roster(self.uow_factory(), self.clock, self.policy)
-            self._roster = (now, roster)
-        return self._roster[1]
+        if self._names is None or now - self._names[0] >= REGISTRY_NAMES_SECONDS:
+            self._names = (now, await services.assignable(self.uow_factory()))
+            self._workload = None
+        if self._workload is None or now - self._workload[0] >= REGISTRY_NAMES_SECONDS:
+            work = await services.workload(self.uow_factory(), self.clock, self.policy)
+            self._workload = (now, work)
+        return self._workload[1].roster(self._names[1])
 
     async def notify(self, notification: Notification) -> None:
-        """A case change is committed: the next card reads the loads and pairs again."""
-        self._roster = None
+        """A case change is committed: the next card reads the packages and pairs again."""
+        self._workload = None
 
     async def channel_card(self, summary: CaseSummary, lang: Lang | None = None) -> Card:
         """The case's card for the bank channel, in the bank's language unless told."""

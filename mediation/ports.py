@@ -56,8 +56,11 @@ class MediatorRepository(Protocol):
         """Per mediator, the seats taken in [start, end) on cases not cancelled, in one read."""
         ...
 
-    async def pairings(self) -> dict[tuple[int, int], int]:
-        """Per two mediators (lower id first), the cases on which both hold a seat, in one read."""
+    async def workload(
+        self, start: datetime, end: datetime
+    ) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+        """packages_by_mediator for [start, end), and per two mediators (lower id first) the
+        cases on which both hold a seat, in one read."""
         ...
 
 

@@ -23,6 +23,18 @@ class Roster:
 
 
 @dataclass(frozen=True)
+class Workload:
+    """What the assign lists weigh: this term's packages and who has shared cases."""
+
+    term_quota: int
+    term_packages: Mapping[int, int]  # by mediator id
+    pairs: Mapping[tuple[int, int], int]  # as Roster.pairs
+
+    def roster(self, names: tuple[tuple[int, str], ...]) -> Roster:
+        return Roster(names, self.term_quota, self.term_packages, self.pairs)
+
+
+@dataclass(frozen=True)
 class AssignChoice:
     """One mediator on an assign list: this term's load, and whether they know the pair."""
 

@@ -24,7 +24,7 @@ from mediation.services.lifecycle import (
 from mediation.services.reads import (
     QuotaReport,
     ViewDetails,
-    assign_roster,
+    assignable,
     case_summary,
     my_cases,
     my_quota,
@@ -32,6 +32,7 @@ from mediation.services.reads import (
     summary_of,
     view_details,
     worked_together,
+    workload,
 )
 from mediation.services.registry import (
     ImportReport,
@@ -64,8 +65,8 @@ __all__ = [
     "UpdateMediator",
     "ViewDetails",
     "actor",
-    "assign_roster",
     "assign_seat",
+    "assignable",
     "begin_follow_up",
     "cancel_case",
     "case_summary",
@@ -86,4 +87,5 @@ __all__ = [
     "update_mediator",
     "view_details",
     "worked_together",
+    "workload",
 ]

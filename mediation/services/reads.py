@@ -11,7 +11,7 @@ from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.rules import times_worked_together
 from mediation.services.common import actor, actor_and_case, load_case, quota_usage, read_summary
-from mediation.sharing import Roster
+from mediation.sharing import Workload
 from mediation.views import CaseDetails, CaseSummary, QuotaReport, summarize
 
 
@@ -121,17 +121,17 @@ async def worked_together(
     return others[0].holder_name or "", shared
 
 
-async def assign_roster(uow: UnitOfWork, clock: Clock, policy: BankPolicy) -> Roster:
-    """The active mediators for the case cards' assign lists, with this term's packages (one
-    count for everyone) and who has shared a case with whom."""
-    term = policy.term_of(clock.now())
+async def assignable(uow: UnitOfWork) -> tuple[tuple[int, str], ...]:
+    """The active mediators a coordinator may assign, as (id, name)."""
     async with uow:
         active = await uow.mediators.list(active_only=True)
-        loads = await uow.mediators.packages_by_mediator(*policy.bounds_utc(term.start, term.end))
-        pairs = await uow.mediators.pairings()
-    return Roster(
-        tuple((m.id, m.name) for m in active if m.id is not None),
-        policy.term_quota(term),
-        loads,
-        pairs,
-    )
+    return tuple((m.id, m.name) for m in active if m.id is not None)
+
+
+async def workload(uow: UnitOfWork, clock: Clock, policy: BankPolicy) -> Workload:
+    """This term's packages of every mediator (one count for all) and who has shared a case
+    with whom, for the assign lists."""
+    term = policy.term_of(clock.now())
+    async with uow:
+        loads, pairs = await uow.mediators.workload(*policy.bounds_utc(term.start, term.end))
+    return Workload(policy.term_quota(term), loads, pairs)

@@ -7,7 +7,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Executable, Select, Table, bindparam, func, or_, select
+from sqlalchemy import (
+    Executable,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
@@ -224,16 +236,48 @@ class SqlMediatorRepository:
         )
         return {int(h): int(n) for h, n in rows.all() if h is not None}
 
-    async def pairings(self) -> dict[tuple[int, int], int]:
-        # A seat's holder sits once on a case (UNIQUE(case_id, holder_id)): one row a case.
-        other = aliased(SeatRow)
-        rows = await self._session.execute(
-            select(SeatRow.holder_id, other.holder_id, func.count())
-            .join(other, other.case_id == SeatRow.case_id)
-            .where(SeatRow.holder_id < other.holder_id)
-            .group_by(SeatRow.holder_id, other.holder_id)
+    async def workload(
+        self, start: datetime, end: datetime
+    ) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+        loads: dict[int, int] = {}
+        pairs: dict[tuple[int, int], int] = {}
+        for row in await direct.rows(self._session, _WORKLOAD, {"start": start, "end": end}):
+            if row.other is None:
+                loads[int(row.one)] = int(row.n)
+            else:
+                pairs[(int(row.one), int(row.other))] = int(row.n)
+        return loads, pairs
+
+
+def _workload() -> Executable:
+    """Seats taken in [start, end) per holder, cancelled cases aside (``other`` NULL), and
+    per two holders (lower id first) the cases both hold a seat on: one row a case, since a
+    holder sits once on a case (UNIQUE(case_id, holder_id))."""
+    taken = SeatRow.taken_at.type
+    loads = (
+        select(
+            SeatRow.holder_id.label("one"),
+            type_coerce(null(), Integer).label("other"),
+            func.count().label("n"),
         )
-        return {(int(a), int(b)): int(n) for a, b, n in rows.all() if a and b}
+        .join(CaseRow, CaseRow.id == SeatRow.case_id)
+        .where(
+            SeatRow.holder_id.is_not(None),
+            SeatRow.taken_at >= bindparam("start", type_=taken),
+            SeatRow.taken_at < bindparam("end", type_=taken),
+            CaseRow.status != CaseStatus.CANCELLED.value,
+        )
+        .group_by(SeatRow.holder_id)
+    )
+    other = aliased(SeatRow)
+    pairs = (
+        select(SeatRow.holder_id, other.holder_id, func.count())
+        .join(other, other.case_id == SeatRow.case_id)
+        .where(SeatRow.holder_id < other.holder_id)
+        .group_by(SeatRow.holder_id, other.holder_id)
+    )
+    both = union_all(loads, pairs).subquery()
+    return select(both.c.one, both.c.other, both.c.n)  # a plain SELECT, for the fast path
 
 
 def _packages(spans: int) -> Executable:
@@ -260,3 +304,4 @@ def _packages(spans: int) -> Executable:
 
 # A term alone, and a term with its year (every claim asks for both).
 _PACKAGES_TAKEN = {1: Direct(_packages(1)), 2: Direct(_packages(2))}
+_WORKLOAD = Direct(_workload())

@@ -154,14 +154,16 @@ class _Mediators:
                     counts[s.holder_id] = counts.get(s.holder_id, 0) + 1
         return counts
 
-    async def pairings(self) -> dict[tuple[int, int], int]:
+    async def workload(
+        self, start: datetime, end: datetime
+    ) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
         pairs: dict[tuple[int, int], int] = {}
         for c in self.uow.stage.cases.values():
             held = sorted(s.holder_id for s in c.seats if s.holder_id is not None)
             for i, one in enumerate(held):
                 for other in held[i + 1 :]:
                     pairs[(one, other)] = pairs.get((one, other), 0) + 1
-        return pairs
+        return await self.packages_by_mediator(start, end), pairs
 
 
 class _Cases:

@@ -386,21 +386,26 @@ async def test_packages_taken_counts_held_seats_taken_in_the_range(uow_factory: 
         assert await uow.mediators.packages_by_mediator(lo, hi) == {anna.id: 1, bo.id: 1}
 
 
-async def test_pairings_count_the_cases_two_mediators_have_shared(uow_factory: UowFactory) -> None:
+async def test_the_workload_counts_the_cases_two_mediators_have_shared(
+    uow_factory: UowFactory,
+) -> None:
     uow = uow_factory()
     coordinator = await add_coordinator(uow)
     anna, bo, cia = await add_mediators(
         uow, mediator("Anna A"), mediator("Bo B"), mediator("Cia C")
     )
     assert coordinator.id is not None and anna.id and bo.id and cia.id
+    lo, hi = POLICY.bounds_utc(date(2026, 1, 1), date(2026, 7, 1))
     async with uow:
-        assert await uow.mediators.pairings() == {}
+        assert await uow.mediators.workload(lo, hi) == ({}, {})
     for first, second in ((bo.id, anna.id), (anna.id, bo.id), (cia.id, anna.id)):
         case = await _seat_on(uow, await add_case(uow, coordinator.id), first, 1, NOW)
         await _seat_on(uow, case, second, 2, NOW)
     await _seat_on(uow, await add_case(uow, coordinator.id), bo.id, 1, NOW)  # alone: no pair
     async with uow:  # the lower id first, whichever seat each holds
-        assert await uow.mediators.pairings() == {(anna.id, bo.id): 2, (anna.id, cia.id): 1}
+        loads, pairs = await uow.mediators.workload(lo, hi)
+    assert pairs == {(anna.id, bo.id): 2, (anna.id, cia.id): 1}
+    assert loads == {anna.id: 3, bo.id: 3, cia.id: 1}  # as packages_by_mediator counts
 
 
 async def test_next_code_follows_the_highest_code_of_the_year(uow_factory: UowFactory) -> None:

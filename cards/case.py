@@ -152,7 +152,7 @@ def _details_button(summary: CaseSummary, lang: Lang) -> Element:
 
 
 def assign_choice_title(choice: AssignChoice, lang: Lang) -> str:
-    """'Outi Osaava · 1/2 packages this term · worked together once': what the list weighs."""
+    """'Outi Osaava · 1/2 this term · worked together once': what the list weighs."""
     title = t(
         lang, "assign.load", name=choice.name, used=choice.term_packages, quota=choice.term_quota
     )

@@ -9,6 +9,7 @@ Nothing logged here names a family: a case's code and an outbox message's id at 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -37,6 +38,8 @@ THREAD_WAIT = timedelta(seconds=1)
 CARD_CATCH_UPS = 3
 # Channel cards whose last shown version is remembered; past this, the longest unchanged go.
 CARD_VERSIONS_KEPT = 4096
+# Times the row of a thread just posted is written before the post counts as uncertain.
+SAVE_TRIES = 3
 
 
 class Postman:
@@ -184,7 +187,7 @@ class Postman:
                 if await self.store.case_version(case_id) == version:
                     break
             self._showing(case_id, version)
-            await self.outbox.supersede(message.key.subject, version, self.clock.now())
+            await self._supersede(case_id, version)
             return PostResult(Outcome.SENT, 200)
 
         return Ready(posted.conversation_id, post)
@@ -205,19 +208,46 @@ class Postman:
         try:
             created: Created = await self.connector.create_conversation(bank.service_url, params)
         except ConnectorError as exc:
-            return failure_of(exc)
+            # As with an abandoned post: a thread twice is better than a case unseen.
+            return _again_if_unsure(failure_of(exc))
         reference = created_reference(created, bank.service_url)
-        await self.store.save_case_post(
-            case_id,
-            created.conversation_id,
-            str(reference.get("activityId") or ""),
-            reference,
-            self.clock.now(),
-        )
+        for attempt in range(1, SAVE_TRIES + 1):
+            # The thread is there: without its row the next update would post another.
+            try:
+                await self.store.save_case_post(
+                    case_id,
+                    created.conversation_id,
+                    str(reference.get("activityId") or ""),
+                    reference,
+                    self.clock.now(),
+                )
+                break
+            except Exception as exc:
+                if attempt == SAVE_TRIES:
+                    raise
+                log.warning(
+                    "case %d: its thread could not be recorded yet (%s)",
+                    case_id,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(0.2 * attempt)
         # The thread shows the case as it is now: updates waiting for it are done too.
         self._showing(case_id, version)
-        await self.outbox.supersede(notices.case_subject(case_id), version, self.clock.now())
+        await self._supersede(case_id, version)
         return PostResult(Outcome.SENT, 200)
+
+    async def _supersede(self, case_id: int, version: int) -> None:
+        """End the updates the card just shown covers; they are only spared work.
+
+        The card is posted whatever happens here: should the database fail now, the
+        updates go out in their turn and show the same card again.
+        """
+        try:
+            await self.outbox.supersede(notices.case_subject(case_id), version, self.clock.now())
+        except Exception as exc:
+            log.warning(
+                "case %d: covered card updates stay queued (%s)", case_id, type(exc).__name__
+            )
 
     async def _channel_card(self, case_id: int) -> tuple[Card, int]:
         """The case's channel card as the case now stands, and the version it shows."""

@@ -214,7 +214,7 @@ async def open_sopu(
         conversation = Conversation(
             deps, cases, job_actions, feedback_actions, request_actions, languages
         )
-        bot = SopuBot(conversation, router, store)
+        bot = SopuBot(conversation, router, store, connector)
         turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)
         yield Sopu(

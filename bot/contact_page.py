@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from aiohttp import web
 
 from bot.feedback_page import e, page_lang
 from bot.page_headers import page_headers
-from bot.signing import sign, verify
+from bot.signing import form_id, make_nonce, nonce_ok
 from cards.i18n import LANGS, Lang, t
 from mediation import errors
 from mediation.model import TOPICS
@@ -49,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024  # every field at its longest, URL-encoded, fits well below
 NONCE_SECONDS = 3 * 3600
+PURPOSE = "contact-form"  # what the form's nonce is signed for
 _MULTI = ("call_times", "topics")  # checkbox groups: one field per ticked box
 _FIELDS = (
     "parent_name",
@@ -160,30 +160,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/contact", show)
     app.router.add_post("/contact", send)
     app.router.add_get("/contact/thanks", thanks)
-
-
-# -- nonces ---------------------------------------------------------------------------------
-
-
-def make_nonce(key: bytes, now: float) -> str:
-    stamp = str(int(now))
-    salt = secrets.token_urlsafe(12)
-    return f"{stamp}.{salt}.{sign(key, f'contact-form|{stamp}|{salt}')}"
-
-
-def nonce_ok(key: bytes, nonce: str, now: float) -> bool:
-    parts = nonce.split(".")
-    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or len(nonce) > 120:
-        return False
-    stamp, salt, signature = parts
-    if not 0 <= now - int(stamp) <= NONCE_SECONDS:
-        return False
-    return verify(key, f"contact-form|{stamp}|{salt}", signature)
-
-
-def form_id(nonce: str) -> str:
-    """The form's identity for the double-submit check: a hash, never the nonce itself."""
-    return hashlib.sha256(nonce.encode("ascii", "replace")).hexdigest()
 
 
 # -- HTML -----------------------------------------------------------------------------------
@@ -435,7 +411,7 @@ async def show(request: web.Request) -> web.Response:
     """The empty form."""
     page = request.app[CONTACT_PAGE]
     lang = page_lang(request)
-    nonce = make_nonce(page.key, page.clock.now().timestamp())
+    nonce = make_nonce(page.key, PURPOSE, page.clock.now().timestamp())
     return _page(form_html(lang, nonce, page.policy))
 
 
@@ -485,8 +461,8 @@ async def send(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(thanks_url, headers=HEADERS)
     answers = {k: v for k, v in form.items() if k in _FIELDS}
     nonce = form.get("nonce", "")
-    if not nonce_ok(page.key, nonce, now.timestamp()):
-        fresh = make_nonce(page.key, now.timestamp())
+    if not nonce_ok(page.key, PURPOSE, nonce, now.timestamp(), NONCE_SECONDS):
+        fresh = make_nonce(page.key, PURPOSE, now.timestamp())
         notice = t(lang, "contact.stale")
         return _page(form_html(lang, fresh, page.policy, answers, notice=notice), 400)
     try:

@@ -14,6 +14,7 @@ REMINDERS = "reminders"
 STATS = "stats"
 REQUESTS = "requests"
 LANGUAGE = "language"
+BOOK = "book"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -26,6 +27,7 @@ CANONICAL: tuple[str, ...] = (
     STATS,
     REQUESTS,
     LANGUAGE,
+    BOOK,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
@@ -41,6 +43,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "stats",
         "requests",
         "language",
+        "book",
     ),
     "fi": (
         "ohje",
@@ -53,6 +56,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "tilastot",
         "yhteydenotot",
         "kieli",
+        "varaa",
     ),
     "sv": (
         "hjälp",
@@ -65,6 +69,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "statistik",
         "begäranden",
         "språk",
+        "boka",
     ),
 }
 

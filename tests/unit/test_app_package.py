@@ -28,6 +28,7 @@ PERSONAL = [
     "reminders",
     "stats",
     "requests",
+    "book",
 ]
 # Sopu registers a family only in personal chat: the team list never offers "new case".
 TEAM = ["help", "setup", "my cases", "quota", "mediators"]
@@ -42,6 +43,7 @@ TITLES = {
         "reminders": "muistutukset",
         "stats": "tilastot",
         "requests": "yhteydenotot",
+        "book": "varaa",
     },
     "sv.json": {
         "help": "hjälp",
@@ -53,6 +55,7 @@ TITLES = {
         "reminders": "påminnelser",
         "stats": "statistik",
         "requests": "begäranden",
+        "book": "boka",
     },
 }
 OTHER_GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -19,8 +19,9 @@ from mediation.calendar.ports import (
 )
 from mediation.calendar.proposing import check_slot
 from mediation.calendar.rules import check_kind, iso_minutes, live_meetings, transaction_id
-from mediation.calendar.sync import push, tell_pair
+from mediation.calendar.sync import family_change, push, tell_family, tell_pair
 from mediation.calendar.views import MeetingResult, package_views
+from mediation.family_mail import BOOKED, FamilyMessage
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Mediator, Meeting, MeetingKind, MeetingStatus
 from mediation.ports import CaseChanged, UnitOfWork
@@ -98,6 +99,7 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
             if me.is_booker:
                 booked = booked_change(case, meeting, "booked_by_booker")
                 await tell_pair(uow, booked, "booked", now)
+            await tell_family(uow, case, meeting, FamilyMessage.CONFIRMATION, BOOKED, now)
             await uow.commit()
         # Saved with its case; now the calendar's part, outside the unit of work.
         assert case.id is not None and meeting.id is not None
@@ -351,6 +353,7 @@ async def _change_meeting(
             await uow.journal.case_event(
                 CaseEvent(case.id, kind, me.id, now, {"meeting_id": meeting_id, **detail})
             )
+            await tell_family(uow, case, meeting, *family_change(meeting), now)
             await uow.commit()
         link = await d.links.get(meeting_id)
         if link is not None:

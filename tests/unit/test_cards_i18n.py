@@ -13,6 +13,7 @@ import pytest
 from cards import i18n
 from cards.i18n import LANGS, Lang, catalog, error_text, lang_of, problem_name, t, tn
 from mediation import errors
+from mediation.family_mail import InvalidTemplate
 from mediation.intake import parse_intake
 from mediation.model import (
     LANGUAGES,
@@ -153,6 +154,17 @@ def every_error() -> list[errors.DomainError]:
         errors.BookerFirstMeetingsOnly("2026-003"),
         errors.BookingDeskOnly(),
         errors.BookerHoldsNoSeat("Sanna Sihteeri"),
+        *(
+            InvalidTemplate(part, problem, name)
+            for part, problem, name in (
+                ("subject", "empty", ""),
+                ("body", "too long", ""),
+                ("subject", "one line", ""),
+                ("body", "unknown placeholder", "name"),
+                ("body", "missing placeholder", "when"),
+                ("text", "broken braces", ""),
+            )
+        ),
         errors.IllegalTransition("claim a seat on", "closed"),
         errors.SeatTaken(2, "Aino Virtanen"),
         errors.NoFreeSeat("2026-003"),

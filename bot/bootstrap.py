@@ -27,6 +27,7 @@ from bot.actions_calendar import CalendarActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
+from bot.actions_templates import TemplateActions
 from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
@@ -210,6 +211,7 @@ async def open_sopu(
         feedback_actions = FeedbackActions(deps)
         job_actions = JobActions(deps)
         request_actions = RequestActions(deps, requests, settings.front_door)
+        template_actions = TemplateActions(deps, templates)
         languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
@@ -218,12 +220,13 @@ async def open_sopu(
                 **feedback_actions.routes(),
                 **job_actions.routes(),
                 **request_actions.routes(),
+                **template_actions.routes(),
             },
             answers,
             languages,
         )
         conversation = Conversation(
-            deps, cases, job_actions, feedback_actions, request_actions, languages
+            deps, cases, job_actions, feedback_actions, request_actions, template_actions, languages
         )
         bot = SopuBot(conversation, router, store)
         turns = TurnGate(settings.turns_at_once)

@@ -1,5 +1,5 @@
 """Chat commands to Sopu (help, setup, new case, my cases, quota, mediators, reminders, stats,
-requests, book)."""
+requests, book, templates)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bot.actions import CaseActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
+from bot.actions_templates import TemplateActions
 from bot.answers import with_form_id
 from bot.deps import ActionDeps, Card, Message
 from bot.languages import Languages
@@ -40,6 +41,7 @@ class Conversation:
         jobs: JobActions,
         feedback: FeedbackActions,
         requests: RequestActions,
+        templates: TemplateActions,
         languages: Languages,
     ) -> None:
         self.languages = languages
@@ -48,6 +50,7 @@ class Conversation:
         self.jobs = jobs
         self.feedback = feedback
         self.requests = requests
+        self.templates = templates
 
     async def answer(self, message: Message) -> Card:
         """The answer to a typed message; a refusal is a card too."""
@@ -112,6 +115,10 @@ class Conversation:
             return await self.requests.queue_card(actor, lang)
         if command == "stats":
             return await self.feedback.stats_command(actor, lang, args)
+        if command == "templates":
+            if not message.personal:
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return await self.templates.card(actor, lang)
         if command == "book":
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))

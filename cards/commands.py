@@ -15,6 +15,7 @@ STATS = "stats"
 REQUESTS = "requests"
 LANGUAGE = "language"
 BOOK = "book"
+TEMPLATES = "templates"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -28,6 +29,7 @@ CANONICAL: tuple[str, ...] = (
     REQUESTS,
     LANGUAGE,
     BOOK,
+    TEMPLATES,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
@@ -44,6 +46,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "requests",
         "language",
         "book",
+        "templates",
     ),
     "fi": (
         "ohje",
@@ -57,6 +60,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "yhteydenotot",
         "kieli",
         "varaa",
+        "viestipohjat",
     ),
     "sv": (
         "hjälp",
@@ -70,6 +74,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "begäranden",
         "språk",
         "boka",
+        "mallar",
     ),
 }
 

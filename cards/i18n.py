@@ -217,6 +217,7 @@ _DENIED_ACTIONS = {
     "changing the registry": "registry_change",
     "choosing the bank channel": "setup",
     "viewing statistics": "stats",
+    "changing the family messages": "templates",
 }
 _DENIED_WHY = {
     "only a coordinator may do this": "coordinator_only",

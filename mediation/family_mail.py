@@ -20,6 +20,8 @@ from typing import Protocol
 from mediation import errors
 from mediation.model import Case, Family, Meeting, MeetingKind
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
+from mediation.ports import UnitOfWork
+from mediation.services.common import actor, require_coordinator
 
 NO_ADDRESS = "no-email:"  # a recipient that is no address: the parent has none
 SUBJECT_MAX = 200
@@ -206,3 +208,49 @@ CANCELLED = "cancelled"
 def moved_period(start: datetime) -> str:
     """Each move is its own message: the time it moved to names it."""
     return f"moved:{start.isoformat(timespec='minutes')}"
+
+
+# -- the coordinators' templates -------------------------------------------------------------
+
+
+def read_message(value: object) -> FamilyMessage:
+    """A message named in card data, or InvalidInput."""
+    try:
+        return FamilyMessage(str(value))
+    except ValueError:
+        raise errors.InvalidInput("message", "unknown choice") from None
+
+
+def read_lang(value: object) -> str:
+    """A template's language named in card data, or InvalidInput."""
+    if value not in LANGS:
+        raise errors.InvalidInput("lang", "unknown choice")
+    return str(value)
+
+
+async def save_template(
+    actor_aad: str,
+    message: FamilyMessage,
+    lang: str,
+    template: Template,
+    uow: UnitOfWork,
+    templates: FamilyTemplates,
+    now: datetime,
+) -> None:
+    """A coordinator's own wording of a message; refused whole if it cannot be filled in."""
+    async with uow:
+        me = await actor(uow, actor_aad)
+    require_coordinator(me, "changing the family messages")
+    check_template(message, template)
+    assert me.id is not None
+    await templates.save(message, read_lang(lang), template, me.id, now)
+
+
+async def reset_template(
+    actor_aad: str, message: FamilyMessage, lang: str, uow: UnitOfWork, templates: FamilyTemplates
+) -> None:
+    """Back to the default wording of a message (coordinators)."""
+    async with uow:
+        me = await actor(uow, actor_aad)
+    require_coordinator(me, "changing the family messages")
+    await templates.reset(message, read_lang(lang))

@@ -22,6 +22,7 @@ from bot.keys import SETTINGS
 from bot.settings import Settings
 from cards import verbs
 from cards.i18n import t
+from mediation.family_mail import FamilyMessage
 from mediation.model import Role
 from mediation.outbox import MessageKind, OutboxStatus
 from tests.e2e.conftest import CHANNEL, Bank, Person, Posted, mediator_row, verbs_on, words
@@ -171,3 +172,101 @@ async def test_the_mailbox_page_is_only_for_development() -> None:
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/dev/mailbox")
         assert response.status == 404
+
+
+def _form_of(card: dict[str, Any], message: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The edit form of one message on the templates card: its inputs and its save action."""
+    for action in _actions_in(card):
+        if action.get("verb") == verbs.TEMPLATE_SAVE and action["data"]["message"] == message:
+            return _form_values(card, action), action["data"]
+    raise AssertionError(f"no form for {message}")
+
+
+def _actions_in(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Action."):
+            found.append(node)
+        for child in node.values():
+            found += _actions_in(child)
+    elif isinstance(node, list):
+        for child in node:
+            found += _actions_in(child)
+    return found
+
+
+def _form_values(card: dict[str, Any], save: dict[str, Any]) -> dict[str, Any]:
+    """The inputs shown beside ``save`` (in the same ShowCard)."""
+
+    def walk(node: Any) -> dict[str, Any] | None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.ShowCard" and save in node["card"]["actions"]:
+                return {
+                    e["id"]: e.get("value", "")
+                    for e in node["card"]["body"]
+                    if e.get("type") == "Input.Text"
+                }
+            for child in node.values():
+                found = walk(child)
+                if found is not None:
+                    return found
+        elif isinstance(node, list):
+            for child in node:
+                found = walk(child)
+                if found is not None:
+                    return found
+        return None
+
+    values = walk(card)
+    assert values is not None
+    return values
+
+
+async def test_coordinators_edit_the_messages_and_the_family_gets_their_wording(
+    bank: Bank,
+) -> None:
+    card = await bank.teams.ask("coord", "templates", locale="fi-FI")
+    assert t("fi", "templates.title", language=t("fi", "language.name.fi")) in words(card)
+    inputs, save = _form_of(card, "confirmation")
+    assert "{when}" in inputs["body"]  # the default, with its placeholders unfilled
+
+    # A placeholder the message does not have: refused on the card, nothing saved.
+    bad = {**save, "subject": "Hei {name}", "body": "Aika: {when}"}
+    refused = await bank.teams.click("coord", verbs.TEMPLATE_SAVE, bad, where="personal")
+    assert t("en", "error.template.unknown_placeholder", name="name") in words(refused)
+    assert await bank.sopu.family_mail.templates.get(FamilyMessage.CONFIRMATION, "fi") is None
+    # Forged data and people who are not coordinators change nothing either.
+    for forged in ({**save, "message": "ransom"}, {**save, "lang": "de"}):
+        answer = await bank.teams.click("coord", verbs.TEMPLATE_SAVE, forged, where="personal")
+        assert t("en", "error.generic") not in words(answer)
+        assert "Action.ShowCard" not in str(answer)
+    good = {**save, "subject": "Pankin aika: {when}", "body": "Tervetuloa {when} ({meeting})."}
+    mediator = await bank.teams.click("olli", verbs.TEMPLATE_SAVE, good, where="personal")
+    assert t("en", "denied.templates") in words(mediator)
+    assert await bank.sopu.family_mail.templates.get(FamilyMessage.CONFIRMATION, "fi") is None
+
+    saved = await bank.teams.click("coord", verbs.TEMPLATE_SAVE, good, where="personal")
+    name = t("en", "templates.message.confirmation")
+    assert t("en", "templates.saved", message=name) in words(saved)
+    assert verbs.TEMPLATE_RESET in verbs_on_all(saved)
+
+    # The next booking's confirmation uses the bank's wording, filled in.
+    case = await bank.paired("olli", "outi")
+    times = await bank.teams.click(
+        "olli", verbs.MEETINGS_PROPOSE, {"case_id": case.case_id}, where="personal"
+    )
+    book = {**_data(times, verbs.MEETINGS_BOOK), "start": _slot(times)}
+    await bank.teams.click("olli", verbs.MEETINGS_BOOK, book, where="personal")
+    await _runtime(bank).sender.drain(timeout=20)
+    async with bank.teams.http.get(f"{bank.teams.base}/dev/mailbox") as response:
+        page = await response.text()
+    assert "Pankin aika: " in page and "Tervetuloa " in page and "{when}" not in page
+
+    reset = {"message": "confirmation", "lang": "fi"}
+    back = await bank.teams.click("coord", verbs.TEMPLATE_RESET, reset, where="personal")
+    assert t("en", "templates.was_reset", message=name) in words(back)
+    assert await bank.sopu.family_mail.templates.get(FamilyMessage.CONFIRMATION, "fi") is None
+
+
+def verbs_on_all(card: dict[str, Any]) -> list[str]:
+    return [str(a.get("verb")) for a in _actions_in(card) if a.get("verb")]

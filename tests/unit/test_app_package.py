@@ -29,6 +29,7 @@ PERSONAL = [
     "stats",
     "requests",
     "book",
+    "templates",
 ]
 # Sopu registers a family only in personal chat: the team list never offers "new case".
 TEAM = ["help", "setup", "my cases", "quota", "mediators"]
@@ -44,6 +45,7 @@ TITLES = {
         "stats": "tilastot",
         "requests": "yhteydenotot",
         "book": "varaa",
+        "templates": "viestipohjat",
     },
     "sv.json": {
         "help": "hjälp",
@@ -56,6 +58,7 @@ TITLES = {
         "stats": "statistik",
         "requests": "begäranden",
         "book": "boka",
+        "templates": "mallar",
     },
 }
 OTHER_GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

@@ -17,6 +17,7 @@ from bot.settings import Settings
 from cards.calendar import kind_label, when_label
 from cards.i18n import Lang, catalog, lang_of
 from mediation.family_mail import (
+    MAIL_KEY,
     FamilyMessage,
     FamilyTemplates,
     MailRefused,
@@ -92,7 +93,7 @@ class FamilyMailPost:
         mail = await self.render(message)
         if mail is None:
             return Unsendable(OutboxStatus.FAILED, "the meeting is no longer in Sopu")
-        key = f"sopu-outbox-{message.id}"
+        key = f"{MAIL_KEY}{message.id}"
 
         async def post() -> PostResult:
             try:

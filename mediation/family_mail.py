@@ -24,6 +24,7 @@ from mediation.ports import UnitOfWork
 from mediation.services.common import actor, require_coordinator
 
 NO_ADDRESS = "no-email:"  # a recipient that is no address: the parent has none
+MAIL_KEY = "sopu-outbox-"  # + the outbox message's id: an e-mail's own stable name
 SUBJECT_MAX = 200
 BODY_MAX = 4000
 LANGS = ("fi", "sv", "en")

@@ -186,6 +186,7 @@ def meeting_mail(
         to = _recipient(family, n, case.id)
         payload = {
             "case_id": case.id,
+            "code": case.code,  # the case's public code, for the coordinators' report
             "meeting_id": meeting.id,
             "parent_no": n,
             "message": message.value,

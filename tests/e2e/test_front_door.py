@@ -108,6 +108,18 @@ async def test_a_request_to_a_booked_first_meeting_with_the_familys_confirmation
     )
     assert t("en", "error.booker_only") in words(details) and "maija" not in str(details)
 
+    # Forged buttons: a third parent, a joint meeting, a case that does not exist.
+    for forged, refusal in (
+        (
+            {"case_id": case.case_id, "kind": "individual", "parent_no": 3},
+            "error.booker_first_meetings",
+        ),
+        ({"case_id": case.case_id, "kind": "joint"}, "error.booker_first_meetings"),
+        ({"case_id": 9999}, "error.case_not_found"),
+    ):
+        answer = await bank.teams.click("sanna", verbs.MEETINGS_PROPOSE, forged, where="personal")
+        assert t("en", refusal, code=case.code, case_id=9999) in words(answer), forged
+
     # Parent 1's first meeting, then parent 2's, from the pair's common free times.
     times = await bank.teams.click(
         "sanna", verbs.MEETINGS_PROPOSE, {"case_id": case.case_id}, where="personal"
@@ -152,13 +164,16 @@ async def test_a_request_to_a_booked_first_meeting_with_the_familys_confirmation
     # Parent 2 has no address: the message is there, with a final status that says why.
     outbox = await _runtime(bank).services.outbox.all()
     mail = [m for m in outbox if m.key.kind is MessageKind.FAMILY_MAIL]
-    assert {m.status for m in mail if m.key.recipient == "maija@example.org"} == {
-        OutboxStatus.SENT
-    }
+    assert {m.status for m in mail if m.key.recipient == "maija@example.org"} == {OutboxStatus.SENT}
     missing = [m for m in mail if m.key.recipient != "maija@example.org"]
     assert len(missing) == 2 and {m.status for m in missing} == {OutboxStatus.NO_ADDRESS}
     for m in mail:
         assert "Meikäläinen" not in m.error and "Maija" not in str(m.payload)
+    # The coordinators' report shows the e-mails that could not go, by case, not by person.
+    report = await bank.teams.ask("coord", "reminders")
+    assert t("en", "report.family_recipient", case=case.code) in words(report)
+    assert t("en", "report.status.no_address") in words(report)
+    assert "maija" not in str(report).lower()
     # Nothing of the family in any log.
     logged = caplog.text
     for secret in ("maija@example.org", "Meikäläinen", "040 123 4567"):

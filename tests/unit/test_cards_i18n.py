@@ -25,6 +25,7 @@ from mediation.model import (
     ReleaseReason,
     Role,
 )
+from mediation.outbox import MessageKind, OutboxStatus
 from mediation.policy import DEFAULT_TERMS
 from mediation.registry import RegistryFileError, RowProblem, parse_registry
 from mediation.views import AGE_BANDS
@@ -456,3 +457,10 @@ def test_a_code_without_words_falls_back_loudly_too(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.WARNING, logger="cards.i18n"):
         assert error_text("fi", errors.QuotaExceeded("summer", 1, 1)) == t("fi", "error.generic")
     assert "when.summer" in caplog.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_names_every_kind_of_message_and_every_status(lang: Lang) -> None:
+    words = catalog(lang)
+    assert not [k for k in MessageKind if f"report.kind.{k.value}" not in words]
+    assert not [s for s in OutboxStatus if f"report.status.{s.value}" not in words]

@@ -23,7 +23,7 @@ from mediation.family_mail import (
 from mediation.model import Family, Meeting, MeetingKind, Parent
 from mediation.outbox import MessageKind
 from tests.unit.factories import case as make_case
-from tests.unit.test_calendar_services import Bank
+from tests.unit.test_calendar_services import Bank, Told
 
 START = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 GOOD = Template("Meeting {when}", "Your {meeting} is at {when} (case {code}).")
@@ -122,3 +122,34 @@ async def test_booking_moving_and_cancelling_write_the_familys_mail_with_the_cha
     # A second booking for the same parent brings no second information message.
     await bank.book(kind=MeetingKind.INDIVIDUAL, parent_no=1)
     assert [m for m, _ in mail()].count("information") == 1
+
+
+async def test_a_meeting_moved_or_deleted_in_outlook_tells_the_family_too() -> None:
+    bank = Bank()
+    await bank.setup()
+    m = (await bank.book()).meeting
+    link = bank.links.links[m.meeting_id]
+    assert link.event_id is not None
+
+    async def seen(**kw: object) -> None:
+        await cal.apply_calendar_change(
+            cal.EventSeen("olli@example.org", link.event_id, **kw),  # type: ignore[arg-type]
+            bank.uow,
+            bank.links,
+            Told(),
+            bank.notifier,
+            bank.clock,
+        )
+
+    later = m.starts_at + timedelta(days=1)
+    await seen(start=later, end=later + timedelta(hours=1))
+    await seen(removed=True)
+    periods = sorted(
+        k.period for k in bank.uow.store.outbox if k.kind is MessageKind.FAMILY_MAIL
+    )
+    assert periods == [
+        "booked",
+        "cancelled",
+        "information",
+        f"moved:{later.isoformat(timespec='minutes')}",
+    ]

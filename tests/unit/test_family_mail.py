@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.settings import Settings, SettingsError
 from mediation import calendar as cal
 from mediation.family_mail import (
     NO_ADDRESS,
@@ -153,3 +154,10 @@ async def test_a_meeting_moved_or_deleted_in_outlook_tells_the_family_too() -> N
         "information",
         f"moved:{later.isoformat(timespec='minutes')}",
     ]
+
+
+def test_the_shared_mailbox_setting_must_be_an_address() -> None:
+    settings = Settings.from_env({"SOPU_FAMILY_MAILBOX": " Perhe@Example.FI "}, dotenv=None)
+    assert settings.family_mailbox == "perhe@example.fi"
+    with pytest.raises(SettingsError, match="SOPU_FAMILY_MAILBOX"):
+        Settings.from_env({"SOPU_FAMILY_MAILBOX": "perhesovittelu"}, dotenv=None)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from bot.family_mail import FamilyMailPost
 from bot.framework.connector import BotConnector, ConnectorError, Created, card_message
 from bot.framework.references import created_reference
 from bot.outbox_cards import MessageRenderer
@@ -52,7 +53,9 @@ class Postman:
         uow_factory: Callable[[], UnitOfWork],
         clock: Clock,
         policy: BankPolicy,
+        family_mail: FamilyMailPost | None = None,
     ) -> None:
+        self.family_mail = family_mail  # e-mails to parents; None: none can be sent
         self.store = store
         self.connector = connector
         self.render = render
@@ -70,6 +73,10 @@ class Postman:
             return await self._case_post(message)
         if kind is MessageKind.CARD_UPDATE:
             return await self._card_update(message)
+        if kind.to_family:
+            if self.family_mail is None:
+                return Unsendable(OutboxStatus.FAILED, "no mail service in this Sopu")
+            return await self.family_mail.prepare(message)
         return await self._personal(message)
 
     # -- personal chat ---------------------------------------------------------------------

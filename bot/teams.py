@@ -79,7 +79,9 @@ class TeamsGateway:
             uow = self.uow_factory()
             async with uow:
                 active = await uow.mediators.list(active_only=True)
-            self._names = (now, tuple((m.id, m.name) for m in active if m.id))
+            self._names = (
+                now, tuple((m.id, m.name) for m in active if m.id and not m.is_booker)
+            )
         return list(self._names[1])
 
     async def channel_card(self, summary: CaseSummary, lang: Lang | None = None) -> Card:

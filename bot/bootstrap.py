@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import contact_page, dev_mailbox, feedback_page, stats_download
+from bot import contact_page, dev_mailbox, feedback_page, info_page, stats_download
 from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
@@ -170,7 +170,12 @@ async def open_sopu(
             log.warning("e-mail to families cannot be sent: %s", no_sender)
         templates = SqlFamilyTemplates(storage.sessions)
         family_mail = FamilyMailPost(
-            mail_sender, no_sender, templates, uow_factory, settings.policy.timezone
+            mail_sender,
+            no_sender,
+            templates,
+            uow_factory,
+            settings.policy.timezone,
+            settings.base_url(),
         )
         postman = Postman(
             store,
@@ -262,6 +267,7 @@ def create_app(
     plain_routes.add_routes(app)
     feedback_page.add_routes(app)
     contact_page.add_routes(app)
+    info_page.add_routes(app)
     stats_download.add_routes(app)
     dev_mailbox.add_routes(app)
     return app

@@ -43,7 +43,7 @@ async def open_calendar(
     """The calendar adapter of SOPU_CALENDAR, with its stores; close it at shutdown."""
     mp = meeting_policy(settings)
     links = SqlEventLinks(sessions, clock)
-    base_url = getattr(settings, "public_url", "") or f"http://{settings.host}:{settings.port}"
+    base_url = settings.base_url()
     feeds = events = None
     closers: list[Callable[[], Awaitable[None]]] = []
     sync = None

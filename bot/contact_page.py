@@ -165,7 +165,8 @@ def add_routes(app: web.Application) -> None:
 # -- HTML -----------------------------------------------------------------------------------
 
 
-def _document(lang: Lang, title: str, body: str, here: str = "/contact") -> str:
+def document(lang: Lang, title: str, body: str, here: str = "/contact") -> str:
+    """A public page: language links, the quick-exit link, the title and the body."""
     links = []
     for other in LANGS:
         name = t(other, "fbpage.language_name")
@@ -376,7 +377,7 @@ def form_html(
         + f.choices("consent", [("yes", t(lang, "contact.consent.yes"))], multi=True)
         + f'<button type="submit">{e(t(lang, "contact.send"))}</button></form>'
     )
-    return _document(lang, t(lang, "contact.title"), body)
+    return document(lang, t(lang, "contact.title"), body)
 
 
 def _anchor(name: str) -> str:
@@ -395,7 +396,7 @@ def message_html(lang: Lang, state: str) -> str:
     body = f"<p>{e(t(lang, f'contact.{state}.text'))}</p>"
     if state == "thanks":
         body += help_now(lang)
-    return _document(lang, t(lang, f"contact.{state}.title"), body)
+    return document(lang, t(lang, f"contact.{state}.title"), body)
 
 
 def _page(text: str, status: int = 200) -> web.Response:

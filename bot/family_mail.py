@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deps import CalendarService
+from bot.info_page import info_url
 from bot.sender import Outcome, PostResult, Prepared, Ready, Unsendable
 from bot.settings import Settings
 from cards.calendar import kind_label, when_label
@@ -76,12 +77,14 @@ class FamilyMailPost:
         templates: FamilyTemplates,
         uow_factory: Callable[[], UnitOfWork],
         zone: str,
+        base_url: str,
     ) -> None:
         self.sender = sender
         self.why_no_sender = why_no_sender
         self.templates = templates
         self.uow_factory = uow_factory
         self.zone = zone
+        self.base_url = base_url  # where parents reach Sopu's public pages
 
     async def prepare(self, message: OutboxMessage) -> Prepared:
         to = message.key.recipient
@@ -126,5 +129,6 @@ class FamilyMailPost:
             "code": case.code,
             "meeting": kind_label(lang, meeting.kind),
             "when": when_label(lang, meeting.starts_at, meeting.ends_at, self.zone),
+            "link": info_url(self.base_url, lang),
         }
         return fill(template, values)

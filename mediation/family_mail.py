@@ -42,7 +42,7 @@ PLACEHOLDERS: dict[FamilyMessage, frozenset[str]] = {
     FamilyMessage.CONFIRMATION: frozenset({"meeting", "when", "code"}),
     FamilyMessage.CHANGE: frozenset({"meeting", "when", "code"}),
     FamilyMessage.CANCELLATION: frozenset({"meeting", "when", "code"}),
-    FamilyMessage.INFORMATION: frozenset({"when", "code"}),
+    FamilyMessage.INFORMATION: frozenset({"when", "code", "link"}),  # link: Sopu's /info page
 }
 REQUIRED: dict[FamilyMessage, frozenset[str]] = {
     FamilyMessage.CONFIRMATION: frozenset({"when"}),

@@ -8,7 +8,9 @@ development mailbox page.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -160,6 +162,16 @@ async def test_a_request_to_a_booked_first_meeting_with_the_familys_confirmation
     assert "Perheasioiden sovittelun tapaamisesi" in page
     assert "Ennen ensimmäistä sovittelutapaamista" in page
     assert "<script" not in page
+    # The information message links to Sopu's own page about mediation, in Finnish.
+    link = re.search(r"https?://[^\s<\"]+/info\?lang=fi", page)
+    assert link is not None, page
+    path = link.group(0).split("/info", 1)[1]
+    async with http.get(f"{base}/info{html.unescape(path)}") as response:
+        assert response.status == 200
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        info = await response.text()
+    assert t("fi", "info.title") in html.unescape(info) and '<html lang="fi">' in info
+    assert t("fi", "info.prepare.title") in html.unescape(info) and "<script" not in info
 
     # Parent 2 has no address: the message is there, with a final status that says why.
     outbox = await _runtime(bank).services.outbox.all()

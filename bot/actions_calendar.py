@@ -16,6 +16,7 @@ import cards
 from bot import inputs
 from bot.calendar_service import feedback_section
 from bot.deps import ActionDeps, CalendarService, Card, Click, Handler
+from cards import booking as booking_cards
 from cards import calendar as calendar_cards
 from cards import verbs
 from cards.i18n import Lang, error_text, t
@@ -96,7 +97,10 @@ class CalendarActions:
         if click.verb == verbs.MEETING_RECORD and not isinstance(exc, errors.NotFound):
             with contextlib.suppress(errors.DomainError):
                 return await self._record_form(click, message, error=True)
-        if not isinstance(exc, errors.NotFound | errors.NotInRegistry | cal.MeetingsPairOnly):
+        plain = (
+            errors.NotFound | errors.NotInRegistry | cal.MeetingsPairOnly | errors.BookerNotAllowed
+        )
+        if not isinstance(exc, plain):
             with contextlib.suppress(errors.DomainError):
                 return await self._package(click, message, error=True)
         return cards.error_card(click.lang, message)
@@ -119,6 +123,12 @@ class CalendarActions:
     async def _package(self, click: Click, notice: str | None, error: bool = False) -> Card:
         svc = self.svc
         proposal = await self._proposal(click, search=False)
+        if proposal.booker:
+            if proposal.open_parents:  # the next parent's times, straight away
+                proposal = await self._booker_times(click, proposal.open_parents[0])
+            return booking_cards.booker_card(
+                proposal, click.lang, notice=notice, notice_is_error=error
+            )
         return calendar_cards.meetings_card(
             proposal, click.lang, now=svc.deps.clock.now(), notice=notice, notice_is_error=error
         )
@@ -134,6 +144,22 @@ class CalendarActions:
                 parent_no=inputs.whole(click.data, "parent_no", required=False) if search else None,
                 meeting_id=meeting_id,
                 search=search,
+            ),
+            self.deps.uow(click),
+            svc.deps.calendar,
+            svc.links,
+            svc.deps.clock,
+            svc.deps.policy,
+            svc.deps.meetings,
+            svc.deps.closed_days,
+        )
+
+    async def _booker_times(self, click: Click, parent_no: int) -> cal.Proposal:
+        """A booker's times for a parent's first meeting."""
+        svc = self.svc
+        return await cal.propose_times(
+            cal.ProposeTimes(
+                click.actor, self._case_id(click), kind=MeetingKind.INDIVIDUAL, parent_no=parent_no
             ),
             self.deps.uow(click),
             svc.deps.calendar,
@@ -167,6 +193,8 @@ class CalendarActions:
         if click.data.get("package"):  # a redelivered click: only the package as it stands
             return await self._package(click, t(click.lang, "notice.unchanged"))
         proposal = await self._proposal(click)
+        if proposal.booker:
+            return booking_cards.booker_card(proposal, click.lang)
         feed = await self.svc.feed_url(await self._mediator_id(click.actor))
         return calendar_cards.proposal_card(
             proposal, click.lang, now=self.svc.deps.clock.now(), feed_url=feed

@@ -123,7 +123,10 @@ class JobActions:
                 TroubleLine(
                     m.id,
                     m.key.kind,
-                    names.get(m.key.recipient, "?"),
+                    # An e-mail to a parent names no one here: its case is in its payload.
+                    t(lang, "report.family_recipient", case=_case_code(m.payload))
+                    if m.key.kind.to_family
+                    else names.get(m.key.recipient, "?"),
                     self.deps.policy.local_date(m.created_at),
                     m.status,
                 )
@@ -137,3 +140,7 @@ class JobActions:
         uow = self.deps.uow_factory()
         async with uow:
             return {m.aad_object_id.lower(): m.name for m in await uow.mediators.list()}
+
+
+def _case_code(payload: Any) -> str:
+    return str(payload.get("code", "?"))

@@ -196,8 +196,9 @@ class RequestActions:
         # The form's id is committed with the case and its channel post (bot/actions.py).
         delivery = Delivery(f"form|{form_id}", self.deps.clock.now()) if form_id else None
         try:
+            # The request is linked in the case's transaction: both or neither.
             summary = await services.register_case(
-                services.RegisterCase(click.actor, form),
+                services.RegisterCase(click.actor, form, request),
                 self.deps.units(delivery or click.delivery),
                 self.deps.clock,
                 self.deps.policy,
@@ -206,14 +207,11 @@ class RequestActions:
             if delivery is None:
                 raise
             return cards.notice_card(lang, t(lang, "notice.form_already_sent"))
-        try:
-            await request_queue.link_case(self.store, request_id, summary.case_id)
-        except _ABOUT_ONE:
-            # Another coordinator saved this request's intake a moment earlier: the case
-            # stands (it is in the bank now) but is not the request's.
-            log.warning(
-                "case %s was made from request %d, already linked", summary.code, request_id
-            )
+        except _ABOUT_ONE as exc:
+            # Another coordinator saved this request's intake a moment earlier: no second
+            # case; the card shows the request as it now is.
+            fresh = await self.store.get(request_id) or exc.request
+            return await self.card_of(fresh, lang, error_text(lang, exc), True)
         posted = cards.case_posted_card(summary, lang)
         notice = t(lang, "request.notice.case_created", code=summary.code, n=request_id)
         posted["body"].insert(0, text(notice, color="Good"))

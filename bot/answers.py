@@ -59,7 +59,9 @@ class CaseAnswers:
         # as the use case read it when it brings it along, else read again.
         if exc.case is not None:
             return await self.of(click, exc.case, message, error=True)
-        showable = not isinstance(exc, errors.NotFound | errors.NotInRegistry)
+        showable = not isinstance(
+            exc, errors.NotFound | errors.NotInRegistry | errors.BookerNotAllowed
+        )
         if showable and click.verb != verbs.MEDIATOR_UPDATE and "case_id" in click.data:
             try:
                 return await self.now(click, message, error=True)

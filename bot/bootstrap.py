@@ -20,24 +20,26 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import contact_page, feedback_page, stats_download
+from bot import contact_page, dev_mailbox, feedback_page, info_page, stats_download
 from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
+from bot.actions_templates import TemplateActions
 from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
 from bot.conversation import Conversation
 from bot.deps import ActionDeps, FeedbackDeps, Notifiers
+from bot.family_mail import FamilyMailPost, open_family_mail
 from bot.framework.adapter import build_adapter
 from bot.framework.connector import BotConnector
 from bot.framework.endpoint import ActivityEndpoint
 from bot.framework.handler import SopuBot
 from bot.jobs_runtime import JobsRuntime, build_jobs
-from bot.keys import CALENDAR, ENGINE, SETTINGS, UNITS
+from bot.keys import CALENDAR, DEV_MAILBOX, ENGINE, SETTINGS, UNITS
 from bot.languages import Languages, bank_language
 from bot.outbox_cards import MessageRenderer
 from bot.postman import Postman
@@ -51,6 +53,7 @@ from jobs import contact_requests
 from mediation.ports import Clock
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
+from storage.family_mail import SqlDevMailbox, SqlFamilyTemplates
 from storage.feedback import SqlFeedbackStore
 from storage.outbox import SqlOutbox
 from storage.redelivery import Delivery
@@ -103,6 +106,7 @@ class Sopu:
     deps: ActionDeps
     jobs: JobsRuntime
     requests: SqlRequestStore  # the families' contact requests
+    family_mail: FamilyMailPost  # e-mails to parents: templates, the mail service
 
     @property
     def engine(self) -> AsyncEngine:
@@ -161,6 +165,18 @@ async def open_sopu(
             requests,
             settings.front_door,
         )
+        mail_sender, no_sender = open_family_mail(settings, storage.sessions, clock, calendar)
+        if mail_sender is None:
+            log.warning("e-mail to families cannot be sent: %s", no_sender)
+        templates = SqlFamilyTemplates(storage.sessions)
+        family_mail = FamilyMailPost(
+            mail_sender,
+            no_sender,
+            templates,
+            uow_factory,
+            settings.policy.timezone,
+            settings.base_url(),
+        )
         postman = Postman(
             store,
             connector,
@@ -169,6 +185,7 @@ async def open_sopu(
             uow_factory,
             clock,
             settings.policy,
+            family_mail,
         )
         jobs = build_jobs(
             settings,
@@ -200,6 +217,7 @@ async def open_sopu(
         feedback_actions = FeedbackActions(deps)
         job_actions = JobActions(deps)
         request_actions = RequestActions(deps, requests, settings.front_door)
+        template_actions = TemplateActions(deps, templates)
         languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
@@ -208,14 +226,15 @@ async def open_sopu(
                 **feedback_actions.routes(),
                 **job_actions.routes(),
                 **request_actions.routes(),
+                **template_actions.routes(),
             },
             answers,
             languages,
         )
         conversation = Conversation(
-            deps, cases, job_actions, feedback_actions, request_actions, languages
+            deps, cases, job_actions, feedback_actions, request_actions, template_actions, languages
         )
-        bot = SopuBot(conversation, router, store)
+        bot = SopuBot(conversation, router, store, connector)
         turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)
         yield Sopu(
@@ -232,6 +251,7 @@ async def open_sopu(
             deps,
             jobs,
             requests,
+            family_mail,
         )
 
 
@@ -248,7 +268,9 @@ def create_app(
     plain_routes.add_routes(app)
     feedback_page.add_routes(app)
     contact_page.add_routes(app)
+    info_page.add_routes(app)
     stats_download.add_routes(app)
+    dev_mailbox.add_routes(app)
     return app
 
 
@@ -275,6 +297,8 @@ class _Running:
             app[ENGINE] = sopu.engine
             app[CALENDAR] = sopu.deps.calendar
             app[UNITS] = sopu.storage.uow
+            if isinstance(sopu.family_mail.sender, SqlDevMailbox):
+                app[DEV_MAILBOX] = sopu.family_mail.sender
             app[feedback_page.FEEDBACK_PAGE] = feedback_page.FeedbackPage(
                 sopu.deps.feedback.store, self.clock, secret_key(settings)
             )

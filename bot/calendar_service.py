@@ -43,10 +43,11 @@ async def open_calendar(
     """The calendar adapter of SOPU_CALENDAR, with its stores; close it at shutdown."""
     mp = meeting_policy(settings)
     links = SqlEventLinks(sessions, clock)
-    base_url = getattr(settings, "public_url", "") or f"http://{settings.host}:{settings.port}"
+    base_url = settings.base_url()
     feeds = events = None
     closers: list[Callable[[], Awaitable[None]]] = []
     sync = None
+    graph_client = None
     graph_tasks: dict[str, Callable[[], Awaitable[object]]] = {}
     # The pair's notes about calendar changes are outbox messages written with the change
     # (mediation/calendar/sync.py); telling the notifier wakes the sender.
@@ -60,7 +61,7 @@ async def open_calendar(
         credential = graph_credential or credential_from(settings.calendar)
         graph = GraphCalendar.create(credential, settings.calendar.base_url, mp.working_hours)
         closers.append(graph.close)
-        calendar = graph
+        calendar, graph_client = graph, graph.client
         sync = GraphSync(
             graph,
             SyncStore(sessions, clock),
@@ -99,6 +100,7 @@ async def open_calendar(
         sync,
         graph_tasks,
         tuple(closers),
+        graph_client,
     )
     return service
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from aiohttp import web
 
 from bot.feedback_page import e, page_lang
 from bot.page_headers import page_headers
-from bot.signing import sign, verify
+from bot.signing import form_id, make_nonce, nonce_ok
 from cards.i18n import LANGS, Lang, t
 from mediation import errors
 from mediation.model import TOPICS
@@ -49,6 +48,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024  # every field at its longest, URL-encoded, fits well below
 NONCE_SECONDS = 3 * 3600
+PURPOSE = "contact-form"  # what the form's nonce is signed for
 _MULTI = ("call_times", "topics")  # checkbox groups: one field per ticked box
 _FIELDS = (
     "parent_name",
@@ -162,34 +162,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/contact/thanks", thanks)
 
 
-# -- nonces ---------------------------------------------------------------------------------
-
-
-def make_nonce(key: bytes, now: float) -> str:
-    stamp = str(int(now))
-    salt = secrets.token_urlsafe(12)
-    return f"{stamp}.{salt}.{sign(key, f'contact-form|{stamp}|{salt}')}"
-
-
-def nonce_ok(key: bytes, nonce: str, now: float) -> bool:
-    parts = nonce.split(".")
-    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or len(nonce) > 120:
-        return False
-    stamp, salt, signature = parts
-    if not 0 <= now - int(stamp) <= NONCE_SECONDS:
-        return False
-    return verify(key, f"contact-form|{stamp}|{salt}", signature)
-
-
-def form_id(nonce: str) -> str:
-    """The form's identity for the double-submit check: a hash, never the nonce itself."""
-    return hashlib.sha256(nonce.encode("ascii", "replace")).hexdigest()
-
-
 # -- HTML -----------------------------------------------------------------------------------
 
 
-def _document(lang: Lang, title: str, body: str, here: str = "/contact") -> str:
+def document(lang: Lang, title: str, body: str, here: str = "/contact") -> str:
+    """A public page: language links, the quick-exit link, the title and the body."""
     links = []
     for other in LANGS:
         name = t(other, "fbpage.language_name")
@@ -400,7 +377,7 @@ def form_html(
         + f.choices("consent", [("yes", t(lang, "contact.consent.yes"))], multi=True)
         + f'<button type="submit">{e(t(lang, "contact.send"))}</button></form>'
     )
-    return _document(lang, t(lang, "contact.title"), body)
+    return document(lang, t(lang, "contact.title"), body)
 
 
 def _anchor(name: str) -> str:
@@ -419,7 +396,7 @@ def message_html(lang: Lang, state: str) -> str:
     body = f"<p>{e(t(lang, f'contact.{state}.text'))}</p>"
     if state == "thanks":
         body += help_now(lang)
-    return _document(lang, t(lang, f"contact.{state}.title"), body)
+    return document(lang, t(lang, f"contact.{state}.title"), body)
 
 
 def _page(text: str, status: int = 200) -> web.Response:
@@ -435,7 +412,7 @@ async def show(request: web.Request) -> web.Response:
     """The empty form."""
     page = request.app[CONTACT_PAGE]
     lang = page_lang(request)
-    nonce = make_nonce(page.key, page.clock.now().timestamp())
+    nonce = make_nonce(page.key, PURPOSE, page.clock.now().timestamp())
     return _page(form_html(lang, nonce, page.policy))
 
 
@@ -485,8 +462,8 @@ async def send(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(thanks_url, headers=HEADERS)
     answers = {k: v for k, v in form.items() if k in _FIELDS}
     nonce = form.get("nonce", "")
-    if not nonce_ok(page.key, nonce, now.timestamp()):
-        fresh = make_nonce(page.key, now.timestamp())
+    if not nonce_ok(page.key, PURPOSE, nonce, now.timestamp(), NONCE_SECONDS):
+        fresh = make_nonce(page.key, PURPOSE, now.timestamp())
         notice = t(lang, "contact.stale")
         return _page(form_html(lang, fresh, page.policy, answers, notice=notice), 400)
     try:

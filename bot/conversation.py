@@ -1,5 +1,5 @@
 """Chat commands to Sopu (help, setup, new case, my cases, quota, mediators, reminders, stats,
-requests)."""
+requests, book, templates)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from bot.actions import CaseActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
+from bot.actions_templates import TemplateActions
 from bot.answers import with_form_id
 from bot.deps import ActionDeps, Card, Message
 from bot.languages import Languages
 from bot.teams import DeliveryFailed
+from cards import booking as booking_cards
 from cards.commands import language_named, parse_command
 from cards.i18n import Lang, error_text, lang_of, t
+from mediation import calendar as cal
 from mediation import errors, notices, services
 from mediation.model import Mediator
 from mediation.outbox import MessageKind
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # Commands that show people's data: asked in a channel, they answer in personal chat.
 PRIVATE_COMMANDS = frozenset({"my cases", "mediators", "stats"})
+# What a booker may ask; anything else is refused with what they can do instead.
+BOOKER_COMMANDS = frozenset({"help", "language", "book"})
 
 
 class Conversation:
@@ -36,6 +41,7 @@ class Conversation:
         jobs: JobActions,
         feedback: FeedbackActions,
         requests: RequestActions,
+        templates: TemplateActions,
         languages: Languages,
     ) -> None:
         self.languages = languages
@@ -44,6 +50,7 @@ class Conversation:
         self.jobs = jobs
         self.feedback = feedback
         self.requests = requests
+        self.templates = templates
 
     async def answer(self, message: Message) -> Card:
         """The answer to a typed message; a refusal is a card too."""
@@ -69,8 +76,12 @@ class Conversation:
         deps, lang, actor = self.deps, message.lang, message.actor
         uow = deps.uow_factory()
         async with uow:
-            me = await services.actor(uow, actor)
+            me = await services.actor(uow, actor, booker=True)
+        if me.is_booker and command not in BOOKER_COMMANDS:
+            raise errors.BookerNotAllowed()
         if command == "help":
+            if me.is_booker:
+                return booking_cards.booker_help_card(lang)
             return cards.help_card(lang, me.is_coordinator)
         if command == "setup":
             return await self._setup(message, me)
@@ -104,6 +115,15 @@ class Conversation:
             return await self.requests.queue_card(actor, lang)
         if command == "stats":
             return await self.feedback.stats_command(actor, lang, args)
+        if command == "templates":
+            if not message.personal:
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return await self.templates.card(actor, lang)
+        if command == "book":
+            if not message.personal:
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            waiting = await cal.cases_to_book(actor, deps.uow_factory())
+            return booking_cards.cases_to_book_card(waiting, lang)
         uow = deps.uow_factory()
         async with uow:
             me = await services.actor(uow, actor)

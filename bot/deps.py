@@ -125,6 +125,7 @@ class CalendarService:
     sync: Any = None  # graph.sync.GraphSync in graph mode
     graph_tasks: Mapping[str, Callable[[], Awaitable[object]]] = field(default_factory=dict)
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
+    graph_client: Any = None  # msgraph's GraphServiceClient in graph mode (also sends mail)
 
     def in_lang(self, lang: Lang) -> cal.CalendarDeps:
         return dataclasses.replace(self.deps, wording=CatalogWording(lang))

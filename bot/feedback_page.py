@@ -8,10 +8,8 @@ The texts come from the fi/sv/en catalogs; a link on the page switches the langu
 
 from __future__ import annotations
 
-import hashlib
 import html
 import logging
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
@@ -19,7 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from bot.page_headers import page_headers
-from bot.signing import sign, verify
+from bot.signing import form_id, make_nonce, nonce_ok
 from cards.i18n import LANGS, Lang, t
 from mediation import errors
 from mediation.feedback import (
@@ -119,28 +117,9 @@ def page_lang(request: web.Request, form: Mapping[str, str] | None = None) -> La
     return best[1] if best else "fi"
 
 
-# -- nonces -------------------------------------------------------------------------------
-
-
-def make_nonce(key: bytes, token: str, now: float) -> str:
-    stamp = str(int(now))
-    salt = secrets.token_urlsafe(9)
-    return f"{stamp}.{salt}.{sign(key, f'feedback-form|{token}|{stamp}|{salt}')}"
-
-
-def nonce_ok(key: bytes, token: str, nonce: str, now: float) -> bool:
-    parts = nonce.split(".")
-    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()) or len(nonce) > 120:
-        return False
-    stamp, salt, signature = parts
-    if not 0 <= now - int(stamp) <= NONCE_SECONDS:
-        return False
-    return verify(key, f"feedback-form|{token}|{stamp}|{salt}", signature)
-
-
-def form_id(nonce: str) -> str:
-    """The form's identity for the double-submit check: a hash, never the nonce itself."""
-    return hashlib.sha256(nonce.encode("ascii", "replace")).hexdigest()
+def _purpose(token: str) -> str:
+    # The nonce is good for one family's form only.
+    return f"feedback-form|{token}"
 
 
 # -- HTML ---------------------------------------------------------------------------------
@@ -317,7 +296,7 @@ async def show(request: web.Request) -> web.Response:
     state = link_state(await page.store.link(token), page.clock.now())
     if state != LinkState.OPEN:
         return _page(message_html(lang, state, token), _STATUS[state])
-    nonce = make_nonce(page.key, token, page.clock.now().timestamp())
+    nonce = make_nonce(page.key, _purpose(token), page.clock.now().timestamp())
     return _page(form_html(lang, token, nonce))
 
 
@@ -355,9 +334,9 @@ async def send(request: web.Request) -> web.Response:
     now = page.clock.now()
     nonce = form.get("nonce", "")
     answers = {k: v for k, v in form.items() if k in (*_FIELDS, "good", "missing")}
-    if not nonce_ok(page.key, token, nonce, now.timestamp()):
+    if not nonce_ok(page.key, _purpose(token), nonce, now.timestamp(), NONCE_SECONDS):
         # A form from elsewhere or one left open for hours: shown again, nothing stored.
-        fresh = make_nonce(page.key, token, now.timestamp())
+        fresh = make_nonce(page.key, _purpose(token), now.timestamp())
         state = link_state(await page.store.link(token), now)
         if state != LinkState.OPEN:
             return _page(message_html(lang, state, token), _STATUS[state])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,11 @@ from storage.jobs import JobStore
 from storage.leader import LeaderLock
 from storage.uow import SqlUnitOfWork
 
+log = logging.getLogger(__name__)
+
+# A sender that stopped for an unforeseen reason is started again after this long.
+RESTART_SECONDS = 2.0
+
 
 @dataclass
 class JobsRuntime:
@@ -38,9 +44,22 @@ class JobsRuntime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def start(self, *, scheduler: bool) -> None:
-        self.tasks.append(asyncio.create_task(self.sender.run()))
+        self.tasks.append(asyncio.create_task(self._keep_sending()))
         if scheduler:
             self.tasks.append(asyncio.create_task(self.service.run()))
+
+    async def _keep_sending(self) -> None:
+        """Run the sender for the process's life: a sender that stops is started again.
+
+        The sender rides out the database's failures itself; this is for what nobody
+        foresaw, since a replica that no longer sends would hold up no one visibly.
+        """
+        while True:
+            try:
+                await self.sender.run()
+            except Exception as exc:
+                log.error("the sender stopped (%s); starting it again", type(exc).__name__)
+            await asyncio.sleep(RESTART_SECONDS)
 
     async def stop(self) -> None:
         tasks, self.tasks = self.tasks, []

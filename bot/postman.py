@@ -9,11 +9,13 @@ Nothing logged here names a family: a case's code and an outbox message's id at 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from bot.family_mail import FamilyMailPost
 from bot.framework.connector import BotConnector, ConnectorError, Created, card_message
 from bot.framework.references import created_reference
 from bot.outbox_cards import MessageRenderer
@@ -37,6 +39,8 @@ THREAD_WAIT = timedelta(seconds=1)
 CARD_CATCH_UPS = 3
 # Channel cards whose last shown version is remembered; past this, the longest unchanged go.
 CARD_VERSIONS_KEPT = 4096
+# Times the row of a thread just posted is written before the post counts as uncertain.
+SAVE_TRIES = 3
 
 
 class Postman:
@@ -49,7 +53,9 @@ class Postman:
         uow_factory: Callable[[], UnitOfWork],
         clock: Clock,
         policy: BankPolicy,
+        family_mail: FamilyMailPost | None = None,
     ) -> None:
+        self.family_mail = family_mail  # e-mails to parents; None: none can be sent
         self.store = store
         self.connector = connector
         self.render = render
@@ -67,6 +73,10 @@ class Postman:
             return await self._case_post(message)
         if kind is MessageKind.CARD_UPDATE:
             return await self._card_update(message)
+        if kind.to_family:
+            if self.family_mail is None:
+                return Unsendable(OutboxStatus.FAILED, "no mail service in this Sopu")
+            return await self.family_mail.prepare(message)
         return await self._personal(message)
 
     # -- personal chat ---------------------------------------------------------------------
@@ -200,7 +210,7 @@ class Postman:
                 if await self.store.case_version(case_id) == version:
                     break
             self._showing(case_id, version)
-            await self.outbox.supersede(message.key.subject, version, self.clock.now())
+            await self._supersede(case_id, version)
             return PostResult(Outcome.SENT, 200)
 
         return Ready(posted.conversation_id, post)
@@ -221,19 +231,46 @@ class Postman:
         try:
             created: Created = await self.connector.create_conversation(bank.service_url, params)
         except ConnectorError as exc:
-            return failure_of(exc)
+            # As with an abandoned post: a thread twice is better than a case unseen.
+            return _again_if_unsure(failure_of(exc))
         reference = created_reference(created, bank.service_url)
-        await self.store.save_case_post(
-            case_id,
-            created.conversation_id,
-            str(reference.get("activityId") or ""),
-            reference,
-            self.clock.now(),
-        )
+        for attempt in range(1, SAVE_TRIES + 1):
+            # The thread is there: without its row the next update would post another.
+            try:
+                await self.store.save_case_post(
+                    case_id,
+                    created.conversation_id,
+                    str(reference.get("activityId") or ""),
+                    reference,
+                    self.clock.now(),
+                )
+                break
+            except Exception as exc:
+                if attempt == SAVE_TRIES:
+                    raise
+                log.warning(
+                    "case %d: its thread could not be recorded yet (%s)",
+                    case_id,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(0.2 * attempt)
         # The thread shows the case as it is now: updates waiting for it are done too.
         self._showing(case_id, version)
-        await self.outbox.supersede(notices.case_subject(case_id), version, self.clock.now())
+        await self._supersede(case_id, version)
         return PostResult(Outcome.SENT, 200)
+
+    async def _supersede(self, case_id: int, version: int) -> None:
+        """End the updates the card just shown covers; they are only spared work.
+
+        The card is posted whatever happens here: should the database fail now, the
+        updates go out in their turn and show the same card again.
+        """
+        try:
+            await self.outbox.supersede(notices.case_subject(case_id), version, self.clock.now())
+        except Exception as exc:
+            log.warning(
+                "case %d: covered card updates stay queued (%s)", case_id, type(exc).__name__
+            )
 
     async def _channel_card(self, case_id: int) -> tuple[Card, int]:
         """The case's channel card as the case now stands, and the version it shows."""

@@ -20,10 +20,12 @@ import contextlib
 import enum
 import logging
 import random
+import traceback
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from bot.framework.connector import ConnectorError
@@ -299,6 +301,27 @@ def failure_of(exc: ConnectorError) -> PostResult:
 # -- the sender --------------------------------------------------------------------------------
 
 
+def database_trouble(exc: BaseException) -> str:
+    """An exception named for the log: its class and the database's error code, no values.
+
+    A database's message may quote the values of a row; the class and SQLSTATE say enough.
+    """
+    original = getattr(exc, "orig", None)
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    name = type(exc).__name__
+    return f"{name} {code}" if code else name
+
+
+def trouble_at(exc: BaseException) -> str:
+    """The exception as :func:`database_trouble` names it, and where in Sopu it was raised."""
+    ours = [
+        f"{Path(frame.filename).name}:{frame.lineno}"
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if "site-packages" not in frame.filename
+    ]
+    return f"{database_trouble(exc)} at {ours[-1]}" if ours else database_trouble(exc)
+
+
 @dataclass
 class SenderStats:
     sent: int = 0
@@ -379,9 +402,20 @@ class Sender:
         renewing = asyncio.create_task(self._renew(held))
         try:
             while True:
-                await self._recover()
-                room = self.limits.concurrency - len(inflight)
-                claimed = await self._claim(room) if room > 0 else []
+                try:
+                    await self._recover()
+                    room = self.limits.concurrency - len(inflight)
+                    claimed = await self._claim(room) if room > 0 else []
+                except Exception as exc:
+                    # The database said no (a deadlock victim, a dropped connection): the
+                    # sender must outlive it, or this replica would never send again.
+                    log.warning(
+                        "the outbox could not be read (%s); trying again in %g s",
+                        database_trouble(exc),
+                        self.poll_seconds,
+                    )
+                    await asyncio.sleep(self.poll_seconds)
+                    continue
                 for message in claimed:
                     task = asyncio.create_task(self._deliver(message))
                     inflight.add(task)
@@ -477,10 +511,36 @@ class Sender:
 
     async def _deliver(self, message: OutboxMessage) -> None:
         try:
+            await self._deliver_once(message)
+        except Exception as exc:
+            # Recording the outcome failed. The claim is no longer renewed, so once its
+            # lease is over a sender takes the message back: again if it was not being
+            # posted (or is the case's channel card), as uncertain if it may have gone.
+            log.warning(
+                "outbox message %d (%s): its status could not be recorded (%s)",
+                message.id,
+                message.key.kind.value,
+                database_trouble(exc),
+            )
+
+    async def _deliver_once(self, message: OutboxMessage) -> None:
+        try:
             prepared = await self.postman.prepare(message)
-        except Exception:
-            log.exception("preparing outbox message %d failed", message.id)
-            await self._finish(message, OutboxStatus.FAILED, "could not be prepared")
+        except Exception as exc:
+            # Most often the database for a moment; a bug shows as the same place each time.
+            log.warning(
+                "preparing outbox message %d (%s) failed: %s",
+                message.id,
+                message.key.kind.value,
+                trouble_at(exc),
+            )
+            if message.attempts < self.retry.max_tries:
+                delay = self.retry.delay(message.attempts, self._rng.random())
+                await self.outbox.retry_at(
+                    message.id, self.clock.now() + delay, "could not be prepared"
+                )
+            else:
+                await self._finish(message, OutboxStatus.FAILED, "could not be prepared")
             return
         if isinstance(prepared, Unsendable):
             await self._finish(message, prepared.status, prepared.error)
@@ -507,8 +567,8 @@ class Sender:
                 return
             try:
                 result = await prepared.post()
-            except Exception:
-                log.exception("posting outbox message %d failed", message.id)
+            except Exception as exc:
+                log.warning("posting outbox message %d failed: %s", message.id, trouble_at(exc))
                 result = PostResult(Outcome.AMBIGUOUS, None, None, "failed while posting")
         finally:
             self.pacer.done(conversation)

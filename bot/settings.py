@@ -20,6 +20,9 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sopu.db"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
+_MAILBOX = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class SettingsError(ValueError):
     """A setting is missing or wrong; the message names it."""
 
@@ -234,6 +237,8 @@ class Settings:
     allow_unauthenticated_public_bind: bool = False
     # The families' contact form and the coordinators' queue of requests.
     front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
+    # The bank's shared mailbox that e-mails to families are sent from (Graph mode).
+    family_mailbox: str = ""
 
     @property
     def production(self) -> bool:
@@ -312,6 +317,7 @@ class Settings:
                 env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
             ),
             front_door=_front_door(env),
+            family_mailbox=env.get("SOPU_FAMILY_MAILBOX", "").strip().lower(),
         )
         settings.validate()
         return settings
@@ -324,6 +330,8 @@ class Settings:
         if self.bot_app_id and not self.bot_tenant_id:
             raise SettingsError("BOT_TENANT_ID is needed with BOT_APP_ID (single-tenant bot)")
         self.calendar.validate(self.production)
+        if self.family_mailbox and not _MAILBOX.match(self.family_mailbox):
+            raise SettingsError("SOPU_FAMILY_MAILBOX must be an e-mail address")
         if not self.production:
             return
         missing = [

@@ -61,3 +61,36 @@ def verify(key: bytes, message: str, signature: str) -> bool:
         return False
     given = signature.encode("utf-8", "surrogatepass")
     return hmac.compare_digest(sign(key, message).encode("ascii"), given)
+
+
+# -- form nonces -----------------------------------------------------------------------------
+#
+# A public page's form carries a signed nonce: the moment it was shown, a random salt, and a
+# signature over both and the form's purpose. It proves the form came from Sopu lately,
+# without a session; its hash is the form's identity for the double-submit check.
+
+NONCE_LIMIT = 120  # characters; a real nonce is about 70
+
+
+def make_nonce(key: bytes, purpose: str, now: float) -> str:
+    stamp = str(int(now))
+    salt = secrets.token_urlsafe(12)
+    return f"{stamp}.{salt}.{sign(key, f'{purpose}|{stamp}|{salt}')}"
+
+
+def nonce_ok(key: bytes, purpose: str, nonce: str, now: float, max_age: float) -> bool:
+    """Whether the nonce was made for this purpose, by this key, at most max_age ago."""
+    parts = nonce.split(".")
+    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
+        return False
+    if len(nonce) > NONCE_LIMIT:
+        return False
+    stamp, salt, signature = parts
+    if not 0 <= now - int(stamp) <= max_age:
+        return False
+    return verify(key, f"{purpose}|{stamp}|{salt}", signature)
+
+
+def form_id(nonce: str) -> str:
+    """The form's identity for the double-submit check: a hash, never the nonce itself."""
+    return hashlib.sha256(nonce.encode("ascii", "replace")).hexdigest()

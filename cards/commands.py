@@ -14,6 +14,8 @@ REMINDERS = "reminders"
 STATS = "stats"
 REQUESTS = "requests"
 LANGUAGE = "language"
+BOOK = "book"
+TEMPLATES = "templates"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -26,6 +28,8 @@ CANONICAL: tuple[str, ...] = (
     STATS,
     REQUESTS,
     LANGUAGE,
+    BOOK,
+    TEMPLATES,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
@@ -41,6 +45,8 @@ WORDS: dict[str, tuple[str, ...]] = {
         "stats",
         "requests",
         "language",
+        "book",
+        "templates",
     ),
     "fi": (
         "ohje",
@@ -53,6 +59,8 @@ WORDS: dict[str, tuple[str, ...]] = {
         "tilastot",
         "yhteydenotot",
         "kieli",
+        "varaa",
+        "viestipohjat",
     ),
     "sv": (
         "hjälp",
@@ -65,6 +73,8 @@ WORDS: dict[str, tuple[str, ...]] = {
         "statistik",
         "begäranden",
         "språk",
+        "boka",
+        "mallar",
     ),
 }
 

@@ -217,6 +217,7 @@ _DENIED_ACTIONS = {
     "changing the registry": "registry_change",
     "choosing the bank channel": "setup",
     "viewing statistics": "stats",
+    "changing the family messages": "templates",
 }
 _DENIED_WHY = {
     "only a coordinator may do this": "coordinator_only",
@@ -231,7 +232,7 @@ _REGISTRY_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"not an e-mail address", "not_email"),
         (r"use fi and/or sv, separated by spaces", "languages"),
         (r"use yes/no, true/false, 1/0 or kyllä/ei", "yes_no"),
-        (r"use mediator or coordinator", "role"),
+        (r"use mediator, coordinator or booker", "role"),
         (r"not UTF-8 \(.*\)", "not_utf8"),
         (r"the file is empty", "file_empty"),
         (r"column missing from the header", "column_missing"),

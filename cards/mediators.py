@@ -126,8 +126,9 @@ def _registry_line(
     parts = [f"**{m.name}**"]
     if not brief:
         parts += [m.employer, _languages(lang, m.languages)]
-    parts.append(t(lang, experience, count=m.completed_cases))
-    if m.is_coordinator:
+    if not m.is_booker:
+        parts.append(t(lang, experience, count=m.completed_cases))
+    if m.is_coordinator or m.is_booker:
         parts.append(label(lang, "role", m.role.value))
     coming = [p for p in m.away if p.end >= today]
     if coming:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from cards.base import Card, card, facts, heading, text
-from cards.commands import CANONICAL, MEDIATORS, NEW_CASE, REQUESTS, SETUP, STATS, WORDS
+from cards.commands import (
+    BOOK,
+    CANONICAL,
+    MEDIATORS,
+    NEW_CASE,
+    REQUESTS,
+    SETUP,
+    STATS,
+    TEMPLATES,
+    WORDS,
+)
 from cards.i18n import LANGS, Lang, t
 
 # Commands only a coordinator can use; mediators are not shown them.
-_COORDINATOR_ONLY = frozenset({SETUP, NEW_CASE, MEDIATORS, STATS, REQUESTS})
+_COORDINATOR_ONLY = frozenset({SETUP, NEW_CASE, MEDIATORS, STATS, REQUESTS, BOOK, TEMPLATES})
 
 
 def help_card(lang: Lang, is_coordinator: bool) -> Card:

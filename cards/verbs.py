@@ -36,6 +36,9 @@ REQUEST_SHOW = "request.show"
 REQUEST_FIGURES = "request.figures"
 STATS_WRITTEN = "stats.written"
 BANK_OVERVIEW = "bank.overview"
+TEMPLATES_SHOW = "templates.show"  # the messages to families, in one language
+TEMPLATE_SAVE = "template.save"
+TEMPLATE_RESET = "template.reset"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -73,5 +76,8 @@ VERBS: frozenset[str] = frozenset(
         REQUEST_FIGURES,
         STATS_WRITTEN,
         BANK_OVERVIEW,
+        TEMPLATES_SHOW,
+        TEMPLATE_SAVE,
+        TEMPLATE_RESET,
     }
 )

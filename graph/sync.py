@@ -76,7 +76,7 @@ class GraphSync:
         uow = self.uow_factory()
         async with uow:
             people = await uow.mediators.list(active_only=True)
-        wanted = {p.email.lower() for p in people if p.email}
+        wanted = {p.email.lower() for p in people if p.email and not p.is_booker}
         return sorted(wanted | set(await self.links.organizers()))
 
     async def renew_all(self) -> int:

@@ -69,6 +69,46 @@ class NotAllowed(DomainError):
         super().__init__(f"{action} is not allowed: {why}", action=action, why=why)
 
 
+class BookerNotAllowed(DomainError):
+    """A booker books the first meetings of paired cases, and may do nothing else."""
+
+    key = "error.booker_only"
+
+    def __init__(self) -> None:
+        super().__init__("a booker may only book the first individual meetings (command: book)")
+
+
+class BookerFirstMeetingsOnly(DomainError):
+    """A booker books only a parent's first individual meeting, once the pair is complete."""
+
+    key = "error.booker_first_meetings"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"case {code}: a booker books only the parents' first individual meetings, "
+            "once the pair is complete",
+            code=code,
+        )
+
+
+class BookingDeskOnly(DomainError):
+    """The list of cases to book is for the bookers and the coordinators."""
+
+    key = "error.booking_desk_only"
+
+    def __init__(self) -> None:
+        super().__init__("only a booker or a coordinator books from the list of cases to book")
+
+
+class BookerHoldsNoSeat(DomainError):
+    """A booker is not a mediator: no seat may be given to them."""
+
+    key = "error.booker_no_seat"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is a booker and holds no seat", name=name)
+
+
 class IllegalTransition(DomainError):
     key = "error.illegal_transition"
 

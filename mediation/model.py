@@ -13,6 +13,7 @@ from mediation.policy import BankPolicy
 class Role(enum.StrEnum):
     MEDIATOR = "mediator"
     COORDINATOR = "coordinator"  # a coordinator also mediates
+    BOOKER = "booker"  # an office secretary: books first meetings, sees nothing else
 
 
 class CaseStatus(enum.StrEnum):
@@ -111,6 +112,10 @@ class Mediator:
     @property
     def is_coordinator(self) -> bool:
         return self.role is Role.COORDINATOR
+
+    @property
+    def is_booker(self) -> bool:
+        return self.role is Role.BOOKER
 
     def is_experienced(self, policy: BankPolicy) -> bool:
         return self.experienced_mark or self.completed_cases >= policy.experience_threshold

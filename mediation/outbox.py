@@ -35,6 +35,13 @@ class MessageKind(enum.StrEnum):
     PAIR_COMPLETE = "pair_complete"
     SEAT_RELEASED = "seat_released"
     MEETING_CHANGED = "meeting_changed"
+    # To a parent by e-mail (mediation/family_mail.py): the recipient is their address.
+    FAMILY_MAIL = "family_mail"
+
+    @property
+    def to_family(self) -> bool:
+        """An e-mail to a parent, not a message in Teams."""
+        return self is MessageKind.FAMILY_MAIL
 
     @property
     def to_channel(self) -> bool:
@@ -50,6 +57,7 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"  # refused every time, N tries
     UNCERTAIN = "uncertain"  # Teams may have posted it: not re-sent, to never post twice
     NO_CHAT = "no_chat"  # the person never opened a personal chat with Sopu
+    NO_ADDRESS = "no_address"  # a parent without an e-mail address
 
     @property
     def final(self) -> bool:

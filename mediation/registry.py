@@ -108,7 +108,7 @@ def _parse_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> Re
     try:
         role = Role(role_text)
     except ValueError:
-        bad("role", "use mediator or coordinator")
+        bad("role", "use mediator, coordinator or booker")
         role = Role.MEDIATOR
     if len(problems) > before:
         return None

@@ -80,8 +80,13 @@ class WorkingDays:
 
 
 def reachable(person: Mediator, today: date) -> bool:
-    """Inactive and away people get no reminders."""
-    return person.active and person.away_on(today) is None and bool(person.aad_object_id)
+    """Inactive and away people get no reminders, and a booker none of the mediators'."""
+    return (
+        person.active
+        and not person.is_booker
+        and person.away_on(today) is None
+        and bool(person.aad_object_id)
+    )
 
 
 def _msg(

@@ -123,15 +123,6 @@ async def begin_case(
     return request
 
 
-async def link_case(store: RequestStore, request_id: int, case_id: int) -> ContactRequest:
-    """The new case is recorded on its request; a request is linked to one case only."""
-    request = await load_request(store, request_id)
-    linked = rq.link_case(request, case_id)
-    if not await store.save(linked, request.version):
-        raise rq.StaleRequest(await load_request(store, request_id))
-    return linked
-
-
 async def queue(actor_aad: str, uow: UnitOfWork, store: RequestStore) -> list[ContactRequest]:
     """The queue, for coordinators only: urgent first, then oldest first."""
     await coordinator(actor_aad, uow)

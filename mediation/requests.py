@@ -504,6 +504,14 @@ def request_figures(
 # -- the port -------------------------------------------------------------------------------
 
 
+class RequestLinks(Protocol):
+    """Requests inside a unit of work: a change joins the transaction of the case it names."""
+
+    async def save(self, request: ContactRequest, expected_version: int) -> bool:
+        """Stage the change if the request is still at ``expected_version`` (then +1)."""
+        ...
+
+
 class RequestStore(Protocol):
     """Where requests are kept; every method is its own transaction."""
 

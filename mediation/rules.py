@@ -69,6 +69,12 @@ def check_available(mediator: Mediator, today: date) -> None:
         raise errors.MediatorAway(mediator.name, period.end.isoformat())
 
 
+def check_holds_seats(person: Mediator) -> None:
+    """A booker books meetings and is never given a seat."""
+    if person.is_booker:
+        raise errors.BookerHoldsNoSeat(person.name)
+
+
 def check_language(mediator: Mediator, case: Case) -> None:
     """A mediator must speak the family's language, unless an interpreter is booked."""
     if case.intake.interpreter:

@@ -22,7 +22,7 @@ class OutboxRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
-    recipient: Mapped[str] = mapped_column(String(64), index=True)  # Entra object id
+    recipient: Mapped[str] = mapped_column(String(320), index=True)  # Entra id, or an address
     subject: Mapped[str] = mapped_column(String(100))
     period: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

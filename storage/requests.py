@@ -83,6 +83,25 @@ def _handling(request: ContactRequest) -> dict[str, Any]:
     }
 
 
+class SessionRequests:
+    """Implements :class:`mediation.requests.RequestLinks` in a unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def save(self, request: ContactRequest, expected_version: int) -> bool:
+        statement = (
+            update(ContactRequestRow)
+            .where(
+                ContactRequestRow.id == request.id,
+                ContactRequestRow.version == expected_version,
+            )
+            .values(version=expected_version + 1, **_handling(request))
+        )
+        result = cast(CursorResult[Any], await self._session.execute(statement))
+        return result.rowcount == 1
+
+
 class SqlRequestStore:
     """Implements :class:`mediation.requests.RequestStore`."""
 
@@ -140,17 +159,8 @@ class SqlRequestStore:
             return [_request(row) for row in (await session.scalars(query)).all()]
 
     async def save(self, request: ContactRequest, expected_version: int) -> bool:
-        statement = (
-            update(ContactRequestRow)
-            .where(
-                ContactRequestRow.id == request.id,
-                ContactRequestRow.version == expected_version,
-            )
-            .values(version=expected_version + 1, **_handling(request))
-        )
         async with self._sessions() as session, session.begin():
-            result = cast(CursorResult[Any], await session.execute(statement))
-            return result.rowcount == 1
+            return await SessionRequests(session).save(request, expected_version)
 
     async def count_since(self, since: datetime) -> int:
         query = select(func.count()).where(ContactRequestRow.created_at >= since)

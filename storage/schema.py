@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from storage import models_calendar, models_feedback, models_jobs, models_requests
+from storage import (
+    models_calendar,
+    models_family_mail,
+    models_feedback,
+    models_jobs,
+    models_requests,
+)
 from storage.models import Base
 
 # A table joins Base's metadata when its module is imported: these are the modules besides
 # storage.models itself, which each of them imports.
-TABLE_MODULES = (models_calendar, models_feedback, models_jobs, models_requests)
+TABLE_MODULES = (
+    models_calendar,
+    models_family_mail,
+    models_feedback,
+    models_jobs,
+    models_requests,
+)
 
 metadata: MetaData = Base.metadata

@@ -9,10 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation.outbox import OutboxWriter
 from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
+from mediation.requests import RequestLinks
 from storage import db, redelivery
 from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
+from storage.requests import SessionRequests
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -37,6 +39,7 @@ class SqlUnitOfWork:
     cases: CaseRepository
     journal: Journal
     outbox: OutboxWriter
+    requests: RequestLinks
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -67,6 +70,7 @@ class SqlUnitOfWork:
         self.cases = SqlCaseRepository(session)
         self.journal = SqlJournal(session)
         self.outbox = SessionOutbox(session)
+        self.requests = SessionRequests(session)
         return self
 
     async def __aexit__(

@@ -216,6 +216,27 @@ class BotConnector:
         )
         return str(answer.get("id") or "")
 
+    async def reply(self, reference: Mapping[str, Any], message: Mapping[str, Any]) -> str:
+        """Answer the activity of a turn in its conversation, as TurnContext.send_activity does.
+
+        ``reference`` is the turn's conversation reference (references.reference_dict):
+        the answer goes to its conversation, from the bot to the user, in reply to its
+        activity id, and in the user's locale.
+        """
+        service_url, conversation_id = _where(reference)
+        reply_to = str(reference.get("activityId") or "")
+        activity = {**addressed(message, reference, reply_to), "inputHint": "acceptingInput"}
+        if reference.get("locale"):
+            activity["locale"] = reference["locale"]
+        if not reply_to:
+            activity.pop("replyToId", None)
+        path = f"/v3/conversations/{_path(conversation_id)}/activities"
+        url = f"{path}/{_path(reply_to)}" if reply_to else path
+        answer = await self._request(
+            "POST", service_url, url, activity, {"x-ms-conversation-id": conversation_id}
+        )
+        return str(answer.get("id") or "")
+
     async def create_conversation(self, service_url: str, parameters: Mapping[str, Any]) -> Created:
         """Open a conversation (ConversationParameters as JSON), with its first message if any."""
         answer = await self._request("POST", service_url, "/v3/conversations", parameters)

@@ -20,7 +20,8 @@ from bot import inputs
 from bot.conversation import Conversation
 from bot.deps import Card, ChannelPlace, Click, Message
 from bot.framework.adapter import answer_invoke, card_response
-from bot.framework.references import card_activity, reference_dict
+from bot.framework.connector import BotConnector, ConnectorError, card_message
+from bot.framework.references import reference_dict
 from bot.router import Router
 from bot.teams import ChatAddress
 from cards.i18n import lang_of, t
@@ -129,10 +130,16 @@ def message_of(activity: Activity) -> Message:
 
 
 class SopuBot(TeamsActivityHandler):
-    def __init__(self, conversation: Conversation, router: Router, store: BotStore) -> None:
+    """Sopu's turns. Its answers to messages go out through Sopu's one Bot Connector client,
+    the one the outbox's sender uses, rather than botbuilder's per-turn ConnectorClient."""
+
+    def __init__(
+        self, conversation: Conversation, router: Router, store: BotStore, connector: BotConnector
+    ) -> None:
         self.conversation = conversation
         self.router = router
         self.store = store
+        self.connector = connector
         # (user, personal chat) -> the locale last saved with its reference, in this process.
         self._chat_locales: dict[tuple[str, str], str | None] = {}
         self._chats_lock = asyncio.Lock()
@@ -169,7 +176,15 @@ class SopuBot(TeamsActivityHandler):
         await self._reply(turn_context, card)
 
     async def _reply(self, ctx: TurnContext, card: Card) -> None:
-        await ctx.send_activity(card_activity(card))
+        await self._say(ctx, card_message(card))
+
+    async def _say(self, ctx: TurnContext, message: dict[str, Any]) -> None:
+        """Answer the turn's activity. An answer that cannot be sent is logged, not raised:
+        whatever the message changed is committed, and Teams would not show an error."""
+        try:
+            await self.connector.reply(reference_dict(ctx.activity), message)
+        except ConnectorError as exc:
+            log.warning("an answer in a chat could not be sent (%s %s)", exc.status, exc.code)
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity = turn_context.activity
@@ -193,4 +208,11 @@ class SopuBot(TeamsActivityHandler):
         if personal and any(m.id != bot_id for m in teams_members_added):
             await self._reply(ctx, await self.conversation.greet(message_of(ctx.activity)))
         elif not personal and any(m.id == bot_id for m in teams_members_added):
-            await ctx.send_activity(t(lang, "notice.added_to_team"))
+            await self._say(ctx, {"type": "message", "text": t(lang, "notice.added_to_team")})
+
+    async def on_teams_members_added_dispatch(
+        self, members_added: list[ChannelAccount], team_info: Any, turn_context: TurnContext
+    ) -> None:
+        # Sopu reads only the members' ids; botbuilder would first look each one up in
+        # Teams, a call per member through its own HTTP client.
+        await self.on_teams_members_added(list(members_added), team_info, turn_context)

@@ -29,6 +29,7 @@ from mediation.calendar.errors import (
     SlotInvalid,
     SlotTaken,
 )
+from mediation.calendar.neutral import CaseToBook, cases_to_book
 from mediation.calendar.policy import MeetingPolicy
 from mediation.calendar.ports import (
     Calendar,
@@ -69,6 +70,7 @@ __all__ = [
     "CalendarSyncStore",
     "CalendarUnavailable",
     "CancelMeeting",
+    "CaseToBook",
     "ClosedDays",
     "EventDraft",
     "EventLink",
@@ -103,6 +105,7 @@ __all__ = [
     "book_meeting",
     "cancel_meeting",
     "cancel_meetings_ahead",
+    "cases_to_book",
     "meeting_view",
     "meetings_to_record",
     "move_meeting",

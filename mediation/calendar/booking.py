@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from mediation import errors, notices
 from mediation.calendar.access import check_access, find_meeting, load_case, pair_mailboxes
 from mediation.calendar.errors import CalendarRefused, CalendarUnavailable, MeetingClosed
+from mediation.calendar.neutral import check_booker_may_book
 from mediation.calendar.ports import (
     CalendarDeps,
     EventLink,
@@ -18,10 +19,11 @@ from mediation.calendar.ports import (
 )
 from mediation.calendar.proposing import check_slot
 from mediation.calendar.rules import check_kind, iso_minutes, live_meetings, transaction_id
-from mediation.calendar.sync import push, tell_pair
+from mediation.calendar.sync import family_change, push, tell_family, tell_pair
 from mediation.calendar.views import MeetingResult, package_views
+from mediation.family_mail import BOOKED, FamilyMessage
 from mediation.journal import CaseEvent, CaseEventKind
-from mediation.model import Case, CaseStatus, Meeting, MeetingKind, MeetingStatus
+from mediation.model import Case, CaseStatus, Mediator, Meeting, MeetingKind, MeetingStatus
 from mediation.ports import CaseChanged, UnitOfWork
 from mediation.rules import meetings_to_cancel
 from mediation.services import actor
@@ -47,9 +49,9 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
     end = cmd.start + timedelta(minutes=minutes)
     now = d.clock.now()
     async with uow:
-        me = await actor(uow, cmd.actor)
+        me = await actor(uow, cmd.actor, booker=True)
         case = await load_case(uow, cmd.case_id)
-        check_access(me, case)
+        _check_booking_access(me, case, cmd)
         existing = _same_booking(case, cmd)
         if existing is None:
             case.check_can_book(cmd.kind)
@@ -60,12 +62,14 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
 
     for attempt in range(5):
         async with uow:
-            me = await actor(uow, cmd.actor)
+            me = await actor(uow, cmd.actor, booker=True)
             case = await load_case(uow, cmd.case_id, for_update=True)
             assert me.id is not None and case.id is not None
             existing = _same_booking(case, cmd)
             if existing is not None:
                 break
+            if me.is_booker:
+                check_booker_may_book(case, cmd.kind, cmd.parent_no)
             case.check_can_book(cmd.kind)
             meeting = Meeting(cmd.kind, cmd.start, end, parent_no=cmd.parent_no)
             case.meetings.append(meeting)
@@ -92,6 +96,10 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
             if started:
                 await uow.journal.case_event(CaseEvent(case.id, CaseEventKind.STARTED, me.id, now))
             await uow.outbox.add([notices.card_changed(case.id, case.version, now)], now)
+            if me.is_booker:
+                booked = booked_change(case, meeting, "booked_by_booker")
+                await tell_pair(uow, booked, "booked", now)
+            await tell_family(uow, case, meeting, FamilyMessage.CONFIRMATION, BOOKED, now)
             await uow.commit()
         # Saved with its case; now the calendar's part, outside the unit of work.
         assert case.id is not None and meeting.id is not None
@@ -110,6 +118,31 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
         return await _resume(case, meeting, uow, d, changed=True)
     assert existing is not None
     return await _resume(case, existing, uow, d, changed=False)
+
+
+def _check_booking_access(me: Mediator, case: Case, cmd: BookMeeting) -> None:
+    """The pair and the coordinators book any meeting; a booker a repeat of their booking
+    or a parent's first meeting."""
+    if not me.is_booker:
+        check_access(me, case)
+    elif _same_booking(case, cmd) is None:
+        check_booker_may_book(case, cmd.kind, cmd.parent_no)
+
+
+def booked_change(case: Case, meeting: Meeting, how: str) -> MeetingChanged:
+    """A meeting booked by someone outside the pair, as the pair's note tells it."""
+    assert case.id is not None and meeting.id is not None
+    return MeetingChanged(
+        case.id,
+        case.code,
+        meeting.id,
+        meeting.kind,
+        meeting.parent_no,
+        how,
+        meeting.starts_at,
+        meeting.ends_at,
+        tuple(case.holder_ids()),
+    )
 
 
 def _same_booking(case: Case, cmd: BookMeeting) -> Meeting | None:
@@ -320,6 +353,7 @@ async def _change_meeting(
             await uow.journal.case_event(
                 CaseEvent(case.id, kind, me.id, now, {"meeting_id": meeting_id, **detail})
             )
+            await tell_family(uow, case, meeting, *family_change(meeting), now)
             await uow.commit()
         link = await d.links.get(meeting_id)
         if link is not None:

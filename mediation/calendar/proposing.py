@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from mediation import errors
 from mediation.calendar.access import check_access, find_meeting, load_case, pair_mailboxes
 from mediation.calendar.errors import MeetingClosed, SlotInvalid, SlotTaken
+from mediation.calendar.neutral import PARENTS, check_booker_may_book, first_meetings_open
 from mediation.calendar.policy import MeetingPolicy
 from mediation.calendar.ports import Calendar, ClosedDays, EventLinks
 from mediation.calendar.rules import booking_blocked, check_kind, live_meetings, next_meeting
@@ -52,12 +53,18 @@ async def propose_times(
     """The best times both mediators are free for the next meeting (or a moved one)."""
     now = clock.now()
     async with uow:
-        me = await actor(uow, cmd.actor)
+        me = await actor(uow, cmd.actor, booker=True)
         case = await load_case(uow, cmd.case_id)
-        check_access(me, case)
-        if not case.status.active or case.status is CaseStatus.OPEN:
-            raise errors.IllegalTransition("book a meeting for", case.status.value)
+        plan = booker_plan(case, cmd) if me.is_booker else None
+        if plan is None:
+            check_access(me, case)
+            if not case.status.active or case.status is CaseStatus.OPEN:
+                raise errors.IllegalTransition("book a meeting for", case.status.value)
         _, mailboxes = await pair_mailboxes(uow, case, me)
+    if plan is not None:
+        return await _for_booker(
+            plan, case, mailboxes, calendar, links, now, policy, mp, closed_days
+        )
     moving: Meeting | None = None
     if cmd.meeting_id is not None:
         moving = find_meeting(case, cmd.meeting_id)
@@ -79,25 +86,9 @@ async def propose_times(
     views = package_views(case, stored, mp)
     slots: tuple[Slot, ...] = ()
     if blocked is None and cmd.search:
-        start = _window_start(case, kind, now, mp)
-        end = start + timedelta(days=mp.search_days)
-        schedules = await calendar.schedules(mailboxes, start, end)
-        if moving is not None:
-            schedules = [_without(s, moving) for s in schedules]
-        zone = policy.timezone
-        first, last = policy.local_date(start), policy.local_date(end)
-        request = SlotRequest(
-            start=start,
-            end=end,
-            minutes=minutes,
-            zone=zone,
-            preferred=case.intake.preferred_times,
-            closed_days=closed_days(first, last)
-            | weekday_dates(case.intake.excluded_days, first, last),
-            default_hours=mp.working_hours,
-            limit=mp.slots_shown,
+        slots = await _free_slots(
+            case, kind, minutes, mailboxes, moving, calendar, now, policy, mp, closed_days
         )
-        slots = tuple(find_slots(schedules, request))
     return Proposal(
         case_id=case.id,
         code=case.code,
@@ -112,6 +103,103 @@ async def propose_times(
         blocked=blocked,
         moving=next((v for v in views if moving and v.meeting_id == moving.id), None),
         preferred=case.intake.preferred_times,
+    )
+
+
+async def _free_slots(
+    case: Case,
+    kind: MeetingKind,
+    minutes: int,
+    mailboxes: Sequence[str],
+    moving: Meeting | None,
+    calendar: Calendar,
+    now: datetime,
+    policy: BankPolicy,
+    mp: MeetingPolicy,
+    closed_days: ClosedDays,
+) -> tuple[Slot, ...]:
+    """The best times all the mailboxes are free, within the family's days and hours."""
+    start = _window_start(case, kind, now, mp)
+    end = start + timedelta(days=mp.search_days)
+    schedules = await calendar.schedules(mailboxes, start, end)
+    if moving is not None:
+        schedules = [_without(s, moving) for s in schedules]
+    first, last = policy.local_date(start), policy.local_date(end)
+    request = SlotRequest(
+        start=start,
+        end=end,
+        minutes=minutes,
+        zone=policy.timezone,
+        preferred=case.intake.preferred_times,
+        closed_days=closed_days(first, last)
+        | weekday_dates(case.intake.excluded_days, first, last),
+        default_hours=mp.working_hours,
+        limit=mp.slots_shown,
+    )
+    return tuple(find_slots(schedules, request))
+
+
+@dataclass(frozen=True)
+class BookerPlan:
+    kind: MeetingKind
+    parent_no: int | None
+    open_parents: tuple[int, ...]
+    search: bool
+
+
+def booker_plan(case: Case, cmd: ProposeTimes) -> BookerPlan:
+    """What a booker's proposal is for: the first open parent's meeting, unless named."""
+    if cmd.meeting_id is not None:
+        raise errors.BookerNotAllowed()
+    open_parents = first_meetings_open(case)
+    kind = cmd.kind or MeetingKind.INDIVIDUAL
+    parent_no: int | None = cmd.parent_no
+    if cmd.kind is None and cmd.parent_no is None:
+        parent_no = (open_parents or PARENTS)[0]
+    search = cmd.search and bool(open_parents)
+    if search:
+        check_booker_may_book(case, kind, parent_no)
+    elif not case.full:
+        raise errors.BookerFirstMeetingsOnly(case.code)
+    return BookerPlan(kind, parent_no, open_parents, search)
+
+
+async def _for_booker(
+    plan: BookerPlan,
+    case: Case,
+    mailboxes: Sequence[str],
+    calendar: Calendar,
+    links: EventLinks,
+    now: datetime,
+    policy: BankPolicy,
+    mp: MeetingPolicy,
+    closed_days: ClosedDays,
+) -> Proposal:
+    """A booker's proposal: the pair's common free times and the first meetings, no more."""
+    kind, parent_no = plan.kind, plan.parent_no
+    assert case.id is not None
+    minutes = mp.minutes(kind)
+    stored = await links.for_meetings([m.id for m in case.meetings if m.id is not None])
+    first = tuple(v for v in package_views(case, stored, mp) if v.kind is MeetingKind.INDIVIDUAL)
+    slots: tuple[Slot, ...] = ()
+    if plan.search:
+        slots = await _free_slots(
+            case, kind, minutes, mailboxes, None, calendar, now, policy, mp, closed_days
+        )
+    return Proposal(
+        case_id=case.id,
+        code=case.code,
+        status=case.status.value,
+        kind=kind,
+        parent_no=parent_no,
+        minutes=minutes,
+        slots=slots,
+        meetings=first,
+        package_size=case.package_size,
+        zone=policy.timezone,
+        preferred=case.intake.preferred_times,
+        booker=True,
+        open_parents=plan.open_parents,
     )
 
 

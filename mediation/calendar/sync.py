@@ -19,6 +19,7 @@ from mediation.calendar.ports import (
     MeetingNotifier,
 )
 from mediation.calendar.rules import iso_minutes
+from mediation.family_mail import CANCELLED, FamilyMessage, meeting_mail, moved_period
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, Meeting, MeetingKind, MeetingStatus
 from mediation.ports import CaseChanged, Clock, Notifier, UnitOfWork
@@ -94,6 +95,28 @@ async def tell_pair(uow: UnitOfWork, change: MeetingChanged, stamp: str, now: da
         if p.active
     ]
     await uow.outbox.add(notes, now)
+
+
+async def tell_family(
+    uow: UnitOfWork,
+    case: Case,
+    meeting: Meeting,
+    message: FamilyMessage,
+    period: str,
+    now: datetime,
+) -> None:
+    """The parents' e-mails about a meeting booked, moved or cancelled, added to the unit of
+    work's transaction."""
+    assert case.id is not None
+    family = await uow.cases.family(case.id)
+    await uow.outbox.add(meeting_mail(case, family, meeting, message, period), now)
+
+
+def family_change(meeting: Meeting) -> tuple[FamilyMessage, str]:
+    """What the family is told of a meeting that changed: cancelled, or moved to its time."""
+    if meeting.status is MeetingStatus.CANCELLED:
+        return FamilyMessage.CANCELLATION, CANCELLED
+    return FamilyMessage.CHANGE, moved_period(meeting.starts_at)
 
 
 def change_of(payload: Mapping[str, Any]) -> MeetingChanged:
@@ -177,6 +200,7 @@ async def apply_calendar_change(
             stamp = f"v{case.version}"
             await tell_pair(uow, change, stamp, now)
             await uow.outbox.add([notices.card_changed(case.id, case.version, now)], now)
+            await tell_family(uow, case, meeting, *family_change(meeting), now)
             await uow.commit()
         link.starts_at, link.ends_at = meeting.starts_at, meeting.ends_at
         if how == "cancelled":

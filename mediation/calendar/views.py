@@ -44,6 +44,10 @@ class Proposal:
     blocked: errors.DomainError | None = None  # why this kind cannot be booked now
     moving: MeetingView | None = None
     preferred: tuple[str, ...] = ()
+    # For a booker: the parents whose first meeting is still to be booked (the card shows
+    # them only what booking needs).
+    booker: bool = False
+    open_parents: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

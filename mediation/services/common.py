@@ -38,11 +38,16 @@ async def retrying(uow: UnitOfWork, attempt: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def actor(uow: UnitOfWork, aad_object_id: str) -> Mediator:
-    """The registry entry of the user acting, or a refusal naming the coordinators."""
+async def actor(uow: UnitOfWork, aad_object_id: str, *, booker: bool = False) -> Mediator:
+    """The registry entry of the user acting, or a refusal naming the coordinators.
+
+    A booker is refused here too, unless the use case is one of booking (``booker``).
+    """
     me = await uow.mediators.by_aad(aad_object_id.lower()) if aad_object_id else None
     if me is None:
         await not_in_registry(uow)
+    if me.is_booker and not booker:
+        raise errors.BookerNotAllowed()
     return me
 
 
@@ -63,6 +68,8 @@ async def actor_and_case(
         me, holders = None, {}
     if me is None:
         await not_in_registry(uow)
+    if me.is_booker:
+        raise errors.BookerNotAllowed()
     if case is None:
         raise errors.CaseNotFound(case_id)
     return me, case, holders

@@ -12,6 +12,7 @@ from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Mediator, Outcome
 from mediation.policy import BankPolicy
 from mediation.ports import CaseChanged, Clock, Notifier, UnitOfWork
+from mediation.requests import ContactRequest, StaleRequest, link_case
 from mediation.services.common import (
     CaseResult,
     actor,
@@ -36,6 +37,8 @@ async def may_register(actor_aad: str, uow: UnitOfWork) -> Mediator:
 class RegisterCase:
     actor: str
     form: dict[str, object]
+    # The contact request the case is made from, as the coordinator's form was opened on it.
+    request: ContactRequest | None = None
 
 
 async def register_case(
@@ -52,6 +55,12 @@ async def register_case(
         case = await uow.cases.add(Case.new(code, intake, me.id, now, policy), family)
         assert case.id is not None
         await uow.journal.case_event(CaseEvent(case.id, CaseEventKind.CREATED, me.id, now))
+        if cmd.request is not None:
+            # Linked in the case's own transaction: a family's request makes one case, even
+            # when two coordinators save its intake at the same moment.
+            linked = link_case(cmd.request, case.id)
+            if not await uow.requests.save(linked, cmd.request.version):
+                raise StaleRequest(cmd.request)
         # The case's thread in the bank channel is posted from the outbox: the case and its
         # post are committed together, so no registered case is left unposted.
         await uow.outbox.add([notices.case_posted(case.id)], now)

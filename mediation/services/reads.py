@@ -122,10 +122,10 @@ async def worked_together(
 
 
 async def assignable(uow: UnitOfWork) -> tuple[tuple[int, str], ...]:
-    """The active mediators a coordinator may assign, as (id, name)."""
+    """The active mediators a coordinator may assign, as (id, name); a booker holds no seat."""
     async with uow:
         active = await uow.mediators.list(active_only=True)
-    return tuple((m.id, m.name) for m in active if m.id is not None)
+    return tuple((m.id, m.name) for m in active if m.id is not None and not m.is_booker)
 
 
 async def workload(uow: UnitOfWork, clock: Clock, policy: BankPolicy) -> Workload:

@@ -255,6 +255,7 @@ async def assign_seat(
             raise errors.IllegalTransition("assign a seat of", case.status.value)
         others = {k: v for k, v in at.holders.items() if k != seat.holder_id}
         probe = _with_seat_emptied(case, seat.n)
+        rules.check_holds_seats(target)
         rules.check_available(target, at.today)
         rules.check_language(target, case)
         rules.check_pairing(probe, probe.seat(seat.n), target, others, policy)

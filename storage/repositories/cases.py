@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.errors import ConcurrentChange
+from mediation.family_mail import MAIL_KEY
 from mediation.model import (
     CASE_TYPES,
     Case,
@@ -36,9 +37,12 @@ from mediation.model import (
     Parent,
     Seat,
 )
+from mediation.outbox import MessageKind
 from storage import direct
 from storage.direct import Direct
 from storage.models import CaseRow, FamilyChildRow, FamilyParentRow, MeetingRow, SeatRow
+from storage.models_family_mail import DevMailRow
+from storage.models_jobs import OutboxRow
 from storage.repositories.text import words
 
 # pg_advisory_xact_lock(_CODE_LOCK, year) serialises the numbering of a year's cases.
@@ -441,8 +445,21 @@ class SqlCaseRepository:
         return f"{prefix}{number:03d}"
 
     async def erase_family(self, case_id: int) -> None:
-        """Delete a family's identifying data; the case and its statistics stay."""
+        """Delete a family's identifying data; the case and its statistics stay.
+
+        The e-mails sent to the parents keep their status, but no longer their address,
+        and the development mailbox forgets them.
+        """
         await self._session.execute(delete(FamilyChildRow).where(FamilyChildRow.case_id == case_id))
         await self._session.execute(
             delete(FamilyParentRow).where(FamilyParentRow.case_id == case_id)
         )
+        mail = await self._session.scalars(
+            select(OutboxRow).where(OutboxRow.kind == MessageKind.FAMILY_MAIL.value)
+        )
+        theirs = [row for row in mail if row.payload.get("case_id") == case_id]
+        for row in theirs:
+            row.recipient = f"erased:{row.id}"
+        if theirs:
+            keys = [f"{MAIL_KEY}{row.id}" for row in theirs]
+            await self._session.execute(delete(DevMailRow).where(DevMailRow.key.in_(keys)))

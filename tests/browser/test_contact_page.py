@@ -182,3 +182,21 @@ async def test_the_honeypot_is_out_of_sight_and_out_of_the_tab_order(site: Site,
     await p.get_by_label(t("en", "contact.consent.yes")).focus()
     await p.keyboard.press("Tab")
     assert await p.evaluate("document.activeElement.tagName") == "BUTTON"
+
+
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
+async def test_the_information_page_reads_on_a_phone(site: Site, page: Any, lang: Lang) -> None:
+    """The page the parents' first e-mail links to: headings in order, no CSP trouble."""
+    response = await page.goto(f"{site.base}/info?lang={lang}")
+    assert response.status == 200
+    assert await page.locator("html").get_attribute("lang") == lang
+    assert await page.locator("h1").inner_text() == t(lang, "info.title")
+    headings = await page.locator("h2").all_inner_texts()
+    assert headings == [
+        t(lang, f"info.{s}.title") for s in ("what", "meetings", "prepare", "after")
+    ]
+    # Nothing wider than the screen, and the quick exit is there as on the contact form.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    assert await page.locator("a.exit").inner_text() == t(lang, "contact.exit")
+    await _shot(page, f"info-{lang}")

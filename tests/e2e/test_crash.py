@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cards.case import SHOWN
 from storage.db import create_engine
 from storage.models import CasePostRow, CaseRow, ProcessedActivityRow, SeatRow
+from storage.models_jobs import OutboxRow
 from tests.e2e.conftest import CHANNEL, Teams, words
 from tests.e2e.replicas import (
     Replica,
@@ -248,7 +249,12 @@ async def crash_and_redeliver(
                 missing = sorted(set(cases.values()) - posted)
                 return missing or True
 
-            await until(unposted, SETTLE_SECONDS, "cases left without a channel post")
+            try:
+                await until(unposted, SETTLE_SECONDS, "cases left without a channel post")
+            except AssertionError as missing:
+                raise AssertionError(
+                    f"{missing}\n{await channel_messages(engine)}\n{trouble(replicas)}"
+                ) from None
 
             async def stale() -> dict[int, Any] | bool:
                 holders: dict[int, list[int | None]] = {}
@@ -279,6 +285,42 @@ async def crash_and_redeliver(
             replica.stop()
         await engine.dispose()
     return "\n".join(r.log() for r in replicas)
+
+
+async def channel_messages(engine: AsyncEngine) -> str:
+    """The outbox's channel messages as the failure's evidence (they hold no family data)."""
+    found = await rows(
+        engine,
+        select(
+            OutboxRow.id,
+            OutboxRow.kind,
+            OutboxRow.subject,
+            OutboxRow.status,
+            OutboxRow.attempts,
+            OutboxRow.next_try_at,
+            OutboxRow.claimed_at,
+            OutboxRow.posting_at,
+            OutboxRow.error,
+        )
+        .where(OutboxRow.kind.in_(["case_post", "card_update"]))
+        .order_by(OutboxRow.id),
+    )
+    return "outbox:\n" + "\n".join(" ".join(str(v) for v in row) for row in found)
+
+
+def trouble(replicas: list[Replica]) -> str:
+    """The replicas' warnings and errors, with their tracebacks."""
+    lines = []
+    for replica in replicas:
+        keep = False
+        for line in replica.log().splitlines():
+            if " WARNING " in line or " ERROR " in line or "Traceback" in line:
+                keep = True
+            elif " INFO " in line or " DEBUG " in line:
+                keep = False
+            if keep:
+                lines.append(f"{replica.name}: {line}")
+    return "\n".join(lines[-200:])
 
 
 @pytest.fixture

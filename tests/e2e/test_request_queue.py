@@ -7,7 +7,10 @@ calls, judges it, and a suitable request becomes a case linked to it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+from sqlalchemy import select
 
 from bot.bootstrap import SOPU
 from bot.jobs_runtime import JobsRuntime
@@ -17,6 +20,7 @@ from jobs import contact_requests, request_retention
 from jobs.scheduler import JOBS, run_job
 from mediation.outbox import MessageKind
 from mediation.requests import RequestStatus
+from storage.models import CaseRow
 from tests.e2e.conftest import CHANNEL, Bank, texts, verbs_on, words
 from tests.e2e.test_contact_page import PARENT, _send
 
@@ -272,3 +276,48 @@ async def test_the_other_parents_request_joins_the_case_and_retention_follows_it
     assert await run_job(context, spec) == 1
     assert await bank.app[SOPU].requests.get(other) is None
     assert await bank.app[SOPU].requests.get(request_id) is not None  # its case is going on
+
+
+async def test_one_request_saved_twice_at_once_makes_one_case(bank: Bank) -> None:
+    """Two intake forms opened on one request and saved together: one case, one link.
+
+    The link is made in the case's own transaction, so the form that loses the race makes
+    no case at all (before, it made a second, unlinked case of the same family).
+    """
+    request_id = await _request(bank)
+    await _runtime(bank).sender.drain(timeout=20)
+    shown = await bank.teams.click(
+        "coord", verbs.REQUEST_SHOW, {"request_id": str(request_id)}, where="personal"
+    )
+    taken = await bank.teams.click(
+        "coord", verbs.REQUEST_TAKE, _data(shown, verbs.REQUEST_TAKE), where="personal"
+    )
+    called = await bank.teams.click(
+        "coord", verbs.REQUEST_ATTEMPT, _data(taken, verbs.REQUEST_ATTEMPT), where="personal"
+    )
+    form = await bank.teams.click(
+        "coord", verbs.REQUEST_SUITABLE, _data(called, verbs.REQUEST_SUITABLE), where="personal"
+    )
+    answers = {
+        **_inputs(form),
+        "referral_source": "self",
+        "parent2_name": "Matti Meikäläinen",
+        "parent2_phone": "050 765 4321",
+        **_data(form, verbs.REQUEST_CREATE_CASE),
+    }
+    # The same form twice, as two open copies of it would send it: two different form ids.
+    first, second = ({**answers, "form_id": f"{answers.get('form_id', 'f')}-{n}"} for n in (1, 2))
+    cards_back = await asyncio.gather(
+        bank.teams.click("coord", verbs.REQUEST_CREATE_CASE, first, where="personal"),
+        bank.teams.click("coord", verbs.REQUEST_CREATE_CASE, second, where="personal"),
+    )
+
+    uow = bank.app[SOPU].uow()
+    async with uow:
+        cases = list((await uow.session.scalars(select(CaseRow.id))).all())
+    linked = await bank.app[SOPU].requests.get(request_id)
+    assert linked is not None and cases == [linked.case_id], [words(c)[:300] for c in cards_back]
+    made = [c for c in cards_back if "registered" in words(c)]
+    refused = [c for c in cards_back if c not in made]
+    assert len(made) == 1 and len(refused) == 1, [words(c)[:200] for c in cards_back]
+    assert t("en", "request.title", n=request_id) in words(refused[0])

@@ -122,6 +122,8 @@ class FakeGraph:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     http: aiohttp.ClientSession | None = None
     clock: Any = None  # an object with now(); Graph's idea of the present moment
+    sent_mail: list[dict[str, Any]] = field(default_factory=list)  # what sendMail was given
+    mail_failures: list[tuple[int, str]] = field(default_factory=list)  # the next answers
 
     def now(self) -> datetime:
         return self.clock.now() if self.clock is not None else datetime.now(UTC)
@@ -236,6 +238,7 @@ class FakeGraph:
         r.add_delete("/v1.0/users/{user}/events/{event}", self.delete_event)
         r.add_post("/v1.0/users/{user}/events/{event}/cancel", self.cancel_event)
         r.add_get(r"/v1.0/users/{user}/calendarView/{delta:delta(\(\))?}", self.delta)
+        r.add_post("/v1.0/users/{user}/sendMail", self.send_mail)
         r.add_post("/v1.0/subscriptions", self.subscribe)
         r.add_patch("/v1.0/subscriptions/{sub}", self.renew)
         r.add_delete("/v1.0/subscriptions/{sub}", self.unsubscribe)
@@ -348,6 +351,34 @@ class FakeGraph:
                 entry["workingHours"] = hours
             value.append(entry)
         return web.json_response({"value": value})
+
+    async def send_mail(self, request: web.Request) -> web.Response:
+        """sendMail: 202 and nothing else; the SDK writes the body in PascalCase."""
+        if self.mail_failures:
+            status, code = self.mail_failures.pop(0)
+            return error(status, code, "refused as the test asked")
+        body = {k.lower(): v for k, v in (await request.json()).items()}
+        message = body.get("message")
+        if not isinstance(message, dict):
+            return error(400, "ErrorInvalidRequest", "sendMail needs a message")
+        recipients = message.get("toRecipients") or []
+        addresses = [r.get("emailAddress", {}).get("address") for r in recipients]
+        if not addresses or not all(addresses) or not message.get("subject"):
+            return error(400, "ErrorInvalidRecipients", "a message needs a recipient and subject")
+        self.sent_mail.append(
+            {
+                "from": self._user(request),
+                "to": addresses,
+                "subject": message["subject"],
+                "body": (message.get("body") or {}).get("content", ""),
+                "contentType": (message.get("body") or {}).get("contentType", ""),
+                "headers": {
+                    h["name"]: h["value"] for h in message.get("internetMessageHeaders") or []
+                },
+                "saveToSentItems": body.get("savetosentitems"),
+            }
+        )
+        return web.Response(status=202)
 
     async def create_event(self, request: web.Request) -> web.Response:
         user = self._user(request)

@@ -13,6 +13,7 @@ from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import COMPLETING_OUTCOMES, Case, CaseStatus, Family, Mediator
 from mediation.outbox import NewMessage, OutboxKey
 from mediation.ports import Notification
+from mediation.requests import ContactRequest
 
 
 class _Store:
@@ -24,6 +25,7 @@ class _Store:
         self.accesses: list[AccessEntry] = []
         self.mediator_events: list[MediatorEvent] = []
         self.outbox: dict[OutboxKey, NewMessage] = {}  # committed with the change, by key
+        self.requests: dict[int, tuple[int, ContactRequest]] = {}  # id -> (version, request)
 
 
 class MemoryUnitOfWork:
@@ -37,6 +39,7 @@ class MemoryUnitOfWork:
         self.cases = _Cases(self)
         self.journal = _Journal(self)
         self.outbox = _Outbox(self)
+        self.requests = _Requests(self)
 
     @property
     def stage(self) -> _Store:
@@ -74,6 +77,21 @@ class _Outbox:
         for m in new:
             kept[m.key] = m
         return len(new)
+
+
+class _Requests:
+    """Contact requests saved within the unit of work; versions start at 1."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def save(self, request: ContactRequest, expected_version: int) -> bool:
+        kept = self.uow.stage.requests
+        version = kept[request.id][0] if request.id in kept else request.version
+        if version != expected_version:
+            return False
+        kept[request.id] = (expected_version + 1, request)
+        return True
 
 
 class _Mediators:

@@ -365,6 +365,38 @@ async def test_the_client_sends_what_botbuilder_sent(
     assert signed == ([f"Bearer {TOKEN}"] * 4 if app_id else [None] * 4)
 
 
+@pytest.mark.parametrize("where", ["personal", "channel"])
+async def test_an_answer_in_a_turn_goes_out_as_botbuilders_did(where: str) -> None:
+    """A chat answer through Sopu's client is the request TurnContext.send_activity made."""
+    _, summary = await a_bank()
+    card = cards.pair_complete_card(summary, "sv")
+    async with (
+        serving(FakeConnector(record=True)) as old,
+        serving(FakeConnector(record=True)) as new,
+    ):
+        client = BotConnector(adapter(), "")
+        await client.reply(reference_dict(incoming(new.url, where)), card_message(card))
+        await client.reply(
+            reference_dict(incoming(new.url, where)), {"type": "message", "text": "Hej"}
+        )
+        await client.close()
+
+        async def answer(ctx: TurnContext) -> None:
+            await ctx.send_activity(card_activity(card))
+            await ctx.send_activity("Hej")
+
+        await adapter().process_activity("", incoming(old.url, where), answer)
+
+    assert len(new.calls) == len(old.calls) == 2
+    for before, after in zip(old.calls, new.calls, strict=True):
+        assert wire(after, new.url) == wire(before, old.url)
+        # In reply to the activity the turn answers, not to a made-up one.
+        assert after.body["replyToId"] == "1701" and after.raw_path.endswith("/activities/1701")
+        assert after.body["locale"] == "sv-SE"
+    assert [s.kind for s in new.log] == ["reply", "reply"]
+    assert new.log[0].card == card
+
+
 # -- authentication --------------------------------------------------------------------------
 
 

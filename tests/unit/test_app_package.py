@@ -28,6 +28,8 @@ PERSONAL = [
     "reminders",
     "stats",
     "requests",
+    "book",
+    "templates",
 ]
 # Sopu registers a family only in personal chat: the team list never offers "new case".
 TEAM = ["help", "setup", "my cases", "quota", "mediators"]
@@ -42,6 +44,8 @@ TITLES = {
         "reminders": "muistutukset",
         "stats": "tilastot",
         "requests": "yhteydenotot",
+        "book": "varaa",
+        "templates": "viestipohjat",
     },
     "sv.json": {
         "help": "hjälp",
@@ -53,6 +57,8 @@ TITLES = {
         "reminders": "påminnelser",
         "stats": "statistik",
         "requests": "begäranden",
+        "book": "boka",
+        "templates": "mallar",
     },
 }
 OTHER_GUID = "0f8fad5b-d9cb-469f-a165-70867728950e"

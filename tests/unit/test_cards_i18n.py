@@ -13,6 +13,7 @@ import pytest
 from cards import i18n
 from cards.i18n import LANGS, Lang, catalog, error_text, lang_of, problem_name, t, tn
 from mediation import errors
+from mediation.family_mail import InvalidTemplate
 from mediation.intake import parse_intake
 from mediation.model import (
     LANGUAGES,
@@ -24,6 +25,7 @@ from mediation.model import (
     ReleaseReason,
     Role,
 )
+from mediation.outbox import MessageKind, OutboxStatus
 from mediation.policy import DEFAULT_TERMS
 from mediation.registry import RegistryFileError, RowProblem, parse_registry
 from mediation.views import AGE_BANDS
@@ -149,6 +151,21 @@ def every_error() -> list[errors.DomainError]:
         errors.MediatorNotFound(7),
         errors.NotInRegistry(["Päivi Korhonen", "Aino Virtanen"]),
         errors.NotAllowed("closing a case", "only a coordinator may do this"),
+        errors.BookerNotAllowed(),
+        errors.BookerFirstMeetingsOnly("2026-003"),
+        errors.BookingDeskOnly(),
+        errors.BookerHoldsNoSeat("Sanna Sihteeri"),
+        *(
+            InvalidTemplate(part, problem, name)
+            for part, problem, name in (
+                ("subject", "empty", ""),
+                ("body", "too long", ""),
+                ("subject", "one line", ""),
+                ("body", "unknown placeholder", "name"),
+                ("body", "missing placeholder", "when"),
+                ("text", "broken braces", ""),
+            )
+        ),
         errors.IllegalTransition("claim a seat on", "closed"),
         errors.SeatTaken(2, "Aino Virtanen"),
         errors.NoFreeSeat("2026-003"),
@@ -440,3 +457,10 @@ def test_a_code_without_words_falls_back_loudly_too(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.WARNING, logger="cards.i18n"):
         assert error_text("fi", errors.QuotaExceeded("summer", 1, 1)) == t("fi", "error.generic")
     assert "when.summer" in caplog.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_names_every_kind_of_message_and_every_status(lang: Lang) -> None:
+    words = catalog(lang)
+    assert not [k for k in MessageKind if f"report.kind.{k.value}" not in words]
+    assert not [s for s in OutboxStatus if f"report.status.{s.value}" not in words]

@@ -17,14 +17,17 @@ from cards.requests import (
     request_card,
     request_intake_form,
 )
-from mediation import errors
+from mediation import errors, services
 from mediation import requests as rq
 from mediation.model import AwayPeriod, Role
 from mediation.outbox import MessageKind
+from mediation.policy import BankPolicy
 from mediation.request_queue import announce_messages, escalation_messages
 from mediation.requests import FrontDoorPolicy, RequestStatus
 from tests.card_schema import assert_valid_card
-from tests.unit.factories import mediator
+from tests.clock import FixedClock
+from tests.fakes.memory_uow import MemoryUnitOfWork
+from tests.unit.factories import FORM, mediator
 from tests.unit.request_samples import RECEIVED, sample
 
 TODAY = date(2026, 3, 2)
@@ -308,3 +311,25 @@ def test_the_years_figures_count_months_results_and_medians() -> None:
     empty = rq.request_figures(2026, [], {}, lambda m: m.date())
     assert empty.suitable_share is None and empty.days_to_first_call is None
     assert_valid_card(figures_card(empty, "en"))
+
+
+async def test_a_case_made_from_a_request_links_it_in_its_own_transaction() -> None:
+    uow, clock, policy = MemoryUnitOfWork(), FixedClock(), BankPolicy()
+    async with uow:
+        coord = await uow.mediators.add(mediator("Kaisa Koordinaattori", role=Role.COORDINATOR))
+        await uow.commit()
+    suitable = rq.judge_suitable(sample(), 1, RECEIVED)
+    made = await services.register_case(
+        services.RegisterCase(coord.aad_object_id, dict(FORM), suitable), uow, clock, policy
+    )
+    assert uow.store.requests[suitable.id] == (
+        suitable.version + 1,
+        rq.link_case(suitable, made.case_id),
+    )
+
+    # The same request, as a second form opened on it saw it: no second case.
+    with pytest.raises(rq.StaleRequest):
+        await services.register_case(
+            services.RegisterCase(coord.aad_object_id, dict(FORM), suitable), uow, clock, policy
+        )
+    assert list(uow.store.cases) == [made.case_id]

@@ -9,7 +9,7 @@ import pytest
 
 import bot.teams
 from bot.teams import REGISTRY_NAMES_SECONDS, TeamsGateway
-from mediation.model import Family
+from mediation.model import Family, Role
 from mediation.policy import BankPolicy
 from mediation.ports import CaseChanged
 from tests.clock import FixedClock
@@ -37,6 +37,7 @@ async def test_a_burst_of_cards_reads_the_registry_once_then_again_later(
     async with reads.uow:
         anna = await reads.uow.mediators.add(mediator("Anna Aalto"))
         await reads.uow.mediators.add(mediator("Olli Outo", active=False))
+        await reads.uow.mediators.add(mediator("Bea Booker", role=Role.BOOKER))  # holds no seat
         await reads.uow.commit()
     now = [1000.0]
     monkeypatch.setattr(bot.teams, "monotonic", lambda: now[0])

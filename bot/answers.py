@@ -60,7 +60,7 @@ class CaseAnswers:
         if exc.case is not None:
             return await self.of(click, exc.case, message, error=True)
         showable = not isinstance(
-            exc, errors.NotFound | errors.NotInRegistry | errors.BookerNotAllowed
+            exc, errors.NotFound | errors.NotInRegistry | errors.NotActive | errors.BookerNotAllowed
         )
         if showable and click.verb != verbs.MEDIATOR_UPDATE and "case_id" in click.data:
             try:

@@ -159,6 +159,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"a phone number or an e-mail is needed", "phone_or_email"),
         (r"the period ends before it starts", "period_reversed"),
         (r"the period is already over", "period_over"),
+        (r"the period is too long", "period_too_long"),
         (r"give both the first and the last day", "period_incomplete"),
         (r"not a date", "not_a_date"),
         (r"choose fi and/or sv", "choose_fi_sv"),

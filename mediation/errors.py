@@ -47,6 +47,28 @@ class MediatorNotFound(NotFound):
         super().__init__(f"mediator {mediator_id} is not in the registry", mediator_id=mediator_id)
 
 
+class NotActive(DomainError):
+    """The acting user is in the registry but not active: as one who has left the bank."""
+
+    key = "error.not_active"
+
+    def __init__(self, coordinators: list[str]) -> None:
+        names = ", ".join(coordinators) or "-"
+        super().__init__(
+            f"your registry entry is not active; ask a coordinator ({names})",
+            coordinators=names,
+        )
+
+
+class LastCoordinator(DomainError):
+    """A change would leave the bank without an active coordinator."""
+
+    key = "error.last_coordinator"
+
+    def __init__(self) -> None:
+        super().__init__("the bank must keep at least one active coordinator")
+
+
 class NotInRegistry(DomainError):
     """The acting user is not a registered mediator or coordinator."""
 

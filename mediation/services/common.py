@@ -46,6 +46,8 @@ async def actor(uow: UnitOfWork, aad_object_id: str, *, booker: bool = False) ->
     me = await uow.mediators.by_aad(aad_object_id.lower()) if aad_object_id else None
     if me is None:
         await not_in_registry(uow)
+    if not me.active:
+        await not_active(uow)
     if me.is_booker and not booker:
         raise errors.BookerNotAllowed()
     return me
@@ -54,6 +56,12 @@ async def actor(uow: UnitOfWork, aad_object_id: str, *, booker: bool = False) ->
 async def not_in_registry(uow: UnitOfWork) -> NoReturn:
     coordinators = await uow.mediators.coordinators()
     raise errors.NotInRegistry([c.name for c in coordinators if c.active])
+
+
+async def not_active(uow: UnitOfWork) -> NoReturn:
+    """Someone marked not active acts as one who has left: nothing, not even reading."""
+    coordinators = await uow.mediators.coordinators()
+    raise errors.NotActive([c.name for c in coordinators if c.active])
 
 
 async def actor_and_case(
@@ -68,6 +76,8 @@ async def actor_and_case(
         me, holders = None, {}
     if me is None:
         await not_in_registry(uow)
+    if not me.active:
+        await not_active(uow)
     if me.is_booker:
         raise errors.BookerNotAllowed()
     if case is None:

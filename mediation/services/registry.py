@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from mediation import errors
 from mediation.journal import MediatorEvent
@@ -12,6 +13,9 @@ from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.registry import RegistryRow
 from mediation.services.common import actor, require_coordinator
+
+# An away period ends at most this far ahead: longer absences are a registry change (inactive).
+AWAY_AT_MOST = timedelta(days=2 * 366)
 
 
 async def list_registry(actor_aad: str, uow: UnitOfWork) -> list[Mediator]:
@@ -53,6 +57,10 @@ async def update_mediator(
             target.experienced_mark = cmd.experienced
             change["experienced"] = cmd.experienced
         if cmd.active is not None and cmd.active != target.active:
+            if not cmd.active and target.is_coordinator:
+                others = await uow.mediators.coordinators()
+                if not any(c.active and c.id != target.id for c in others):
+                    raise errors.LastCoordinator()
             target.active = cmd.active
             change["active"] = cmd.active
         if cmd.languages is not None:
@@ -69,6 +77,8 @@ async def update_mediator(
         if cmd.add_away is not None:
             if cmd.add_away.end < today:
                 raise errors.InvalidInput("away", "the period is already over")
+            if cmd.add_away.end > today + AWAY_AT_MOST:
+                raise errors.InvalidInput("away", "the period is too long")
             kept = tuple(p for p in target.away if p.end >= today and p != cmd.add_away)
             target.away = tuple(sorted((*kept, cmd.add_away), key=lambda p: p.start))
             change["away"] = [f"{p.start}..{p.end}" for p in target.away]

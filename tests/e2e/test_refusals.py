@@ -217,9 +217,12 @@ async def test_each_rule_refuses_in_the_channels_language(bank: Bank, case: Post
     await bank.teams.click(
         "coord", "mediator.update", {"mediator_id": niina.id, "active": "false"}, where="personal"
     )
+    # Someone not active is as one who has left: refused, and shown nothing of the case.
     text = await refused(bank, "niina", "case.claim", {"case_id": case.case_id}, "sv")
-    assert t(BANK, "error.mediator_inactive", name="Niina Uusi") in text
-    assert t(BANK, "case.title", code=case.code) in text  # the refreshed case card
+    assert t(BANK, "error.not_active", coordinators="Kaisa Koordinaattori") in text
+    assert t(BANK, "case.title", code=case.code) not in text
+    details = await refused(bank, "niina", "case.details", {"case_id": case.case_id}, "sv")
+    assert t(BANK, "error.not_active", coordinators="Kaisa Koordinaattori") in details
 
     text = await refused(bank, "sven", "case.claim", {"case_id": case.case_id}, "fi")
     assert t(BANK, "error.language_mismatch", name="Sven Svensson", language="Finnish") in text

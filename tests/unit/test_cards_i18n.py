@@ -150,6 +150,8 @@ def every_error() -> list[errors.DomainError]:
         errors.CaseNotFound(42),
         errors.MediatorNotFound(7),
         errors.NotInRegistry(["Päivi Korhonen", "Aino Virtanen"]),
+        errors.NotActive(["Päivi Korhonen"]),
+        errors.LastCoordinator(),
         errors.NotAllowed("closing a case", "only a coordinator may do this"),
         errors.BookerNotAllowed(),
         errors.BookerFirstMeetingsOnly("2026-003"),

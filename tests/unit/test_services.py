@@ -549,3 +549,48 @@ async def test_close_and_cancel_from_a_card_of_another_status_change_nothing(ban
         P,
     )
     assert closed.changed and closed.case.status == "closed"
+
+
+async def _update(bank: Bank, key: str, target: str, **change: object) -> Mediator:
+    cmd = services.UpdateMediator(bank.aad(key), bank.people[target].id or 0, **change)  # type: ignore[arg-type]
+    return await services.update_mediator(cmd, bank.uow, bank.clock, P)
+
+
+async def test_someone_not_active_can_neither_read_nor_act(bank: Bank) -> None:
+    case_id = await bank.new_case()
+    await bank.claim("old", case_id)
+    await _update(bank, "coord", "old", active=False)
+    # Not even their own case: an inactive entry is as one who has left the bank.
+    with pytest.raises(errors.NotActive) as refused:
+        await services.view_details(
+            services.ViewDetails(bank.aad("old"), case_id), bank.uow, bank.clock, P
+        )
+    assert "Kaisa Koordinaattori" in str(refused.value)
+    with pytest.raises(errors.NotActive):
+        await bank.release("old", case_id)
+    with pytest.raises(errors.NotActive):
+        await services.my_cases(bank.aad("old"), bank.uow, bank.clock, P)
+    await _update(bank, "coord", "old", active=True)
+    await bank.release("old", case_id)
+
+
+async def test_the_last_active_coordinator_stays_active(bank: Bank) -> None:
+    with pytest.raises(errors.LastCoordinator):
+        await _update(bank, "coord", "coord", active=False)
+    await bank.add("coord2", mediator("Kerttu Koordinoija", role=Role.COORDINATOR))
+    await _update(bank, "coord", "coord2", active=False)
+    with pytest.raises(errors.LastCoordinator):
+        await _update(bank, "coord", "coord", active=False)
+    await _update(bank, "coord", "coord2", active=True)
+    await _update(bank, "coord", "coord", active=False)  # another one is active now
+    with pytest.raises(errors.NotActive):
+        await _update(bank, "coord", "coord", active=True)
+
+
+async def test_an_away_period_ends_within_two_years(bank: Bank) -> None:
+    with pytest.raises(errors.InvalidInput, match="too long"):
+        await _update(bank, "old", "old", add_away=AwayPeriod(date(2026, 3, 2), date(9999, 12, 31)))
+    kept = await _update(
+        bank, "old", "old", add_away=AwayPeriod(date(2026, 3, 2), date(2028, 3, 1))
+    )
+    assert kept.away == (AwayPeriod(date(2026, 3, 2), date(2028, 3, 1)),)

@@ -8,6 +8,7 @@ import cards
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click
 from cards import verbs
+from cards.case import OPEN, OPEN_ASSIGN
 from cards.i18n import error_text
 from mediation import errors, services
 from mediation.views import CaseSummary
@@ -40,15 +41,21 @@ class CaseAnswers:
     ) -> Card:
         """The card of the case as ``summary`` shows it.
 
-        A refused assignment keeps the coordinator's choices: the form comes back open.
+        A refused assignment keeps the coordinator's choices: the form comes back open. So
+        does a click on "Assign", with the list as the mediators' loads now stand.
         """
+        typed: dict[str, object] | None = None
+        if error and click.verb == verbs.CASE_ASSIGN:
+            typed = dict(click.data)
+        elif click.verb == verbs.CARD_REFRESH and click.data.get(OPEN) == OPEN_ASSIGN:
+            typed = {}
         return cards.case_card(
             summary,
             click.lang,
             mediators=await self.deps.gateway.mediators_for_cards(),
             notice=notice,
             notice_is_error=error,
-            assign_typed=click.data if error and click.verb == verbs.CASE_ASSIGN else None,
+            assign_typed=typed,
             viewer=click.actor,
         )
 

@@ -107,6 +107,15 @@ def _case_ref(summary: CaseSummary) -> dict[str, int]:
     return {"case_id": summary.case_id}
 
 
+OPEN = "open"  # a refresh's data: what the answer shows open on top of the card
+OPEN_ASSIGN = "assign"
+
+
+def open_assign(summary: CaseSummary) -> dict[str, object]:
+    """The data of the button that shows the assign list, built as the case then stands."""
+    return {**_case_ref(summary), OPEN: OPEN_ASSIGN}
+
+
 def _acting_on(summary: CaseSummary, **extra: str) -> dict[str, object]:
     """A changing button's data: the case and what the card shows of it, for the stale check."""
     shown = {
@@ -241,13 +250,10 @@ def assign_submit(summary: CaseSummary, lang: Lang) -> Element:
 def _coordinator_tools(summary: CaseSummary, lang: Lang, mediators: Roster | None) -> Element:
     tools: list[Element] = []
     if mediators is not None and mediators.names:
-        tools.append(
-            show_card(
-                t(lang, "coord.assign"),
-                assign_form(summary, lang, assign_choices(mediators, summary)),
-                [assign_submit(summary, lang)],
-            )
-        )
+        # The assign list weighs every mediator's load, which other cases change: it is
+        # built fresh for the coordinator who asks (the answer shows it open on top), never
+        # kept on the shared card, which would then be out of date after any other claim.
+        tools.append(execute(t(lang, "coord.assign"), verbs.CARD_REFRESH, open_assign(summary)))
     if summary.status in _CLOSABLE:
         tools.append(
             show_card(

@@ -280,11 +280,25 @@ async def test_the_claim_that_completes_a_pair_says_if_the_two_have_worked_toget
 
 
 def _assign_list(card: dict[str, Any]) -> list[str]:
-    """The titles of the coordinator's assign list on a case card, in the order offered."""
+    """The titles of the assign list open on top of a case card, in the order offered."""
+    (mediators,) = [e for e in _nodes(card["body"]) if e.get("id") == "mediator_id"]
+    return [c["title"] for c in mediators["choices"]]
+
+
+def _assign_button(card: dict[str, Any]) -> dict[str, Any]:
+    """The data of the coordinator tools' "Assign" button."""
     (tools,) = [a for a in card["actions"] if a.get("title") == t("en", "coord.title")]
     (assign,) = [a for a in tools["card"]["actions"] if a.get("title") == t("en", "coord.assign")]
-    (mediators,) = [e for e in assign["card"]["body"] if e.get("id") == "mediator_id"]
-    return [c["title"] for c in mediators["choices"]]
+    assert assign["type"] == "Action.Execute" and assign["verb"] == "card.refresh"
+    return dict(assign["data"])
+
+
+def _nodes(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return [value, *(n for child in value.values() for n in _nodes(child))]
+    if isinstance(value, list):
+        return [n for child in value for n in _nodes(child)]
+    return []
 
 
 async def test_the_assign_list_offers_the_least_loaded_and_new_pairs_first(bank: Bank) -> None:
@@ -308,10 +322,17 @@ async def test_the_assign_list_offers_the_least_loaded_and_new_pairs_first(bank:
         entry("Niina Uusi", 1),
         entry("Olli Kokenut", 1),
     ]
-    # The channel card as the claim left it, and a coordinator's fresh look at it.
-    assert _assign_list(bank.channel_card(case)) == expected
-    refreshed = await bank.teams.click("coord", "card.refresh", {"case_id": case.case_id})
-    assert _assign_list(refreshed) == expected
+    # The shared channel card keeps no list (loads change with every other case): its
+    # "Assign" button asks for one, built fresh for the coordinator who clicks it.
+    shared = bank.channel_card(case)
+    assert "this term" not in str(shared)
+    opened = await bank.teams.click("coord", "card.refresh", {**_assign_button(shared)})
+    assert _assign_list(opened) == expected
+    # Another claim elsewhere changes the loads: the next look shows them as they now are.
+    await bank.claim("nils", await bank.new_case())
+    again = await bank.teams.click("coord", "card.refresh", {**_assign_button(shared)})
+    now = [expected[0], *expected[2:5], entry("Nils Ny", 1), expected[5]]
+    assert _assign_list(again) == now
 
 
 async def test_a_mediator_who_never_chatted_with_sopu_is_told_the_pair_is_complete(

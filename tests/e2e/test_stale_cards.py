@@ -12,14 +12,17 @@ from cards.i18n import t
 from tests.e2e.conftest import LOCALES, Bank, Unchanged, words
 
 
-def button_data(card: dict[str, Any], verb: str) -> dict[str, Any]:
-    """The data of the card's button with ``verb``, wherever it is folded."""
+def button_data(card: dict[str, Any], verb: str, **having: str) -> dict[str, Any]:
+    """The data of the card's button with ``verb`` (and ``having`` in its data), wherever
+    it is folded."""
     found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             if node.get("type") == "Action.Execute" and node.get("verb") == verb:
-                found.append(dict(node["data"]))
+                data = dict(node["data"])
+                if all(data.get(k) == v for k, v in having.items()):
+                    found.append(data)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -37,7 +40,9 @@ def is_refusal(card: dict[str, Any]) -> bool:
 
 async def test_assigning_from_a_stale_card_replaces_nobody(bank: Bank) -> None:
     case = await bank.new_case()
-    stale = bank.channel_card(case)  # what the coordinator has on screen: both seats free
+    # What the coordinator has on screen: the assign list opened, both seats free.
+    opener = button_data(bank.channel_card(case), "card.refresh", open="assign")
+    stale = await bank.teams.click("coord", "card.refresh", opener, thread=case.thread)
     claimed = await bank.teams.click(
         "olli", "case.claim", button_data(stale, "case.claim"), thread=case.thread
     )

@@ -26,6 +26,7 @@ from cards import (
     setup_done_card,
 )
 from cards import verbs as v
+from cards.base import Card
 from cards.commands import WORDS
 from cards.gallery import (
     FAMILY,
@@ -58,6 +59,7 @@ from tests.unit.cards_support import (
     assert_well_formed,
     inputs,
     nodes,
+    of_type,
     show_cards,
     size,
     texts,
@@ -86,7 +88,8 @@ def test_an_open_case_offers_claim_release_details_coordinator_and_refresh() -> 
     assert "shown" not in buttons[v.CARD_REFRESH]["data"]
     assert [a["title"] for a in card["actions"]][3] == "Coordinator"
     folded = show_cards(card)
-    assert {"Assign", "Cancel"} <= set(folded) and "Close" not in folded
+    assert {"Cancel"} <= set(folded) and "Close" not in folded
+    assert assign_button(card)["data"] == {"case_id": 3, "open": "assign"}
 
 
 def test_an_open_case_with_no_holder_offers_no_release() -> None:
@@ -105,13 +108,15 @@ def test_only_a_seat_holders_answer_offers_release_my_seat() -> None:
 def test_a_paired_case_can_be_released_and_closed_but_not_claimed() -> None:
     card = case_card(summary(sample_case(4, (1, 2))), "fi", mediators=ROSTER, viewer=holder(1))
     assert list(top_executes(card)) == [v.CASE_RELEASE, v.CASE_DETAILS, v.CARD_REFRESH]
-    assert {"Osoita", "Päätä", "Peru"} <= set(show_cards(card))
+    assert {"Päätä", "Peru"} <= set(show_cards(card))
+    assert assign_button(card)["title"] == "Osoita"
 
 
 def test_a_running_case_keeps_only_the_coordinators_tools() -> None:
     card = case_card(summary(sample_case(5, (1, 2), started=True)), "en", mediators=ROSTER)
     assert list(top_executes(card)) == [v.CASE_DETAILS, v.CARD_REFRESH]
-    assert {"Assign", "Close", "Cancel"} <= set(show_cards(card))
+    assert {"Close", "Cancel"} <= set(show_cards(card))
+    assert assign_button(card)["title"] == "Assign"
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -131,10 +136,30 @@ def test_a_closed_case_shows_its_outcome() -> None:
     assert {"Avslutat", "Delvis avtal"} <= set(texts(card))
 
 
+def assign_button(card: Card) -> dict[str, Any]:
+    """The coordinator tools' "Assign" button: it asks for the assign list, fresh."""
+    (found,) = [
+        a
+        for a in of_type(card, "Action.Execute")
+        if a["verb"] == v.CARD_REFRESH and a["data"].get("open") == "assign"
+    ]
+    return found
+
+
+def test_the_shared_card_holds_no_assign_list_only_the_button_that_asks_for_it() -> None:
+    # Mediators' loads change with every other case: the shared card never shows them.
+    card = case_card(summary(sample_case(4, (1, 2))), "en", mediators=ROSTER)
+    assert not [n for n in nodes(card) if n.get("id") == "mediator_id"]
+    assert "0/2 this term" not in str(card)
+    assert assign_button(card)["title"] == "Assign"
+
+
 def test_the_coordinator_forms_hold_the_inputs_the_router_reads() -> None:
     card = case_card(summary(sample_case(4, (1, 2))), "en", mediators=ROSTER)
     folded = show_cards(card)
-    assign = {i["id"]: i for i in inputs(folded["Assign"])}
+    # The assign list as the answer to "Assign" shows it: open on top of the card.
+    opened = case_card(summary(sample_case(4, (1, 2))), "en", mediators=ROSTER, assign_typed={})
+    assign = {i["id"]: i for i in inputs(opened["body"][0])}
     assert list(assign) == ["mediator_id", "seat", "override_reason"]
     # Fewest packages this term first; of two as loaded, who has not met the holders first.
     assert [c["value"] for c in assign["mediator_id"]["choices"]] == ["3", "1", "5", "2"]
@@ -147,7 +172,8 @@ def test_the_coordinator_forms_hold_the_inputs_the_router_reads() -> None:
     assert [c["value"] for c in assign["seat"]["choices"]] == ["1", "2"]
     assert assign["mediator_id"]["isRequired"] and not assign["seat"].get("isRequired")
     shown = {"version": 0, "status": "paired", "holders": [1, 2]}
-    assert top_executes(folded["Assign"])[v.CASE_ASSIGN]["data"] == {"case_id": 4, "shown": shown}
+    (submit,) = list(of_type(opened["body"][0], "Action.Execute"))
+    assert submit["verb"] == v.CASE_ASSIGN and submit["data"] == {"case_id": 4, "shown": shown}
     outcome = inputs(folded["Close"])[0]
     assert outcome["id"] == "outcome" and [c["value"] for c in outcome["choices"]] == list(Outcome)
     assert top_executes(folded["Close"])[v.CASE_CLOSE]["data"] == {"case_id": 4, "shown": shown}

@@ -17,6 +17,7 @@ from cards.base import (
     execute,
     facts,
     heading,
+    plain,
     show_card,
     text,
 )
@@ -53,7 +54,7 @@ def _status(lang: Lang, view: RequestView) -> str:
     request = view.request
     who = view.names.get(request.taken_by or 0, "?")
     if request.status is RequestStatus.TAKEN:
-        return t(lang, "request.status.taken", name=who)
+        return t(lang, "request.status.taken", name=plain(who))
     if request.status is RequestStatus.SUITABLE and view.case_code:
         return t(lang, "request.status.case", code=view.case_code)
     if request.status is RequestStatus.NOT_SUITABLE:
@@ -160,16 +161,16 @@ def request_card(
     municipality = (
         t(lang, "contact.municipality.other")
         if form.municipality == OUTSIDE_AREA
-        else form.municipality
+        else plain(form.municipality)
     )
     times = ", ".join(t(lang, f"contact.call_times.{c}") for c in form.call_times)
     body.append(
         facts(
             [
                 (t(lang, "request.field.received"), _moment(lang, request.created_at, view.zone)),
-                (t(lang, "request.field.name"), form.parent_name),
-                (t(lang, "request.field.phone"), form.phone or "-"),
-                (t(lang, "request.field.email"), form.email or "-"),
+                (t(lang, "request.field.name"), plain(form.parent_name)),
+                (t(lang, "request.field.phone"), plain(form.phone) or "-"),
+                (t(lang, "request.field.email"), plain(form.email) or "-"),
                 (t(lang, "request.field.call_times"), times or t(lang, "request.any_time")),
                 (t(lang, "request.field.language"), t(lang, f"contact.language.{form.language}")),
                 (t(lang, "request.field.municipality"), municipality),
@@ -224,6 +225,8 @@ def queue_card(
         municipality = request.form.municipality
         if municipality == OUTSIDE_AREA:
             municipality = t(lang, "contact.municipality.other")
+        else:
+            municipality = plain(municipality)
         line = t(
             lang,
             "requests.line",

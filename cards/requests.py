@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from cards.base import (
     show_card,
     text,
 )
-from cards.i18n import Lang, format_date, label, t
+from cards.i18n import Lang, format_date, label, t, tn
 from cards.intake import intake_form
 from mediation.requests import (
     NOT_SUITABLE_REASONS,
@@ -31,6 +32,12 @@ from mediation.requests import (
     RequestFigures,
     RequestStatus,
 )
+
+# The queue card lists the first requests waiting and says how many more there are: after a
+# flood the whole queue would not fit Teams' 28 KB, nor be read by anyone. Serialized as the
+# Bot Framework sends it, the card stays under the budget.
+QUEUE_SHOWN = 50
+QUEUE_BUDGET = 24_000
 
 
 @dataclass(frozen=True)
@@ -210,7 +217,9 @@ def request_card(
 def queue_card(
     views: Sequence[RequestView], lang: Lang, year: int, notice: str | None = None
 ) -> Card:
-    """The requests waiting: urgent first, then the oldest; any one opens as its own card."""
+    """The requests waiting, in the order given (urgent first, then the oldest): the first
+    ``QUEUE_SHOWN`` that fit the card's budget, and how many more wait; any one opens as its
+    own card."""
     body: list[Element] = []
     if notice:
         body.append(text(notice, weight="Bolder"))
@@ -219,8 +228,9 @@ def queue_card(
     if not views:
         body.append(text(t(lang, "requests.empty")))
         return card(lang, body, [figures])
-    options = []
-    for view in views:
+    options: list[tuple[str, str]] = []
+    size = len(json.dumps(body))
+    for view in views[:QUEUE_SHOWN]:
         request = view.request
         municipality = request.form.municipality
         if municipality == OUTSIDE_AREA:
@@ -237,13 +247,23 @@ def queue_card(
         )
         if request.form.urgent:
             line = f"{t(lang, 'request.urgent')} · {line}"
-        body.append(text(line, color="Attention" if request.form.urgent else None, separator=True))
-        options.append((str(request.id), t(lang, "requests.option", n=request.id)))
+        item = text(line, color="Attention" if request.form.urgent else None, separator=True)
+        option = (str(request.id), t(lang, "requests.option", n=request.id))
+        choice = {"title": option[1], "value": option[0]}
+        cost = len(json.dumps([item, choice]))
+        if size + cost > QUEUE_BUDGET:
+            break
+        size += cost
+        body.append(item)
+        options.append(option)
+    if len(options) < len(views):
+        body.append(text(tn(lang, "requests.more", len(views) - len(options)), weight="Bolder"))
     body.append(
         choice_set(
             "request_id",
             t(lang, "requests.choose"),
             options,
+            style="filtered",
             value=options[0][0],
             required_message=t(lang, "requests.choose"),
         )

@@ -50,6 +50,7 @@ class RequestView:
     max_attempts: int
     case_code: str | None = None  # the case a suitable request became
     cases: tuple[tuple[int, str], ...] = ()  # cases going on (id, code), for the other parent
+    viewer: int | None = None  # the coordinator the card is for, when known
 
 
 def _moment(lang: Lang, moment: datetime, zone: ZoneInfo) -> str:
@@ -61,7 +62,10 @@ def _status(lang: Lang, view: RequestView) -> str:
     request = view.request
     who = view.names.get(request.taken_by or 0, "?")
     if request.status is RequestStatus.TAKEN:
-        return t(lang, "request.status.taken", name=plain(who))
+        if request.taken_at is None:
+            return t(lang, "request.status.taken", name=plain(who))
+        when = _moment(lang, request.taken_at, view.zone)
+        return t(lang, "request.status.taken_at", name=plain(who), when=when)
     if request.status is RequestStatus.SUITABLE and view.case_code:
         return t(lang, "request.status.case", code=view.case_code)
     if request.status is RequestStatus.NOT_SUITABLE:
@@ -90,6 +94,9 @@ def _actions(lang: Lang, view: RequestView) -> list[Element]:
         found.append(
             execute(t(lang, "request.action.take"), verbs.REQUEST_TAKE, data, style="positive")
         )
+    elif view.viewer is None or view.viewer != request.taken_by:
+        # Someone else holds it (or the card goes to several people): it can be taken over.
+        found.append(execute(t(lang, "request.action.take_over"), verbs.REQUEST_TAKE_OVER, data))
     found.append(execute(t(lang, "request.action.attempt"), verbs.REQUEST_ATTEMPT, data))
     found.append(execute(t(lang, "request.action.suitable"), verbs.REQUEST_SUITABLE, data))
     found.append(

@@ -314,6 +314,42 @@ def take(request: ContactRequest, me: int, now: datetime) -> ContactRequest:
     return dataclasses.replace(request, status=RequestStatus.TAKEN, taken_by=me, taken_at=now)
 
 
+def take_over(request: ContactRequest, me: int, now: datetime) -> ContactRequest:
+    """Another coordinator may take over a request someone holds: it is theirs from now."""
+    require_in_queue(request)
+    if request.taken_by is None or request.taken_by == me:
+        return take(request, me, now)
+    return dataclasses.replace(request, taken_by=me, taken_at=now)
+
+
+def waiting_since(request: ContactRequest) -> datetime | None:
+    """When the family's wait for a call began: the request's arrival while nobody has taken
+    it, the taking while its taker has recorded no call; None once a call is recorded or the
+    request is judged."""
+    if request.status is RequestStatus.NEW:
+        return request.created_at
+    if request.status is RequestStatus.TAKEN and request.first_call_at is None:
+        return request.taken_at or request.created_at
+    return None
+
+
+def is_overdue(
+    request: ContactRequest,
+    today: date,
+    policy: FrontDoorPolicy,
+    is_holiday: Callable[[date], bool],
+    local_date: Callable[[datetime], date],
+) -> bool:
+    """A family waiting for a call is escalated: urgent at once, others after N working days."""
+    since = waiting_since(request)
+    if since is None:
+        return False
+    if request.form.urgent:
+        return True
+    waited = working_days_after(local_date(since), today, is_holiday)
+    return waited >= policy.escalate_after_working_days
+
+
 def _holder(request: ContactRequest, me: int, now: datetime) -> ContactRequest:
     """Acting on an untaken request takes it; another's request is theirs to act on."""
     return take(request, me, now)

@@ -47,9 +47,15 @@ _DONE = {
 _ABOUT_ONE = (
     rq.StaleRequest,
     rq.RequestClosed,
+    rq.NotJudgedYet,
     rq.TakenByAnother,
     rq.TooFewAttempts,
 )
+
+
+def _personal_chat_only(lang: Lang) -> Card:
+    """A request's family details never show in a channel: the refusal says where they do."""
+    return cards.error_card(lang, t(lang, "request.error.personal_chat_only"))
 
 
 class RequestActions:
@@ -114,6 +120,7 @@ class RequestActions:
             request.id,
             values if values is not None else rq.intake_values(request),
             problems,
+            family_language=request.form.language,
         )
         for action in form["actions"]:
             # A fresh id per form shown: a double click on save makes one case.
@@ -125,7 +132,7 @@ class RequestActions:
     async def act(self, click: Click, action: str) -> Card:
         """Take, record a call, or judge a request, as the clicked card showed it."""
         if not click.personal:
-            return cards.error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+            return _personal_chat_only(click.lang)
         cmd = request_queue.RequestAction(
             actor=click.actor,
             request_id=inputs.whole(click.data, "request_id") or 0,
@@ -158,7 +165,7 @@ class RequestActions:
     async def show(self, click: Click) -> Card:
         """One request's card, opened from the queue."""
         if not click.personal:
-            return cards.error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+            return _personal_chat_only(click.lang)
         me = await request_queue.coordinator(click.actor, self.deps.uow(click))
         request_id = inputs.whole(click.data, "request_id") or 0
         return await self.card_of(
@@ -167,6 +174,8 @@ class RequestActions:
 
     async def figures(self, click: Click) -> Card:
         """A year's contact requests in figures, for the bank's joint meetings."""
+        if not click.personal:
+            return _personal_chat_only(click.lang)
         await request_queue.coordinator(click.actor, self.deps.uow(click))
         year = inputs.whole(click.data, "year", low=2000, high=2100) or 2000
         zone = self.deps.policy.zone
@@ -181,7 +190,7 @@ class RequestActions:
     async def intake(self, click: Click) -> Card:
         """The prefilled intake form of a request judged suitable, shown again."""
         if not click.personal:
-            return cards.error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+            return _personal_chat_only(click.lang)
         request_id = inputs.whole(click.data, "request_id") or 0
         try:
             request = await request_queue.begin_case(
@@ -195,7 +204,7 @@ class RequestActions:
         """The intake of a suitable request is saved: the case is made and linked to it."""
         lang = click.lang
         if not click.personal:
-            return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return _personal_chat_only(lang)
         request_id = inputs.whole(click.data, "request_id") or 0
         form = {k: v for k, v in click.data.items() if k not in ("form_id", "request_id")}
         try:

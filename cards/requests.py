@@ -325,10 +325,17 @@ def request_intake_form(
     request_id: int,
     values: Mapping[str, object],
     problems: Mapping[str, str] | None = None,
+    *,
+    family_language: str = "",
 ) -> Card:
-    """The intake form prefilled from a suitable request; saving it links the new case."""
+    """The intake form prefilled from a suitable request; saving it links the new case.
+
+    ``family_language``: the language the parent chose on the contact form; English, which
+    the intake does not list, is said on the form."""
     form = intake_form(lang, values, problems)
     form["body"].insert(1, text(t(lang, "request.intake_note", n=request_id), weight="Bolder"))
+    if family_language == "en":
+        form["body"].insert(2, text(t(lang, "request.intake_english"), color="Warning"))
     form["actions"] = [
         execute(t(lang, "intake.submit"), verbs.REQUEST_CREATE_CASE, {"request_id": request_id})
     ]

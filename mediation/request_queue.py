@@ -140,8 +140,7 @@ async def begin_case(
     """The suitable request a coordinator is about to make a case of, or the refusal."""
     await coordinator(actor_aad, uow)
     request = await load_request(store, request_id)
-    if request.status is not RequestStatus.SUITABLE or request.case_id is not None:
-        raise rq.RequestClosed(request)
+    rq.require_suitable(request)
     return request
 
 

@@ -256,6 +256,16 @@ class RequestClosed(errors.DomainError):
         self.request = request
 
 
+class NotJudgedYet(errors.DomainError):
+    """A case is made only of a request judged suitable."""
+
+    key = "request.error.not_judged"
+
+    def __init__(self, request: ContactRequest) -> None:
+        super().__init__(f"request {request.id} is not judged suitable yet")
+        self.request = request
+
+
 class TakenByAnother(errors.DomainError):
     key = "request.error.taken"
 
@@ -424,10 +434,17 @@ def same_family(request: ContactRequest, me: int, now: datetime, case_id: int) -
     )
 
 
-def link_case(request: ContactRequest, case_id: int) -> ContactRequest:
-    """A suitable request ends in its case; it is linked once."""
+def require_suitable(request: ContactRequest) -> None:
+    """Only a request judged suitable, and not yet a case, becomes a case."""
+    if request.status in (RequestStatus.NEW, RequestStatus.TAKEN):
+        raise NotJudgedYet(request)
     if request.status is not RequestStatus.SUITABLE or request.case_id is not None:
         raise RequestClosed(request)
+
+
+def link_case(request: ContactRequest, case_id: int) -> ContactRequest:
+    """A suitable request ends in its case; it is linked once."""
+    require_suitable(request)
     return dataclasses.replace(request, case_id=case_id)
 
 
@@ -447,7 +464,9 @@ def intake_values(request: ContactRequest) -> dict[str, object]:
         values["area"] = form.municipality
     if form.language in ("fi", "sv"):
         values["language"] = form.language
-    elif form.language == "other":
+    elif form.language in ("en", "other"):
+        # The intake knows Finnish, Swedish or another language with an interpreter; the
+        # prefilled form says when English was the parent's choice.
         values["language"] = "other"
         values["interpreter"] = True
     return values

@@ -1,9 +1,11 @@
-"""A taken request handed over between coordinators, and a family left uncalled escalated,
-through the real app and the fake Bot Connector."""
+"""A taken request handed over between coordinators, a family left uncalled escalated, and the
+queue's refusals, through the real app and the fake Bot Connector."""
 
 from __future__ import annotations
 
 import re
+
+import pytest
 
 from bot.bootstrap import SOPU
 from cards import verbs
@@ -14,7 +16,7 @@ from mediation.model import Role
 from mediation.outbox import MessageKind
 from mediation.requests import RequestStatus
 from tests.e2e.conftest import Bank, Person, mediator_row, verbs_on, words
-from tests.e2e.test_request_queue import _data, _request, _runtime
+from tests.e2e.test_request_queue import _data, _inputs, _request, _runtime
 
 KALLE = Person(
     "kalle",
@@ -135,6 +137,53 @@ async def test_a_taken_request_nobody_calls_is_escalated(bank: Bank) -> None:
     joined = " ".join(words(s.card) for s in bank.personal("coord", sent) if s.card is not None)
     assert t("en", "request.escalation_taken_urgent", n=urgent) in joined
     assert t("en", "request.escalation_taken", n=calm, days=2) in joined
+
+
+async def test_the_queues_refusals_say_what_to_do(
+    bank: Bank, caplog: pytest.LogCaptureFixture
+) -> None:
+    request_id = await _request(bank, language="en", parent_name="Jane Smith")
+
+    # Not judged yet: the intake waits for "Suitable".
+    for verb in (verbs.REQUEST_INTAKE, verbs.REQUEST_CREATE_CASE):
+        early = await bank.teams.click(
+            "coord", verb, {"request_id": request_id, "form_id": "x"}, where="personal"
+        )
+        assert t("en", "request.error.not_judged") in words(early)
+        assert t("en", "request.error.closed") not in words(early)
+
+    # Asked in the bank channel, the queue goes to the personal chat.
+    sent = len(bank.connector.log)
+    answer = await bank.teams.ask("coord", "requests", where="channel")
+    assert t("en", "notice.answered_in_personal_chat") in words(answer)
+    assert "Jane Smith" not in words(answer)
+    personal = [s.card for s in bank.personal("coord", sent) if s.card is not None]
+    assert [c for c in personal if t("en", "requests.title") in words(c)]
+
+    # A request id that is not one: said with the field's name.
+    bad = await bank.teams.click("coord", verbs.REQUEST_SHOW, {"request_id": "x"}, where="personal")
+    assert t("en", "field.request_id") in words(bad)
+    assert t("en", "field.unknown") not in words(bad)
+    shown = await _show(bank, "coord", request_id)
+    stale = {**_data(shown, verbs.REQUEST_TAKE), "version": "v2"}
+    odd = await bank.teams.click("coord", verbs.REQUEST_TAKE, stale, where="personal")
+    assert t("en", "field.version") in words(odd)
+    assert (await bank.app[SOPU].requests.get(request_id)).status is RequestStatus.NEW  # type: ignore[union-attr]
+    assert "no label for form field" not in caplog.text
+
+    # The figures, too, only in personal chat.
+    figures = await bank.teams.click("coord", verbs.REQUEST_FIGURES, {"year": 2026})
+    assert t("en", "request.error.personal_chat_only") in words(figures)
+    assert t("en", "figures.total") not in words(figures)
+
+    # English: the intake gets another language with an interpreter, and says why.
+    shown = await _show(bank, "coord", request_id)
+    form = await bank.teams.click(
+        "coord", verbs.REQUEST_SUITABLE, _data(shown, verbs.REQUEST_SUITABLE), where="personal"
+    )
+    prefilled = _inputs(form)
+    assert (prefilled["language"], prefilled["interpreter"]) == ("other", "true")
+    assert t("en", "request.intake_english") in words(form)
 
 
 async def test_typed_markup_reaches_the_coordinator_as_plain_text(bank: Bank) -> None:

@@ -1,4 +1,5 @@
-"""A taken request can be handed over, and a family left uncalled is escalated."""
+"""A taken request can be handed over, a family left uncalled is escalated, and a request
+becomes a case only once judged suitable."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from cards import verbs
-from cards.i18n import LANGS, Lang
-from cards.requests import RequestView, request_card
+from cards.i18n import LANGS, Lang, t
+from cards.requests import RequestView, request_card, request_intake_form
 from mediation import requests as rq
 from mediation.model import Role
 from mediation.outbox import MessageKind
@@ -20,6 +21,7 @@ from mediation.request_queue import (
     TAKE_OVER,
     RequestAction,
     act_on_request,
+    begin_case,
     escalation_messages,
 )
 from mediation.requests import ContactRequest, FrontDoorPolicy, RequestStatus
@@ -118,6 +120,25 @@ def test_a_taken_request_left_uncalled_is_escalated_once_per_taker() -> None:
     assert due(date(2026, 3, 6), [over]) == {1: {"taken2-wd2"}}
 
 
+def test_a_request_becomes_a_case_only_once_judged_suitable() -> None:
+    for request in (sample(), rq.take(sample(), 1, RECEIVED)):
+        with pytest.raises(rq.NotJudgedYet):
+            rq.require_suitable(request)
+    with pytest.raises(rq.RequestClosed):
+        rq.require_suitable(sample(status=RequestStatus.NO_ANSWER))
+    rq.require_suitable(rq.judge_suitable(sample(), 1, RECEIVED))
+
+
+def test_english_goes_to_the_intake_as_another_language_with_an_interpreter() -> None:
+    values = rq.intake_values(sample(language="en"))
+    assert (values["language"], values["interpreter"]) == ("other", True)
+    for lang in LANGS:
+        form = request_intake_form(lang, 7, values, family_language="en")
+        assert_valid_card(form)
+        assert t(lang, "request.intake_english") in str(form)
+        assert t(lang, "request.intake_english") not in str(request_intake_form(lang, 7, values))
+
+
 # -- the card ---------------------------------------------------------------------------------
 
 
@@ -184,3 +205,5 @@ async def test_a_take_over_is_stored_and_the_holder_told_in_one_transaction() ->
     assert await act(kalle.aad_object_id, TAKE_OVER, taken.version) == over
     assert len(uow.store.outbox) == 1
     assert (await act(kalle.aad_object_id, ATTEMPT, over.version)).attempts == 1
+    with pytest.raises(rq.NotJudgedYet):
+        await begin_case(kalle.aad_object_id, 7, uow, store)  # type: ignore[arg-type]

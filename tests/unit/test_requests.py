@@ -144,7 +144,7 @@ def test_a_suitable_request_is_linked_to_one_case_only() -> None:
     assert linked.case_id == 12
     with pytest.raises(rq.RequestClosed):
         rq.link_case(linked, 13)
-    with pytest.raises(rq.RequestClosed):
+    with pytest.raises(rq.NotJudgedYet):
         rq.link_case(sample(), 12)
 
 

@@ -16,6 +16,7 @@ import pytest
 from cards import gallery
 from cards.base import plain
 from cards.case import details_card, my_cases_card, pair_complete_card, seat_released_card
+from cards.family_templates import TemplateView, templates_card
 from cards.i18n import LANGS, Lang, error_text
 from cards.mediators import registry_card
 from cards.messages import setup_done_card
@@ -24,6 +25,7 @@ from cards.reminders import ReminderReport, TroubleLine, report_card
 from cards.requests import RequestView, queue_card, request_card
 from cards.stats import written_feedback_card
 from mediation import errors
+from mediation.family_mail import FamilyMessage, Template
 from mediation.model import Child, Family, Parent
 from mediation.outbox import MessageKind, OutboxStatus
 from mediation.overview import AwayHolder, BankOverview, EmployerHours
@@ -213,6 +215,11 @@ def test_the_other_cards_that_show_typed_text(lang: Lang, monkeypatch: pytest.Mo
         "registry_card": registry_card(gallery.MEDIATORS, lang, gallery.POLICY, gallery.TODAY),
         "overview": bank_overview_card(overview, lang, gallery.ROSTER),
         "report_card": report_card(ReminderReport(7, True, (), (trouble,)), lang),
+        "templates_card": templates_card(
+            [TemplateView(m, Template(HOSTILE, "{when}"), True) for m in FamilyMessage],
+            "fi",
+            lang,
+        ),
     }
     for name, card in cards.items():
         assert_plain(card)

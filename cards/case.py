@@ -85,7 +85,7 @@ def seat_line(seat: SeatView, lang: Lang) -> Element:
             note = t(lang, "case.needs_experienced")
             runs.append({"type": "TextRun", "text": f" · {note}", "color": "Warning"})
     else:
-        name = plain(seat.holder_name) if seat.holder_name else t(lang, "case.holder_unknown")
+        name = plain(seat.holder_name or "") or t(lang, "case.holder_unknown")
         runs.append({"type": "TextRun", "text": name, "weight": "Bolder"})
         if seat.holder_is_new:
             runs.append(
@@ -97,14 +97,8 @@ def seat_line(seat: SeatView, lang: Lang) -> Element:
 def _seats_text(summary: CaseSummary, lang: Lang) -> str:
     parts = []
     for seat in summary.seats:
-        who = (
-            plain(seat.holder_name)
-            if seat.holder_name
-            else (
-                t(lang, "case.seat_free")
-                if seat.holder_id is None
-                else t(lang, "case.holder_unknown")
-            )
+        who = plain(seat.holder_name or "") or (
+            t(lang, "case.seat_free") if seat.holder_id is None else t(lang, "case.holder_unknown")
         )
         parts.append(f"{t(lang, 'case.seat', n=seat.n)}: {who}")
     return " · ".join(parts)
@@ -188,7 +182,7 @@ def assign_form(
                 lang,
                 "coord.seat_choice",
                 seat=t(lang, "case.seat", n=s.n),
-                holder=plain(s.holder_name) if s.holder_name else t(lang, "case.seat_free"),
+                holder=plain(s.holder_name or "") or t(lang, "case.seat_free"),
             ),
         )
         for s in summary.seats
@@ -510,10 +504,7 @@ def my_cases_card(summaries: Sequence[CaseSummary], lang: Lang) -> Card:
 
 def pair_complete_card(summary: CaseSummary, lang: Lang) -> Card:
     """To both mediators: the pair is complete, check the details for a conflict of interest."""
-    names = [
-        plain(s.holder_name) if s.holder_name else t(lang, "case.holder_unknown")
-        for s in summary.seats
-    ]
+    names = [plain(s.holder_name or "") or t(lang, "case.holder_unknown") for s in summary.seats]
     return card(
         lang,
         [

@@ -15,6 +15,7 @@ from bot.answers import CaseAnswers, with_form_id
 from bot.deps import ActionDeps, Card, Click, Handler
 from bot.teams import DeliveryFailed
 from cards import verbs
+from cards.base import plain
 from cards.i18n import Lang, error_text, form_problems, label, t, tn
 from cards.mediators import read_mediator_update
 from jobs import feedback as feedback_job
@@ -104,7 +105,7 @@ class CaseActions:
             pair = await services.worked_together(self.deps.uow_factory(), result.case, click.actor)
             if pair is not None:
                 name, shared = pair
-                notice += " " + tn(click.lang, "notice.worked_together", shared, name=name)
+                notice += " " + tn(click.lang, "notice.worked_together", shared, name=plain(name))
         return await self.answers.of(click, result.case, notice)
 
     async def release(self, click: Click) -> Card:
@@ -154,7 +155,11 @@ class CaseActions:
         if result.changed:
             holder = next(s.holder_name for s in result.case.seats if s.n == result.seat)
             notice = t(
-                click.lang, "notice.assigned", name=holder, seat=result.seat, code=result.case.code
+                click.lang,
+                "notice.assigned",
+                name=plain(holder or ""),
+                seat=result.seat,
+                code=result.case.code,
             )
         else:
             notice = t(click.lang, "notice.unchanged")
@@ -312,7 +317,7 @@ class CaseActions:
         if personal_quota:
             # A mediator marking themselves away from the quota card gets the quota card back.
             return await self._quota_card(click)
-        notice = t(click.lang, "notice.registry_saved", name=changed.name)
+        notice = t(click.lang, "notice.registry_saved", name=plain(changed.name))
         return await self.registry_card(click.actor, click.lang, notice=notice)
 
     async def _quota_card(

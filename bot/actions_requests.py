@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # The answer's notice for each action that changed the request.
 _DONE = {
     request_queue.TAKE: "request.notice.taken",
+    request_queue.TAKE_OVER: "request.notice.taken_over",
     request_queue.ATTEMPT: "request.notice.attempt",
     request_queue.SUITABLE: "request.notice.suitable",
     request_queue.NOT_SUITABLE: "request.notice.not_suitable",
@@ -43,7 +44,18 @@ _DONE = {
     request_queue.SAME_FAMILY: "request.notice.same_family",
 }
 # Refusals that come with the request as it now is.
-_ABOUT_ONE = (rq.StaleRequest, rq.RequestClosed, rq.TakenByAnother, rq.TooFewAttempts)
+_ABOUT_ONE = (
+    rq.StaleRequest,
+    rq.RequestClosed,
+    rq.NotJudgedYet,
+    rq.TakenByAnother,
+    rq.TooFewAttempts,
+)
+
+
+def _personal_chat_only(lang: Lang) -> Card:
+    """A request's family details never show in a channel: the refusal says where they do."""
+    return cards.error_card(lang, t(lang, "request.error.personal_chat_only"))
 
 
 class RequestActions:
@@ -60,6 +72,7 @@ class RequestActions:
 
         return {
             verbs.REQUEST_TAKE: acting(request_queue.TAKE),
+            verbs.REQUEST_TAKE_OVER: acting(request_queue.TAKE_OVER),
             verbs.REQUEST_ATTEMPT: acting(request_queue.ATTEMPT),
             verbs.REQUEST_SUITABLE: acting(request_queue.SUITABLE),
             verbs.REQUEST_NOT_SUITABLE: acting(request_queue.NOT_SUITABLE),
@@ -73,15 +86,21 @@ class RequestActions:
 
     # -- cards ------------------------------------------------------------------------------
 
-    async def view(self, request: ContactRequest) -> RequestView:
+    async def view(self, request: ContactRequest, viewer: int | None = None) -> RequestView:
         return await request_view(
-            self.deps.uow_factory, request, self.deps.policy.zone, self.policy.max_attempts
+            self.deps.uow_factory, request, self.deps.policy.zone, self.policy.max_attempts, viewer
         )
 
     async def card_of(
-        self, request: ContactRequest, lang: Lang, notice: str | None = None, error: bool = False
+        self,
+        request: ContactRequest,
+        lang: Lang,
+        notice: str | None = None,
+        error: bool = False,
+        viewer: int | None = None,
     ) -> Card:
-        return request_card(await self.view(request), lang, notice, notice_is_error=error)
+        view = await self.view(request, viewer)
+        return request_card(view, lang, notice, notice_is_error=error)
 
     async def queue_card(self, actor: str, lang: Lang, notice: str | None = None) -> Card:
         """Coordinators: the requests waiting. Everyone else is refused."""
@@ -97,7 +116,11 @@ class RequestActions:
         values: dict[str, object] | None = None,
     ) -> Card:
         form = request_intake_form(
-            lang, request.id, values if values is not None else rq.intake_values(request), problems
+            lang,
+            request.id,
+            values if values is not None else rq.intake_values(request),
+            problems,
+            family_language=request.form.language,
         )
         for action in form["actions"]:
             # A fresh id per form shown: a double click on save makes one case.
@@ -109,7 +132,7 @@ class RequestActions:
     async def act(self, click: Click, action: str) -> Card:
         """Take, record a call, or judge a request, as the clicked card showed it."""
         if not click.personal:
-            return cards.error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+            return _personal_chat_only(click.lang)
         cmd = request_queue.RequestAction(
             actor=click.actor,
             request_id=inputs.whole(click.data, "request_id") or 0,
@@ -130,25 +153,29 @@ class RequestActions:
             notice = " ".join(t(click.lang, f"request.problem.{field}") for field in exc.problems)
             return await self.card_of(request, click.lang, notice, True)
         request = result.request
+        if action == request_queue.TAKE_OVER and result.changed:
+            log.info("contact request %d taken over by mediator %s", request.id, request.taken_by)
         if action == request_queue.SUITABLE:
             card = self._intake(click.lang, request)
             card["body"].insert(0, text(t(click.lang, "request.notice.suitable"), color="Good"))
             return card
         key = _DONE[action] if result.changed else "request.notice.unchanged"
-        return await self.card_of(request, click.lang, t(click.lang, key))
+        return await self.card_of(request, click.lang, t(click.lang, key), viewer=result.by)
 
     async def show(self, click: Click) -> Card:
         """One request's card, opened from the queue."""
         if not click.personal:
-            return cards.error_card(click.lang, t(click.lang, "error.personal_chat_only"))
-        await request_queue.coordinator(click.actor, self.deps.uow(click))
+            return _personal_chat_only(click.lang)
+        me = await request_queue.coordinator(click.actor, self.deps.uow(click))
         request_id = inputs.whole(click.data, "request_id") or 0
         return await self.card_of(
-            await request_queue.load_request(self.store, request_id), click.lang
+            await request_queue.load_request(self.store, request_id), click.lang, viewer=me.id
         )
 
     async def figures(self, click: Click) -> Card:
         """A year's contact requests in figures, for the bank's joint meetings."""
+        if not click.personal:
+            return _personal_chat_only(click.lang)
         await request_queue.coordinator(click.actor, self.deps.uow(click))
         year = inputs.whole(click.data, "year", low=2000, high=2100) or 2000
         zone = self.deps.policy.zone
@@ -163,7 +190,7 @@ class RequestActions:
     async def intake(self, click: Click) -> Card:
         """The prefilled intake form of a request judged suitable, shown again."""
         if not click.personal:
-            return cards.error_card(click.lang, t(click.lang, "error.personal_chat_only"))
+            return _personal_chat_only(click.lang)
         request_id = inputs.whole(click.data, "request_id") or 0
         try:
             request = await request_queue.begin_case(
@@ -177,7 +204,7 @@ class RequestActions:
         """The intake of a suitable request is saved: the case is made and linked to it."""
         lang = click.lang
         if not click.personal:
-            return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return _personal_chat_only(lang)
         request_id = inputs.whole(click.data, "request_id") or 0
         form = {k: v for k, v in click.data.items() if k not in ("form_id", "request_id")}
         try:

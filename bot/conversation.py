@@ -26,7 +26,7 @@ from mediation.outbox import MessageKind
 log = logging.getLogger(__name__)
 
 # Commands that show people's data: asked in a channel, they answer in personal chat.
-PRIVATE_COMMANDS = frozenset({"my cases", "mediators", "stats"})
+PRIVATE_COMMANDS = frozenset({"my cases", "mediators", "stats", "requests"})
 # What a booker may ask; anything else is refused with what they can do instead.
 BOOKER_COMMANDS = frozenset({"help", "language", "book"})
 
@@ -109,9 +109,7 @@ class Conversation:
         if command == "reminders":
             return await self.jobs.reminders_card(actor, lang)
         if command == "requests":
-            if not message.personal:
-                # The queue holds families' contact details: never in a channel.
-                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            # Asked in a channel, the queue goes to personal chat (PRIVATE_COMMANDS).
             return await self.requests.queue_card(actor, lang)
         if command == "stats":
             return await self.feedback.stats_command(actor, lang, args)

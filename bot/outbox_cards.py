@@ -14,6 +14,7 @@ from bot.deps import CalendarService, Card, FeedbackDeps
 from bot.request_views import request_view
 from bot.teams import TeamsGateway
 from cards import calendar as calendar_cards
+from cards.base import plain
 from cards.calendar import record_card
 from cards.feedback import case_feedback_card, client_link_card
 from cards.i18n import Lang, format_date, t
@@ -27,7 +28,7 @@ from mediation.feedback import client_link as get_client_link
 from mediation.outbox import MessageKind, OutboxMessage
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
-from mediation.requests import FrontDoorPolicy, RequestStore
+from mediation.requests import FrontDoorPolicy, RequestStatus, RequestStore
 
 
 def qr_data_uri(url: str) -> str:
@@ -54,7 +55,11 @@ class MessageRenderer:
 
     async def __call__(self, message: OutboxMessage, lang: Lang) -> Card:
         kind, payload = message.key.kind, message.payload
-        if kind in (MessageKind.CONTACT_REQUEST, MessageKind.REQUEST_ESCALATION):
+        if kind in (
+            MessageKind.CONTACT_REQUEST,
+            MessageKind.REQUEST_ESCALATION,
+            MessageKind.REQUEST_TAKEN_OVER,
+        ):
             return await self._request_card(message, lang)
         if kind is MessageKind.ESCALATION:
             # The coordinators get the case card itself, with the reason on top.
@@ -102,17 +107,33 @@ class MessageRenderer:
         request = await self.requests.get(request_id) if self.requests is not None else None
         if request is None:
             return cards.notice_card(lang, t(lang, "request.error.not_found"))
+        days = self.front_door.escalate_after_working_days
+        taken = request.status is RequestStatus.TAKEN
         if message.key.kind is MessageKind.CONTACT_REQUEST:
             notice = t(lang, "request.new")
+        elif message.key.kind is MessageKind.REQUEST_TAKEN_OVER:
+            notice = t(
+                lang, "request.taken_over_by", n=request_id, name=plain(await self._name(message))
+            )
+        elif taken and request.form.urgent:
+            notice = t(lang, "request.escalation_taken_urgent", n=request_id)
+        elif taken:
+            notice = t(lang, "request.escalation_taken", n=request_id, days=days)
         elif request.form.urgent:
             notice = t(lang, "request.escalation_urgent", n=request_id)
         else:
-            days = self.front_door.escalate_after_working_days
             notice = t(lang, "request.escalation", n=request_id, days=days)
         view = await request_view(
             self.uow_factory, request, self.policy.zone, self.front_door.max_attempts
         )
         return request_card(view, lang, notice, notice_is_error=request.form.urgent)
+
+    async def _name(self, message: OutboxMessage) -> str:
+        """The name of the coordinator a request message names (``by``), as the registry has it."""
+        uow = self.uow_factory()
+        async with uow:
+            found = await uow.mediators.get(int(message.payload.get("by") or 0))
+        return found.name if found is not None else "?"
 
     async def client_feedback_link(self, case_id: int, parent_no: int) -> tuple[ClientLink, str]:
         """One parent's feedback link (made on first use) and its full URL."""

@@ -19,6 +19,7 @@ async def request_view(
     request: ContactRequest,
     zone: ZoneInfo,
     max_attempts: int,
+    viewer: int | None = None,
 ) -> RequestView:
     """The view of ``request`` for its card; two small reads of the registry and the case."""
     ids = [i for i in (request.taken_by, request.judged_by) if i is not None]
@@ -34,4 +35,5 @@ async def request_view(
         max_attempts,
         case.code if case is not None else None,
         tuple((c.id, c.code) for c in going_on if c.id is not None)[-MAX_CASES_LISTED:],
+        viewer,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,6 +13,53 @@ Element = dict[str, Any]
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"  # Teams' level for Action.Execute
+
+
+# What a person typed becomes plain text: the characters that would make Markdown are swapped
+# for look-alikes that Teams shows as they are (see ``plain``).
+_ZERO_WIDTH_JOINER = "\u200d"
+_EVERYWHERE = str.maketrans({"*": "\u2217", "~": "\u223c", "`": "\u02cb"})  # ∗ ∼ ˋ
+_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # not between two letters or digits
+_LINK = re.compile(r"\](?=\()")
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_LINE_MARK = re.compile(r"^([ \t]*)(#|>|=|[-+](?=\s|-|$)|\d{1,9}[.)](?=\s|$))", re.MULTILINE)
+_LINE_LOOK_ALIKE = {"#": "\uff03", ">": "\u203a", "=": "\uff1d", "-": "\u2011", "+": "\uff0b"}
+
+
+def _line_mark(match: re.Match[str]) -> str:
+    indent, mark = match.groups()
+    if mark[-1] in ".)":  # "1." or "1)": the digits stay, the dot becomes a one-dot leader
+        return indent + mark[:-1] + ("\u2024" if mark[-1] == "." else "\uff09")
+    return indent + _LINE_LOOK_ALIKE[mark]
+
+
+def plain(value: str) -> str:
+    """Text a person typed, shown as plain text in a TextBlock, a fact or a choice.
+
+    Teams renders Markdown in TextBlocks, facts and choices, and it does not reliably honour
+    a backslash escape, so the few characters that would make markup are replaced by
+    characters that look the same to a reader but mean nothing to Markdown:
+
+    - ``*``, ``~`` and backticks everywhere (∗ ∼ ˋ): a lone one could pair with another
+      on the same line, from the next value the card joins to it;
+    - ``_`` unless it stands between two letters or digits (＿): inside a word, as in
+      ``first_last@example.fi``, Markdown never reads it as emphasis, and an address a
+      coordinator copies stays right;
+    - ``](`` of a link gets a zero-width joiner between its brackets, so ``[text](url)``
+      stays readable but is no link;
+    - ``<`` before a letter, ``/``, ``!`` or ``?`` (‹), so ``<at>`` is no mention and no
+      tag is read;
+    - at the start of a line only: ``#`` (＃), ``>`` (›), ``=`` (＝), a ``-`` or ``+``
+      list marker (‑ ＋) and the dot or parenthesis of ``1.`` / ``1)`` (․ ）), so no
+      heading, quote or list begins. A phone number's ``+358`` is no list marker and stays.
+
+    Catalog text is never passed through here: its own Markdown is meant.
+    """
+    value = value.translate(_EVERYWHERE)
+    value = _UNDERSCORE.sub("\uff3f", value)
+    value = _LINK.sub("]" + _ZERO_WIDTH_JOINER, value)
+    value = _TAG.sub("\u2039", value)
+    return _LINE_MARK.sub(_line_mark, value)
 
 
 def card(lang: str, body: Iterable[Element], actions: Iterable[Element] = ()) -> Card:

@@ -19,6 +19,7 @@ from cards.base import (
     execute,
     facts,
     heading,
+    plain,
     show_card,
     text,
     text_input,
@@ -84,7 +85,7 @@ def seat_line(seat: SeatView, lang: Lang) -> Element:
             note = t(lang, "case.needs_experienced")
             runs.append({"type": "TextRun", "text": f" · {note}", "color": "Warning"})
     else:
-        name = seat.holder_name or t(lang, "case.holder_unknown")
+        name = plain(seat.holder_name or "") or t(lang, "case.holder_unknown")
         runs.append({"type": "TextRun", "text": name, "weight": "Bolder"})
         if seat.holder_is_new:
             runs.append(
@@ -96,7 +97,7 @@ def seat_line(seat: SeatView, lang: Lang) -> Element:
 def _seats_text(summary: CaseSummary, lang: Lang) -> str:
     parts = []
     for seat in summary.seats:
-        who = seat.holder_name or (
+        who = plain(seat.holder_name or "") or (
             t(lang, "case.seat_free") if seat.holder_id is None else t(lang, "case.holder_unknown")
         )
         parts.append(f"{t(lang, 'case.seat', n=seat.n)}: {who}")
@@ -163,7 +164,11 @@ def _details_button(summary: CaseSummary, lang: Lang) -> Element:
 def assign_choice_title(choice: AssignChoice, lang: Lang) -> str:
     """'Outi Osaava · 1/2 this term · worked together once': what the list weighs."""
     title = t(
-        lang, "assign.load", name=choice.name, used=choice.term_packages, quota=choice.term_quota
+        lang,
+        "assign.load",
+        name=plain(choice.name),
+        used=choice.term_packages,
+        quota=choice.term_quota,
     )
     if choice.worked_together:
         title += " · " + tn(lang, "assign.worked_together", choice.worked_together)
@@ -186,7 +191,7 @@ def assign_form(
                 lang,
                 "coord.seat_choice",
                 seat=t(lang, "case.seat", n=s.n),
-                holder=s.holder_name or t(lang, "case.seat_free"),
+                holder=plain(s.holder_name or "") or t(lang, "case.seat_free"),
             ),
         )
         for s in summary.seats
@@ -431,18 +436,18 @@ def details_card(details: CaseDetails, lang: Lang, *, coordinator: bool = False)
     for n, parent in enumerate(details.family.parents, start=1):
         body.append(text(t(lang, "details.parent", n=n), weight="Bolder", separator=True))
         # A name in a text block, with room to break: a fact's value is cut off at the edge.
-        body.append(text(breakable(parent.name), spacing="Small"))
+        body.append(text(breakable(plain(parent.name)), spacing="Small"))
         body.append(
             facts(
                 [
-                    (t(lang, "details.phone"), parent.phone or missing),
-                    (t(lang, "details.email"), parent.email or missing),
+                    (t(lang, "details.phone"), plain(parent.phone) or missing),
+                    (t(lang, "details.email"), plain(parent.email) or missing),
                 ]
             )
         )
     if details.family.children:
         children = [
-            t(lang, "details.child_named", year=c.birth_year, name=c.first_name)
+            t(lang, "details.child_named", year=c.birth_year, name=plain(c.first_name))
             if c.first_name
             else str(c.birth_year)
             for c in details.family.children
@@ -505,7 +510,7 @@ def my_cases_card(summaries: Sequence[CaseSummary], lang: Lang) -> Card:
 
 def pair_complete_card(summary: CaseSummary, lang: Lang) -> Card:
     """To both mediators: the pair is complete, check the details for a conflict of interest."""
-    names = [s.holder_name or t(lang, "case.holder_unknown") for s in summary.seats]
+    names = [plain(s.holder_name or "") or t(lang, "case.holder_unknown") for s in summary.seats]
     return card(
         lang,
         [
@@ -523,7 +528,7 @@ def seat_released_card(summary: CaseSummary, mediator_name: str, reason: str, la
         lang,
         [
             heading(t(lang, "released.title", code=summary.code)),
-            text(t(lang, f"released.{reason}", name=mediator_name, code=summary.code)),
+            text(t(lang, f"released.{reason}", name=plain(mediator_name), code=summary.code)),
             text(
                 t(
                     lang,

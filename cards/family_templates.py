@@ -7,7 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cards import verbs
-from cards.base import Card, Element, card, container, execute, heading, show_card, text, text_input
+from cards.base import (
+    Card,
+    Element,
+    card,
+    container,
+    execute,
+    heading,
+    plain,
+    show_card,
+    text,
+    text_input,
+)
 from cards.i18n import Lang, t
 from mediation.family_mail import (
     BODY_MAX,
@@ -79,7 +90,7 @@ def templates_card(
                         weight="Bolder",
                         separator=True,
                     ),
-                    text(view.template.subject, subtle=True, spacing="Small"),
+                    text(plain(view.template.subject), subtle=True, spacing="Small"),
                     {"type": "ActionSet", "actions": tools},
                 ]
             )

@@ -17,6 +17,7 @@ from datetime import date
 from importlib import resources
 from typing import Literal, cast
 
+from cards.base import plain
 from mediation import errors
 from mediation.model import AwayPeriod
 from mediation.registry import RegistryFileError, RowProblem
@@ -362,9 +363,19 @@ _RENDERERS: dict[str, Callable[[Lang, errors.DomainError], str]] = {
 }
 
 
+def _with_plain_params(err: errors.DomainError) -> errors.DomainError:
+    """The error with its words made plain: a refusal may name a mediator as typed."""
+    shown = type(err).__new__(type(err))
+    shown.__dict__.update(err.__dict__)
+    shown.args = err.args
+    shown.params = {k: plain(v) if isinstance(v, str) else v for k, v in err.params.items()}
+    return shown
+
+
 def error_text(lang: Lang, err: errors.DomainError) -> str:
     """A domain error as a sentence in ``lang``, with its numbers and names filled in."""
     render = _RENDERERS.get(err.key)
+    err = _with_plain_params(err)
     try:
         if render is not None:
             return render(lang, err)

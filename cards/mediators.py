@@ -21,6 +21,7 @@ from cards.base import (
     date_input,
     execute,
     heading,
+    plain,
     problem,
     show_card,
     text,
@@ -123,9 +124,9 @@ def _registry_line(
     m: Mediator, lang: Lang, policy: BankPolicy, today: date, *, brief: bool = False
 ) -> Element:
     experience = "registry.experienced" if m.is_experienced(policy) else "registry.new"
-    parts = [f"**{m.name}**"]
+    parts = [f"**{plain(m.name)}**"]
     if not brief:
-        parts += [m.employer, _languages(lang, m.languages)]
+        parts += [plain(m.employer), _languages(lang, m.languages)]
     if not m.is_booker:
         parts.append(t(lang, experience, count=m.completed_cases))
     if m.is_coordinator or m.is_booker:
@@ -168,7 +169,7 @@ def registry_card(
     if notice:
         head.insert(0, text(notice, weight="Bolder", color="Good"))
     lines = [_registry_line(m, lang, policy, today) for m in people]
-    editable = [(str(m.id), m.name) for m in people if m.id is not None]
+    editable = [(str(m.id), plain(m.name)) for m in people if m.id is not None]
     actions: list[Element] = []
     if editable:
         form: list[Element] = [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cards.base import Card, card, facts, heading, text
+from cards.base import Card, card, facts, heading, plain, text
 from cards.commands import (
     BOOK,
     CANONICAL,
@@ -71,7 +71,9 @@ def error_card(lang: Lang, message: str) -> Card:
 def setup_done_card(lang: Lang, channel_name: str | None) -> Card:
     """To the coordinator who made a channel the bank's channel."""
     done = (
-        t(lang, "setup.done_named", channel=channel_name) if channel_name else t(lang, "setup.done")
+        t(lang, "setup.done_named", channel=plain(channel_name))
+        if channel_name
+        else t(lang, "setup.done")
     )
     return card(
         lang,

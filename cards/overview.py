@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cards.base import Card, Element, card, facts, heading, show_card, text
+from cards.base import Card, Element, card, facts, heading, plain, show_card, text
 from cards.case import assign_form, assign_submit
 from cards.i18n import Lang, format_date, t, term_label
 from cards.stats import decimal
@@ -21,7 +21,7 @@ def bank_overview_card(view: BankOverview, lang: Lang, mediators: Roster | None 
         heading(t(lang, "overview.packages"), separator=True),
         facts(
             (
-                m.name,
+                plain(m.name),
                 t(
                     lang,
                     "overview.package_line",
@@ -36,13 +36,17 @@ def bank_overview_card(view: BankOverview, lang: Lang, mediators: Roster | None 
         heading(t(lang, "overview.employers"), separator=True),
         facts(
             (
-                e.employer,
+                plain(e.employer),
                 t(lang, "overview.hours_line", hours=decimal(lang, e.hours), committed=e.committed),
             )
             for e in view.employers
         ),
         heading(t(lang, "overview.without_case"), separator=True),
-        text(", ".join(view.without_case) if view.without_case else t(lang, "overview.everyone")),
+        text(
+            ", ".join(map(plain, view.without_case))
+            if view.without_case
+            else t(lang, "overview.everyone")
+        ),
         heading(t(lang, "overview.away"), separator=True),
     ]
     actions: list[Element] = []
@@ -54,7 +58,7 @@ def bank_overview_card(view: BankOverview, lang: Lang, mediators: Roster | None 
             "overview.away_line",
             code=away.summary.code,
             seat=away.seat,
-            name=away.name,
+            name=plain(away.name),
             back=format_date(lang, away.back),
         )
         body.append(text(line))

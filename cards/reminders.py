@@ -18,6 +18,7 @@ from cards.base import (
     execute,
     facts,
     heading,
+    plain,
     text,
     text_input,
 )
@@ -206,7 +207,7 @@ def report_card(report: ReminderReport, lang: Lang, notice: str | None = None) -
                 lang,
                 "report.trouble_line",
                 kind=t(lang, f"report.kind.{line.kind}"),
-                name=line.recipient_name,
+                name=plain(line.recipient_name),
                 day=format_date(lang, line.created),
                 status=t(lang, f"report.status.{line.status}"),
             )

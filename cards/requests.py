@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +18,11 @@ from cards.base import (
     execute,
     facts,
     heading,
+    plain,
     show_card,
     text,
 )
-from cards.i18n import Lang, format_date, label, t
+from cards.i18n import Lang, format_date, label, t, tn
 from cards.intake import intake_form
 from mediation.requests import (
     NOT_SUITABLE_REASONS,
@@ -30,6 +32,12 @@ from mediation.requests import (
     RequestFigures,
     RequestStatus,
 )
+
+# The queue card lists the first requests waiting and says how many more there are: after a
+# flood the whole queue would not fit Teams' 28 KB, nor be read by anyone. Serialized as the
+# Bot Framework sends it, the card stays under the budget.
+QUEUE_SHOWN = 50
+QUEUE_BUDGET = 24_000
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class RequestView:
     max_attempts: int
     case_code: str | None = None  # the case a suitable request became
     cases: tuple[tuple[int, str], ...] = ()  # cases going on (id, code), for the other parent
+    viewer: int | None = None  # the coordinator the card is for, when known
 
 
 def _moment(lang: Lang, moment: datetime, zone: ZoneInfo) -> str:
@@ -53,7 +62,10 @@ def _status(lang: Lang, view: RequestView) -> str:
     request = view.request
     who = view.names.get(request.taken_by or 0, "?")
     if request.status is RequestStatus.TAKEN:
-        return t(lang, "request.status.taken", name=who)
+        if request.taken_at is None:
+            return t(lang, "request.status.taken", name=plain(who))
+        when = _moment(lang, request.taken_at, view.zone)
+        return t(lang, "request.status.taken_at", name=plain(who), when=when)
     if request.status is RequestStatus.SUITABLE and view.case_code:
         return t(lang, "request.status.case", code=view.case_code)
     if request.status is RequestStatus.NOT_SUITABLE:
@@ -82,6 +94,9 @@ def _actions(lang: Lang, view: RequestView) -> list[Element]:
         found.append(
             execute(t(lang, "request.action.take"), verbs.REQUEST_TAKE, data, style="positive")
         )
+    elif view.viewer is None or view.viewer != request.taken_by:
+        # Someone else holds it (or the card goes to several people): it can be taken over.
+        found.append(execute(t(lang, "request.action.take_over"), verbs.REQUEST_TAKE_OVER, data))
     found.append(execute(t(lang, "request.action.attempt"), verbs.REQUEST_ATTEMPT, data))
     found.append(execute(t(lang, "request.action.suitable"), verbs.REQUEST_SUITABLE, data))
     found.append(
@@ -160,16 +175,16 @@ def request_card(
     municipality = (
         t(lang, "contact.municipality.other")
         if form.municipality == OUTSIDE_AREA
-        else form.municipality
+        else plain(form.municipality)
     )
     times = ", ".join(t(lang, f"contact.call_times.{c}") for c in form.call_times)
     body.append(
         facts(
             [
                 (t(lang, "request.field.received"), _moment(lang, request.created_at, view.zone)),
-                (t(lang, "request.field.name"), form.parent_name),
-                (t(lang, "request.field.phone"), form.phone or "-"),
-                (t(lang, "request.field.email"), form.email or "-"),
+                (t(lang, "request.field.name"), plain(form.parent_name)),
+                (t(lang, "request.field.phone"), plain(form.phone) or "-"),
+                (t(lang, "request.field.email"), plain(form.email) or "-"),
                 (t(lang, "request.field.call_times"), times or t(lang, "request.any_time")),
                 (t(lang, "request.field.language"), t(lang, f"contact.language.{form.language}")),
                 (t(lang, "request.field.municipality"), municipality),
@@ -209,7 +224,9 @@ def request_card(
 def queue_card(
     views: Sequence[RequestView], lang: Lang, year: int, notice: str | None = None
 ) -> Card:
-    """The requests waiting: urgent first, then the oldest; any one opens as its own card."""
+    """The requests waiting, in the order given (urgent first, then the oldest): the first
+    ``QUEUE_SHOWN`` that fit the card's budget, and how many more wait; any one opens as its
+    own card."""
     body: list[Element] = []
     if notice:
         body.append(text(notice, weight="Bolder"))
@@ -218,12 +235,15 @@ def queue_card(
     if not views:
         body.append(text(t(lang, "requests.empty")))
         return card(lang, body, [figures])
-    options = []
-    for view in views:
+    options: list[tuple[str, str]] = []
+    size = len(json.dumps(body))
+    for view in views[:QUEUE_SHOWN]:
         request = view.request
         municipality = request.form.municipality
         if municipality == OUTSIDE_AREA:
             municipality = t(lang, "contact.municipality.other")
+        else:
+            municipality = plain(municipality)
         line = t(
             lang,
             "requests.line",
@@ -234,13 +254,23 @@ def queue_card(
         )
         if request.form.urgent:
             line = f"{t(lang, 'request.urgent')} · {line}"
-        body.append(text(line, color="Attention" if request.form.urgent else None, separator=True))
-        options.append((str(request.id), t(lang, "requests.option", n=request.id)))
+        item = text(line, color="Attention" if request.form.urgent else None, separator=True)
+        option = (str(request.id), t(lang, "requests.option", n=request.id))
+        choice = {"title": option[1], "value": option[0]}
+        cost = len(json.dumps([item, choice]))
+        if size + cost > QUEUE_BUDGET:
+            break
+        size += cost
+        body.append(item)
+        options.append(option)
+    if len(options) < len(views):
+        body.append(text(tn(lang, "requests.more", len(views) - len(options)), weight="Bolder"))
     body.append(
         choice_set(
             "request_id",
             t(lang, "requests.choose"),
             options,
+            style="filtered",
             value=options[0][0],
             required_message=t(lang, "requests.choose"),
         )
@@ -295,10 +325,17 @@ def request_intake_form(
     request_id: int,
     values: Mapping[str, object],
     problems: Mapping[str, str] | None = None,
+    *,
+    family_language: str = "",
 ) -> Card:
-    """The intake form prefilled from a suitable request; saving it links the new case."""
+    """The intake form prefilled from a suitable request; saving it links the new case.
+
+    ``family_language``: the language the parent chose on the contact form; English, which
+    the intake does not list, is said on the form."""
     form = intake_form(lang, values, problems)
     form["body"].insert(1, text(t(lang, "request.intake_note", n=request_id), weight="Bolder"))
+    if family_language == "en":
+        form["body"].insert(2, text(t(lang, "request.intake_english"), color="Warning"))
     form["actions"] = [
         execute(t(lang, "intake.submit"), verbs.REQUEST_CREATE_CASE, {"request_id": request_id})
     ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from functools import partial
 
-from cards.base import Card, Element, card, container, execute, facts, heading, text
+from cards.base import Card, Element, card, container, execute, facts, heading, plain, text
 from cards.i18n import Lang, format_date, label, t, term_label, tn
 from cards.verbs import STATS_SHOW, STATS_WRITTEN
 from mediation.model import CaseStatus, MeetingKind, Outcome
@@ -256,7 +256,7 @@ def _mediators(lang: Lang, s: YearStats) -> list[Element]:
     columns = " · ".join([*terms, t(lang, "stats.col.quota"), t(lang, "stats.col.hours")])
     people = [
         (
-            p.name,
+            plain(p.name),
             " · ".join(
                 [
                     *(f"{p.packages.get(term, 0)}/{p.term_quota.get(term, 0)}" for term in s.terms),
@@ -361,7 +361,7 @@ def written_feedback_card(
                 source=t(lang, f"written.source.{line.source}"),
             )
             items.append(heading(title, separator=True))
-        items.append(text(f"“{line.text}”", spacing="Small"))
+        items.append(text(f"“{plain(line.text)}”", spacing="Small"))
         if line.may_identify:
             items.append(text(t(lang, "written.may_identify"), color="Warning", size="Small"))
         cost = len(json.dumps(items))

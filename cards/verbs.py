@@ -25,6 +25,7 @@ FEEDBACK_MEETING = "feedback.meeting"
 FEEDBACK_CASE = "feedback.case"
 STATS_SHOW = "stats.show"
 REQUEST_TAKE = "request.take"
+REQUEST_TAKE_OVER = "request.take_over"  # from the coordinator who holds it
 REQUEST_ATTEMPT = "request.attempt"
 REQUEST_SUITABLE = "request.suitable"
 REQUEST_NOT_SUITABLE = "request.not_suitable"
@@ -65,6 +66,7 @@ VERBS: frozenset[str] = frozenset(
         FEEDBACK_CASE,
         STATS_SHOW,
         REQUEST_TAKE,
+        REQUEST_TAKE_OVER,
         REQUEST_ATTEMPT,
         REQUEST_SUITABLE,
         REQUEST_NOT_SUITABLE,

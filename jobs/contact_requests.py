@@ -1,4 +1,4 @@
-"""Contact requests: each new one goes to the coordinators; one nobody takes is escalated."""
+"""Contact requests: each new one goes to the coordinators; a family left uncalled is escalated."""
 
 from __future__ import annotations
 
@@ -36,6 +36,6 @@ async def run(ctx: JobContext) -> int:
         coordinators,
         ctx.front_door,
         ctx.days.is_holiday,
-        lambda request: ctx.bank.local_date(request.created_at),
+        ctx.bank.local_date,
     )
     return await ctx.send(found)

@@ -28,7 +28,8 @@ class MessageKind(enum.StrEnum):
     CLIENT_LINK = "client_link"
     JOINT_MEETING = "joint_meeting"
     CONTACT_REQUEST = "contact_request"  # a family's new request, to the coordinators
-    REQUEST_ESCALATION = "request_escalation"  # a request nobody has taken
+    REQUEST_ESCALATION = "request_escalation"  # a family still waiting for a call
+    REQUEST_TAKEN_OVER = "request_taken_over"  # to the coordinator whose request was taken over
     # What a change to a case tells Teams, written with the change (mediation/notices.py).
     CASE_POST = "case_post"  # the case's anonymous card, a new thread in the bank channel
     CARD_UPDATE = "card_update"  # the channel card re-rendered as the case now stands

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from mediation import errors
 from mediation import requests as rq
@@ -23,12 +23,13 @@ from mediation.services.common import actor
 
 # The names of what a coordinator may do with a request, as the card's buttons send them.
 TAKE = "take"
+TAKE_OVER = "take_over"  # from another coordinator, who is told
 ATTEMPT = "attempt"
 SUITABLE = "suitable"
 NOT_SUITABLE = "not_suitable"
 NO_ANSWER = "no_answer"
 SAME_FAMILY = "same_family"
-ACTIONS = (TAKE, ATTEMPT, SUITABLE, NOT_SUITABLE, NO_ANSWER, SAME_FAMILY)
+ACTIONS = (TAKE, TAKE_OVER, ATTEMPT, SUITABLE, NOT_SUITABLE, NO_ANSWER, SAME_FAMILY)
 # A request joins only a case that is still going on.
 ACTIVE_CASES = (CaseStatus.OPEN, CaseStatus.PAIRED, CaseStatus.IN_PROGRESS, CaseStatus.FOLLOW_UP)
 
@@ -48,6 +49,7 @@ class RequestAction:
 class RequestResult:
     request: ContactRequest
     changed: bool
+    by: int | None = None  # the coordinator who acted
 
 
 async def coordinator(actor_aad: str, uow: UnitOfWork) -> Mediator:
@@ -78,11 +80,13 @@ async def act_on_request(
     assert me.id is not None
     request = await load_request(store, cmd.request_id)
     now = clock.now()
-    if cmd.action == TAKE and request.taken_by == me.id and request.status.in_queue:
-        return RequestResult(request, False)  # a double click on "I'll call"
+    if cmd.action in (TAKE, TAKE_OVER) and request.taken_by == me.id and request.status.in_queue:
+        return RequestResult(request, False, me.id)  # a double click on "I'll call" or "Take over"
     rq.check_request_current(request, cmd.shown_version)
     if cmd.action == TAKE:
         changed = rq.take(request, me.id, now)
+    elif cmd.action == TAKE_OVER:
+        return await _take_over(request, me, uow, store, now)
     elif cmd.action == ATTEMPT:
         changed = rq.record_attempt(request, me.id, now)
     elif cmd.action == SUITABLE:
@@ -97,10 +101,28 @@ async def act_on_request(
     else:
         raise ValueError(f"no such request action: {cmd.action}")
     if changed == request:
-        return RequestResult(request, False)
+        return RequestResult(request, False, me.id)
     if not await store.save(changed, request.version):
         raise rq.StaleRequest(await load_request(store, cmd.request_id))
-    return RequestResult(await load_request(store, cmd.request_id), True)
+    return RequestResult(await load_request(store, cmd.request_id), True, me.id)
+
+
+async def _take_over(
+    request: ContactRequest, me: Mediator, uow: UnitOfWork, store: RequestStore, now: datetime
+) -> RequestResult:
+    """The request becomes ``me``'s; the coordinator who held it is told, in one transaction."""
+    assert me.id is not None
+    changed = rq.take_over(request, me.id, now)
+    if changed == request:
+        return RequestResult(request, False, me.id)
+    async with uow:
+        if not await uow.requests.save(changed, request.version):
+            raise rq.StaleRequest(await load_request(store, request.id))
+        before = await uow.mediators.get(request.taken_by) if request.taken_by else None
+        if before is not None and before.aad_object_id:
+            await uow.outbox.add([taken_over_message(changed, before, me)], now)
+        await uow.commit()
+    return RequestResult(await load_request(store, request.id), True, me.id)
 
 
 async def _active_case(uow: UnitOfWork, case_id: int | None) -> int:
@@ -118,8 +140,7 @@ async def begin_case(
     """The suitable request a coordinator is about to make a case of, or the refusal."""
     await coordinator(actor_aad, uow)
     request = await load_request(store, request_id)
-    if request.status is not RequestStatus.SUITABLE or request.case_id is not None:
-        raise rq.RequestClosed(request)
+    rq.require_suitable(request)
     return request
 
 
@@ -158,26 +179,35 @@ def announce_messages(
     return [_message(MessageKind.CONTACT_REQUEST, p, request, "new") for p in people]
 
 
+def taken_over_message(request: ContactRequest, before: Mediator, me: Mediator) -> NewMessage:
+    """To the coordinator who held the request: who took it over (ids only, as every payload)."""
+    key = OutboxKey(
+        MessageKind.REQUEST_TAKEN_OVER,
+        before.aad_object_id.lower(),
+        f"request:{request.id}",
+        f"v{request.version}",
+    )
+    return NewMessage(key, {"request_id": request.id, "urgent": request.form.urgent, "by": me.id})
+
+
 def escalation_messages(
     today: date,
     requests: Sequence[ContactRequest],
     coordinators: Sequence[Mediator],
     policy: FrontDoorPolicy,
     is_holiday: Callable[[date], bool],
-    local_date: Callable[[ContactRequest], date],
+    local_date: Callable[[datetime], date],
 ) -> list[NewMessage]:
-    """Nobody has taken it: urgent requests are escalated at once, others after N working days."""
+    """A family waits for a call, whether nobody has taken the request or its taker has recorded
+    no call: urgent requests are escalated at once, others after N working days; a request
+    taken, or taken over, is escalated again for its new taker."""
     found: list[NewMessage] = []
     for request in requests:
-        if request.status is not RequestStatus.NEW:
+        if not rq.is_overdue(request, today, policy, is_holiday, local_date):
             continue
-        if request.form.urgent:
-            period = "urgent"
-        else:
-            waited = rq.working_days_after(local_date(request), today, is_holiday)
-            if waited < policy.escalate_after_working_days:
-                continue
-            period = f"wd{policy.escalate_after_working_days}"
+        period = "urgent" if request.form.urgent else f"wd{policy.escalate_after_working_days}"
+        if request.status is RequestStatus.TAKEN:
+            period = f"taken{request.taken_by}-{period}"
         people = _recipients(coordinators, today, everyone=True)
         found += [_message(MessageKind.REQUEST_ESCALATION, p, request, period) for p in people]
     return found

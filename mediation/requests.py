@@ -256,6 +256,16 @@ class RequestClosed(errors.DomainError):
         self.request = request
 
 
+class NotJudgedYet(errors.DomainError):
+    """A case is made only of a request judged suitable."""
+
+    key = "request.error.not_judged"
+
+    def __init__(self, request: ContactRequest) -> None:
+        super().__init__(f"request {request.id} is not judged suitable yet")
+        self.request = request
+
+
 class TakenByAnother(errors.DomainError):
     key = "request.error.taken"
 
@@ -312,6 +322,42 @@ def take(request: ContactRequest, me: int, now: datetime) -> ContactRequest:
     if request.taken_by is not None:
         raise TakenByAnother(request)
     return dataclasses.replace(request, status=RequestStatus.TAKEN, taken_by=me, taken_at=now)
+
+
+def take_over(request: ContactRequest, me: int, now: datetime) -> ContactRequest:
+    """Another coordinator may take over a request someone holds: it is theirs from now."""
+    require_in_queue(request)
+    if request.taken_by is None or request.taken_by == me:
+        return take(request, me, now)
+    return dataclasses.replace(request, taken_by=me, taken_at=now)
+
+
+def waiting_since(request: ContactRequest) -> datetime | None:
+    """When the family's wait for a call began: the request's arrival while nobody has taken
+    it, the taking while its taker has recorded no call; None once a call is recorded or the
+    request is judged."""
+    if request.status is RequestStatus.NEW:
+        return request.created_at
+    if request.status is RequestStatus.TAKEN and request.first_call_at is None:
+        return request.taken_at or request.created_at
+    return None
+
+
+def is_overdue(
+    request: ContactRequest,
+    today: date,
+    policy: FrontDoorPolicy,
+    is_holiday: Callable[[date], bool],
+    local_date: Callable[[datetime], date],
+) -> bool:
+    """A family waiting for a call is escalated: urgent at once, others after N working days."""
+    since = waiting_since(request)
+    if since is None:
+        return False
+    if request.form.urgent:
+        return True
+    waited = working_days_after(local_date(since), today, is_holiday)
+    return waited >= policy.escalate_after_working_days
 
 
 def _holder(request: ContactRequest, me: int, now: datetime) -> ContactRequest:
@@ -388,10 +434,17 @@ def same_family(request: ContactRequest, me: int, now: datetime, case_id: int) -
     )
 
 
-def link_case(request: ContactRequest, case_id: int) -> ContactRequest:
-    """A suitable request ends in its case; it is linked once."""
+def require_suitable(request: ContactRequest) -> None:
+    """Only a request judged suitable, and not yet a case, becomes a case."""
+    if request.status in (RequestStatus.NEW, RequestStatus.TAKEN):
+        raise NotJudgedYet(request)
     if request.status is not RequestStatus.SUITABLE or request.case_id is not None:
         raise RequestClosed(request)
+
+
+def link_case(request: ContactRequest, case_id: int) -> ContactRequest:
+    """A suitable request ends in its case; it is linked once."""
+    require_suitable(request)
     return dataclasses.replace(request, case_id=case_id)
 
 
@@ -411,7 +464,9 @@ def intake_values(request: ContactRequest) -> dict[str, object]:
         values["area"] = form.municipality
     if form.language in ("fi", "sv"):
         values["language"] = form.language
-    elif form.language == "other":
+    elif form.language in ("en", "other"):
+        # The intake knows Finnish, Swedish or another language with an interpreter; the
+        # prefilled form says when English was the parent's choice.
         values["language"] = "other"
         values["interpreter"] = True
     return values

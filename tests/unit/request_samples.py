@@ -10,6 +10,7 @@ from mediation.errors import DomainError
 from mediation.requests import (
     ContactRequest,
     CoordinatorsOnly,
+    NotJudgedYet,
     RequestClosed,
     RequestForm,
     RequestNotFound,
@@ -47,6 +48,7 @@ def request_errors() -> list[DomainError]:
     return [
         StaleRequest(taken),
         RequestClosed(sample(status=RequestStatus.NO_ANSWER)),
+        NotJudgedYet(taken),
         TakenByAnother(taken),
         TooFewAttempts(sample(attempts=1), 3),
         RequestNotFound(99),

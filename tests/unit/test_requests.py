@@ -144,7 +144,7 @@ def test_a_suitable_request_is_linked_to_one_case_only() -> None:
     assert linked.case_id == 12
     with pytest.raises(rq.RequestClosed):
         rq.link_case(linked, 13)
-    with pytest.raises(rq.RequestClosed):
+    with pytest.raises(rq.NotJudgedYet):
         rq.link_case(sample(), 12)
 
 
@@ -188,9 +188,14 @@ def test_a_new_request_goes_to_present_coordinators_and_an_urgent_one_to_all() -
     assert announce_messages(sample(status=RequestStatus.TAKEN), people, TODAY) == []
 
 
-def test_untaken_requests_escalate_after_two_working_days_urgent_ones_at_once() -> None:
+def test_uncalled_requests_escalate_after_two_working_days_urgent_ones_at_once() -> None:
     people = _coordinators()
-    requests = [sample(1), sample(2, violence_or_fear=True), sample(3, status=RequestStatus.TAKEN)]
+    requests = [
+        sample(1),
+        sample(2, violence_or_fear=True),
+        sample(3, status=RequestStatus.TAKEN, taken_by=1, taken_at=RECEIVED),
+        sample(4, status=RequestStatus.TAKEN, taken_by=1, attempts=1, first_call_at=RECEIVED),
+    ]
 
     def due(day: date) -> set[int]:
         found = escalation_messages(day, requests, people, POLICY, lambda d: False, lambda r: TODAY)
@@ -199,7 +204,7 @@ def test_untaken_requests_escalate_after_two_working_days_urgent_ones_at_once() 
 
     assert due(TODAY) == {2}
     assert due(TODAY + timedelta(days=1)) == {2}
-    assert due(TODAY + timedelta(days=2)) == {1, 2}
+    assert due(TODAY + timedelta(days=2)) == {1, 2, 3}
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -310,6 +310,7 @@ class _Running:
                 settings.front_door,
                 settings.policy,
                 functools.partial(contact_requests.announce, sopu.jobs.services.context),
+                proxy_hops=settings.trusted_proxy_hops,
             )
             app[stats_download.STATS_DOWNLOAD] = stats_download.StatsDownload(
                 sopu.deps.feedback.stats, self.clock, settings.policy, secret_key(settings)

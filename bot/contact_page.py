@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from bot.feedback_page import e, page_lang
-from bot.inputs import BodyTooLarge, read_body
+from bot.inputs import BodyTooLarge, client_address, read_body
 from bot.page_headers import page_headers
 from bot.signing import form_id, make_nonce, nonce_ok
 from cards.i18n import LANGS, Lang, t
@@ -160,6 +160,8 @@ class ContactPage:
     # Tells the coordinators of a stored request (the outbox); a failure is only logged,
     # since the requests job announces whatever is still unannounced.
     announce: Callable[[ContactRequest], Awaitable[object]]
+    # Reverse proxies in front of Sopu (SOPU_TRUSTED_PROXY_HOPS): see inputs.client_address.
+    proxy_hops: int = 0
     limiter: AddressLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -517,7 +519,7 @@ async def send(request: web.Request) -> web.Response:
             name: problem_text(lang, err) for name, err in exc.problems.items() if name in _FIELDS
         }
         return _page(form_html(lang, nonce, page.policy, answers, problems), 400)
-    address = request.remote or "-"
+    address = client_address(request, page.proxy_hops)
     if not page.limiter.allow(address, now.timestamp()):
         return again(t(lang, "contact.too_many.text"), 429)
     if await page.store.count_since(now - timedelta(hours=1)) >= page.policy.per_hour:

@@ -9,6 +9,7 @@ into a refusal card in the clicker's language.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from collections.abc import Mapping
@@ -50,6 +51,28 @@ async def read_body(request: web.BaseRequest, limit: int) -> bytes:
             raise BodyTooLarge(f"more than {limit} bytes")
         pieces.append(piece)
     return b"".join(pieces)
+
+
+def client_address(request: web.BaseRequest, proxy_hops: int) -> str:
+    """The address of whoever sent ``request``, seen through ``proxy_hops`` trusted proxies.
+
+    Each proxy appends the address it got the request from to X-Forwarded-For, so the
+    client's is the one ``proxy_hops`` from the right; what stands further left was written
+    by the client and proves nothing. With no trusted proxy the header is ignored.
+    """
+    if proxy_hops > 0:
+        forwarded = [
+            part.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for part in header.split(",")
+        ]
+        if len(forwarded) >= proxy_hops:
+            candidate = forwarded[-proxy_hops]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
+    return request.remote or "-"
 
 
 class NotJson(ValueError):

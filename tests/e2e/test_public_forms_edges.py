@@ -168,3 +168,39 @@ async def test_a_child_born_18_years_back_is_taken_by_the_form(bank: Bank) -> No
     year = bank.sopu.settings.policy.local_date(bank.clock.now()).year
     status, _page = await post_contact(bank, {**PARENT, "children": str(year - 18)}, "en")
     assert status == 303
+
+
+# -- behind a proxy -------------------------------------------------------------------------
+
+
+async def _burst(bank: Bank, forwarded_for: str) -> list[int]:
+    limit = bank.app[SOPU].settings.front_door.per_address_per_hour
+    headers = {"X-Forwarded-For": forwarded_for}
+    answers = [{**PARENT, "parent_name": f"P {n}"} for n in range(limit + 1)]
+    return [(await post_contact(bank, a, "en", **headers))[0] for a in answers]
+
+
+async def test_without_a_trusted_proxy_the_forwarded_address_is_ignored(bank: Bank) -> None:
+    first = await _burst(bank, "203.0.113.1")
+    assert first[-1] == 429
+    # Another claimed address changes nothing: the peer's address is what counts.
+    assert (await _burst(bank, "203.0.113.2"))[0] == 429
+
+
+@pytest.fixture
+async def behind_a_proxy(
+    connector: FakeConnector, clock: FixedClock, e2e_settings: Any
+) -> AsyncIterator[Bank]:
+    settings = dataclasses.replace(e2e_settings, trusted_proxy_hops=1)
+    async with running(settings, connector, clock) as started:
+        yield started
+
+
+async def test_behind_a_trusted_proxy_each_family_has_its_own_limit(behind_a_proxy: Bank) -> None:
+    bank = behind_a_proxy
+    limit = bank.app[SOPU].settings.front_door.per_address_per_hour
+    first = await _burst(bank, "198.51.100.7, 203.0.113.1")
+    assert first == [303] * limit + [429]
+    # What the client wrote further left is not trusted; the proxy's entry is.
+    assert (await _burst(bank, "203.0.113.1"))[0] == 429
+    assert (await _burst(bank, "198.51.100.7, 203.0.113.2"))[:limit] == [303] * limit

@@ -327,6 +327,7 @@ def form_html(
     values: Mapping[str, str] | None = None,
     problems: Mapping[str, str] | None = None,
     notice: str = "",
+    notice_text: str = "",
 ) -> str:
     values = values or {}
     problems = problems or {}
@@ -342,6 +343,7 @@ def form_html(
         summary = (
             '<div class="summary" role="alert" tabindex="-1" id="problems">'
             f"<p><strong>{e(notice or t(lang, 'contact.errors_title'))}</strong></p>"
+            f"{f'<p>{e(notice_text)}</p>' if notice_text else ''}"
             f"{f'<ul>{items}</ul>' if items else ''}</div>{help_now(lang)}"
         )
     municipalities = [(m, municipality_name(lang, m)) for m in policy.municipalities]
@@ -505,10 +507,14 @@ async def send(request: web.Request) -> web.Response:
     now = page.clock.now()
     nonce = form.get("nonce", "")
 
-    def again(notice: str, status: int, problems: Mapping[str, str] | None = None) -> web.Response:
+    def again(notice: str, status: int, notice_text: str = "") -> web.Response:
         # What the parent typed comes back with a fresh nonce: nothing of it was kept.
         fresh = make_nonce(page.key, PURPOSE, now.timestamp())
-        return _page(form_html(lang, fresh, page.policy, answers, problems, notice), status)
+        shown = form_html(lang, fresh, page.policy, answers, None, notice, notice_text)
+        return _page(shown, status)
+
+    def refused(state: str, status: int) -> web.Response:
+        return again(t(lang, f"contact.{state}.title"), status, t(lang, f"contact.{state}.text"))
 
     if not nonce_ok(page.key, PURPOSE, nonce, now.timestamp(), NONCE_SECONDS):
         return again(t(lang, "contact.stale"), 400)
@@ -521,17 +527,17 @@ async def send(request: web.Request) -> web.Response:
         return _page(form_html(lang, nonce, page.policy, answers, problems), 400)
     address = client_address(request, page.proxy_hops)
     if not page.limiter.allow(address, now.timestamp()):
-        return again(t(lang, "contact.too_many.text"), 429)
+        return refused("too_many", 429)
     if await page.store.count_since(now - timedelta(hours=1)) >= page.policy.per_hour:
         page.limiter.give_back(address, now.timestamp())
-        return again(t(lang, "contact.busy.text"), 503)
+        return refused("busy", 503)
     try:
         stored = await page.store.add(parsed, now, form_id(nonce))
     except Exception as exc:
         # A database error may quote the values it refused: only its type is logged.
         log.error("storing a contact request failed (%s)", type(exc).__name__)
         page.limiter.give_back(address, now.timestamp())
-        return again(t(lang, "contact.failed.text"), 500)
+        return refused("failed", 500)
     if stored is not None:
         log.info("contact request %d stored", stored.id)
         try:

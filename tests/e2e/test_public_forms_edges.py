@@ -90,7 +90,8 @@ async def test_posts_with_mistakes_do_not_count_toward_the_address_limit(bank: B
     assert status == 429
     # In Swedish, with the help and the form as typed, nothing kept.
     assert '<html lang="sv">' in page
-    assert t("sv", "contact.too_many.text") in page and t("sv", HELP) in page
+    assert t("sv", "contact.too_many.title") in page and t("sv", "contact.too_many.text") in page
+    assert t("sv", HELP) in page
     assert 'value="Sjätte Föräldern"' in page and 'name="nonce"' in page
     assert len(await bank.app[SOPU].requests.queue()) == limit
 

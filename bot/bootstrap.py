@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import contact_page, dev_mailbox, feedback_page, info_page, stats_download
+from bot import access_log, contact_page, dev_mailbox, feedback_page, info_page, stats_download
 from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
@@ -260,6 +260,7 @@ def create_app(
 ) -> web.Application:
     """Sopu's aiohttp app; its parts are built when it starts and closed when it stops."""
     settings.validate()
+    access_log.quiet_aiohttp_errors()
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     running = _Running(settings, clock or SystemClock(), graph_credential)
@@ -309,6 +310,7 @@ class _Running:
                 settings.front_door,
                 settings.policy,
                 functools.partial(contact_requests.announce, sopu.jobs.services.context),
+                proxy_hops=settings.trusted_proxy_hops,
             )
             app[stats_download.STATS_DOWNLOAD] = stats_download.StatsDownload(
                 sopu.deps.feedback.stats, self.clock, settings.policy, secret_key(settings)

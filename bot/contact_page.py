@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from bot.feedback_page import e, page_lang
+from bot.inputs import BodyTooLarge, client_address, read_body
 from bot.page_headers import page_headers
 from bot.signing import form_id, make_nonce, nonce_ok
 from cards.i18n import LANGS, Lang, t
@@ -108,9 +109,11 @@ CSP = HEADERS["Content-Security-Policy"]
 
 
 class AddressLimiter:
-    """At most ``limit`` posts an hour from one address, kept in memory by a keyed hash.
+    """At most ``limit`` stored requests an hour from one address, kept by a keyed hash.
 
-    Each replica keeps its own count; the hourly cap in the database holds for all of them.
+    Only a post that is about to be stored is counted: a form sent back with mistakes costs
+    its parsing and nothing else. Each replica keeps its own count; the hourly cap in the
+    database holds for all of them.
     """
 
     def __init__(self, key: bytes, limit: int, window: float = 3600.0) -> None:
@@ -119,19 +122,30 @@ class AddressLimiter:
         self.window = window
         self.seen: OrderedDict[bytes, deque[float]] = OrderedDict()
 
-    def allow(self, address: str, now: float) -> bool:
-        """Count a post from ``address``; False once the hour's limit is used."""
+    def _times(self, address: str, now: float) -> deque[float]:
+        # The address's posts within the window, its entry moved to the newest end.
         name = hmac.new(self.key, address.encode("utf-8", "replace"), hashlib.sha256).digest()
         times = self.seen.pop(name, None) or deque()
         while times and now - times[0] >= self.window:
             times.popleft()
-        allowed = len(times) < self.limit
-        if allowed:
-            times.append(now)
         self.seen[name] = times
         while len(self.seen) > _ADDRESSES_KEPT:
             self.seen.popitem(last=False)
-        return allowed
+        return times
+
+    def allow(self, address: str, now: float) -> bool:
+        """Count a request from ``address``; False, counting nothing, once the limit is used."""
+        times = self._times(address, now)
+        if len(times) >= self.limit:
+            return False
+        times.append(now)
+        return True
+
+    def give_back(self, address: str, now: float) -> None:
+        """Uncount the latest request from ``address``: it was not stored after all."""
+        times = self._times(address, now)
+        if times:
+            times.pop()
 
 
 @dataclass
@@ -146,6 +160,8 @@ class ContactPage:
     # Tells the coordinators of a stored request (the outbox); a failure is only logged,
     # since the requests job announces whatever is still unannounced.
     announce: Callable[[ContactRequest], Awaitable[object]]
+    # Reverse proxies in front of Sopu (SOPU_TRUSTED_PROXY_HOPS): see inputs.client_address.
+    proxy_hops: int = 0
     limiter: AddressLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -165,8 +181,15 @@ def add_routes(app: web.Application) -> None:
 # -- HTML -----------------------------------------------------------------------------------
 
 
-def document(lang: Lang, title: str, body: str, here: str = "/contact") -> str:
-    """A public page: language links, the quick-exit link, the title and the body."""
+def document(
+    lang: Lang, title: str, body: str, here: str = "/contact", *, refused: bool = False
+) -> str:
+    """A public page: language links, the quick-exit link, the title and the body.
+
+    A page that refuses something or lists problems says so first in its title, which is
+    what a screen reader announces when the page opens.
+    """
+    shown_title = t(lang, "contact.error_title", title=title) if refused else title
     links = []
     for other in LANGS:
         name = t(other, "fbpage.language_name")
@@ -186,7 +209,7 @@ def document(lang: Lang, title: str, body: str, here: str = "/contact") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="robots" content="noindex, nofollow">'
-        f"<title>{e(title)}</title><style>{CSS}</style></head>"
+        f"<title>{e(shown_title)}</title><style>{CSS}</style></head>"
         f'<body><main><div class="top">{nav}{leave}</div><h1>{e(title)}</h1>{body}'
         "</main></body></html>"
     )
@@ -304,29 +327,34 @@ def form_html(
     values: Mapping[str, str] | None = None,
     problems: Mapping[str, str] | None = None,
     notice: str = "",
+    notice_text: str = "",
 ) -> str:
     values = values or {}
     problems = problems or {}
     f = _Form(lang, values, problems)
     summary = ""
     if problems or notice:
+        # In the order of the form, so the list reads as the page does.
         items = "".join(
-            f'<li><a href="#{_anchor(name)}">{e(f.label(name))}: {e(text)}</a></li>'
-            for name, text in problems.items()
+            f'<li><a href="#{_anchor(name)}">{e(f.label(name))}: {e(problems[name])}</a></li>'
+            for name in _FIELDS
+            if name in problems
         )
         summary = (
             '<div class="summary" role="alert" tabindex="-1" id="problems">'
             f"<p><strong>{e(notice or t(lang, 'contact.errors_title'))}</strong></p>"
-            f"{f'<ul>{items}</ul>' if items else ''}</div>"
+            f"{f'<p>{e(notice_text)}</p>' if notice_text else ''}"
+            f"{f'<ul>{items}</ul>' if items else ''}</div>{help_now(lang)}"
         )
-    municipalities = [(m, m) for m in policy.municipalities]
+    municipalities = [(m, municipality_name(lang, m)) for m in policy.municipalities]
     municipalities.append((OUTSIDE_AREA, t(lang, "contact.municipality.other")))
     fear_help = help_now(lang, "help help-now", "help-now")
     body = (
         f"{summary}<p>{e(t(lang, 'contact.intro'))}</p>"
         f"<p>{e(t(lang, 'contact.each_parent'))}</p>"
         f'<p class="small">{e(t(lang, "contact.danger"))}</p>'
-        '<form method="post" action="/contact" accept-charset="utf-8">'
+        f'<form method="post" action="/contact?{urlencode({"lang": lang})}" '
+        'accept-charset="utf-8">'
         f'<input type="hidden" name="nonce" value="{e(nonce)}">'
         f'<input type="hidden" name="lang" value="{lang}">'
         f"<h2>{e(t(lang, 'contact.about_you'))}</h2>"
@@ -377,7 +405,22 @@ def form_html(
         + f.choices("consent", [("yes", t(lang, "contact.consent.yes"))], multi=True)
         + f'<button type="submit">{e(t(lang, "contact.send"))}</button></form>'
     )
-    return document(lang, t(lang, "contact.title"), body)
+    return document(lang, t(lang, "contact.title"), body, refused=bool(problems or notice))
+
+
+# The Swedish names of the bank's own municipalities; the form's value stays the Finnish one.
+SWEDISH_NAMES = {
+    "Hyvinkää": "Hyvinge",
+    "Järvenpää": "Träskända",
+    "Kerava": "Kervo",
+    "Pornainen": "Borgnäs",
+    "Tuusula": "Tusby",
+}
+
+
+def municipality_name(lang: Lang, name: str) -> str:
+    """A municipality as a reader of ``lang`` knows it (Mäntsälä is Mäntsälä in both)."""
+    return SWEDISH_NAMES.get(name, name) if lang == "sv" else name
 
 
 def _anchor(name: str) -> str:
@@ -393,10 +436,12 @@ def _anchor(name: str) -> str:
 
 
 def message_html(lang: Lang, state: str) -> str:
-    body = f"<p>{e(t(lang, f'contact.{state}.text'))}</p>"
-    if state == "thanks":
-        body += help_now(lang)
-    return document(lang, t(lang, f"contact.{state}.title"), body)
+    """The thanks page, or a refusal that could not show the form again; both carry the help."""
+    body = f"<p>{e(t(lang, f'contact.{state}.text'))}</p>{help_now(lang)}"
+    if state != "thanks":
+        again = f"/contact?{urlencode({'lang': lang})}"
+        body += f'<p><a href="{again}">{e(t(lang, "contact.open_again"))}</a></p>'
+    return document(lang, t(lang, f"contact.{state}.title"), body, refused=state != "thanks")
 
 
 def _page(text: str, status: int = 200) -> web.Response:
@@ -443,16 +488,14 @@ def _read_form(raw: bytes) -> dict[str, str] | None:
 async def send(request: web.Request) -> web.Response:
     """A parent sends the form; nothing is stored unless every check passes."""
     page = request.app[CONTACT_PAGE]
-    lang = page_lang(request)
-    now = page.clock.now()
-    if not page.limiter.allow(request.remote or "-", now.timestamp()):
-        return _page(message_html(lang, "too_many"), 429)
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _page(message_html(lang, "bad_request"), 413)
+    lang = page_lang(request)  # the form posts to /contact?lang=..., its own language
     if request.content_type != "application/x-www-form-urlencoded":
         return _page(message_html(lang, "bad_request"), 400)
-    raw = await request.content.read(MAX_BODY + 1)
-    form = _read_form(raw) if len(raw) <= MAX_BODY else None
+    try:
+        raw = await read_body(request, MAX_BODY)
+    except BodyTooLarge:
+        return _page(message_html(lang, "too_large"), 413)
+    form = _read_form(raw)
     if form is None:
         return _page(message_html(lang, "bad_request"), 400)
     lang = page_lang(request, form)
@@ -461,11 +504,20 @@ async def send(request: web.Request) -> web.Response:
         # A person never sees the field: answered as if stored, so a robot learns nothing.
         raise web.HTTPSeeOther(thanks_url, headers=HEADERS)
     answers = {k: v for k, v in form.items() if k in _FIELDS}
+    now = page.clock.now()
     nonce = form.get("nonce", "")
-    if not nonce_ok(page.key, PURPOSE, nonce, now.timestamp(), NONCE_SECONDS):
+
+    def again(notice: str, status: int, notice_text: str = "") -> web.Response:
+        # What the parent typed comes back with a fresh nonce: nothing of it was kept.
         fresh = make_nonce(page.key, PURPOSE, now.timestamp())
-        notice = t(lang, "contact.stale")
-        return _page(form_html(lang, fresh, page.policy, answers, notice=notice), 400)
+        shown = form_html(lang, fresh, page.policy, answers, None, notice, notice_text)
+        return _page(shown, status)
+
+    def refused(state: str, status: int) -> web.Response:
+        return again(t(lang, f"contact.{state}.title"), status, t(lang, f"contact.{state}.text"))
+
+    if not nonce_ok(page.key, PURPOSE, nonce, now.timestamp(), NONCE_SECONDS):
+        return again(t(lang, "contact.stale"), 400)
     try:
         parsed = parse_contact_form(answers, page.bank.local_date(now), page.policy, lang)
     except errors.InvalidForm as exc:
@@ -473,14 +525,19 @@ async def send(request: web.Request) -> web.Response:
             name: problem_text(lang, err) for name, err in exc.problems.items() if name in _FIELDS
         }
         return _page(form_html(lang, nonce, page.policy, answers, problems), 400)
+    address = client_address(request, page.proxy_hops)
+    if not page.limiter.allow(address, now.timestamp()):
+        return refused("too_many", 429)
     if await page.store.count_since(now - timedelta(hours=1)) >= page.policy.per_hour:
-        return _page(message_html(lang, "busy"), 503)
+        page.limiter.give_back(address, now.timestamp())
+        return refused("busy", 503)
     try:
         stored = await page.store.add(parsed, now, form_id(nonce))
     except Exception as exc:
         # A database error may quote the values it refused: only its type is logged.
         log.error("storing a contact request failed (%s)", type(exc).__name__)
-        return _page(message_html(lang, "failed"), 500)
+        page.limiter.give_back(address, now.timestamp())
+        return refused("failed", 500)
     if stored is not None:
         log.info("contact request %d stored", stored.id)
         try:

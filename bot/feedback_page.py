@@ -2,7 +2,7 @@
 
 No script and no outside resource: one inline style sheet allowed by its hash in a strict
 Content-Security-Policy. Every value is escaped. The form carries a signed nonce bound to
-the link (so another site cannot post it) and the body is read only up to a small limit.
+the link (so another site cannot post it) and the body is read whole, up to a small limit.
 The texts come from the fi/sv/en catalogs; a link on the page switches the language.
 """
 
@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from bot.inputs import BodyTooLarge, read_body
 from bot.page_headers import page_headers
 from bot.signing import form_id, make_nonce, nonce_ok
 from cards.i18n import LANGS, Lang, t
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 16 * 1024  # two full open answers in UTF-8 with URL encoding fit well below
 NONCE_SECONDS = 6 * 3600  # a parent may take their time with the form
 _FIELDS = ("heard_from", "settled", "felt_heard", "impartial", "child_view", "recommend")
+_ORDER = (*_FIELDS, "good", "missing")  # the questions as the form shows them
 
 CSS = """
 *{box-sizing:border-box}
@@ -129,7 +131,11 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _document(lang: Lang, title: str, body: str, token: str | None = None) -> str:
+def _document(
+    lang: Lang, title: str, body: str, token: str | None = None, *, refused: bool = False
+) -> str:
+    # A refusal or a list of problems is announced first, in the title.
+    shown_title = t(lang, "fbpage.error_title", title=title) if refused else title
     here = f"/feedback/{e(token)}" if token else ""
     links = []
     for other in LANGS:
@@ -146,7 +152,7 @@ def _document(lang: Lang, title: str, body: str, token: str | None = None) -> st
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer">'
         '<meta name="robots" content="noindex, nofollow">'
-        f"<title>{e(title)}</title><style>{CSS}</style></head>"
+        f"<title>{e(shown_title)}</title><style>{CSS}</style></head>"
         f"<body><main>{nav}<h1>{e(title)}</h1>{body}</main></body></html>"
     )
 
@@ -242,8 +248,9 @@ def form_html(
     summary = ""
     if problems or notice:
         items = "".join(
-            f'<li><a href="#{name}">{e(t(lang, f"fbpage.q.{name}"))} {e(text)}</a></li>'
-            for name, text in problems.items()
+            f'<li><a href="#{name}">{e(t(lang, f"fbpage.q.{name}"))} {e(problems[name])}</a></li>'
+            for name in _ORDER
+            if name in problems
         )
         summary = (
             f'<div class="summary" role="alert" tabindex="-1" id="problems">'
@@ -252,7 +259,8 @@ def form_html(
         )
     body = (
         f"{summary}<p>{e(t(lang, 'fbpage.intro'))}</p>"
-        f'<form method="post" action="/feedback/{e(token)}" accept-charset="utf-8">'
+        f'<form method="post" action="/feedback/{e(token)}?{urlencode({"lang": lang})}" '
+        'accept-charset="utf-8">'
         f'<input type="hidden" name="nonce" value="{e(nonce)}">'
         f'<input type="hidden" name="lang" value="{lang}">'
         + _choice_group(lang, "heard_from", HEARD_FROM, values, problems)
@@ -266,12 +274,14 @@ def form_html(
         + f'<button type="submit">{e(t(lang, "fbpage.send"))}</button></form>'
         f'<p class="small">{e(t(lang, "fbpage.privacy"))}</p>'
     )
-    return _document(lang, t(lang, "fbpage.title"), body, token)
+    refused = bool(problems or notice)
+    return _document(lang, t(lang, "fbpage.title"), body, token, refused=refused)
 
 
 def message_html(lang: Lang, state: str, token: str | None = None) -> str:
     body = f"<p>{e(t(lang, f'fbpage.{state}.text'))}</p>"
-    return _document(lang, t(lang, f"fbpage.{state}.title"), body, token)
+    refused = state in ("too_large", "bad_request")
+    return _document(lang, t(lang, f"fbpage.{state}.title"), body, token, refused=refused)
 
 
 def _page(text: str, status: int = 200) -> web.Response:
@@ -312,12 +322,11 @@ async def send(request: web.Request) -> web.Response:
     lang = page_lang(request)
     if not looks_like_token(token):
         return _page(message_html(lang, LinkState.UNKNOWN), 404)
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _page(message_html(lang, "too_large", token), 413)
     if request.content_type != "application/x-www-form-urlencoded":
         return _page(message_html(lang, "bad_request", token), 400)
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
+    try:
+        raw = await read_body(request, MAX_BODY)
+    except BodyTooLarge:
         return _page(message_html(lang, "too_large", token), 413)
     try:
         pairs = parse_qsl(
@@ -333,7 +342,7 @@ async def send(request: web.Request) -> web.Response:
     lang = page_lang(request, form)
     now = page.clock.now()
     nonce = form.get("nonce", "")
-    answers = {k: v for k, v in form.items() if k in (*_FIELDS, "good", "missing")}
+    answers = {k: v for k, v in form.items() if k in _ORDER}
     if not nonce_ok(page.key, _purpose(token), nonce, now.timestamp(), NONCE_SECONDS):
         # A form from elsewhere or one left open for hours: shown again, nothing stored.
         fresh = make_nonce(page.key, _purpose(token), now.timestamp())

@@ -1,4 +1,4 @@
-"""Untrusted input read once, at the edge: request bodies as JSON, card data as bounded values.
+"""Untrusted input read once, at the edge: request bodies, card data as bounded values.
 
 Anything a client sends in ``action.data`` is untrusted: ids beyond the database's integer
 range, durations of ``1e309`` or ``nan``, dates in year 9999 or other scripts' digits
@@ -9,11 +9,14 @@ into a refusal card in the clicker's language.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+
+from aiohttp import web
 
 from mediation import errors
 
@@ -26,6 +29,50 @@ MAX_AAD = 64
 FIRST_YEAR = 2000
 LAST_YEAR = 2100
 _DIGITS = frozenset("0123456789")
+
+
+class BodyTooLarge(ValueError):
+    """A request body longer than its reader's limit."""
+
+
+async def read_body(request: web.BaseRequest, limit: int) -> bytes:
+    """The whole body of ``request``, read to its end; BodyTooLarge past ``limit`` bytes.
+
+    A body may arrive in pieces, with or without a Content-Length (chunked): one read would
+    return only the first piece, so the pieces are gathered and counted until the end.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(f"{request.content_length} bytes announced")
+    pieces: list[bytes] = []
+    size = 0
+    async for piece in request.content.iter_any():
+        size += len(piece)
+        if size > limit:
+            raise BodyTooLarge(f"more than {limit} bytes")
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+def client_address(request: web.BaseRequest, proxy_hops: int) -> str:
+    """The address of whoever sent ``request``, seen through ``proxy_hops`` trusted proxies.
+
+    Each proxy appends the address it got the request from to X-Forwarded-For, so the
+    client's is the one ``proxy_hops`` from the right; what stands further left was written
+    by the client and proves nothing. With no trusted proxy the header is ignored.
+    """
+    if proxy_hops > 0:
+        forwarded = [
+            part.strip()
+            for header in request.headers.getall("X-Forwarded-For", [])
+            for part in header.split(",")
+        ]
+        if len(forwarded) >= proxy_hops:
+            candidate = forwarded[-proxy_hops]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
+    return request.remote or "-"
 
 
 class NotJson(ValueError):

@@ -237,6 +237,9 @@ class Settings:
     allow_unauthenticated_public_bind: bool = False
     # The families' contact form and the coordinators' queue of requests.
     front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
+    # Reverse proxies in front of Sopu that append to X-Forwarded-For; the contact form's
+    # per-address limit reads the client's address that many entries from the right.
+    trusted_proxy_hops: int = 0
     # The bank's shared mailbox that e-mails to families are sent from (Graph mode).
     family_mailbox: str = ""
 
@@ -317,6 +320,7 @@ class Settings:
                 env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
             ),
             front_door=_front_door(env),
+            trusted_proxy_hops=_int(env, "SOPU_TRUSTED_PROXY_HOPS", 0),
             family_mailbox=env.get("SOPU_FAMILY_MAILBOX", "").strip().lower(),
         )
         settings.validate()

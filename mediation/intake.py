@@ -74,7 +74,11 @@ def _choices(raw: Mapping[str, object], key: str, allowed: tuple[str, ...]) -> t
 
 
 def parse_birth_years(text: str, today: date) -> tuple[int, ...]:
-    """'2017, 2020' -> (2017, 2020); children are under 18 and already born."""
+    """'2017, 2020' -> (2017, 2020); children are under 18 and already born.
+
+    Only the year is asked: a child born in the year 18 years back is still 17 until their
+    birthday this year, so that year is a child's too.
+    """
     parts = [p.strip() for p in re.split(r"[,;\s]+", text) if p.strip()]
     if not parts:
         raise errors.InvalidInput("children", "at least one child's birth year is needed")
@@ -83,7 +87,7 @@ def parse_birth_years(text: str, today: date) -> tuple[int, ...]:
         if not (part.isascii() and part.isdigit()) or len(part) != 4:
             raise errors.InvalidInput("children", "birth years are four digits", value=part)
         year = int(part)
-        if not today.year - 17 <= year <= today.year:
+        if not today.year - 18 <= year <= today.year:
             raise errors.InvalidInput(
                 "children",
                 f"{year} is not the birth year of a child under 18",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,6 +48,7 @@ NAME_LIMIT = 100
 EMAIL_LIMIT = 254
 CHILDREN_LIMIT = 60
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,20}$")
+PHONE_DIGITS = 7  # the shortest Finnish number with its area code: 09 123 45
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 # A Finnish personal identity code is never asked for, so it is refused on sight.
@@ -164,6 +166,11 @@ def _plain(raw: Mapping[str, str], key: str, limit: int) -> str:
     return value
 
 
+def _visible(text: str) -> bool:
+    """Whether ``text`` shows anything: zero-width and other format characters show nothing."""
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+
+
 def parse_contact_form(
     raw: Mapping[str, str], today: date, policy: FrontDoorPolicy, page_lang: str
 ) -> RequestForm:
@@ -179,13 +186,14 @@ def parse_contact_form(
 
     def name() -> str:
         value = _plain(raw, "parent_name", NAME_LIMIT)
-        if not value:
+        if not _visible(value):
             raise errors.InvalidInput("parent_name", "required")
         return value
 
     def phone() -> str:
         value = _plain(raw, "phone", 30)
-        if value and not _PHONE.match(value):
+        digits = sum(c in "0123456789" for c in value)
+        if value and (not _PHONE.match(value) or digits < PHONE_DIGITS):
             raise errors.InvalidInput("phone", "not a phone number")
         return value
 

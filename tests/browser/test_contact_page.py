@@ -200,3 +200,28 @@ async def test_the_information_page_reads_on_a_phone(site: Site, page: Any, lang
     assert width <= 390
     assert await page.locator("a.exit").inner_text() == t(lang, "contact.exit")
     await _shot(page, f"info-{lang}")
+
+
+async def test_a_swedish_form_sent_back_with_a_mistake_stays_swedish_with_help_in_view(
+    site: Site, page: Any
+) -> None:
+    p = page
+    await p.goto(f"{site.base}/contact?lang=sv")
+    # The municipalities read in Swedish; the value sent is the Finnish name.
+    await _fill(p, "sv")
+    await p.get_by_label(t("sv", "contact.q.municipality")).select_option(label="Tusby")
+    await p.get_by_label(t("sv", "contact.q.parent_name")).fill("\u200b\u200b")
+    await p.get_by_role("button", name=t("sv", "contact.send")).click()
+    await p.wait_for_load_state()
+    assert await p.get_attribute("html", "lang") == "sv"
+    assert await p.title() == t("sv", "contact.error_title", title=t("sv", "contact.title"))
+    notes = p.get_by_role("note")
+    assert await notes.first.is_visible()
+    assert t("sv", "contact.help.1") in await notes.first.inner_text()
+    await _shot(p, "mistake-sv")
+    assert await p.get_by_label(t("sv", "contact.q.phone")).input_value() == "040 123 4567"
+    await p.get_by_label(t("sv", "contact.q.parent_name")).fill("Maja Mattsson")
+    await p.get_by_role("button", name=t("sv", "contact.send")).click()
+    await p.wait_for_url("**/contact/thanks?lang=sv")
+    (request,) = await site.requests()
+    assert request.form.municipality == "Tuusula" and request.form.page_lang == "sv"

@@ -90,9 +90,17 @@ def test_unknown_choices_and_oversized_text_are_refused() -> None:
 
 def test_birth_years() -> None:
     assert parse_birth_years("2020;2017 2019", TODAY) == (2017, 2019, 2020)
-    for bad in ("", "20x7", "2027", "2000", "17"):
+    for bad in ("", "20x7", "2027", "2000", "2007", "17"):
         with pytest.raises(errors.InvalidInput):
             parse_birth_years(bad, TODAY)
+
+
+def test_a_child_born_in_the_year_eighteen_years_back_may_still_be_seventeen() -> None:
+    # Born in December 2008, a child is 17 until December 2026.
+    assert parse_birth_years("2008, 2026", TODAY) == (2008, 2026)
+    assert parse_birth_years("2008", date(2026, 12, 6)) == (2008,)
+    with pytest.raises(errors.InvalidInput):
+        parse_birth_years("2007", date(2026, 12, 31))
 
 
 def test_non_text_values_from_forged_data_are_refused() -> None:

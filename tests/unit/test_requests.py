@@ -75,6 +75,10 @@ def test_a_complete_form_is_read_into_a_request_form() -> None:
         ({"consent": ""}, "consent", "required"),
         ({"parent_name": "Maija 010190-123A"}, "parent_name", "identity codes are not stored"),
         ({"parent_name": "Maija\x07"}, "parent_name", "not text"),
+        ({"parent_name": "\u200b\u200c\u2060\ufeff\u00ad"}, "parent_name", "required"),
+        ({"parent_name": " \u200b \u200e\u200f "}, "parent_name", "required"),
+        ({"phone": "040 11"}, "phone", "not a phone number"),
+        ({"phone": "(0) 1-2 3-4"}, "phone", "not a phone number"),
     ],
 )
 def test_each_problem_is_reported_by_its_field(
@@ -85,6 +89,13 @@ def test_each_problem_is_reported_by_its_field(
     assert field in caught.value.problems
     if problem is not None:
         assert caught.value.problems[field].params["problem"] == problem
+
+
+def test_a_short_number_with_its_area_code_and_a_child_born_18_years_back_are_taken() -> None:
+    form = rq.parse_contact_form(
+        {**ANSWERS, "phone": "09 123 45", "children": "2008"}, TODAY, POLICY, "fi"
+    )
+    assert form.phone == "09 123 45" and form.child_birth_years == (2008,)
 
 
 def test_every_problem_comes_at_once() -> None:

@@ -211,3 +211,11 @@ def test_replicas_that_send_share_the_tenants_limit_and_claims_expire() -> None:
     assert settings(SOPU_SENDING_REPLICAS="4").send_limits.tenant_rate * 4 <= 30
     with pytest.raises(SettingsError, match="SOPU_SENDING_REPLICAS"):
         settings(SOPU_SENDING_REPLICAS="0")
+
+
+def test_trusted_proxy_hops_default_to_none_and_must_be_a_count() -> None:
+    assert settings().trusted_proxy_hops == 0
+    assert settings(SOPU_TRUSTED_PROXY_HOPS="2").trusted_proxy_hops == 2
+    for bad in ("-1", "two"):
+        with pytest.raises(SettingsError, match="SOPU_TRUSTED_PROXY_HOPS"):
+            settings(SOPU_TRUSTED_PROXY_HOPS=bad)

@@ -21,7 +21,7 @@ from bot.framework.references import created_reference
 from bot.outbox_cards import MessageRenderer
 from bot.sender import NotYet, Outcome, PostResult, Prepared, Ready, Unsendable, failure_of
 from cards.base import Card
-from cards.i18n import lang_of
+from cards.i18n import LANGS, Lang, lang_of
 from mediation import notices, services
 from mediation.outbox import MessageKind, OutboxMessage, OutboxStatus
 from mediation.policy import BankPolicy
@@ -89,7 +89,7 @@ class Postman:
             if isinstance(opened, Unsendable):
                 return opened
             reference = opened
-        card = await self.render(message, lang_of(reference.get("locale")))
+        card = await self.render(message, await self._language_of(aad, reference))
         conversation = str((reference.get("conversation") or {}).get("id") or "")
         chat = reference
 
@@ -101,6 +101,23 @@ class Postman:
             return PostResult(Outcome.SENT, 200)
 
         return Ready(conversation, post)
+
+    async def _language_of(self, aad: str, reference: dict[str, Any]) -> Lang:
+        """A note's language: the person's own choice (the ``language`` command), else the
+        locale of their personal chat, else the one language they work in by the registry,
+        else the bank's."""
+        chosen = await self.store.chosen_language(aad)
+        if chosen in LANGS:
+            return lang_of(chosen)
+        if reference.get("locale"):
+            return lang_of(str(reference["locale"]))
+        uow = self.uow_factory()
+        async with uow:
+            person = await uow.mediators.by_aad(aad.lower())
+        spoken = sorted(person.languages & set(LANGS)) if person is not None else []
+        if len(spoken) == 1:
+            return lang_of(spoken[0])
+        return lang_of(self.policy.language)
 
     async def _open_chat(self, message: OutboxMessage) -> dict[str, Any] | Unsendable:
         """Open a personal chat with someone Sopu has never talked with, through the team.

@@ -391,7 +391,7 @@ class Bank:
         return case
 
     async def add_mediators(
-        self, count: int, prefix: str = "extra", experienced: bool = True
+        self, count: int, prefix: str = "extra", experienced: bool = True, languages: str = "fi"
     ) -> list[Person]:
         """Register more mediators (who have not opened a chat with Sopu)."""
         people = [
@@ -401,6 +401,7 @@ class Bank:
                 str(uuid.uuid4()),
                 f"29:{prefix}{i}",
                 experienced=experienced,
+                languages=languages,
             )
             for i in range(1, count + 1)
         ]

@@ -11,6 +11,7 @@ import pytest
 
 from cards.i18n import LANGS, Lang, catalog, t
 from tests.e2e.conftest import Bank, Posted, words
+from tests.unit.factories import FORM
 
 # The e2e bank's language (a setting, Finnish unless set).
 BANK: Lang = "en"
@@ -139,3 +140,20 @@ async def test_what_sopu_writes_on_its_own_follows_each_chat(bank: Bank) -> None
     assert coordinator
     assert t("fi", "released.withdraw", name="Outi Osaava", code=case.code) in words(coordinator[0])
     assert_all_in("fi", coordinator)
+
+
+async def test_a_note_to_someone_never_talked_with_is_in_the_language_they_work_in(
+    bank: Bank,
+) -> None:
+    """No chat, no choice, no locale: the registry says they work in Swedish only."""
+    [svea] = await bank.add_mediators(1, prefix="svea", languages="sv")
+    [both] = await bank.add_mediators(1, prefix="bada", languages="fi sv")
+    case = await bank.new_case({**FORM, "language": "sv"})
+    await bank.claim(svea.key, case)
+    await bank.claim(both.key, case)
+    for person, lang in ((svea, "sv"), (both, BANK)):  # both languages: the bank's
+        chat = f"a:personal-{person.teams_id}"
+        note = await bank.connector.wait_for(
+            lambda s, chat=chat: s.conversation_id == chat and s.card is not None
+        )
+        assert t(lang, "pair.title", code=case.code) in words(note.card), person.key

@@ -254,6 +254,21 @@ def find_slots(schedules: Sequence[Schedule], request: SlotRequest) -> list[Slot
     return sorted(chosen)
 
 
+def within_hours(
+    schedules: Sequence[Schedule], start: datetime, end: datetime, default: WorkingHours
+) -> bool:
+    """Whether [start, end) lies in everyone's working hours on its day (the default
+    hours for a mailbox that states none), as every proposed time does."""
+    hours = [s.working_hours or default for s in schedules] or [default]
+    first, last = _seconds(start), _seconds(end)
+    for h in hours:
+        day = start.astimezone(ZoneInfo(h.zone)).date()
+        window = h.window(day)
+        if window is None or not window[0] <= first or not last <= window[1]:
+            return False
+    return True
+
+
 def is_free(schedules: Sequence[Schedule], start: datetime, end: datetime) -> bool:
     """Whether nobody has a blocking entry in [start, end)."""
     hard = _merged(

@@ -58,7 +58,16 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
             organizer, mailboxes = await pair_mailboxes(uow, case, me)
     if existing is not None:
         return await _resume(case, existing, uow, d, changed=False)
-    await check_slot(d.calendar, mailboxes, cmd.start, end, now, d.policy, d.closed_days)
+    await check_slot(
+        d.calendar,
+        mailboxes,
+        cmd.start,
+        end,
+        now,
+        d.policy,
+        d.closed_days,
+        d.meetings.working_hours,
+    )
 
     for attempt in range(5):
         async with uow:
@@ -225,6 +234,7 @@ async def move_meeting(cmd: MoveMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
         now,
         d.policy,
         d.closed_days,
+        d.meetings.working_hours,
         moving=meeting,
     )
 

@@ -38,7 +38,7 @@ class SlotInvalid(errors.DomainError):
     """A time that no proposal would have offered; ``why`` is one of the keys below."""
 
     key = "error.slot_invalid.past"
-    WHY = ("past", "far", "grid", "holiday")
+    WHY = ("past", "far", "grid", "holiday", "hours")
 
     def __init__(self, why: str) -> None:
         super().__init__(f"that time cannot be booked: {why}", why=why)

@@ -18,7 +18,16 @@ from mediation.model import Case, CaseStatus, Meeting, MeetingKind, MeetingStatu
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.services import actor
-from mediation.slots import Schedule, Slot, SlotRequest, find_slots, is_free, weekday_dates
+from mediation.slots import (
+    Schedule,
+    Slot,
+    SlotRequest,
+    WorkingHours,
+    find_slots,
+    is_free,
+    weekday_dates,
+    within_hours,
+)
 
 
 def _window_start(case: Case, kind: MeetingKind, now: datetime, mp: MeetingPolicy) -> datetime:
@@ -221,8 +230,10 @@ async def check_slot(
     now: datetime,
     policy: BankPolicy,
     closed_days: ClosedDays,
+    hours: WorkingHours,
     moving: Meeting | None = None,
 ) -> None:
+    """A time that someone picked (or forged) is one a proposal could have offered."""
     if start <= now:
         raise SlotInvalid("past")
     if start > now + timedelta(days=400):
@@ -236,5 +247,7 @@ async def check_slot(
     schedules = await calendar.schedules(mailboxes, start, end)
     if moving is not None:
         schedules = [_without(s, moving) for s in schedules]
+    if not within_hours(schedules, start, end, hours):
+        raise SlotInvalid("hours")
     if not is_free(schedules, start, end):
         raise SlotTaken()

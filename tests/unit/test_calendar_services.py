@@ -368,6 +368,30 @@ async def test_a_slot_taken_meanwhile_is_refused(bank: Bank) -> None:
     assert (await bank.case()).meetings == []
 
 
+async def test_a_time_outside_working_hours_is_refused_as_no_proposal_offers_it(
+    bank: Bank,
+) -> None:
+    slot = (await bank.propose()).slots[0]
+    # The same weekday before the hours begin, the Sunday after, and one running past 17.
+    early = slot.start.replace(hour=3, minute=0)  # 05:00 or 06:00 in Helsinki
+    sunday = early + timedelta(days=6 - early.weekday(), hours=7)
+    late = slot.start.astimezone(BankPolicy().zone).replace(hour=16, minute=30)
+    for start in (early, sunday, late):
+        with pytest.raises(cal.SlotInvalid) as refused:
+            await cal.book_meeting(
+                cal.BookMeeting(bank.aad("olli"), bank.case_id, MeetingKind.INDIVIDUAL, start, 1),
+                bank.uow,
+                bank.deps,
+            )
+        assert refused.value.key == "error.slot_invalid.hours", start
+    assert (await bank.case()).meetings == []
+    await cal.book_meeting(
+        cal.BookMeeting(bank.aad("olli"), bank.case_id, MeetingKind.INDIVIDUAL, slot.start, 1),
+        bank.uow,
+        bank.deps,
+    )
+
+
 async def test_changes_in_outlook_follow_into_the_case(bank: Bank) -> None:
     m = (await bank.book()).meeting
     link = bank.links.links[m.meeting_id]

@@ -154,6 +154,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\d{4} is not the birth year of a child under 18", "birth_year_range"),
         (r"too many children for one form", "too_many_children"),
         (r"choose at least one topic", "choose_topic"),
+        (r"leave at least one weekday", "one_weekday"),
         (r"choose how the family came", "choose_referral"),
         (r"not a phone number", "not_phone"),
         (r"not an e-mail address", "not_email"),

@@ -206,7 +206,16 @@ def parse_intake(
 
     topics_v = field("topics", topics)
     times_v = field("preferred_times", lambda: _choices(raw, "preferred_times", PREFERRED_TIMES))
-    excluded_v = field("excluded_days", lambda: _choices(raw, "excluded_days", WEEKDAYS))
+
+    def excluded_days() -> tuple[str, ...]:
+        values = _choices(raw, "excluded_days", WEEKDAYS)
+        if set(WEEKDAYS) <= set(values):
+            # No weekday left: no meeting could ever be proposed, and saying only "no free
+            # time" later would hide why.
+            raise errors.InvalidInput("excluded_days", "leave at least one weekday")
+        return values
+
+    excluded_v = field("excluded_days", excluded_days)
 
     def referral() -> str:
         text = _text(raw, "referral_source")

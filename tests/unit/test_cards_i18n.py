@@ -366,6 +366,7 @@ def triggered_intake_problems() -> list[errors.InvalidInput]:
         },
         {"area": ["not", "text"], "language": "other", "interpreter": "false", "children": "1990"},
         {"children": " ".join(["2015"] * 13), "parent2_name": "x" * 201},
+        {"excluded_days": "mon,tue,wed,thu,fri"},
     ]
     found: list[errors.InvalidInput] = []
     for changes in forms:

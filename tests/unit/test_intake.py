@@ -28,6 +28,10 @@ def test_the_familys_excluded_weekdays() -> None:
     assert parse_intake(FORM, TODAY)[0].excluded_days == ()
     intake, _ = parse_intake({**FORM, "excluded_days": "fri,mon, fri"}, TODAY)
     assert intake.excluded_days == ("fri", "mon")
+    # Every weekday out: no time could ever be proposed, so the form says so now.
+    with pytest.raises(errors.InvalidForm) as refused:
+        parse_intake({**FORM, "excluded_days": "mon,tue,wed,thu,fri"}, TODAY)
+    assert refused.value.problems["excluded_days"].params["problem"] == "leave at least one weekday"
 
 
 def problems(

@@ -22,6 +22,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from bot.trouble import trouble_at
+
 HIDDEN = "***"
 # The routes whose next path segment is a bearer secret.
 _SECRET_SEGMENT = re.compile(r"^/(feedback|calendar)/[^/]+?(\.ics)?(?=/|$)")
@@ -80,7 +82,9 @@ class ErrorKindOnly(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         kind = ""
         if record.exc_info and record.exc_info[1] is not None:
-            kind = type(record.exc_info[1]).__name__
+            # The class and the line of Sopu's code it came from: a bug can be found, and
+            # nothing the request carried is quoted.
+            kind = trouble_at(record.exc_info[1])
         record.exc_info = None
         record.exc_text = None
         record.stack_info = None

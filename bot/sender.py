@@ -20,16 +20,15 @@ import contextlib
 import enum
 import logging
 import random
-import traceback
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 from bot.framework.connector import ConnectorError
 from bot.settings import SendLimits
+from bot.trouble import database_trouble, trouble_at
 from mediation.calendar import MeetingChanged
 from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
 from mediation.ports import Clock, Notification
@@ -299,27 +298,6 @@ def failure_of(exc: ConnectorError) -> PostResult:
 
 
 # -- the sender --------------------------------------------------------------------------------
-
-
-def database_trouble(exc: BaseException) -> str:
-    """An exception named for the log: its class and the database's error code, no values.
-
-    A database's message may quote the values of a row; the class and SQLSTATE say enough.
-    """
-    original = getattr(exc, "orig", None)
-    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    name = type(exc).__name__
-    return f"{name} {code}" if code else name
-
-
-def trouble_at(exc: BaseException) -> str:
-    """The exception as :func:`database_trouble` names it, and where in Sopu it was raised."""
-    ours = [
-        f"{Path(frame.filename).name}:{frame.lineno}"
-        for frame in traceback.extract_tb(exc.__traceback__)
-        if "site-packages" not in frame.filename
-    ]
-    return f"{database_trouble(exc)} at {ours[-1]}" if ours else database_trouble(exc)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import time
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -129,6 +130,11 @@ def message_of(activity: Activity) -> Message:
     )
 
 
+# A personal chat's reference is saved again after this long even when nothing changed.
+CHAT_RESAVE_SECONDS = 600.0
+CHATS_REMEMBERED = 10_000
+
+
 class SopuBot(TeamsActivityHandler):
     """Sopu's turns. Its answers to messages go out through Sopu's one Bot Connector client,
     the one the outbox's sender uses, rather than botbuilder's per-turn ConnectorClient."""
@@ -140,8 +146,10 @@ class SopuBot(TeamsActivityHandler):
         self.router = router
         self.store = store
         self.connector = connector
-        # (user, personal chat) -> the locale last saved with its reference, in this process.
-        self._chat_locales: dict[tuple[str, str], str | None] = {}
+        # user -> (personal chat, locale, when) last saved with their reference, in this
+        # process. Another chat or locale saves again; so does a while passing, since
+        # another replica may have saved something else meanwhile.
+        self._chat_saved: dict[str, tuple[str, str | None, float]] = {}
         self._chats_lock = asyncio.Lock()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -158,18 +166,27 @@ class SopuBot(TeamsActivityHandler):
         aad = _aad(ctx.activity)
         if not aad or not _personal(ctx.activity):
             return
-        key = (aad, ctx.activity.conversation.id)
+        chat = ctx.activity.conversation.id
         locale = ctx.activity.locale or None
         async with self._chats_lock:
-            if key in self._chat_locales and locale in (None, self._chat_locales[key]):
+            saved = self._chat_saved.get(aad)
+            now = time.monotonic()
+            if (
+                saved is not None
+                and saved[0] == chat
+                and locale in (None, saved[1])
+                and now - saved[2] < CHAT_RESAVE_SECONDS
+            ):
                 return
             reference = reference_dict(ctx.activity)
             if locale is None:
                 stored = await self.store.user_reference(aad)
-                if stored and (stored.get("conversation") or {}).get("id") == key[1]:
+                if stored and (stored.get("conversation") or {}).get("id") == chat:
                     reference["locale"] = stored.get("locale")
             await self.store.save_user_reference(aad, reference)
-            self._chat_locales[key] = reference.get("locale")
+            self._chat_saved[aad] = (chat, reference.get("locale"), now)
+            if len(self._chat_saved) > CHATS_REMEMBERED:
+                del self._chat_saved[next(iter(self._chat_saved))]
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         card = await self.conversation.answer(message_of(turn_context.activity))

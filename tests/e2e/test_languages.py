@@ -157,3 +157,19 @@ async def test_a_note_to_someone_never_talked_with_is_in_the_language_they_work_
             lambda s, chat=chat: s.conversation_id == chat and s.card is not None
         )
         assert t(lang, "pair.title", code=case.code) in words(note.card), person.key
+
+
+async def test_a_new_chat_of_someone_already_known_is_remembered_at_once(bank: Bank) -> None:
+    """The chat Sopu writes to is the one the person last wrote from, not an older one."""
+    await bank.teams.ask("olli", "help", locale="fi-FI")
+    own = await bank.sopu.store.user_reference(bank.teams.person("olli").aad) or {}
+    other = bank.teams.message("olli", "help", locale="fi-FI")
+    other["conversation"] = {**other["conversation"], "id": "a:personal-another-chat"}
+    status, _ = await bank.teams.post(other)
+    assert status == 200
+    stored = await bank.sopu.store.user_reference(bank.teams.person("olli").aad)
+    assert stored is not None and stored["conversation"]["id"] == "a:personal-another-chat"
+    await bank.teams.ask("olli", "help", locale="fi-FI")  # back in the first chat
+    stored = await bank.sopu.store.user_reference(bank.teams.person("olli").aad)
+    assert stored is not None
+    assert stored["conversation"]["id"] == own["conversation"]["id"] != "a:personal-another-chat"

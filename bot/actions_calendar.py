@@ -19,6 +19,7 @@ from bot.deps import ActionDeps, CalendarService, Card, Click, Handler
 from cards import booking as booking_cards
 from cards import calendar as calendar_cards
 from cards import verbs
+from cards.base import refill
 from cards.i18n import Lang, error_text, t
 from mediation import calendar as cal
 from mediation import errors, services
@@ -96,7 +97,9 @@ class CalendarActions:
         message = error_text(click.lang, exc)
         if click.verb == verbs.MEETING_RECORD and not isinstance(exc, errors.NotFound):
             with contextlib.suppress(errors.DomainError):
-                return await self._record_form(click, message, error=True)
+                form = await self._record_form(click, message, error=True)
+                refill(form["body"], click.data)  # as it was sent: nothing typed is lost
+                return form
         plain = (
             errors.NotFound | errors.NotInRegistry | cal.MeetingsPairOnly | errors.BookerNotAllowed
         )
@@ -304,10 +307,12 @@ class CalendarActions:
         else:
             notice = t(click.lang, "calendar.notice.recorded_not_held", kind=kind)
         problem = await self._feedback(click, meeting_id)
-        if problem:
-            failed = t(click.lang, "calendar.notice.feedback_failed", reason=problem)
-            notice = f"{notice}\n\n{failed}"
-        return await self._record_form(click, notice, error=bool(problem))
+        if not problem:
+            return await self._record_form(click, notice)
+        failed = t(click.lang, "calendar.notice.feedback_failed", reason=problem)
+        form = await self._record_form(click, f"{notice}\n\n{failed}", error=True)
+        refill(form["body"], click.data)  # the feedback not saved stays as it was typed
+        return form
 
     async def _feedback(self, click: Click, meeting_id: int) -> str | None:
         """Record the card's feedback inputs (fb_*); the problem with them, if any."""

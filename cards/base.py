@@ -223,3 +223,53 @@ def date_input(id_: str, label: str, *, value: str | None = None) -> Element:
     if value:
         element["value"] = value
     return element
+
+
+def refill(card_or_element: Any, typed: Mapping[str, object]) -> None:
+    """Put what the person typed back into the inputs of the same ids, in place.
+
+    A form answered with a refusal comes back as it was sent, so nothing typed is lost.
+    Values are checked against the input's type: a choice must be one of its choices, a
+    number a number within its bounds; anything else keeps the form's own value.
+    """
+    if isinstance(card_or_element, list):
+        for item in card_or_element:
+            refill(item, typed)
+        return
+    if not isinstance(card_or_element, dict):
+        return
+    kind = str(card_or_element.get("type", ""))
+    ident = card_or_element.get("id")
+    if kind.startswith("Input.") and isinstance(ident, str) and ident in typed:
+        value = _typed_value(card_or_element, typed[ident])
+        if value is not None:
+            card_or_element["value"] = value
+    for child in card_or_element.values():
+        if isinstance(child, dict | list):
+            refill(child, typed)
+
+
+def _typed_value(element: Mapping[str, Any], value: object) -> object | None:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return None
+    kind = element.get("type")
+    if kind == "Input.Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        low, high = element.get("min", float("-inf")), element.get("max", float("inf"))
+        if number != number or not low <= number <= high:  # NaN, or out of bounds
+            return None
+        return int(number) if number.is_integer() else number
+    text_value = str(value)
+    if kind == "Input.ChoiceSet":
+        allowed = {str(c.get("value")) for c in element.get("choices", [])}
+        picked = [v for v in text_value.split(",") if v]
+        return text_value if picked and all(v in allowed for v in picked) else None
+    if kind == "Input.Toggle":
+        return text_value if text_value in ("true", "false") else None
+    limit = element.get("maxLength")
+    if isinstance(limit, int) and len(text_value) > limit:
+        return None
+    return text_value

@@ -314,6 +314,41 @@ async def test_hostile_times_and_durations_are_refused_in_the_user_s_language(
     assert_clean(log)
 
 
+async def test_a_refused_meeting_record_keeps_what_was_typed(bank: Bank) -> None:
+    case, card, data = await _booked(bank)
+    await bank.teams.click("olli", "meetings.book", {**data, "start": choices(card)[0]}, "personal")
+    (meeting,) = await meetings_of(bank, case.case_id)
+    bank.clock.set(meeting.ends_at + timedelta(minutes=10))
+    note = "Vanhemmat sopivat kesälomasta; seuraavaksi joulu."
+    typed = {
+        "case_id": case.case_id,
+        "meeting_id": meeting.id,
+        "held": "yes",
+        "minutes": 999,  # over the limit: refused
+        "fb_rating": "4",
+        "fb_note": note,
+    }
+    answer = await bank.teams.click("olli", "meeting.record", typed, "personal")
+    assert "from 1 to 480" in words(answer)
+    values = {
+        n["id"]: n.get("value") for n in _inputs_of(answer) if n["id"] in ("held", "fb_note")
+    }
+    assert values == {"held": "yes", "fb_note": note}
+    rating = [n for n in _inputs_of(answer) if n["id"] == "fb_rating"]
+    assert rating and rating[0].get("value") == "4"
+    minutes = [n for n in _inputs_of(answer) if n["id"] == "minutes"]
+    assert minutes and minutes[0]["value"] != 999  # what cannot be taken is not offered again
+
+
+def _inputs_of(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        own = [node] if str(node.get("type", "")).startswith("Input.") else []
+        return own + [n for child in node.values() for n in _inputs_of(child)]
+    if isinstance(node, list):
+        return [n for child in node for n in _inputs_of(child)]
+    return []
+
+
 # -- links ----------------------------------------------------------------------------------------
 
 

@@ -587,3 +587,20 @@ def test_a_malformed_snapshot_is_refused_as_input(shown: object) -> None:
     with pytest.raises(errors.InvalidInput) as refused:
         read_card_snapshot({"case_id": 4, "shown": shown})
     assert refused.value.params["field"] == "shown"
+
+
+def test_refill_puts_back_only_what_each_input_can_hold() -> None:
+    from cards.base import choice_set, refill, text_input
+
+    body = [
+        choice_set("held", "Held", [("yes", "Yes"), ("no", "No")]),
+        {"type": "Input.Number", "id": "minutes", "min": 1, "max": 480, "value": 60},
+        text_input("note", "Note", max_length=10),
+        {"type": "Input.Toggle", "id": "flag", "title": "Flag"},
+    ]
+    refill(body, {"held": "yes", "minutes": "90", "note": "short", "flag": "true"})
+    assert [e.get("value") for e in body] == ["yes", 90, "short", "true"]
+    refill(body, {"held": "maybe", "minutes": "nan", "note": "x" * 11, "flag": "yes"})
+    assert [e.get("value") for e in body] == ["yes", 90, "short", "true"]  # unchanged
+    refill(body, {"minutes": 10**30, "held": ["yes"]})
+    assert body[1]["value"] == 90 and body[0]["value"] == "yes"

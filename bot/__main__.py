@@ -25,6 +25,7 @@ from bot.access_log import RedactingAccessLogger
 from bot.bootstrap import create_app, open_storage
 from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError, is_loopback
+from bot.trouble import ValuesWithheld
 from mediation.model import Mediator
 from mediation.policy import BankPolicy
 from mediation.registry import RegistryFileError, RegistryRow, parse_registry
@@ -130,9 +131,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(f"unhandled command {args.command}")
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
 def _configure_logging(level: int) -> None:
     # A no-op when something (a test runner, an embedding program) configured it already.
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.root.handlers:
+        return
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.root.handlers:
+        # Tracebacks keep their frames but not their exceptions' messages (bot/trouble.py).
+        handler.setFormatter(ValuesWithheld(LOG_FORMAT))
 
 
 def _refuse_public_bind(settings: Settings, host: str) -> None:

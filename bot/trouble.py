@@ -7,8 +7,10 @@ class, a database's error code, and the line in Sopu's own code where it was rai
 
 from __future__ import annotations
 
+import logging
 import traceback
 from pathlib import Path
+from types import TracebackType
 
 
 def database_trouble(exc: BaseException) -> str:
@@ -30,3 +32,31 @@ def trouble_at(exc: BaseException) -> str:
         return database_trouble(exc)
     path = Path(ours[-1].filename)
     return f"{database_trouble(exc)} at {path.parent.name}/{path.name}:{ours[-1].lineno}"
+
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+
+class ValuesWithheld(logging.Formatter):
+    """The log's formatter: a traceback keeps its frames, its exceptions only their class.
+
+    Where an error happened stays readable (files, lines, the code on them); what an
+    exception's message quoted (a row's values, a request's bytes, a family's details)
+    never reaches the log. Chained exceptions are shown the same way.
+    """
+
+    def formatException(self, ei: ExcInfo | tuple[None, None, None]) -> str:
+        exc = ei[1]
+        if exc is None:
+            return ""
+        parts: list[str] = []
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            parts.append(
+                f"Traceback (most recent call last):\n{frames}"
+                f"{database_trouble(exc)} (message withheld)"
+            )
+            exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return "\n\nwhich came from:\n".join(parts)

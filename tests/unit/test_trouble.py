@@ -51,3 +51,23 @@ def test_aiohttp_error_lines_keep_the_kind_and_line_not_the_request() -> None:
     assert CANARY not in line and "203.0.113.9" not in line
     assert record.exc_info is None and record.exc_text is None
     assert sys.exc_info() == (None, None, None)
+
+
+def test_the_logs_formatter_keeps_the_frames_and_withholds_the_messages() -> None:
+    from bot.trouble import ValuesWithheld
+
+    try:
+        try:
+            _fails()
+        except ValueError as inner:
+            raise RuntimeError(f"while saving {CANARY}") from inner
+    except RuntimeError as exc:
+        record = logging.LogRecord(
+            "bot.router", logging.ERROR, __file__, 1, "action %s failed", ("case.claim",),
+            (type(exc), exc, exc.__traceback__),
+        )  # fmt: skip
+    line = ValuesWithheld("%(levelname)s %(name)s: %(message)s").format(record)
+    assert line.startswith("ERROR bot.router: action case.claim failed\nTraceback")
+    assert "RuntimeError (message withheld)" in line and "ValueError (message withheld)" in line
+    assert "in _fails" in line and 'raise ValueError(f"could not read {CANARY}")' in line
+    assert CANARY not in line.replace("{CANARY}", "")

@@ -94,10 +94,7 @@ class CaseActions:
                 inputs.whole(click.data, "seat", required=False),
                 cards.read_card_snapshot(click.data),
             ),
-            self.deps.uow(click),
-            self.deps.notifier,
-            self.deps.clock,
-            self.deps.policy,
+            *self.deps.change_ports(click),
         )
         key = "notice.claimed" if result.changed else "notice.already_holding"
         notice = t(click.lang, key, seat=result.seat, code=result.case.code)
@@ -120,10 +117,7 @@ class CaseActions:
                 inputs.whole(click.data, "seat", required=False),
                 cards.read_card_snapshot(click.data),
             ),
-            self.deps.uow(click),
-            self.deps.notifier,
-            self.deps.clock,
-            self.deps.policy,
+            *self.deps.change_ports(click),
         )
         if result.changed:
             message = t(click.lang, "notice.released", code=result.case.code)
@@ -147,10 +141,7 @@ class CaseActions:
                 reason,
                 cards.read_card_snapshot(click.data),
             ),
-            self.deps.uow(click),
-            self.deps.notifier,
-            self.deps.clock,
-            self.deps.policy,
+            *self.deps.change_ports(click),
         )
         if result.changed:
             holder = next(s.holder_name for s in result.case.seats if s.n == result.seat)
@@ -177,10 +168,7 @@ class CaseActions:
                 outcome,
                 cards.read_card_snapshot(click.data),
             ),
-            self.deps.uow(click),
-            self.deps.notifier,
-            self.deps.clock,
-            self.deps.policy,
+            *self.deps.change_ports(click),
         )
         if result.changed:
             outcome_name = label(click.lang, "outcome", outcome.value)
@@ -211,10 +199,7 @@ class CaseActions:
                 reason,
                 cards.read_card_snapshot(click.data),
             ),
-            self.deps.uow(click),
-            self.deps.notifier,
-            self.deps.clock,
-            self.deps.policy,
+            *self.deps.change_ports(click),
         )
         key = "notice.cancelled" if result.changed else "notice.unchanged"
         notice = t(click.lang, key, code=result.case.code)

@@ -198,3 +198,7 @@ class ActionDeps:
     def uow_factory(self) -> UnitOfWork:
         """A unit of work that records no delivery (reads, and changes outside a click)."""
         return self.units(None)
+
+    def change_ports(self, click: Click) -> tuple[UnitOfWork, Notifier, Clock, BankPolicy]:
+        """What a case change of the domain takes after its command, in its order."""
+        return self.uow(click), self.notifier, self.clock, self.policy

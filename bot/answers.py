@@ -49,6 +49,10 @@ class CaseAnswers:
             typed = dict(click.data)
         elif click.verb == verbs.CARD_REFRESH and click.data.get(OPEN) == OPEN_ASSIGN:
             typed = {}
+        if typed is not None and not await self._coordinator(click.actor):
+            # The list weighs every mediator's work: it is the coordinators' to see.
+            refused = errors.NotAllowed("assigning a seat", "only a coordinator may do this")
+            typed, notice, error = None, error_text(click.lang, refused), True
         return cards.case_card(
             summary,
             click.lang,
@@ -58,6 +62,14 @@ class CaseAnswers:
             assign_typed=typed,
             viewer=click.actor,
         )
+
+    async def _coordinator(self, aad: str) -> bool:
+        uow = self.deps.uow_factory()
+        try:
+            async with uow:
+                return (await services.actor(uow, aad)).is_coordinator
+        except errors.DomainError:  # a stranger, someone not active, a booker
+            return False
 
     async def refusal(self, click: Click, exc: errors.DomainError) -> Card:
         """Why nothing changed: on the case card when there is a case to show, else alone."""

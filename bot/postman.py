@@ -23,6 +23,7 @@ from bot.sender import NotYet, Outcome, PostResult, Prepared, Ready, Unsendable,
 from cards.base import Card
 from cards.i18n import LANGS, Lang, lang_of
 from mediation import notices, services
+from mediation.model import Mediator
 from mediation.outbox import MessageKind, OutboxMessage, OutboxStatus
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
@@ -83,13 +84,19 @@ class Postman:
 
     async def _personal(self, message: OutboxMessage) -> Prepared:
         aad = message.key.recipient
+        uow = self.uow_factory()
+        async with uow:
+            person = await uow.mediators.by_aad(aad.lower())
+        if person is None or not person.active:
+            # Someone who has left reads nothing more, however long the message waited.
+            return Unsendable(OutboxStatus.NOT_ACTIVE, "not in the registry or not active")
         reference = await self.store.user_reference(aad)
         if reference is None:
             opened = await self._open_chat(message)
             if isinstance(opened, Unsendable):
                 return opened
             reference = opened
-        card = await self.render(message, await self._language_of(aad, reference))
+        card = await self.render(message, await self._language_of(aad, reference, person))
         conversation = str((reference.get("conversation") or {}).get("id") or "")
         chat = reference
 
@@ -102,7 +109,7 @@ class Postman:
 
         return Ready(conversation, post)
 
-    async def _language_of(self, aad: str, reference: dict[str, Any]) -> Lang:
+    async def _language_of(self, aad: str, reference: dict[str, Any], person: Mediator) -> Lang:
         """A note's language: the person's own choice (the ``language`` command), else the
         locale of their personal chat, else the one language they work in by the registry,
         else the bank's."""
@@ -111,10 +118,7 @@ class Postman:
             return lang_of(chosen)
         if reference.get("locale"):
             return lang_of(str(reference["locale"]))
-        uow = self.uow_factory()
-        async with uow:
-            person = await uow.mediators.by_aad(aad.lower())
-        spoken = sorted(person.languages & set(LANGS)) if person is not None else []
+        spoken = sorted(person.languages & set(LANGS))
         if len(spoken) == 1:
             return lang_of(spoken[0])
         return lang_of(self.policy.language)

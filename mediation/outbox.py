@@ -59,6 +59,7 @@ class OutboxStatus(enum.StrEnum):
     UNCERTAIN = "uncertain"  # Teams may have posted it: not re-sent, to never post twice
     NO_CHAT = "no_chat"  # the person never opened a personal chat with Sopu
     NO_ADDRESS = "no_address"  # a parent without an e-mail address
+    NOT_ACTIVE = "not_active"  # the person left the registry or is not active: nothing sent
 
     @property
     def final(self) -> bool:

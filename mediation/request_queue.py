@@ -119,7 +119,8 @@ async def _take_over(
         if not await uow.requests.save(changed, request.version):
             raise rq.StaleRequest(await load_request(store, request.id))
         before = await uow.mediators.get(request.taken_by) if request.taken_by else None
-        if before is not None and before.aad_object_id:
+        # The note shows the family's request: only to a coordinator still in the bank.
+        if before is not None and before.aad_object_id and before.active and before.is_coordinator:
             await uow.outbox.add([taken_over_message(changed, before, me)], now)
         await uow.commit()
     return RequestResult(await load_request(store, request.id), True, me.id)

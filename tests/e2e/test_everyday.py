@@ -352,3 +352,16 @@ async def test_a_mediator_who_never_chatted_with_sopu_is_told_the_pair_is_comple
     assert any(t(lang, "pair.title", code=case.code) in words(note.card) for lang in LANGS)
     stored = await bank.sopu.store.user_reference(newcomer.aad)
     assert stored is not None and stored["user"]["id"] == newcomer.teams_id
+
+
+async def test_only_a_coordinator_is_shown_the_assign_list(bank: Bank) -> None:
+    case = await bank.new_case()
+    opener = _assign_button(bank.channel_card(case))
+    answer = await bank.teams.click("niina", "card.refresh", opener)
+    assert "this term" not in str(answer)
+    assert not [n for n in _nodes(answer["body"]) if n.get("id") == "mediator_id"]
+    assert t("en", "denied.assign") in words(answer)
+    # A refused assignment by a mediator does not bring the list either.
+    forged = {"case_id": case.case_id, "mediator_id": "2", "seat": "1"}
+    refused = await bank.teams.click("niina", "case.assign", forged)
+    assert "this term" not in str(refused)

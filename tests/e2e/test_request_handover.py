@@ -193,3 +193,31 @@ async def test_typed_markup_reaches_the_coordinator_as_plain_text(bank: Bank) ->
     shown = words(card)
     assert "Open the secure case file" in shown and "URGENT" in shown
     assert not re.search(r"\]\(|\*\*URGENT", shown)
+
+
+async def test_a_holder_who_left_is_not_sent_the_family_s_request(bank: Bank) -> None:
+    """Taken over because its holder left: the note would show the family; it never goes."""
+    await _second_coordinator(bank)
+    request_id = await _request(bank, fear="yes", parent_name="Anna Aalto")
+    await _runtime(bank).sender.drain(timeout=20)
+    first = await _show(bank, "coord", request_id)
+    await bank.teams.click(
+        "coord", verbs.REQUEST_TAKE, _data(first, verbs.REQUEST_TAKE), where="personal"
+    )
+    kaisa = await bank.mediator("coord")
+    gone = await bank.teams.click(
+        "kalle", "mediator.update", {"mediator_id": kaisa.id, "active": "false"}, where="personal"
+    )
+    assert t("en", "error.last_coordinator") not in words(gone)
+    sent = len(bank.connector.log)
+    seen = await _show(bank, "kalle", request_id)
+    await bank.teams.click(
+        "kalle", verbs.REQUEST_TAKE_OVER, _data(seen, verbs.REQUEST_TAKE_OVER), where="personal"
+    )
+    await _runtime(bank).sender.drain(timeout=20)
+    assert bank.personal("coord", sent) == []
+    for message in await _runtime(bank).services.outbox.all():
+        if message.key.recipient == kaisa.aad_object_id.lower() and message.key.kind in (
+            MessageKind.REQUEST_TAKEN_OVER,
+        ):
+            raise AssertionError("a note to someone who left was queued")

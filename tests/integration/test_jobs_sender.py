@@ -120,7 +120,12 @@ async def test_someone_without_a_chat_is_recorded_not_retried(
     sessions: async_sessionmaker[AsyncSession], connector: FakeConnector
 ) -> None:
     jobs = Jobs(sessions, SystemClock(), connector)
-    await jobs.outbox.add([joint("11111111-0000-4000-8000-000000000000")], SystemClock().now())
+    silent = mediator("silent")  # in the registry, but no chat and no bank channel to open one
+    uow = jobs.uow()
+    async with uow:
+        await uow.mediators.add(silent)
+        await uow.commit()
+    await jobs.outbox.add([joint(silent.aad_object_id)], SystemClock().now())
     await jobs.sender.drain(timeout=10)
     (message,) = await jobs.outbox.all()
     assert message.status is OutboxStatus.NO_CHAT
@@ -136,3 +141,21 @@ async def test_adding_the_same_keys_again_adds_nothing(
     assert await jobs.outbox.add(batch, now) == 1200
     assert await jobs.outbox.add(batch, now) == 0
     assert await jobs.outbox.add([*batch[:5], joint("aad-new")], now) == 1
+
+
+async def test_a_message_to_someone_no_longer_active_is_not_sent(
+    sessions: async_sessionmaker[AsyncSession], connector: FakeConnector
+) -> None:
+    jobs = Jobs(sessions, SystemClock(), connector)
+    gone, here = mediator("gone", active=False), mediator("here")
+    await jobs.add_people([gone, here])
+    await jobs.outbox.add(
+        [joint(gone.aad_object_id), joint(here.aad_object_id)], SystemClock().now()
+    )
+    await jobs.sender.drain(timeout=10)
+    status = {m.key.recipient: m.status for m in await jobs.outbox.all()}
+    assert status == {
+        gone.aad_object_id.lower(): OutboxStatus.NOT_ACTIVE,
+        here.aad_object_id.lower(): OutboxStatus.SENT,
+    }
+    assert delivered(connector) == {conversation_of(here.aad_object_id): 1}

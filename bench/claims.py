@@ -341,7 +341,22 @@ def _bench_settings(database: str) -> Any:
         allowed_teams=frozenset({TEAM}),
         allowed_channels=frozenset({CHANNEL}),
         **bank,
+        **_tuning({f.name for f in dataclasses.fields(Settings)}),
     )
+
+
+def _tuning(fields: set[str]) -> dict[str, Any]:
+    """SOPU_TURNS_AT_ONCE and SOPU_SEND_CONCURRENCY from the environment, to measure them."""
+    tuning: dict[str, Any] = {}
+    turns = os.environ.get("SOPU_TURNS_AT_ONCE", "").strip()
+    if turns and "turns_at_once" in fields:
+        tuning["turns_at_once"] = int(turns)
+    sends = os.environ.get("SOPU_SEND_CONCURRENCY", "").strip()
+    if sends and "send_limits" in fields:
+        from bot.settings import SendLimits
+
+        tuning["send_limits"] = SendLimits(concurrency=int(sends))
+    return tuning
 
 
 class _SopuBank(Served):

@@ -70,6 +70,7 @@ BOT_ID = "28:sopu-bench"
 REGISTRY_SIZE = 40  # active mediators; every case card lists them for the coordinator
 REQUEST_TIMEOUT = 15.0  # the Bot Connector gives up after 15 s
 SETTLE_SECONDS = 0.3  # after a phase, for what the server sends once it has answered
+OUTBOX_WAIT_SECONDS = 120.0  # at the end, for the outbox to be sent; what is left is reported
 JSON = {"Content-Type": "application/json"}
 
 
@@ -340,7 +341,22 @@ def _bench_settings(database: str) -> Any:
         allowed_teams=frozenset({TEAM}),
         allowed_channels=frozenset({CHANNEL}),
         **bank,
+        **_tuning({f.name for f in dataclasses.fields(Settings)}),
     )
+
+
+def _tuning(fields: set[str]) -> dict[str, Any]:
+    """SOPU_TURNS_AT_ONCE and SOPU_SEND_CONCURRENCY from the environment, to measure them."""
+    tuning: dict[str, Any] = {}
+    turns = os.environ.get("SOPU_TURNS_AT_ONCE", "").strip()
+    if turns and "turns_at_once" in fields:
+        tuning["turns_at_once"] = int(turns)
+    sends = os.environ.get("SOPU_SEND_CONCURRENCY", "").strip()
+    if sends and "send_limits" in fields:
+        from bot.settings import SendLimits
+
+        tuning["send_limits"] = SendLimits(concurrency=int(sends))
+    return tuning
 
 
 class _SopuBank(Served):
@@ -444,17 +460,25 @@ class _SopuBank(Served):
         async with uow:
             for case_id in self.claim_cases:
                 kinds.update(e.kind.value for e in await uow.journal.case_events(case_id))
+        waiting: Counter[str] = Counter()
         if _delivers_in_memory(sopu):
             await sopu.deliveries.drain()
             merged = sopu.deliveries.merged
         else:
-            await sopu.jobs.sender.settled(timeout=300)
+            try:
+                await sopu.jobs.sender.settled(timeout=OUTBOX_WAIT_SECONDS)
+            except TimeoutError:
+                # Reported rather than waited for: what one person's chat is told goes at
+                # Teams' pace for one conversation (60 in 30 s), far below the clicks'.
+                messages = await sopu.jobs.services.outbox.all()
+                waiting.update(m.key.kind.value for m in messages if not m.status.final)
             merged = await self._merged() - self.seeded_merged
         return {
             "claimed": kinds["claimed"] - self.seeded_claims,
             "released": kinds["released"],
             # Changes whose card update was covered by another that showed the case later.
             "merged": merged,
+            "waiting": dict(waiting),
         }
 
     async def _merged(self) -> int:
@@ -533,7 +557,8 @@ class Child:
             self.summary = await asyncio.wait_for(self._line("DONE"), 330)
             await asyncio.wait_for(self.proc.wait(), 10)
         except (TimeoutError, RuntimeError):
-            self.proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
             await self.proc.wait()
 
     def cpu_seconds(self) -> float:
@@ -931,6 +956,9 @@ def journal_check(name: str, traffic: Clicks, summary: dict[str, Any]) -> tuple[
         f"{name}: the clients got {answered[0]} 'claimed' and {answered[1]} 'released' answers "
         f"(warm-up included); the journal recorded {journal[0]} claims and {journal[1]} releases"
     )
+    if summary.get("waiting"):
+        unsent = ", ".join(f"{n} {kind}" for kind, n in sorted(summary["waiting"].items()))
+        check += f"; still in the outbox after {OUTBOX_WAIT_SECONDS:g} s: {unsent}"
     return check, answered == journal
 
 

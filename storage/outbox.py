@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,10 +27,16 @@ from mediation.outbox import (
     OutboxStatus,
     OutboxWriter,
 )
+from storage import direct
 from storage.models_jobs import OutboxRow
 
 # Rows per INSERT statement: well under SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
+# Up to this many messages (a change's few notes) go in one by one through a statement
+# compiled once; a job's fan-out goes in chunks of many rows per statement.
+_FEW = 8
+_KEY = ["kind", "recipient", "subject", "period"]
+_COLUMNS = (*_KEY, "payload", "status", "attempts", "created_at", "next_try_at", "error")
 
 
 def _message(row: OutboxRow) -> OutboxMessage:
@@ -63,6 +69,16 @@ def _insert_for(session: AsyncSession) -> Any:
     raise NotImplementedError(f"no insert-if-absent for {dialect}")
 
 
+def _insert_one(insert: Any) -> direct.Direct:
+    table = OutboxRow.__table__
+    values = {c: bindparam(c, type_=table.c[c].type) for c in _COLUMNS}
+    return direct.Direct(insert(table).values(values).on_conflict_do_nothing(index_elements=_KEY))
+
+
+# One message, if its key is new: compiled once per dialect rather than for every change.
+_INSERT_ONE = {"postgresql": _insert_one(postgresql.insert), "sqlite": _insert_one(sqlite.insert)}
+
+
 async def add_rows(session: AsyncSession, messages: Sequence[NewMessage], now: datetime) -> int:
     """Insert the messages whose key is new, in the session's transaction; how many were new."""
     values = [
@@ -81,6 +97,12 @@ async def add_rows(session: AsyncSession, messages: Sequence[NewMessage], now: d
         for m in messages
     ]
     added = 0
+    if len(values) <= _FEW:
+        one = _INSERT_ONE.get(session.get_bind().dialect.name)
+        if one is not None:
+            for row in values:
+                added += max(0, await direct.execute(session, one, row))
+            return added
     insert = _insert_for(session)
     for start in range(0, len(values), _CHUNK):
         statement = (

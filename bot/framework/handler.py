@@ -68,6 +68,18 @@ def command_text(activity: Activity) -> str:
     return html.unescape(text).strip()
 
 
+def _account(account: ChannelAccount) -> dict[str, Any]:
+    """What ``account.serialize()`` gives, without msrest's generic walk on every click."""
+    fields = {
+        "id": account.id,
+        "name": account.name,
+        "aadObjectId": account.aad_object_id,
+        "role": account.role,
+        "properties": account.properties,
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
 def chat_address(activity: Activity) -> ChatAddress | None:
     """Where the sender of an activity can be written to in personal chat."""
     sender = activity.from_property
@@ -79,7 +91,7 @@ def chat_address(activity: Activity) -> ChatAddress | None:
         aad_object_id=sender.aad_object_id or "",
         service_url=activity.service_url or "",
         tenant_id=tenant if isinstance(tenant, str) else None,
-        bot=activity.recipient.serialize() if activity.recipient else None,
+        bot=_account(activity.recipient) if activity.recipient else None,
         locale=activity.locale,
     )
 

@@ -605,3 +605,29 @@ def test_the_proxy_of_the_environment_is_looked_up_once_per_service_url(
     # The environment is read once: a later change needs a restart, as any setting does.
     monkeypatch.delenv("HTTPS_PROXY")
     assert connector._proxy_for(teams, URL(teams + "v3/conversations"))[0] == proxy
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        {"id": "28:bot", "name": "Sopu"},
+        {"id": "28:bot"},
+        {
+            "id": "28:bot",
+            "name": "Sopu",
+            "aadObjectId": "a1",
+            "role": "bot",
+            "properties": {"x": 1},
+        },
+        {"id": "28:bot", "name": "Sopu", "unknown": "dropped, as msrest drops it"},
+    ],
+)
+def test_the_bots_account_in_a_chat_address_is_what_msrest_would_serialize(
+    account: dict[str, Any],
+) -> None:
+    activity = Activity().deserialize(
+        {"type": "invoke", "from": {"id": "29:u"}, "recipient": account, "serviceUrl": "x"}
+    )
+    address = chat_address(activity)
+    assert address is not None
+    assert address.bot == activity.recipient.serialize()

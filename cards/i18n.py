@@ -221,10 +221,15 @@ _DENIED_ACTIONS = {
     "choosing the bank channel": "setup",
     "viewing statistics": "stats",
     "changing the family messages": "templates",
+    "filling a seat": "fill",
+    "approving an exception": "approve_exception",
 }
 _DENIED_WHY = {
     "only a coordinator may do this": "coordinator_only",
     "only the pair and coordinators": "pair_only",
+    "the case's type fills it another way": "fill_other_way",
+    "someone else must approve it": "another_approver",
+    "not for this case's type": "case_type",
 }
 _REGISTRY_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), name)

@@ -190,6 +190,51 @@ class SameMediatorTwice(DomainError):
         super().__init__(f"{name} already holds the other seat of this case", name=name)
 
 
+class SameEmployer(DomainError):
+    """A case type that wants its holders from different employers got two of one."""
+
+    key = "error.same_employer"
+
+    def __init__(self, name: str, employer: str) -> None:
+        super().__init__(
+            f"{name} works for {employer}, like another holder of this case",
+            name=name,
+            employer=employer,
+        )
+
+
+class NotQualified(DomainError):
+    key = "error.not_qualified"
+
+    def __init__(self, name: str, role: str, missing: str) -> None:
+        super().__init__(
+            f"{name} lacks what a {role} seat needs ({missing})",
+            name=name,
+            role=role,
+            missing=missing,
+        )
+
+
+class ConsentMissing(DomainError):
+    """A step of the case waits for the family's recorded consent (or an approved exception)."""
+
+    key = "error.consent_missing"
+
+    def __init__(self, code: str, step: str) -> None:
+        super().__init__(f"case {code}: {step} needs the family's consent", code=code, step=step)
+
+
+class ConsentExceptionPending(DomainError):
+    key = "error.consent_exception_pending"
+
+    def __init__(self, code: str, step: str) -> None:
+        super().__init__(
+            f"case {code}: the exception to consent for {step} waits for a coordinator's approval",
+            code=code,
+            step=step,
+        )
+
+
 class QuotaExceeded(DomainError):
     key = "error.quota_term"
 

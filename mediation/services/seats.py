@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from mediation import errors, notices, rules
+from mediation.case_types import Fill
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Mediator, ReleaseReason
 from mediation.policy import BankPolicy
@@ -256,6 +257,7 @@ async def assign_seat(
         others = {k: v for k, v in at.holders.items() if k != seat.holder_id}
         probe = _with_seat_emptied(case, seat.n)
         rules.check_holds_seats(target)
+        rules.check_fill(case, seat, Fill.ASSIGN)
         rules.check_available(target, at.today)
         rules.check_language(target, case)
         rules.check_pairing(probe, probe.seat(seat.n), target, others, policy)

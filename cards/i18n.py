@@ -164,6 +164,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"the period is too long", "period_too_long"),
         (r"give both the first and the last day", "period_incomplete"),
         (r"not a date", "not_a_date"),
+        (r"not a number of hours", "not_hours"),
         (r"choose fi and/or sv", "choose_fi_sv"),
         (r"choose a mediator", "choose_mediator"),
         (r"case .+ has no seat \d+", "no_such_seat"),

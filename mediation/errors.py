@@ -203,6 +203,19 @@ class SameEmployer(DomainError):
         )
 
 
+class OrganisationOutOfNetwork(DomainError):
+    """The mediator's organisation is outside its agreement period: no new seats."""
+
+    key = "error.organisation_out_of_network"
+
+    def __init__(self, name: str, organisation: str) -> None:
+        super().__init__(
+            f"{name}'s organisation {organisation} is not in the network now",
+            name=name,
+            organisation=organisation,
+        )
+
+
 class NotQualified(DomainError):
     key = "error.not_qualified"
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import Case, CaseStatus, Family, Mediator
+from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
 from mediation.requests import RequestLinks
 from mediation.views import CaseSummary
@@ -105,6 +106,7 @@ class UnitOfWork(Protocol):
     journal: Journal
     outbox: OutboxWriter  # messages to Teams, committed with the change that causes them
     requests: RequestLinks  # the family's contact request, linked with the case it became
+    organisations: OrganisationRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

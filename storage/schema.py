@@ -9,6 +9,7 @@ from storage import (
     models_family_mail,
     models_feedback,
     models_jobs,
+    models_organisations,
     models_requests,
 )
 from storage.models import Base
@@ -20,6 +21,7 @@ TABLE_MODULES = (
     models_family_mail,
     models_feedback,
     models_jobs,
+    models_organisations,
     models_requests,
 )
 

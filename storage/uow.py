@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
 from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
 from mediation.requests import RequestLinks
@@ -14,6 +15,7 @@ from storage import db, redelivery
 from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
+from storage.repositories.organisations import SqlOrganisationRepository
 from storage.requests import SessionRequests
 
 
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
     journal: Journal
     outbox: OutboxWriter
     requests: RequestLinks
+    organisations: OrganisationRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -71,6 +74,7 @@ class SqlUnitOfWork:
         self.journal = SqlJournal(session)
         self.outbox = SessionOutbox(session)
         self.requests = SessionRequests(session)
+        self.organisations = SqlOrganisationRepository(session)
         return self
 
     async def __aexit__(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from mediation import errors
 from mediation.journal import MediatorEvent
 from mediation.model import LANGUAGES, AwayPeriod, Mediator
+from mediation.organisations import Organisation
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.registry import RegistryRow
@@ -94,6 +95,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    organisations: list[str] = field(default_factory=list)  # employers new to the network
 
 
 async def import_registry(
@@ -135,6 +137,13 @@ async def import_registry(
                 MediatorEvent(known.id, None, now, {k: str(v) for k, v in change.items()})
             )
             report.updated.append(row.name)
+        # Each employer named is an organisation of the network; a new one comes in with its
+        # first members, its kind and agreement to be filled in (`sopu organisations set`).
+        for employer in dict.fromkeys(row.employer for row in rows):
+            if await uow.organisations.by_name(employer) is None:
+                report.organisations.append(
+                    (await uow.organisations.save(Organisation(employer))).name
+                )
         await uow.commit()
     return report
 

@@ -15,6 +15,7 @@ from mediation import errors, notices, rules
 from mediation.case_types import Fill
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import Case, CaseStatus, Mediator, ReleaseReason
+from mediation.organisations import check_in_network
 from mediation.policy import BankPolicy
 from mediation.ports import (
     CaseChanged,
@@ -145,6 +146,8 @@ async def claim_seat(
         if seat is None:
             raise errors.NoFreeSeat(case.code)
         locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
+        # A member of an organisation that has left the network takes no new seats.
+        check_in_network(locked, await at.uow.organisations.by_name(locked.employer), at.today)
         usage = await quota_usage(at.uow, locked, at.now, policy)
         rules.check_can_claim(case, seat, locked, at.holders, usage, policy, at.today)
         rules.check_card_current(cmd.shown, case, seat.n)
@@ -259,6 +262,7 @@ async def assign_seat(
         rules.check_holds_seats(target)
         rules.check_fill(case, seat, Fill.ASSIGN)
         rules.check_available(target, at.today)
+        check_in_network(target, await at.uow.organisations.by_name(target.employer), at.today)
         rules.check_language(target, case)
         rules.check_pairing(probe, probe.seat(seat.n), target, others, policy)
         over = rules.quota_problem(await quota_usage(at.uow, target, at.now, policy))

@@ -8,6 +8,7 @@ from mediation import errors
 def case_type_errors() -> list[errors.DomainError]:
     return [
         errors.SameEmployer("Aino Virtanen", "Kerava"),
+        errors.OrganisationOutOfNetwork("Aino Virtanen", "Kerava"),
         errors.NotQualified("Aino Virtanen", "speech_therapist", "speech_therapy"),
         errors.ConsentMissing("2026-003", "convene"),
         errors.ConsentExceptionPending("2026-003", "share_plan"),

@@ -165,6 +165,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"give both the first and the last day", "period_incomplete"),
         (r"not a date", "not_a_date"),
         (r"not a number of hours", "not_hours"),
+        (r"the meeting has not begun", "not_begun"),
         (r"choose fi and/or sv", "choose_fi_sv"),
         (r"choose a mediator", "choose_mediator"),
         (r"case .+ has no seat \d+", "no_such_seat"),
@@ -224,6 +225,11 @@ _DENIED_ACTIONS = {
     "changing the family messages": "templates",
     "filling a seat": "fill",
     "approving an exception": "approve_exception",
+    "recording consent": "record_consent",
+    "recording the plan": "record_plan",
+    "reading the plan": "read_plan",
+    "booking the follow-up": "book_follow_up",
+    "following up the plan": "follow_up_plan",
 }
 _DENIED_WHY = {
     "only a coordinator may do this": "coordinator_only",
@@ -231,6 +237,9 @@ _DENIED_WHY = {
     "the case's type fills it another way": "fill_other_way",
     "someone else must approve it": "another_approver",
     "not for this case's type": "case_type",
+    "only the convener": "convener_only",
+    "only the responsible worker": "responsible_only",
+    "only the family's agreed parties": "agreed_parties",
 }
 _REGISTRY_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), name)

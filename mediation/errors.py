@@ -248,6 +248,49 @@ class ConsentExceptionPending(DomainError):
         )
 
 
+class NotInvited(DomainError):
+    key = "error.not_invited"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"you have no open invitation to case {code}", code=code)
+
+
+class AlreadyAnswered(DomainError):
+    key = "error.already_answered"
+
+    def __init__(self, code: str, answer: str) -> None:
+        super().__init__(
+            f"the invitation to case {code} is {answer} already", code=code, answer=answer
+        )
+
+
+class InvitationDeclined(DomainError):
+    key = "error.invitation_declined"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} declined this case already: invite someone else", name=name)
+
+
+class CompetencesMissing(DomainError):
+    """A common time is booked only when someone has accepted for each competence asked."""
+
+    key = "error.competences_missing"
+
+    def __init__(self, code: str, missing: str) -> None:
+        super().__init__(
+            f"case {code}: nobody has accepted for {missing}", code=code, missing=missing
+        )
+
+
+class NotPublicService(DomainError):
+    key = "error.not_public_service"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"{name} does not work in a public service: a responsible worker must", name=name
+        )
+
+
 class QuotaExceeded(DomainError):
     key = "error.quota_term"
 

@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 from storage import (
     models_calendar,
+    models_common_time,
     models_family_mail,
     models_feedback,
     models_jobs,
@@ -18,6 +19,7 @@ from storage.models import Base
 # storage.models itself, which each of them imports.
 TABLE_MODULES = (
     models_calendar,
+    models_common_time,
     models_family_mail,
     models_feedback,
     models_jobs,

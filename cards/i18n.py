@@ -165,6 +165,7 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"give both the first and the last day", "period_incomplete"),
         (r"not a date", "not_a_date"),
         (r"not a number of hours", "not_hours"),
+        (r"choose an organisation", "choose_organisation"),
         (r"the meeting has not begun", "not_begun"),
         (r"choose fi and/or sv", "choose_fi_sv"),
         (r"choose a mediator", "choose_mediator"),

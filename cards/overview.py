@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from cards.base import Card, Element, card, facts, heading, plain, show_card, text
+from cards import verbs
+from cards.base import Card, Element, card, execute, facts, heading, plain, show_card, text
 from cards.case import assign_form, assign_submit
 from cards.i18n import Lang, format_date, label, t, term_label, tn
 from cards.stats import decimal
@@ -66,6 +67,7 @@ def bank_overview_card(view: BankOverview, lang: Lang, mediators: Roster | None 
                     [assign_submit(away.summary, lang)],
                 )
             )
+    actions.append(execute(t(lang, "organisations.open"), verbs.ORGANISATIONS_SHOW, {}))
     return card(lang, [b for b in body if b.get("facts") != []], actions)
 
 

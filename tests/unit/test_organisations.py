@@ -161,3 +161,47 @@ def test_the_overview_sets_each_organisations_hours_against_its_commitment() -> 
     assert "0 / about 60 h · no packages · not in the network now" in shown
     fi = "\n".join(texts(bank_overview_card(view, "fi")))
     assert "kunta · 10,5 / 200 h sovittu · 3 pakettia" in fi
+
+
+# -- the coordinators' changes ----------------------------------------------------------------
+
+
+async def test_a_change_leaves_what_it_does_not_give_and_clears_what_it_is_told(
+    bank: Bank,
+) -> None:
+    def change(**kw: object) -> services.UpdateOrganisation:
+        return services.UpdateOrganisation(bank.aad("coord"), "KERAVA", **kw)  # type: ignore[arg-type]
+
+    assert await services.update_organisation(
+        change(
+            kind=OrganisationKind.MUNICIPALITY, agreement_end=date(2026, 12, 31), yearly_hours=80
+        ),
+        bank.uow,
+    )
+    assert not await services.update_organisation(change(), bank.uow)  # nothing given
+    assert await services.update_organisation(change(agreement_start=date(2026, 1, 1)), bank.uow)
+    async with bank.uow:
+        kept = await bank.uow.organisations.by_name("kerava")
+    assert kept == Organisation(
+        "Kerava", OrganisationKind.MUNICIPALITY, date(2026, 1, 1), date(2026, 12, 31), 80, id=1
+    )
+    await services.update_organisation(
+        change(clear_agreement=True, agreement_end=date(2027, 6, 30), clear_hours=True), bank.uow
+    )
+    found = {o.name: o for o in await services.network(bank.aad("coord"), bank.uow)}
+    assert found["Kerava"] == Organisation(
+        "Kerava", OrganisationKind.MUNICIPALITY, None, date(2027, 6, 30), None, id=1
+    )
+    assert found["Keusote"].id is None  # an employer of the registry, to be filled in
+    with pytest.raises(errors.NotFound):
+        await services.update_organisation(
+            services.UpdateOrganisation(bank.aad("coord"), "Nowhere Oy"), bank.uow
+        )
+    with pytest.raises(errors.NotAllowed):
+        await services.update_organisation(
+            services.UpdateOrganisation(bank.aad("kerava"), "Kerava", yearly_hours=1), bank.uow
+        )
+    with pytest.raises(errors.NotAllowed):
+        await services.network(bank.aad("kerava"), bank.uow)
+    with pytest.raises(errors.InvalidInput):
+        await services.update_organisation(change(agreement_start=date(2028, 1, 1)), bank.uow)

@@ -252,6 +252,7 @@ _REGISTRY_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"use fi and/or sv, separated by spaces", "languages"),
         (r"use yes/no, true/false, 1/0 or kyllä/ei", "yes_no"),
         (r"use mediator, coordinator or booker", "role"),
+        (r"use the qualification codes, separated by spaces", "qualifications"),
         (r"not UTF-8 \(.*\)", "not_utf8"),
         (r"the file is empty", "file_empty"),
         (r"column missing from the header", "column_missing"),

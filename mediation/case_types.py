@@ -12,6 +12,19 @@ import enum
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+# What the registry may record of a person beyond being a mediator: the competences a
+# family-centre team offers (seed 004). A seat that needs some names them.
+QUALIFICATIONS = (
+    "family_counselling",
+    "child_welfare",
+    "school_social_work",
+    "child_health_clinic",
+    "family_work",
+    "speech_therapy",
+    "psychology",
+    "early_childhood_special_education",
+)
+
 
 class Fill(enum.StrEnum):
     """How a seat gets its holder."""

@@ -24,6 +24,7 @@ from mediation import errors
 from mediation.case_types import (
     CHILD,
     PARENTS,
+    QUALIFICATIONS,
     CaseType,
     ConsentRule,
     Facts,
@@ -41,17 +42,8 @@ from mediation.model import Mediator
 from mediation.organisations import Organisation, OrganisationKind
 from mediation.slots import Schedule, Slot, SlotRequest, find_slots
 
-# The competences a family-centre team offers (seed 004); the registry records who has which.
-COMPETENCES = (
-    "family_counselling",
-    "child_welfare",
-    "school_social_work",
-    "child_health_clinic",
-    "family_work",
-    "speech_therapy",
-    "psychology",
-    "early_childhood_special_education",
-)
+# The competences a family-centre team offers (seed 004) are qualifications of the registry.
+COMPETENCES = QUALIFICATIONS
 COMMON_TIME_KIND = "common_time"
 FOLLOW_UP_KIND = "follow_up"
 MAX_TEAM = 6  # invitees who may attend at once, besides the convener

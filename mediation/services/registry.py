@@ -120,19 +120,28 @@ async def import_registry(
             if known is None:
                 added = await uow.mediators.add(wanted)
                 assert added.id is not None
+                if row.qualifications:
+                    await uow.qualifications.set(added.id, row.qualifications)
                 await uow.journal.mediator_event(
                     MediatorEvent(added.id, None, now, {"imported": row.line})
                 )
                 report.created.append(row.name)
                 continue
-            change = _registry_diff(known, wanted)
+            assert known.id is not None
+            change: dict[str, object] = dict(_registry_diff(known, wanted))
+            if row.qualifications is not None:
+                held = (await uow.qualifications.of([known.id]))[known.id]
+                if held != row.qualifications:
+                    await uow.qualifications.set(known.id, row.qualifications)
+                    change["qualifications"] = " ".join(sorted(row.qualifications))
             if not change:
                 report.unchanged.append(row.name)
                 continue
-            for key in change:
+            fields = change.keys() & set(_REGISTRY_FIELDS)
+            for key in fields:
                 setattr(known, key, getattr(wanted, key))
-            await uow.mediators.save(known)
-            assert known.id is not None
+            if fields:
+                await uow.mediators.save(known)
             await uow.journal.mediator_event(
                 MediatorEvent(known.id, None, now, {k: str(v) for k, v in change.items()})
             )

@@ -28,6 +28,7 @@ class _Store:
         self.outbox: dict[OutboxKey, NewMessage] = {}  # committed with the change, by key
         self.requests: dict[int, tuple[int, ContactRequest]] = {}  # id -> (version, request)
         self.organisations: dict[str, Organisation] = {}  # by organisation_key(name)
+        self.qualifications: dict[int, frozenset[str]] = {}
 
 
 class MemoryUnitOfWork:
@@ -43,6 +44,7 @@ class MemoryUnitOfWork:
         self.outbox = _Outbox(self)
         self.requests = _Requests(self)
         self.organisations = _Organisations(self)
+        self.qualifications = _Qualifications(self)
 
     @property
     def stage(self) -> _Store:
@@ -113,6 +115,18 @@ class _Organisations:
         new_id = old.id if old else len(kept) + 1
         kept[organisation_key(organisation.name)] = saved = replace(organisation, id=new_id)
         return saved
+
+
+class _Qualifications:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def of(self, mediator_ids: Sequence[int]) -> dict[int, frozenset[str]]:
+        kept = self.uow.stage.qualifications
+        return {i: kept.get(i, frozenset()) for i in mediator_ids}
+
+    async def set(self, mediator_id: int, qualifications: frozenset[str]) -> None:
+        self.uow.stage.qualifications[mediator_id] = qualifications
 
 
 class _Mediators:

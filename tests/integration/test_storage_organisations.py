@@ -15,6 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from mediation.organisations import Organisation, OrganisationKind
 from storage.db import alembic_config, create_engine, upgrade
 from storage.uow import SqlUnitOfWork
+from tests.integration.storage_seed import add_mediators
+from tests.unit.factories import mediator
 
 
 async def test_an_organisation_is_saved_found_by_its_name_and_updated(
@@ -57,6 +59,27 @@ async def test_one_organisation_per_name_key(uow_factory: Callable[[], SqlUnitOf
             await uow.session.execute(
                 text("INSERT INTO organisation (name, name_key) VALUES ('KERAVA', 'kerava')")
             )
+
+
+async def test_qualifications_are_kept_per_person(
+    uow_factory: Callable[[], SqlUnitOfWork],
+) -> None:
+    uow = uow_factory()
+    aino, bertil = await add_mediators(uow, mediator("Aino Virtanen"), mediator("Bertil Lind"))
+    assert aino.id is not None and bertil.id is not None
+    async with uow:
+        await uow.qualifications.set(aino.id, frozenset({"psychology", "family_work"}))
+        await uow.commit()
+    async with uow:
+        assert await uow.qualifications.of([aino.id, bertil.id]) == {
+            aino.id: {"psychology", "family_work"},
+            bertil.id: frozenset(),
+        }
+        await uow.qualifications.set(aino.id, frozenset({"child_welfare"}))
+        await uow.commit()
+    async with uow:
+        assert await uow.qualifications.of([aino.id]) == {aino.id: {"child_welfare"}}
+        assert await uow.qualifications.of([]) == {}
 
 
 def _to_0001(connection: Connection) -> None:

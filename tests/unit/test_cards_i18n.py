@@ -425,6 +425,7 @@ def registry_problems() -> list[RowProblem]:
         HEADER + GOOD.format(id=guid(1)) + GOOD.format(id=guid(1)) + "a,b\n",
         HEADER + f'{guid(1)},"{"x" * 200_000}",a@example.org,T,fi,yes,mediator,yes\n',
         HEADER + "".join(GOOD.format(id=guid(n)) for n in range(10_002)),
+        HEADER.replace("\n", ",qualifications\n") + GOOD.format(id=guid(1)).replace("\n", ",x\n"),
     ]
     found: list[RowProblem] = []
     for data in files:

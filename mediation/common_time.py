@@ -432,7 +432,7 @@ class CommonTime:
             raise errors.IllegalTransition("book the follow-up of", self.status.value)
         held = [(m.kind, None) for m in self.meetings if m.held]
         if self.type.blocking_order(FOLLOW_UP_KIND, held) is not None:
-            raise errors.MeetingsOutOfOrder()
+            raise errors.MeetingsOutOfOrder(COMMON_TIME_KIND)
         if self._live(FOLLOW_UP_KIND) is not None:
             raise errors.PackageFull(1)
         meeting = self._meeting(FOLLOW_UP_KIND, start, room, minutes)

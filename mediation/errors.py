@@ -343,10 +343,18 @@ class OverrideReasonRequired(DomainError):
 
 
 class MeetingsOutOfOrder(DomainError):
+    """A meeting its case type's order rules hold back; the pair's rule is said as it reads."""
+
     key = "error.individual_meetings_first"
 
-    def __init__(self) -> None:
-        super().__init__("a joint meeting needs both parents' individual meetings recorded as held")
+    def __init__(self, after: str | None = None) -> None:
+        if after is None:
+            super().__init__(
+                "a joint meeting needs both parents' individual meetings recorded as held"
+            )
+            return
+        self.key = "error.meeting_order"
+        super().__init__(f"this meeting needs the {after} meeting recorded as held", after=after)
 
 
 class SafetyConcernOpen(DomainError):

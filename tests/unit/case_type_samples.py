@@ -12,6 +12,7 @@ def case_type_errors() -> list[errors.DomainError]:
         errors.NotQualified("Aino Virtanen", "speech_therapist", "speech_therapy"),
         errors.ConsentMissing("2026-003", "convene"),
         errors.ConsentExceptionPending("2026-003", "share_plan"),
+        errors.MeetingsOutOfOrder("common_time"),
         errors.NotInvited("2026-T01"),
         errors.AlreadyAnswered("2026-T01", "declined"),
         errors.InvitationDeclined("Aino Virtanen"),

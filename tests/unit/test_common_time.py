@@ -389,3 +389,12 @@ def test_the_years_figures_count_held_common_times_by_municipality_and_month() -
     assert (figures.plans, figures.plans_followed_up) == (1, 1)
     assert figures.competences_invited == {"family_counselling": 2, "speech_therapy": 2}
     assert common_time_figures([done], 2025).plans == 0
+
+
+def test_a_follow_up_waits_for_a_held_common_time_and_says_so() -> None:
+    ct = in_follow_up()
+    ct.meetings[0].held = False  # as if the record were lost: the order rule still holds
+    with pytest.raises(errors.MeetingsOutOfOrder) as exc:
+        ct.book_follow_up(COUNSELLOR.id, NOW + timedelta(days=40), "sali", NOW)
+    assert exc.value.key == "error.meeting_order" and exc.value.params == {"after": "common_time"}
+    assert errors.MeetingsOutOfOrder().key == "error.individual_meetings_first"  # the pair's

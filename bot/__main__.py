@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -26,7 +27,9 @@ from bot.bootstrap import create_app, open_storage
 from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError, is_loopback
 from bot.trouble import ValuesWithheld
+from mediation.errors import DomainError
 from mediation.model import Mediator
+from mediation.organisations import Organisation, OrganisationKind
 from mediation.policy import BankPolicy
 from mediation.registry import RegistryFileError, RegistryRow, parse_registry
 from mediation.services import ImportReport, import_registry
@@ -75,6 +78,43 @@ def build_parser() -> argparse.ArgumentParser:
     load = registry.add_parser("import", help="create or update mediators from a CSV file")
     load.add_argument("file", type=Path, metavar="FILE.csv")
     registry.add_parser("list", help="show the registry")
+
+    organisations = commands.add_parser("organisations", help="the network's organisations")
+    network = organisations.add_subparsers(
+        dest="organisations_command", metavar="ACTION", required=True
+    )
+    network.add_parser("list", help="show the organisations and their agreements")
+    change = network.add_parser(
+        "set", help="add an organisation or change its kind, agreement or hours"
+    )
+    change.add_argument("name", help="the organisation, as the registry names the employer")
+    # Options left out keep what the organisation has: they are absent from the arguments.
+    keep = argparse.SUPPRESS
+    change.add_argument("--kind", choices=[k.value for k in OrganisationKind], default=keep)
+    change.add_argument(
+        "--from",
+        dest="agreement_start",
+        metavar="YYYY-MM-DD|none",
+        type=_day_or_none,
+        default=keep,
+        help="the agreement's first day",
+    )
+    change.add_argument(
+        "--until",
+        dest="agreement_end",
+        metavar="YYYY-MM-DD|none",
+        type=_day_or_none,
+        default=keep,
+        help="the agreement's last day (leaving the network ends its members' new seats)",
+    )
+    change.add_argument(
+        "--hours",
+        dest="yearly_hours",
+        metavar="N|none",
+        type=_hours_or_none,
+        default=keep,
+        help="the hours a year the network agreed with it",
+    )
 
     demo_cmd = commands.add_parser("demo", help="load demo mediators and families")
     demo_cmd.add_argument(
@@ -126,6 +166,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return import_file(settings, args.file, out)
     if args.command == "mediators":
         return asyncio.run(list_mediators(settings, out))
+    if args.command == "organisations" and args.organisations_command == "set":
+        return asyncio.run(set_organisation(settings, args, out))
+    if args.command == "organisations":
+        return asyncio.run(list_organisations(settings, out))
     if args.command == "demo":
         return asyncio.run(load_demo(settings, out, if_empty=args.if_empty))
     raise AssertionError(f"unhandled command {args.command}")
@@ -233,6 +277,7 @@ def _print_import(report: ImportReport, out: TextIO) -> None:
         ("created", report.created),
         ("updated", report.updated),
         ("unchanged", report.unchanged),
+        ("new organisations", report.organisations),
     ):
         if names:
             print(f"  {label}: {', '.join(names)}", file=out)
@@ -252,6 +297,86 @@ async def list_mediators(settings: Settings, out: TextIO) -> int:
     return 0
 
 
+# -- the organisations -------------------------------------------------------------------
+
+
+def _day_or_none(value: str) -> date | None:
+    if value.strip().lower() == "none":
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD) or none: {value}") from None
+
+
+def _hours_or_none(value: str) -> int | None:
+    if value.strip().lower() == "none":
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of hours or none: {value}") from None
+
+
+async def set_organisation(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    async with open_bank(settings) as new_uow:
+        uow = new_uow()
+        async with uow:
+            known = await uow.organisations.by_name(args.name) or Organisation(args.name)
+            given = vars(args)
+            changes: dict[str, object] = {
+                name: given[name]
+                for name in ("agreement_start", "agreement_end", "yearly_hours")
+                if name in given
+            }
+            if "kind" in given:
+                changes["kind"] = OrganisationKind(given["kind"])
+            try:
+                wanted = dataclasses.replace(known, **changes)  # type: ignore[arg-type]
+            except DomainError as exc:
+                raise CommandError(f"{args.name}: {exc}") from None
+            saved = await uow.organisations.save(wanted)
+            await uow.commit()
+    print(organisations_table([saved], settings.policy.local_date(SystemClock().now())), file=out)
+    return 0
+
+
+async def list_organisations(settings: Settings, out: TextIO) -> int:
+    async with open_bank(settings) as new_uow:
+        uow = new_uow()
+        async with uow:
+            found = await uow.organisations.list()
+    if not found:
+        print("No organisations yet: `sopu mediators import` adds each employer.", file=out)
+        return 0
+    print(organisations_table(found, settings.policy.local_date(SystemClock().now())), file=out)
+    return 0
+
+
+def organisations_table(found: Sequence[Organisation], today: date) -> str:
+    header = ("name", "kind", "from", "until", "hours a year", "in the network")
+    rows = [header]
+    for o in sorted(found, key=lambda o: o.name.casefold()):
+        rows.append(
+            (
+                o.name,
+                o.kind.value if o.kind else "-",
+                o.agreement_start.isoformat() if o.agreement_start else "-",
+                o.agreement_end.isoformat() if o.agreement_end else "-",
+                str(o.yearly_hours) if o.yearly_hours is not None else "-",
+                "yes" if o.in_network(today) else "no",
+            )
+        )
+    return _table(rows)
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def registry_table(people: Sequence[Mediator], policy: BankPolicy, today: date) -> str:
     header = ("name", "email", "employer", "languages", "role", "experienced", "active", "away")
     rows = [header]
@@ -268,10 +393,7 @@ def registry_table(people: Sequence[Mediator], policy: BankPolicy, today: date) 
                 _away(m, today),
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    return _table(rows)
 
 
 def _experience(m: Mediator, policy: BankPolicy) -> str:

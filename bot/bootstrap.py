@@ -26,6 +26,7 @@ from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
+from bot.actions_organisations import OrganisationActions
 from bot.actions_requests import RequestActions
 from bot.actions_templates import TemplateActions
 from bot.answers import CaseAnswers
@@ -218,6 +219,7 @@ async def open_sopu(
         job_actions = JobActions(deps)
         request_actions = RequestActions(deps, requests, settings.front_door)
         template_actions = TemplateActions(deps, templates)
+        organisation_actions = OrganisationActions(deps)
         languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
@@ -227,6 +229,7 @@ async def open_sopu(
                 **job_actions.routes(),
                 **request_actions.routes(),
                 **template_actions.routes(),
+                **organisation_actions.routes(),
             },
             answers,
             languages,

@@ -19,6 +19,7 @@ from cards.i18n import Lang, error_text, form_problems, t
 from cards.intake import intake_form
 from cards.mediators import quota_card, registry_card
 from cards.messages import error_card, help_card, notice_card, setup_done_card
+from cards.organisations import organisations_card
 from mediation import errors
 from mediation.intake import parse_intake
 from mediation.model import (
@@ -32,6 +33,7 @@ from mediation.model import (
     Parent,
     Role,
 )
+from mediation.organisations import Organisation, OrganisationKind
 from mediation.policy import BankPolicy
 from mediation.rules import QuotaUsage
 from mediation.sharing import Roster
@@ -53,6 +55,7 @@ ALL_BUILDERS: dict[str, Callable[..., Card]] = {
         seat_released_card,
         setup_done_card,
         case_posted_card,
+        organisations_card,
     )
 }
 
@@ -174,6 +177,25 @@ def _problems(lang: Lang) -> tuple[dict[str, object], dict[str, str]]:
     raise AssertionError("the sample form should not pass")
 
 
+# A small network: one organisation of each state a coordinator meets.
+ORGANISATIONS = (
+    Organisation(
+        "Kerava",
+        OrganisationKind.MUNICIPALITY,
+        date(2025, 1, 1),
+        None,
+        240,
+    ),
+    Organisation(
+        "Keravan seurakunta", OrganisationKind.PARISH, date(2024, 1, 1), date(2025, 12, 31)
+    ),
+    Organisation(
+        "Keski-Uusimaan hyvinvointialue", OrganisationKind.WELLBEING_COUNTY, yearly_hours=1200
+    ),
+    Organisation("Perheasiain neuvottelukeskus"),
+)
+
+
 def sample_cards(lang: Lang) -> dict[str, Card]:
     """Every builder at least once, in the states that change what a card shows."""
     open_case = summary(sample_case(3, (2,)))
@@ -220,4 +242,18 @@ def sample_cards(lang: Lang) -> dict[str, Card]:
         ),
         "setup_done_card": setup_done_card(lang, "Sovittelijapankki"),
         "case_posted_card": case_posted_card(summary(sample_case(8)), lang),
+        "organisations_card": organisations_card(
+            ORGANISATIONS, lang, TODAY, notice=t(lang, "organisations.saved", name="Kerava")
+        ),
+        "organisations_card.refused": organisations_card(
+            ORGANISATIONS,
+            lang,
+            TODAY,
+            refused=error_text(lang, errors.InvalidInput("agreement", "not a date", value="31.2.")),
+            typed={
+                "organisation": "Keravan seurakunta",
+                "agreement_end": "31.2.",
+                "kind": "parish",
+            },
+        ),
     }

@@ -164,6 +164,9 @@ _PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"the period is too long", "period_too_long"),
         (r"give both the first and the last day", "period_incomplete"),
         (r"not a date", "not_a_date"),
+        (r"not a number of hours", "not_hours"),
+        (r"choose an organisation", "choose_organisation"),
+        (r"the meeting has not begun", "not_begun"),
         (r"choose fi and/or sv", "choose_fi_sv"),
         (r"choose a mediator", "choose_mediator"),
         (r"case .+ has no seat \d+", "no_such_seat"),
@@ -221,10 +224,23 @@ _DENIED_ACTIONS = {
     "choosing the bank channel": "setup",
     "viewing statistics": "stats",
     "changing the family messages": "templates",
+    "filling a seat": "fill",
+    "approving an exception": "approve_exception",
+    "recording consent": "record_consent",
+    "recording the plan": "record_plan",
+    "reading the plan": "read_plan",
+    "booking the follow-up": "book_follow_up",
+    "following up the plan": "follow_up_plan",
 }
 _DENIED_WHY = {
     "only a coordinator may do this": "coordinator_only",
     "only the pair and coordinators": "pair_only",
+    "the case's type fills it another way": "fill_other_way",
+    "someone else must approve it": "another_approver",
+    "not for this case's type": "case_type",
+    "only the convener": "convener_only",
+    "only the responsible worker": "responsible_only",
+    "only the family's agreed parties": "agreed_parties",
 }
 _REGISTRY_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), name)
@@ -236,6 +252,7 @@ _REGISTRY_PROBLEMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"use fi and/or sv, separated by spaces", "languages"),
         (r"use yes/no, true/false, 1/0 or kyllä/ei", "yes_no"),
         (r"use mediator, coordinator or booker", "role"),
+        (r"use the qualification codes, separated by spaces", "qualifications"),
         (r"not UTF-8 \(.*\)", "not_utf8"),
         (r"the file is empty", "file_empty"),
         (r"column missing from the header", "column_missing"),

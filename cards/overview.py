@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from cards.base import Card, Element, card, facts, heading, plain, show_card, text
+from cards import verbs
+from cards.base import Card, Element, card, execute, facts, heading, plain, show_card, text
 from cards.case import assign_form, assign_submit
-from cards.i18n import Lang, format_date, t, term_label
+from cards.i18n import Lang, format_date, label, t, term_label, tn
 from cards.stats import decimal
+from mediation.organisations import OrganisationHours
 from mediation.overview import BankOverview
 from mediation.sharing import Roster, assign_choices
 
@@ -34,13 +36,7 @@ def bank_overview_card(view: BankOverview, lang: Lang, mediators: Roster | None 
             for m in sorted(view.mediators, key=lambda m: (m.year_packages, m.name.casefold()))
         ),
         heading(t(lang, "overview.employers"), separator=True),
-        facts(
-            (
-                plain(e.employer),
-                t(lang, "overview.hours_line", hours=decimal(lang, e.hours), committed=e.committed),
-            )
-            for e in view.employers
-        ),
+        facts((plain(o.name), _organisation_line(lang, o)) for o in view.organisations),
         heading(t(lang, "overview.without_case"), separator=True),
         text(
             ", ".join(map(plain, view.without_case))
@@ -71,4 +67,19 @@ def bank_overview_card(view: BankOverview, lang: Lang, mediators: Roster | None 
                     [assign_submit(away.summary, lang)],
                 )
             )
+    actions.append(execute(t(lang, "organisations.open"), verbs.ORGANISATIONS_SHOW, {}))
     return card(lang, [b for b in body if b.get("facts") != []], actions)
+
+
+def _organisation_line(lang: Lang, o: OrganisationHours) -> str:
+    """Hours given against the agreed commitment (or the estimate per member), and packages."""
+    key = "organisation.hours_agreed" if o.agreed else "organisation.hours_estimated"
+    parts = [
+        t(lang, key, hours=decimal(lang, o.hours), committed=o.committed),
+        tn(lang, "organisation.packages", o.packages),
+    ]
+    if o.kind is not None:
+        parts.insert(0, label(lang, "organisation_kind", o.kind.value))
+    if not o.in_network:
+        parts.append(t(lang, "organisation.out_of_network"))
+    return " · ".join(parts)

@@ -40,6 +40,8 @@ BANK_OVERVIEW = "bank.overview"
 TEMPLATES_SHOW = "templates.show"  # the messages to families, in one language
 TEMPLATE_SAVE = "template.save"
 TEMPLATE_RESET = "template.reset"
+ORGANISATIONS_SHOW = "organisations.show"
+ORGANISATION_UPDATE = "organisation.update"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -81,5 +83,7 @@ VERBS: frozenset[str] = frozenset(
         TEMPLATES_SHOW,
         TEMPLATE_SAVE,
         TEMPLATE_RESET,
+        ORGANISATIONS_SHOW,
+        ORGANISATION_UPDATE,
     }
 )

@@ -190,6 +190,107 @@ class SameMediatorTwice(DomainError):
         super().__init__(f"{name} already holds the other seat of this case", name=name)
 
 
+class SameEmployer(DomainError):
+    """A case type that wants its holders from different employers got two of one."""
+
+    key = "error.same_employer"
+
+    def __init__(self, name: str, employer: str) -> None:
+        super().__init__(
+            f"{name} works for {employer}, like another holder of this case",
+            name=name,
+            employer=employer,
+        )
+
+
+class OrganisationOutOfNetwork(DomainError):
+    """The mediator's organisation is outside its agreement period: no new seats."""
+
+    key = "error.organisation_out_of_network"
+
+    def __init__(self, name: str, organisation: str) -> None:
+        super().__init__(
+            f"{name}'s organisation {organisation} is not in the network now",
+            name=name,
+            organisation=organisation,
+        )
+
+
+class NotQualified(DomainError):
+    key = "error.not_qualified"
+
+    def __init__(self, name: str, role: str, missing: str) -> None:
+        super().__init__(
+            f"{name} lacks what a {role} seat needs ({missing})",
+            name=name,
+            role=role,
+            missing=missing,
+        )
+
+
+class ConsentMissing(DomainError):
+    """A step of the case waits for the family's recorded consent (or an approved exception)."""
+
+    key = "error.consent_missing"
+
+    def __init__(self, code: str, step: str) -> None:
+        super().__init__(f"case {code}: {step} needs the family's consent", code=code, step=step)
+
+
+class ConsentExceptionPending(DomainError):
+    key = "error.consent_exception_pending"
+
+    def __init__(self, code: str, step: str) -> None:
+        super().__init__(
+            f"case {code}: the exception to consent for {step} waits for a coordinator's approval",
+            code=code,
+            step=step,
+        )
+
+
+class NotInvited(DomainError):
+    key = "error.not_invited"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"you have no open invitation to case {code}", code=code)
+
+
+class AlreadyAnswered(DomainError):
+    key = "error.already_answered"
+
+    def __init__(self, code: str, answer: str) -> None:
+        super().__init__(
+            f"the invitation to case {code} is {answer} already", code=code, answer=answer
+        )
+
+
+class InvitationDeclined(DomainError):
+    key = "error.invitation_declined"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} declined this case already: invite someone else", name=name)
+
+
+class CompetencesMissing(DomainError):
+    """A common time is booked only when someone has accepted for each competence asked."""
+
+    key = "error.competences_missing"
+
+    def __init__(self, code: str, missing: str) -> None:
+        super().__init__(
+            f"case {code}: nobody has accepted for {missing}", code=code, missing=missing
+        )
+
+
+class NotPublicService(DomainError):
+    key = "error.not_public_service"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"{name} does not work in a public service: a responsible worker must", name=name
+        )
+
+
 class QuotaExceeded(DomainError):
     key = "error.quota_term"
 
@@ -242,10 +343,18 @@ class OverrideReasonRequired(DomainError):
 
 
 class MeetingsOutOfOrder(DomainError):
+    """A meeting its case type's order rules hold back; the pair's rule is said as it reads."""
+
     key = "error.individual_meetings_first"
 
-    def __init__(self) -> None:
-        super().__init__("a joint meeting needs both parents' individual meetings recorded as held")
+    def __init__(self, after: str | None = None) -> None:
+        if after is None:
+            super().__init__(
+                "a joint meeting needs both parents' individual meetings recorded as held"
+            )
+            return
+        self.key = "error.meeting_order"
+        super().__init__(f"this meeting needs the {after} meeting recorded as held", after=after)
 
 
 class SafetyConcernOpen(DomainError):

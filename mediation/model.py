@@ -7,6 +7,19 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from mediation import errors
+from mediation.case_types import (
+    CHILD,
+    PARENTS,
+    CaseType,
+    ConsentRule,
+    Facts,
+    FollowUp,
+    MeetingTemplate,
+    OrderRule,
+    Outputs,
+    SeatSpec,
+    Viewer,
+)
 from mediation.policy import BankPolicy
 
 
@@ -127,31 +140,61 @@ class Mediator:
         return language in self.languages
 
 
-@dataclass(frozen=True)
-class SeatSpec:
-    """What a case type asks of one seat; ``role`` names the kind of professional."""
+# The follow-up meeting is due about three months after the agreement; the pair is reminded
+# two weeks before (the bank may tune both: mediation.reminders.ReminderPolicy).
+PAIR_FOLLOW_UP = FollowUp(MeetingKind.FOLLOW_UP, 90, 14, frozenset({"mediator"}))
 
-    role: str
-
-
-@dataclass(frozen=True)
-class CaseType:
-    """A kind of case: which seats it has and how many must be experienced.
-
-    The mediation pair is the first type; an expert consultation or a multi-professional
-    meeting around a family is another instance of this, not new code.
-    """
-
-    code: str
-    seats: tuple[SeatSpec, ...]
-    min_experienced: int
-
-    def __post_init__(self) -> None:
-        if not self.seats or not 0 <= self.min_experienced <= len(self.seats):
-            raise ValueError(f"case type {self.code}: impossible seat requirements")
-
-
-MEDIATION = CaseType("mediation", (SeatSpec("mediator"), SeatSpec("mediator")), 1)
+# The mediators' pair, as the bank has always worked: two mediators claim (or are assigned)
+# the two seats, one of them experienced; each parent's individual meeting comes before any
+# joint or child meeting, and an open safety concern holds those back.
+MEDIATION = CaseType(
+    "mediation",
+    (SeatSpec("mediator"), SeatSpec("mediator")),
+    min_experienced=1,
+    meetings=(
+        MeetingTemplate(
+            MeetingKind.INDIVIDUAL, 60, frozenset({"mediator", PARENTS}), per_parent=True
+        ),
+        MeetingTemplate(
+            MeetingKind.JOINT, 90, frozenset({"mediator", PARENTS}), waits_for_safety=True
+        ),
+        MeetingTemplate(
+            MeetingKind.CHILD, 60, frozenset({"mediator", CHILD}), waits_for_safety=True
+        ),
+        MeetingTemplate(MeetingKind.FOLLOW_UP, 60, frozenset({"mediator", PARENTS})),
+    ),
+    order=(
+        OrderRule(
+            frozenset({MeetingKind.JOINT, MeetingKind.CHILD}), MeetingKind.INDIVIDUAL, (1, 2)
+        ),
+    ),
+    # The parents asked for mediation themselves, and the channel's card names no one:
+    # nothing the bank does waits for a further consent.
+    consent=ConsentRule(),
+    outputs=Outputs(outcomes=tuple(Outcome)),
+    follow_up=PAIR_FOLLOW_UP,
+    visibility=(
+        (Viewer.CHANNEL, frozenset({Facts.ANONYMOUS})),
+        (Viewer.SEAT_HOLDER, frozenset({Facts.ANONYMOUS, Facts.FAMILY, Facts.SAFETY})),
+        (Viewer.COORDINATOR, frozenset({Facts.ANONYMOUS, Facts.FAMILY, Facts.SAFETY})),
+    ),
+    # The figures of mediation.stats.YearStats the bank's joint meetings go through.
+    statistics=(
+        "families",
+        "by_status",
+        "by_outcome",
+        "by_area",
+        "by_referral",
+        "to_pair",
+        "to_first_meeting",
+        "meetings_held",
+        "meetings_not_held",
+        "client",
+        "mediator_feedback",
+        "mediators",
+        "minutes_by_employer",
+    ),
+)
 CASE_TYPES: dict[str, CaseType] = {MEDIATION.code: MEDIATION}
 
 
@@ -252,7 +295,8 @@ class Case:
         policy: BankPolicy,
         case_type: CaseType = MEDIATION,
     ) -> Case:
-        seats = [Seat(n=i + 1, role=s.role) for i, s in enumerate(case_type.seats)]
+        roles = [spec.role for spec in case_type.seats for _ in range(spec.min_count)]
+        seats = [Seat(n=i + 1, role=role) for i, role in enumerate(roles)]
         size = max(policy.package_min, min(policy.package_max, 5))
         return cls(
             code=code,
@@ -366,17 +410,20 @@ class Case:
         return {1, 2} <= held
 
     def check_can_book(self, kind: MeetingKind) -> None:
-        """Individual meetings first; no joint meeting while a safety concern is open."""
+        """The type's order rules and its safety gate; the package's size bounds them all."""
         if self.status not in (CaseStatus.PAIRED, CaseStatus.IN_PROGRESS, CaseStatus.FOLLOW_UP):
             raise errors.IllegalTransition("book a meeting for", self.status.value)
         live = [m for m in self.meetings if m.status is not MeetingStatus.CANCELLED]
         if len(live) >= self.package_size:
             raise errors.PackageFull(self.package_size)
-        if kind in (MeetingKind.JOINT, MeetingKind.CHILD):
-            if self.safety_concern_open:
-                raise errors.SafetyConcernOpen()
-            if not self.individual_meetings_held():
-                raise errors.MeetingsOutOfOrder()
+        template = self.type.template(kind)
+        if template is None:
+            raise errors.InvalidInput("kind", "unknown choice")  # not a meeting of this type
+        if template.waits_for_safety and self.safety_concern_open:
+            raise errors.SafetyConcernOpen()
+        held = {(m.kind, m.parent_no) for m in self.meetings if m.status is MeetingStatus.HELD}
+        if self.type.blocking_order(kind, held) is not None:
+            raise errors.MeetingsOutOfOrder()
 
     def raise_safety_concern(self) -> None:
         self.safety_concern_open = True

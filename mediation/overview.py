@@ -3,28 +3,18 @@ and running cases whose seat holder is away."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 from mediation.model import Case, CaseStatus, Mediator
+from mediation.organisations import OrganisationHours, organisation_hours
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.services.common import actor, read_summary, require_coordinator
 from mediation.stats import MediatorFigures, StatsQueries
 from mediation.views import CaseSummary
 
-# An employer grants each of its mediators about this many hours a year (4 packages and
-# the 3 joint meetings).
-HOURS_PER_MEDIATOR = 60
 RUNNING = (CaseStatus.PAIRED, CaseStatus.IN_PROGRESS, CaseStatus.FOLLOW_UP)
-
-
-@dataclass(frozen=True)
-class EmployerHours:
-    employer: str
-    hours: float  # held meeting time of its mediators' cases this year
-    committed: int  # HOURS_PER_MEDIATOR for each of its active mediators
 
 
 @dataclass(frozen=True)
@@ -42,14 +32,9 @@ class BankOverview:
     year: int
     term: str
     mediators: tuple[MediatorFigures, ...]
-    employers: tuple[EmployerHours, ...]
+    organisations: tuple[OrganisationHours, ...]  # hours given against the commitment
     without_case: tuple[str, ...]  # active mediators with no package this year
     away_holders: tuple[AwayHolder, ...]
-
-
-def employer_commitment(active: list[Mediator]) -> dict[str, int]:
-    """An employer commits about 60 hours a year for each of its active mediators."""
-    return {e: n * HOURS_PER_MEDIATOR for e, n in Counter(m.employer for m in active).items()}
 
 
 def away_holders(
@@ -86,13 +71,11 @@ async def bank_overview(
                 away.append(
                     AwayHolder(await read_summary(uow, case, policy, now), seat, name, back)
                 )
+        organisations = await uow.organisations.list()
     figures = await stats.year(term.year, policy, now)
     by_id = {f.mediator_id: f for f in figures.mediators}
-    committed = employer_commitment(active)
-    employers = tuple(
-        EmployerHours(e, figures.minutes_by_employer.get(e, 0) / 60, hours)
-        for e, hours in sorted(committed.items())
-    )
+    packages = {f.mediator_id: f.year_packages for f in figures.mediators}
+    given = organisation_hours(organisations, active, figures.minutes_by_employer, packages, today)
     idle = tuple(
         sorted(
             m.name
@@ -100,4 +83,4 @@ async def bank_overview(
             if by_id.get(m.id or 0) is None or not by_id[m.id or 0].year_packages
         )
     )
-    return BankOverview(term.year, term.name, figures.mediators, employers, idle, tuple(away))
+    return BankOverview(term.year, term.name, figures.mediators, tuple(given), idle, tuple(away))

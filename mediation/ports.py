@@ -11,6 +11,7 @@ from typing import Protocol
 
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import Case, CaseStatus, Family, Mediator
+from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
 from mediation.requests import RequestLinks
 from mediation.views import CaseSummary
@@ -99,12 +100,24 @@ class Journal(Protocol):
     async def accesses(self, case_id: int) -> list[AccessEntry]: ...
 
 
+class QualificationRepository(Protocol):
+    """What the registry records of people beyond being mediators (``QUALIFICATIONS``)."""
+
+    async def of(self, mediator_ids: Sequence[int]) -> dict[int, frozenset[str]]:
+        """Each person's qualifications (none: an empty set)."""
+        ...
+
+    async def set(self, mediator_id: int, qualifications: frozenset[str]) -> None: ...
+
+
 class UnitOfWork(Protocol):
     mediators: MediatorRepository
     cases: CaseRepository
     journal: Journal
     outbox: OutboxWriter  # messages to Teams, committed with the change that causes them
     requests: RequestLinks  # the family's contact request, linked with the case it became
+    organisations: OrganisationRepository
+    qualifications: QualificationRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

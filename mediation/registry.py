@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from mediation import errors
+from mediation.case_types import QUALIFICATIONS
 from mediation.model import LANGUAGES, Role
 
 COLUMNS = (
@@ -24,6 +25,8 @@ COLUMNS = (
     "role",
     "active",
 )
+# Optional: a file without it leaves everyone's qualifications as they are.
+QUALIFICATIONS_COLUMN = "qualifications"
 _TRUE = {"yes", "true", "1", "kyllä", "kylla", "ja"}
 _FALSE = {"no", "false", "0", "ei", "nej"}
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -42,6 +45,7 @@ class RegistryRow:
     experienced: bool
     role: Role
     active: bool
+    qualifications: frozenset[str] | None = None  # None: the file has no such column
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,24 @@ def _parse_row(line: int, row: dict[str, str], problems: list[RowProblem]) -> Re
     except ValueError:
         bad("role", "use mediator, coordinator or booker")
         role = Role.MEDIATOR
+    qualifications = None
+    if QUALIFICATIONS_COLUMN in row:
+        qualifications = frozenset(row[QUALIFICATIONS_COLUMN].replace(",", " ").lower().split())
+        if not qualifications <= set(QUALIFICATIONS):
+            bad(QUALIFICATIONS_COLUMN, "use the qualification codes, separated by spaces")
     if len(problems) > before:
         return None
     return RegistryRow(
-        line, aad, name, email, employer, langs, flags["experienced"], role, flags["active"]
+        line,
+        aad,
+        name,
+        email,
+        employer,
+        langs,
+        flags["experienced"],
+        role,
+        flags["active"],
+        qualifications,
     )
 
 

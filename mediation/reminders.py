@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mediation.calendar import UnrecordedMeeting
-from mediation.model import Case, CaseStatus, Mediator, Meeting, MeetingKind, MeetingStatus
+from mediation.model import (
+    PAIR_FOLLOW_UP,
+    Case,
+    CaseStatus,
+    Mediator,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+)
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.policy import BankPolicy, Term
 from mediation.rules import QuotaUsage
@@ -37,8 +45,9 @@ class ReminderPolicy:
     meeting_lead_days: int = 1  # meeting reminders this many days before
     record_prompt_after: timedelta = timedelta(minutes=15)
     record_prompt_days: int = 14  # no prompt for meetings that ended longer ago
-    follow_up_after_days: int = 90  # the follow-up meeting is due this long after the agreement
-    follow_up_lead_days: int = 14
+    # The follow-up meeting is due this long after the agreement (the pair's declaration).
+    follow_up_after_days: int = PAIR_FOLLOW_UP.after_days
+    follow_up_lead_days: int = PAIR_FOLLOW_UP.lead_days
     feedback_days: int = 30  # feedback requests for cases closed this recently
     joint_meetings: tuple[tuple[int, int], ...] = ((2, 10), (5, 19), (11, 17))  # (month, day)
     joint_lead_days: int = 7

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from mediation import errors
+from mediation.case_types import Fill, SeatSpec
 from mediation.model import Case, CaseStatus, Mediator, Meeting, MeetingStatus, Seat
 from mediation.policy import BankPolicy, Term
 
@@ -60,6 +61,12 @@ def check_card_current(shown: CardSnapshot | None, case: Case, seat: int | None 
         raise errors.StaleCard(case.code, seat=seat)
 
 
+def check_fill(case: Case, seat: Seat, fill: Fill) -> None:
+    """A seat is filled only in a way its case type declares (claimed, assigned, invited…)."""
+    if fill not in case.type.seat_spec(seat.role).fill:
+        raise errors.NotAllowed("filling a seat", "the case's type fills it another way")
+
+
 def check_available(mediator: Mediator, today: date) -> None:
     """Inactive and away mediators cannot take seats."""
     if not mediator.active:
@@ -98,6 +105,7 @@ def check_pairing(
     others = [holders[s.holder_id] for s in case.seats if s.n != seat.n and s.holder_id is not None]
     if candidate.id is not None and any(o.id == candidate.id for o in others):
         raise errors.SameMediatorTwice(candidate.name)
+    check_employers(case, candidate, others)
     if candidate.is_experienced(policy):
         return
     experienced = sum(1 for o in others if o.is_experienced(policy))
@@ -105,6 +113,22 @@ def check_pairing(
     if experienced + free_after < case.type.min_experienced:
         partner = next((o.name for o in others if not o.is_experienced(policy)), "-")
         raise errors.NeedsExperienced(partner)
+
+
+def check_employers(case: Case, candidate: Mediator, others: list[Mediator]) -> None:
+    """Where the case type asks for it, no two holders of a case share an employer."""
+    if not case.type.distinct_employers:
+        return
+    employer = candidate.employer.strip().casefold()
+    if any(o.employer.strip().casefold() == employer for o in others):
+        raise errors.SameEmployer(candidate.name, candidate.employer)
+
+
+def check_qualified(spec: SeatSpec, name: str, qualifications: frozenset[str]) -> None:
+    """A seat's holder has every qualification the case type asks of that seat."""
+    missing = sorted(spec.qualifications - qualifications)
+    if missing:
+        raise errors.NotQualified(name, spec.role, ", ".join(missing))
 
 
 def seat_needs_experienced(
@@ -147,6 +171,7 @@ def check_can_claim(
     today: date,
 ) -> None:
     """Everything a mediator's own claim of a seat must pass, in the order people ask."""
+    check_fill(case, seat, Fill.CLAIM)
     check_available(mediator, today)
     if not seat.free:
         holder = holders.get(seat.holder_id) if seat.holder_id is not None else None

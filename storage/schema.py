@@ -6,9 +6,11 @@ from sqlalchemy import MetaData
 
 from storage import (
     models_calendar,
+    models_common_time,
     models_family_mail,
     models_feedback,
     models_jobs,
+    models_organisations,
     models_requests,
 )
 from storage.models import Base
@@ -17,9 +19,11 @@ from storage.models import Base
 # storage.models itself, which each of them imports.
 TABLE_MODULES = (
     models_calendar,
+    models_common_time,
     models_family_mail,
     models_feedback,
     models_jobs,
+    models_organisations,
     models_requests,
 )
 

@@ -7,13 +7,22 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
-from mediation.ports import CaseRepository, Journal, MediatorRepository, UnitOfWork
+from mediation.ports import (
+    CaseRepository,
+    Journal,
+    MediatorRepository,
+    QualificationRepository,
+    UnitOfWork,
+)
 from mediation.requests import RequestLinks
 from storage import db, redelivery
 from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
+from storage.repositories.organisations import SqlOrganisationRepository
+from storage.repositories.qualifications import SqlQualifications
 from storage.requests import SessionRequests
 
 
@@ -40,6 +49,8 @@ class SqlUnitOfWork:
     journal: Journal
     outbox: OutboxWriter
     requests: RequestLinks
+    organisations: OrganisationRepository
+    qualifications: QualificationRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -71,6 +82,8 @@ class SqlUnitOfWork:
         self.journal = SqlJournal(session)
         self.outbox = SessionOutbox(session)
         self.requests = SessionRequests(session)
+        self.organisations = SqlOrganisationRepository(session)
+        self.qualifications = SqlQualifications(session)
         return self
 
     async def __aexit__(

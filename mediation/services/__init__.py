@@ -21,6 +21,7 @@ from mediation.services.lifecycle import (
     register_case,
     start_case,
 )
+from mediation.services.network import UpdateOrganisation, network, update_organisation
 from mediation.services.reads import (
     QuotaReport,
     ViewDetails,
@@ -63,6 +64,7 @@ __all__ = [
     "ReleaseSeat",
     "Role",
     "UpdateMediator",
+    "UpdateOrganisation",
     "ViewDetails",
     "actor",
     "assign_seat",
@@ -78,6 +80,7 @@ __all__ = [
     "may_register",
     "my_cases",
     "my_quota",
+    "network",
     "open_cases",
     "quota_usage",
     "register_case",
@@ -85,6 +88,7 @@ __all__ = [
     "start_case",
     "summary_of",
     "update_mediator",
+    "update_organisation",
     "view_details",
     "worked_together",
     "workload",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediation import errors
+from mediation.case_types import Facts, Viewer
 from mediation.journal import AccessEntry, AccessPurpose
 from mediation.model import CaseStatus
 from mediation.policy import BankPolicy
@@ -31,13 +32,15 @@ async def view_details(
         case = await load_case(uow, cmd.case_id)
         assert me.id is not None and case.id is not None
         if case.seat_of(me.id) is not None:
-            purpose = AccessPurpose.SEAT_HOLDER
+            viewer, purpose = Viewer.SEAT_HOLDER, AccessPurpose.SEAT_HOLDER
         elif me.is_coordinator:
-            purpose = AccessPurpose.COORDINATION
+            viewer, purpose = Viewer.COORDINATOR, AccessPurpose.COORDINATION
         else:
             raise errors.NotAllowed(
                 "viewing the family's details", "only the pair and coordinators"
             )
+        if not case.type.may_see(viewer, Facts.FAMILY):
+            raise errors.NotAllowed("viewing the family's details", "not for this case's type")
         family = await uow.cases.family(case.id)
         if family is None:
             # Purged after the retention period: nothing identifying is left to show.

@@ -9,6 +9,7 @@ from datetime import timedelta
 from mediation import errors
 from mediation.journal import MediatorEvent
 from mediation.model import LANGUAGES, AwayPeriod, Mediator
+from mediation.organisations import Organisation
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.registry import RegistryRow
@@ -94,6 +95,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    organisations: list[str] = field(default_factory=list)  # employers new to the network
 
 
 async def import_registry(
@@ -118,23 +120,39 @@ async def import_registry(
             if known is None:
                 added = await uow.mediators.add(wanted)
                 assert added.id is not None
+                if row.qualifications:
+                    await uow.qualifications.set(added.id, row.qualifications)
                 await uow.journal.mediator_event(
                     MediatorEvent(added.id, None, now, {"imported": row.line})
                 )
                 report.created.append(row.name)
                 continue
-            change = _registry_diff(known, wanted)
+            assert known.id is not None
+            change: dict[str, object] = dict(_registry_diff(known, wanted))
+            if row.qualifications is not None:
+                held = (await uow.qualifications.of([known.id]))[known.id]
+                if held != row.qualifications:
+                    await uow.qualifications.set(known.id, row.qualifications)
+                    change["qualifications"] = " ".join(sorted(row.qualifications))
             if not change:
                 report.unchanged.append(row.name)
                 continue
-            for key in change:
+            fields = change.keys() & set(_REGISTRY_FIELDS)
+            for key in fields:
                 setattr(known, key, getattr(wanted, key))
-            await uow.mediators.save(known)
-            assert known.id is not None
+            if fields:
+                await uow.mediators.save(known)
             await uow.journal.mediator_event(
                 MediatorEvent(known.id, None, now, {k: str(v) for k, v in change.items()})
             )
             report.updated.append(row.name)
+        # Each employer named is an organisation of the network; a new one comes in with its
+        # first members, its kind and agreement to be filled in (`sopu organisations set`).
+        for employer in dict.fromkeys(row.employer for row in rows):
+            if await uow.organisations.by_name(employer) is None:
+                report.organisations.append(
+                    (await uow.organisations.save(Organisation(employer))).name
+                )
         await uow.commit()
     return report
 

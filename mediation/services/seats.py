@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from mediation import errors, notices, rules
+from mediation.case_types import Fill
 from mediation.journal import CaseEvent, CaseEventKind
-from mediation.model import Case, CaseStatus, Mediator, ReleaseReason
+from mediation.model import Case, CaseStatus, Mediator, ReleaseReason, Seat
+from mediation.organisations import check_in_network
 from mediation.policy import BankPolicy
 from mediation.ports import (
     CaseChanged,
@@ -144,8 +146,11 @@ async def claim_seat(
         if seat is None:
             raise errors.NoFreeSeat(case.code)
         locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
+        # A member of an organisation that has left the network takes no new seats.
+        check_in_network(locked, await at.uow.organisations.by_name(locked.employer), at.today)
         usage = await quota_usage(at.uow, locked, at.now, policy)
         rules.check_can_claim(case, seat, locked, at.holders, usage, policy, at.today)
+        await _check_qualified(at.uow, case, seat, locked)
         rules.check_card_current(cmd.shown, case, seat.n)
         case.take_seat(seat.n, me_id, at.now)
         people = {**at.holders, me_id: locked}
@@ -256,7 +261,10 @@ async def assign_seat(
         others = {k: v for k, v in at.holders.items() if k != seat.holder_id}
         probe = _with_seat_emptied(case, seat.n)
         rules.check_holds_seats(target)
+        rules.check_fill(case, seat, Fill.ASSIGN)
         rules.check_available(target, at.today)
+        check_in_network(target, await at.uow.organisations.by_name(target.employer), at.today)
+        await _check_qualified(at.uow, case, seat, target)
         rules.check_language(target, case)
         rules.check_pairing(probe, probe.seat(seat.n), target, others, policy)
         over = rules.quota_problem(await quota_usage(at.uow, target, at.now, policy))
@@ -304,6 +312,14 @@ async def assign_seat(
         return _Moved(seat.n, events, people, tell, tells_coordinators=True)
 
     return await _change_seat(cmd.actor, cmd.case_id, decide, (uow, notifier, clock, policy))
+
+
+async def _check_qualified(uow: UnitOfWork, case: Case, seat: Seat, person: Mediator) -> None:
+    """A seat whose type asks for qualifications takes only a person who has them."""
+    spec = case.type.seat_spec(seat.role)
+    if spec.qualifications and person.id is not None:
+        held = (await uow.qualifications.of([person.id]))[person.id]
+        rules.check_qualified(spec, person.name, held)
 
 
 def _with_seat_emptied(case: Case, n: int) -> Case:

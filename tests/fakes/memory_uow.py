@@ -11,6 +11,7 @@ from types import TracebackType
 from mediation.errors import ConcurrentChange
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import COMPLETING_OUTCOMES, Case, CaseStatus, Family, Mediator
+from mediation.organisations import Organisation, organisation_key
 from mediation.outbox import NewMessage, OutboxKey
 from mediation.ports import Notification
 from mediation.requests import ContactRequest
@@ -26,6 +27,8 @@ class _Store:
         self.mediator_events: list[MediatorEvent] = []
         self.outbox: dict[OutboxKey, NewMessage] = {}  # committed with the change, by key
         self.requests: dict[int, tuple[int, ContactRequest]] = {}  # id -> (version, request)
+        self.organisations: dict[str, Organisation] = {}  # by organisation_key(name)
+        self.qualifications: dict[int, frozenset[str]] = {}
 
 
 class MemoryUnitOfWork:
@@ -40,6 +43,8 @@ class MemoryUnitOfWork:
         self.journal = _Journal(self)
         self.outbox = _Outbox(self)
         self.requests = _Requests(self)
+        self.organisations = _Organisations(self)
+        self.qualifications = _Qualifications(self)
 
     @property
     def stage(self) -> _Store:
@@ -92,6 +97,36 @@ class _Requests:
             return False
         kept[request.id] = (expected_version + 1, request)
         return True
+
+
+class _Organisations:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def list(self) -> list[Organisation]:
+        return sorted(self.uow.stage.organisations.values(), key=lambda o: o.name)
+
+    async def by_name(self, name: str) -> Organisation | None:
+        return self.uow.stage.organisations.get(organisation_key(name))
+
+    async def save(self, organisation: Organisation) -> Organisation:
+        kept = self.uow.stage.organisations
+        old = kept.get(organisation_key(organisation.name))
+        new_id = old.id if old else len(kept) + 1
+        kept[organisation_key(organisation.name)] = saved = replace(organisation, id=new_id)
+        return saved
+
+
+class _Qualifications:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def of(self, mediator_ids: Sequence[int]) -> dict[int, frozenset[str]]:
+        kept = self.uow.stage.qualifications
+        return {i: kept.get(i, frozenset()) for i in mediator_ids}
+
+    async def set(self, mediator_id: int, qualifications: frozenset[str]) -> None:
+        self.uow.stage.qualifications[mediator_id] = qualifications
 
 
 class _Mediators:

@@ -100,7 +100,14 @@ def _card_actions(card: Card) -> Iterator[dict[str, Any]]:
 def assert_well_formed(card: Card) -> None:
     """The structural rules every Sopu card keeps."""
     from cards.i18n import LANGS
-    from cards.verbs import BANK_OVERVIEW, CARD_REFRESH, CASE_CREATE, MEDIATOR_UPDATE, VERBS
+    from cards.verbs import (
+        BANK_OVERVIEW,
+        CARD_REFRESH,
+        CASE_CREATE,
+        MEDIATOR_UPDATE,
+        ORGANISATION_UPDATE,
+        VERBS,
+    )
 
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -122,6 +129,8 @@ def assert_well_formed(card: Card) -> None:
             assert isinstance(data.get("mediator_id"), int) or "mediator_id" in submitted
         elif verb == BANK_OVERVIEW:
             assert data == {}  # the registry's way to the overview: nothing to carry
+        elif verb == ORGANISATION_UPDATE:
+            assert data == {} and "organisation" in submitted  # chosen on the form
         elif verb != CASE_CREATE:
             assert verb.startswith(("case.", "meeting")) or verb == CARD_REFRESH
             assert isinstance(data["case_id"], int)

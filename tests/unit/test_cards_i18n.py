@@ -30,6 +30,7 @@ from mediation.policy import DEFAULT_TERMS
 from mediation.registry import RegistryFileError, RowProblem, parse_registry
 from mediation.views import AGE_BANDS
 from tests.unit.calendar_samples import calendar_errors
+from tests.unit.case_type_samples import case_type_errors
 from tests.unit.factories import FORM
 from tests.unit.request_samples import request_errors
 
@@ -199,6 +200,7 @@ def every_error() -> list[errors.DomainError]:
             ]
         ),
         *calendar_errors(),
+        *case_type_errors(),
         *request_errors(),
     ]
 
@@ -423,6 +425,7 @@ def registry_problems() -> list[RowProblem]:
         HEADER + GOOD.format(id=guid(1)) + GOOD.format(id=guid(1)) + "a,b\n",
         HEADER + f'{guid(1)},"{"x" * 200_000}",a@example.org,T,fi,yes,mediator,yes\n',
         HEADER + "".join(GOOD.format(id=guid(n)) for n in range(10_002)),
+        HEADER.replace("\n", ",qualifications\n") + GOOD.format(id=guid(1)).replace("\n", ",x\n"),
     ]
     found: list[RowProblem] = []
     for data in files:

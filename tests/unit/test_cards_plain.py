@@ -27,8 +27,9 @@ from cards.stats import written_feedback_card
 from mediation import errors
 from mediation.family_mail import FamilyMessage, Template
 from mediation.model import Child, Family, Parent
+from mediation.organisations import OrganisationHours
 from mediation.outbox import MessageKind, OutboxStatus
-from mediation.overview import AwayHolder, BankOverview, EmployerHours
+from mediation.overview import AwayHolder, BankOverview
 from mediation.requests import RequestStatus
 from mediation.sharing import Roster
 from mediation.stats import WrittenLine
@@ -191,7 +192,7 @@ def test_the_other_cards_that_show_typed_text(lang: Lang, monkeypatch: pytest.Mo
         year=2026,
         term=paired.term,
         mediators=(),
-        employers=(EmployerHours(HOSTILE, 1.5, 40),),
+        organisations=(OrganisationHours(HOSTILE, None, 1, 2, 1.5, 60, False, True),),
         without_case=(hostile_name(1),),
         away_holders=(away,),
     )

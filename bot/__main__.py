@@ -26,13 +26,13 @@ from bot.access_log import RedactingAccessLogger
 from bot.bootstrap import create_app, open_storage
 from bot.clock import SystemClock
 from bot.settings import Settings, SettingsError, is_loopback
-from bot.trouble import ValuesWithheld
 from mediation.errors import DomainError
 from mediation.model import Mediator
 from mediation.organisations import Organisation, OrganisationKind
 from mediation.policy import BankPolicy
 from mediation.registry import RegistryFileError, RegistryRow, parse_registry
 from mediation.services import ImportReport, import_registry
+from mediation.trouble import ValuesWithheld, trouble_at
 from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger("sopu")
@@ -184,7 +184,7 @@ def _configure_logging(level: int) -> None:
         return
     logging.basicConfig(level=level, format=LOG_FORMAT)
     for handler in logging.root.handlers:
-        # Tracebacks keep their frames but not their exceptions' messages (bot/trouble.py).
+        # Tracebacks keep their frames but not their exceptions' messages (mediation/trouble.py).
         handler.setFormatter(ValuesWithheld(LOG_FORMAT))
 
 
@@ -482,7 +482,7 @@ async def _run_dev(settings: Settings, config: Path, out: TextIO) -> int:
             loaded = (len(report.mediators), len(report.cases))
             log.info("demo data loaded: %d mediators, %d cases", *loaded)
         except demo.DatabaseNotEmpty as exc:
-            log.info("demo data not loaded: %s", exc)
+            log.info("demo data not loaded: %s", trouble_at(exc))
     _warn_if_unauthenticated(settings)
     runner = web.AppRunner(create_app(settings), access_log_class=RedactingAccessLogger)
     await runner.setup()

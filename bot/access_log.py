@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from bot.trouble import trouble_at
+from mediation.trouble import trouble_at
 
 HIDDEN = "***"
 # The routes whose next path segment is a bearer secret.

@@ -28,10 +28,10 @@ from typing import Any, Protocol
 
 from bot.framework.connector import ConnectorError
 from bot.settings import SendLimits
-from bot.trouble import database_trouble, trouble_at
 from mediation.calendar import MeetingChanged
 from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
 from mediation.ports import Clock, Notification
+from mediation.trouble import database_trouble, trouble_at
 from storage.outbox import SqlOutbox
 
 log = logging.getLogger(__name__)

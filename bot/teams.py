@@ -23,6 +23,7 @@ from mediation import services
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, Notification, UnitOfWork
 from mediation.sharing import Roster, Workload
+from mediation.trouble import trouble_at
 from mediation.views import CaseSummary
 from storage.botstore import BotStore
 
@@ -109,7 +110,7 @@ class TeamsGateway:
         try:
             await self.connector.send(stored, card_message(card))
         except Exception as exc:
-            log.warning("personal message failed: %r", exc)
+            log.warning("personal message failed: %s", trouble_at(exc))
             raise DeliveryFailed(str(exc)) from exc
 
     async def open_personal_chat(self, address: ChatAddress) -> None:
@@ -132,7 +133,7 @@ class TeamsGateway:
                 address.service_url, {k: v for k, v in params.items() if v is not None}
             )
         except Exception as exc:
-            log.warning("opening a personal chat failed: %r", exc)
+            log.warning("opening a personal chat failed: %s", trouble_at(exc))
             raise DeliveryFailed(str(exc)) from exc
         ref = created_reference(created, address.service_url, address.bot, tenant)
         ref["user"] = {"id": address.user_id, "aadObjectId": address.aad_object_id}

@@ -21,6 +21,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 from sqlalchemy.util import await_
 
+from mediation.trouble import trouble_at
 from storage.sqlite_fast import connection as sqlite_inline
 from storage.sqlite_fast import statements
 from storage.sqlite_fast.pool import FairAsyncPool
@@ -208,7 +209,7 @@ async def ping(engine: AsyncEngine) -> bool:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
-        log.warning("database ping failed: %s", exc)
+        log.warning("database ping failed: %s", trouble_at(exc))
         return False
     return True
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mediation.scheduling import SchedulerLock
+from mediation.trouble import trouble_at
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class LeaderLock:
         try:
             connection = await self._engine.connect()
         except (SQLAlchemyError, OSError) as exc:
-            log.warning("scheduler election: database unreachable: %s", exc)
+            log.warning("scheduler election: database unreachable: %s", trouble_at(exc))
             return False
         try:
             got = await connection.scalar(
@@ -53,7 +54,7 @@ class LeaderLock:
             # Autocommit-like: end the implicit transaction, keep the session (and the lock).
             await connection.commit()
         except (SQLAlchemyError, OSError) as exc:
-            log.warning("scheduler election failed: %s", exc)
+            log.warning("scheduler election failed: %s", trouble_at(exc))
             await _close(connection)
             return False
         if not got:
@@ -73,7 +74,9 @@ class LeaderLock:
             await self._connection.execute(text("SELECT 1"))
             await self._connection.commit()
         except (SQLAlchemyError, OSError) as exc:
-            log.error("the scheduler lock's connection broke (%s): leadership lost", exc)
+            log.error(
+                "the scheduler lock's connection broke (%s): leadership lost", trouble_at(exc)
+            )
             await self._drop()
             return False
         return True
@@ -86,7 +89,7 @@ class LeaderLock:
                 )
                 await self._connection.commit()
             except (SQLAlchemyError, OSError) as exc:
-                log.warning("releasing the scheduler lock failed: %s", exc)
+                log.warning("releasing the scheduler lock failed: %s", trouble_at(exc))
         await self._drop()
 
     async def _drop(self) -> None:
@@ -102,7 +105,7 @@ async def _close(connection: AsyncConnection) -> None:
         await connection.invalidate()
         await connection.close()
     except (SQLAlchemyError, OSError) as exc:
-        log.debug("closing a broken connection: %s", exc)
+        log.debug("closing a broken connection: %s", trouble_at(exc))
 
 
 if TYPE_CHECKING:

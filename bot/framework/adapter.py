@@ -22,6 +22,7 @@ from botbuilder.schema import (
 from bot.framework.auth import ReusingAuthentication
 from bot.settings import Settings
 from cards.base import Card
+from mediation.trouble import trouble_at
 from storage.redelivery import Duplicate
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ async def _turn_error(context: TurnContext, error: Exception) -> None:
     if isinstance(error, Duplicate):
         log.info("a second delivery of an activity stopped at its commit")
         return
-    log.error("turn failed: %r", error, exc_info=error)
+    log.error("turn failed: %s", trouble_at(error), exc_info=error)
 
 
 def card_response(card: Card) -> InvokeResponse:

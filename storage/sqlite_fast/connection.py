@@ -43,6 +43,8 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
+from mediation.trouble import trouble_at
+
 log = logging.getLogger(__name__)
 R = TypeVar("R")
 
@@ -193,7 +195,7 @@ class Checkpoints:
             self._failing = False
         elif not self._failing:  # once per failing spell: SQLite checkpoints at close anyway
             self._failing = True
-            log.warning("background checkpoint failed (will try again): %s", error)
+            log.warning("background checkpoint failed (will try again): %s", trouble_at(error))
         if not self._closed and self._due:
             self._start()
 
@@ -240,7 +242,11 @@ class WalSync:
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._flush)
         except OSError as exc:
-            log.error("the write-ahead log %s could not be flushed to disk: %s", self.path, exc)
+            log.error(
+                "the write-ahead log %s could not be flushed to disk: %s",
+                self.path,
+                trouble_at(exc),
+            )
             raise
         finally:
             self._syncing = None

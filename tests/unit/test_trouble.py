@@ -6,7 +6,7 @@ import logging
 import sys
 
 from bot.access_log import ErrorKindOnly
-from bot.trouble import database_trouble, trouble_at
+from mediation.trouble import database_trouble, trouble_at
 
 CANARY = "Maija Meikäläinen 040 123 4567"
 
@@ -54,7 +54,7 @@ def test_aiohttp_error_lines_keep_the_kind_and_line_not_the_request() -> None:
 
 
 def test_the_logs_formatter_keeps_the_frames_and_withholds_the_messages() -> None:
-    from bot.trouble import ValuesWithheld
+    from mediation.trouble import ValuesWithheld
 
     try:
         try:
@@ -71,3 +71,32 @@ def test_the_logs_formatter_keeps_the_frames_and_withholds_the_messages() -> Non
     assert "RuntimeError (message withheld)" in line and "ValueError (message withheld)" in line
     assert "in _fails" in line and 'raise ValueError(f"could not read {CANARY}")' in line
     assert CANARY not in line.replace("{CANARY}", "")
+
+
+def test_a_connector_error_is_named_by_its_status_and_code() -> None:
+    from bot.framework.connector import ConnectorError
+
+    error = ConnectorError(403, "ConversationBlockedByUser", f"blocked: {CANARY}")
+    assert database_trouble(error) == "ConnectorError HTTP 403 ConversationBlockedByUser"
+
+
+def test_no_log_line_formats_an_exception_itself() -> None:
+    """An exception's str or repr may quote data: log lines name it with mediation.trouble."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    call = re.compile(r"log\.\w+\((?P<args>.*)\)")
+    found = []
+    for package in ("bot", "jobs", "graph", "storage", "mediation", "cards"):
+        for path in (root / package).rglob("*.py"):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                match = call.search(line)
+                if match is None:
+                    continue
+                args = match["args"]
+                if re.search(r",\s*(exc|error|err|e)\s*[,)]?\s*$", args) or re.search(
+                    r",\s*(str|repr)\((exc|error|err|e)\)", args
+                ):
+                    found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert found == []

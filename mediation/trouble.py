@@ -18,6 +18,12 @@ def database_trouble(exc: BaseException) -> str:
     original = getattr(exc, "orig", None)
     code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     name = type(exc).__name__
+    status = getattr(exc, "status", None)  # an HTTP answer's status and error code (Teams')
+    if isinstance(status, int):
+        name += f" HTTP {status}"
+    error_code = getattr(exc, "code", None)
+    if isinstance(error_code, str) and error_code.isidentifier():
+        name += f" {error_code}"
     return f"{name} {code}" if code else name
 
 

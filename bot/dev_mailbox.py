@@ -1,13 +1,15 @@
 """Development mode's mailbox page: the e-mails Sopu would have sent to families.
 
-Served only in development mode with the local mail service (404 otherwise), on the same
-loopback address as the rest of development Sopu. Every value is escaped; the page has the
-public pages' security headers and no script.
+Served only in development mode, with authentication off and the local mail service, and
+only to a request from this machine's loopback address (404 otherwise): the page lists
+parents' addresses, so neither a public bind nor a tunnel may show it. Every value is
+escaped; the page has the public pages' security headers and no script.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
 
 from aiohttp import web
 
@@ -23,10 +25,20 @@ CSS = (
 )
 
 
+def _from_this_machine(request: web.Request) -> bool:
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
 async def mailbox_page(request: web.Request) -> web.Response:
     """GET /dev/mailbox: the newest e-mails first."""
     mailbox = request.app.get(DEV_MAILBOX)
-    if request.app[SETTINGS].production or mailbox is None:
+    settings = request.app[SETTINGS]
+    if settings.production or settings.auth_enabled or mailbox is None:
+        raise web.HTTPNotFound()
+    if not _from_this_machine(request):
         raise web.HTTPNotFound()
     mails = await mailbox.recent()
     items = "".join(

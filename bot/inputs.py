@@ -9,8 +9,10 @@ into a refusal card in the clicker's language.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
+import logging
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -19,6 +21,8 @@ from typing import Any
 from aiohttp import web
 
 from mediation import errors
+
+log = logging.getLogger(__name__)
 
 # PostgreSQL's integer: every id column Sopu has is one.
 MAX_ID = 2**31 - 1
@@ -67,12 +71,31 @@ def client_address(request: web.BaseRequest, proxy_hops: int) -> str:
             for part in header.split(",")
         ]
         if len(forwarded) >= proxy_hops:
-            candidate = forwarded[-proxy_hops]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
+            found = _address(forwarded[-proxy_hops])
+            if found is not None:
+                return found
+            _misconfigured()
     return request.remote or "-"
+
+
+@functools.cache
+def _misconfigured() -> None:
+    # Once per process: every request would say the same, and the per-address limit then
+    # counts everyone behind the proxy as one.
+    log.warning("X-Forwarded-For holds no address where SOPU_TRUSTED_PROXY_HOPS says")
+
+
+def _address(entry: str) -> str | None:
+    """An address as proxies write it: bare, "v4:port" or "[v6]:port"."""
+    text = entry.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]  # v4 with a port; a bare v6 has more colons
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
 
 
 class NotJson(ValueError):

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import make_mocked_request
 
 from bot import dev_mailbox
 from bot.bootstrap import SOPU
 from bot.jobs_runtime import JobsRuntime
-from bot.keys import SETTINGS
+from bot.keys import DEV_MAILBOX, SETTINGS
 from bot.settings import Settings
 from cards import verbs
 from cards.i18n import t
@@ -192,13 +192,49 @@ async def test_a_request_to_a_booked_first_meeting_with_the_familys_confirmation
         assert secret not in logged
 
 
-async def test_the_mailbox_page_is_only_for_development() -> None:
+class _NoMail:
+    async def recent(self) -> list[object]:
+        return []
+
+
+@pytest.mark.parametrize(
+    ("settings", "remote", "status"),
+    [
+        (Settings(env="production"), "127.0.0.1", 404),
+        (Settings(bot_app_id="0b5f4a6e-0000-4000-8000-00000000a991"), "127.0.0.1", 404),
+        (Settings(), "203.0.113.9", 404),  # a public bind or a tunnel: not for anyone else
+        (Settings(), "127.0.0.1", 200),
+        (Settings(), "::1", 200),
+    ],
+    ids=["production", "authentication-on", "not-loopback", "loopback", "loopback-v6"],
+)
+async def test_the_mailbox_page_is_only_for_development_on_this_machine(
+    settings: Settings, remote: str, status: int
+) -> None:
     app = web.Application()
-    app[SETTINGS] = Settings(env="production")
+    app[SETTINGS] = settings
+    app[DEV_MAILBOX] = _NoMail()  # type: ignore[assignment]
     dev_mailbox.add_routes(app)
-    async with TestClient(TestServer(app)) as client:
-        response = await client.get("/dev/mailbox")
-        assert response.status == 404
+    request = make_mocked_request("GET", "/dev/mailbox", app=app, transport=_Peer(remote))
+    try:
+        response = await dev_mailbox.mailbox_page(request)
+    except web.HTTPNotFound:
+        assert status == 404
+    else:
+        assert status == response.status == 200
+
+
+class _Peer:
+    """The transport aiohttp reads a request's peer address from."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return (self.host, 50000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
 
 
 def _form_of(card: dict[str, Any], message: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -310,3 +310,19 @@ def test_the_loud_setting_is_read_from_the_environment() -> None:
     settings = Settings.from_env(env, dotenv=None)
     assert settings.bind_problem(settings.host) is None
     assert Settings.from_env({"SOPU_HOST": "0.0.0.0"}, dotenv=None).bind_problem("0.0.0.0")
+
+
+def test_a_proxys_address_entry_may_carry_a_port() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from bot.inputs import client_address
+
+    for entry, expected in (
+        ("203.0.113.7", "203.0.113.7"),
+        ("203.0.113.7:51234", "203.0.113.7"),
+        ("[2001:db8::1]:443", "2001:db8::1"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("not-an-address", "-"),  # the connection's own address (none here)
+    ):
+        request = make_mocked_request("POST", "/contact", headers={"X-Forwarded-For": entry})
+        assert client_address(request, 1) == expected, entry

@@ -26,7 +26,15 @@ CYCLES_BEING_REMOVED: set[str] = set()
 FENCES = {"storage.sqlite_fast": "storage.db"}
 # The verbs' modules: each exposes its routes and imports no other.
 ACTIONS = frozenset(
-    {"bot.actions", "bot.actions_calendar", "bot.actions_feedback", "bot.actions_jobs"}
+    {
+        "bot.actions",
+        "bot.actions_calendar",
+        "bot.actions_feedback",
+        "bot.actions_jobs",
+        "bot.actions_organisations",
+        "bot.actions_requests",
+        "bot.actions_templates",
+    }
 )
 
 # What each package may import besides the standard library and itself (None: anything).

@@ -299,6 +299,19 @@ def failure_of(exc: ConnectorError) -> PostResult:
 
 # -- the sender --------------------------------------------------------------------------------
 
+def _let_go(counts: Counter[str], key: str) -> Callable[[asyncio.Task[None]], None]:
+    def done(_: asyncio.Task[None]) -> None:
+        counts[key] -= 1
+        if counts[key] <= 0:
+            del counts[key]
+
+    return done
+
+
+# One person's messages a sender holds at once (one posting, one next in that chat); more
+# wait in the outbox, leaving the sender's slots to other people and the channel's cards.
+PER_PERSON_HELD = 2
+
 
 @dataclass
 class SenderStats:
@@ -378,13 +391,17 @@ class Sender:
         self._stopping = False
         inflight: set[asyncio.Task[None]] = set()
         held: dict[asyncio.Task[None], int] = {}
+        # Messages held for each person: one chat takes posts one at a time, a few a second,
+        # so more of one person's would only keep the slots everyone else's need.
+        per_person: Counter[str] = Counter()
         renewing = asyncio.create_task(self._renew(held))
         try:
             while True:
                 try:
                     await self._recover()
                     room = self.limits.concurrency - len(inflight)
-                    claimed = await self._claim(room) if room > 0 else []
+                    busy = {r for r, n in per_person.items() if n >= PER_PERSON_HELD}
+                    claimed = await self._claim(room, busy) if room > 0 else []
                 except Exception as exc:
                     # The database said no (a deadlock victim, a dropped connection): the
                     # sender must outlive it, or this replica would never send again.
@@ -401,6 +418,9 @@ class Sender:
                     held[task] = message.id
                     task.add_done_callback(inflight.discard)
                     task.add_done_callback(lambda done: held.pop(done, None))
+                    if not message.key.kind.to_channel:
+                        per_person[message.key.recipient] += 1
+                        task.add_done_callback(_let_go(per_person, message.key.recipient))
                 if len(inflight) >= self.limits.concurrency:
                     await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                 elif not claimed:
@@ -425,13 +445,14 @@ class Sender:
                 # whether Teams took them. Those still waiting for their turn go back.
                 await asyncio.shield(asyncio.gather(*inflight, return_exceptions=True))
 
-    async def _claim(self, room: int) -> list[OutboxMessage]:
-        """Claim up to ``room`` messages; a stop during the claim gives them straight back.
+    async def _claim(self, room: int, busy: set[str]) -> list[OutboxMessage]:
+        """Claim up to ``room`` messages, none for the ``busy`` people; a stop during the
+        claim gives them straight back.
 
         Cut off mid-claim, the rows could be claimed in the database with no task to send
         them, and would wait out the claim lease before another sender took them.
         """
-        claim = asyncio.ensure_future(self.outbox.claim(self.clock.now(), room))
+        claim = asyncio.ensure_future(self.outbox.claim(self.clock.now(), room, busy))
         try:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:

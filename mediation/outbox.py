@@ -11,7 +11,7 @@ own; a coordinator may send it again knowingly).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -145,8 +145,11 @@ class Outbox(Protocol):
         """Insert the messages whose key is new; returns how many were new."""
         ...
 
-    async def claim(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Take up to ``limit`` due pending messages for sending (no one else gets them)."""
+    async def claim(
+        self, now: datetime, limit: int, skip_recipients: Collection[str] = ()
+    ) -> list[OutboxMessage]:
+        """Take up to ``limit`` due pending messages for sending (no one else gets them),
+        none for ``skip_recipients``."""
         ...
 
     async def finish(

@@ -8,7 +8,7 @@ IMMEDIATE), so two senders never take the same message.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -137,7 +137,10 @@ class SqlOutbox:
         async with self._sessions() as session, session.begin():
             return await add_rows(session, messages, now)
 
-    async def claim(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def claim(
+        self, now: datetime, limit: int, skip_recipients: Collection[str] = ()
+    ) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due messages, none for ``skip_recipients``."""
         async with self._sessions() as session, session.begin():
             due = (
                 select(OutboxRow.id)
@@ -149,6 +152,8 @@ class SqlOutbox:
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
+            if skip_recipients:
+                due = due.where(OutboxRow.recipient.not_in(sorted(skip_recipients)))
             ids = list((await session.scalars(due)).all())
             if not ids:
                 return []

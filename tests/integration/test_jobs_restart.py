@@ -7,6 +7,7 @@ mediator's chat exactly once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -178,8 +179,8 @@ async def test_a_sender_stopped_during_its_claim_gives_the_messages_back(
     claimed_in_db = asyncio.Event()
     real_claim = jobs.outbox.claim
 
-    async def slow_claim(now: datetime, limit: int) -> list[object]:
-        rows = await real_claim(now, limit)
+    async def slow_claim(now: datetime, limit: int, skip: Collection[str] = ()) -> list[object]:
+        rows = await real_claim(now, limit, skip)
         claimed_in_db.set()
         await asyncio.sleep(5)  # the stop arrives after the claim is committed
         return rows  # type: ignore[return-value]

@@ -159,3 +159,22 @@ async def test_a_message_to_someone_no_longer_active_is_not_sent(
         here.aad_object_id.lower(): OutboxStatus.SENT,
     }
     assert delivered(connector) == {conversation_of(here.aad_object_id): 1}
+
+
+async def test_a_burst_to_one_person_does_not_hold_up_everyone_else(
+    sessions: async_sessionmaker[AsyncSession], connector: FakeConnector
+) -> None:
+    jobs = Jobs(sessions, SystemClock(), connector, limits=SendLimits(concurrency=4))
+    busy, *others = await people(jobs, 6)
+    now = SystemClock().now()
+    await jobs.outbox.add([joint(busy, n) for n in range(20)], now)  # one chat, 7 a second
+    await jobs.outbox.add([joint(aad) for aad in others], now)
+    await jobs.sender.drain(timeout=60, settle=True)
+
+    order = [s.conversation_id for s in connector.log if s.kind in ("send", "reply")]
+    assert sorted(set(order)) == sorted({conversation_of(a) for a in [busy, *others]})
+    last_other = max(order.index(conversation_of(a)) for a in others)
+    # Without the per-chat bound the four slots fill with the busy chat's notes, each
+    # waiting its turn there, and the others wait behind all twenty.
+    assert last_other < 10, order
+    assert {m.status for m in await jobs.outbox.all()} == {OutboxStatus.SENT}

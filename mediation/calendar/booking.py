@@ -363,7 +363,7 @@ async def _change_meeting(
             await uow.journal.case_event(
                 CaseEvent(case.id, kind, me.id, now, {"meeting_id": meeting_id, **detail})
             )
-            await tell_family(uow, case, meeting, *family_change(meeting), now)
+            await tell_family(uow, case, meeting, *family_change(case, meeting), now)
             await uow.commit()
         link = await d.links.get(meeting_id)
         if link is not None:

@@ -145,15 +145,62 @@ async def test_a_meeting_moved_or_deleted_in_outlook_tells_the_family_too() -> N
     later = m.starts_at + timedelta(days=1)
     await seen(start=later, end=later + timedelta(hours=1))
     await seen(removed=True)
-    periods = sorted(
-        k.period for k in bank.uow.store.outbox if k.kind is MessageKind.FAMILY_MAIL
-    )
-    assert periods == [
-        "booked",
-        "cancelled",
+    found = [m for k, m in bank.uow.store.outbox.items() if k.kind is MessageKind.FAMILY_MAIL]
+    assert sorted(str(m.payload["message"]) for m in found) == [
+        "cancellation",
+        "change",
+        "confirmation",
         "information",
-        f"moved:{later.isoformat(timespec='minutes')}",
     ]
+    moved = next(m for m in found if m.payload["message"] == "change")
+    assert moved.key.period.startswith("moved:v")
+    assert moved.payload["starts_at"] == later.isoformat()
+
+
+def _moves(bank: Bank) -> list[str]:
+    """The announced start of every "moved" e-mail in the outbox, in the order written."""
+    return [
+        str(m.payload["starts_at"])
+        for k, m in bank.uow.store.outbox.items()
+        if k.kind is MessageKind.FAMILY_MAIL and m.payload["message"] == "change"
+    ]
+
+
+async def test_a_meeting_moved_back_and_forth_in_sopu_tells_the_family_each_time() -> None:
+    bank = Bank()
+    await bank.setup()
+    result = await bank.book()
+    meeting_id, a = result.meeting.meeting_id, result.meeting.starts_at
+    proposal = await bank.propose(meeting_id=meeting_id)
+    b = next(s.start for s in proposal.slots if s.start != a)
+    for start in (b, a, b):
+        await cal.move_meeting(
+            cal.MoveMeeting(bank.aad("olli"), meeting_id, bank.case_id, start),
+            bank.uow,
+            bank.deps,
+        )
+    # Three moves, three e-mails: the family's last one names the time the meeting is at.
+    assert _moves(bank) == [b.isoformat(), a.isoformat(), b.isoformat()]
+
+
+async def test_a_meeting_moved_back_and_forth_in_outlook_tells_the_family_each_time() -> None:
+    bank = Bank()
+    await bank.setup()
+    m = (await bank.book()).meeting
+    link = bank.links.links[m.meeting_id]
+    assert link.event_id is not None
+    a, b = m.starts_at, m.starts_at + timedelta(days=1)
+    length = m.ends_at - m.starts_at
+    for start in (b, a, b):
+        await cal.apply_calendar_change(
+            cal.EventSeen("olli@example.org", link.event_id, start=start, end=start + length),
+            bank.uow,
+            bank.links,
+            Told(),
+            bank.notifier,
+            bank.clock,
+        )
+    assert _moves(bank) == [b.isoformat(), a.isoformat(), b.isoformat()]
 
 
 def test_the_shared_mailbox_setting_must_be_an_address() -> None:

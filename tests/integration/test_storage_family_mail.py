@@ -3,6 +3,7 @@ the retention purge leaves of the e-mails once it erases a family."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -80,3 +81,21 @@ async def test_the_purge_leaves_the_emails_status_but_not_the_address(
         else:
             assert kept.key.recipient == row.key.recipient
     assert len(await mailbox.recent()) == len([r for r in rows if r.payload["case_id"] != case.id])
+
+
+async def test_two_coordinators_saving_the_first_wording_at_once_both_succeed(
+    sessions: async_sessionmaker[AsyncSession], uow_factory: UowFactory
+) -> None:
+    coordinator = await add_coordinator(uow_factory())
+    assert coordinator.id is not None
+    templates = SqlFamilyTemplates(sessions)
+    wordings = [Template(f"Aika {n}", f"Tapaaminen {{when}} ({n}).") for n in range(2)]
+    for _ in range(10):  # a race run often enough to happen
+        await asyncio.gather(
+            *(
+                templates.save(FamilyMessage.CONFIRMATION, "fi", w, coordinator.id, NOW)
+                for w in wordings
+            )
+        )
+        assert await templates.get(FamilyMessage.CONFIRMATION, "fi") in wordings
+        await templates.reset(FamilyMessage.CONFIRMATION, "fi")

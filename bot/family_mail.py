@@ -29,6 +29,7 @@ from mediation.family_mail import (
     Template,
     fill,
     has_address,
+    parents_of,
 )
 from mediation.model import Case, Meeting, MeetingStatus
 from mediation.outbox import OutboxMessage, OutboxStatus
@@ -101,8 +102,14 @@ class FamilyMailPost:
             return Unsendable(OutboxStatus.FAILED, "the meeting is no longer in Sopu")
         case, found = meeting
         if superseded(message, found):
-            # Not trouble: a later message (cancelled, moved again) tells the family instead.
-            return Unsendable(OutboxStatus.SENT, SUPERSEDED)
+            # The information goes once per parent and case: with their next meeting, if any.
+            later = None
+            if message.payload["message"] == FamilyMessage.INFORMATION.value:
+                later = next_booked(case, int(message.payload["parent_no"]))
+            if later is None:
+                # Not trouble: a later message (cancelled, moved again) tells the family.
+                return Unsendable(OutboxStatus.SENT, SUPERSEDED)
+            found = later
         mail = await self._fill(message, case, found)
         key = f"{MAIL_KEY}{message.id}"
 
@@ -151,6 +158,14 @@ class FamilyMailPost:
             "link": info_url(self.base_url, lang),
         }
         return fill(template, values)
+
+
+def next_booked(case: Case, parent_no: int) -> Meeting | None:
+    """The parent's next meeting still booked, if any."""
+    booked = [
+        m for m in case.meetings if m.status is MeetingStatus.BOOKED and parent_no in parents_of(m)
+    ]
+    return min(booked, key=lambda m: m.starts_at, default=None)
 
 
 def superseded(message: OutboxMessage, meeting: Meeting) -> bool:

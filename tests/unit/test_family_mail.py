@@ -258,6 +258,9 @@ async def test_a_confirmation_still_waiting_after_its_meeting_is_cancelled_is_no
         assert await _prepare(bank, message) == [Unsendable(OutboxStatus.SENT, SUPERSEDED)]
     assert all(isinstance(p, Ready) for p in await _prepare(bank, "cancellation"))
     assert not OutboxStatus.SENT.trouble  # the reminders card shows no trouble for it
+    # Booked again, the parent's information (once per case) goes with the new meeting.
+    await bank.book()
+    assert all(isinstance(p, Ready) for p in await _prepare(bank, "information"))
 
 
 async def test_a_move_waiting_after_the_meeting_moved_again_is_not_sent() -> None:

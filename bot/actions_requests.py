@@ -14,11 +14,12 @@ from datetime import datetime
 import cards
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
-from bot.request_views import request_view
+from bot.request_views import queue_views, request_view
 from cards import verbs
 from cards.base import text
 from cards.i18n import Lang, error_text, form_problems, t
 from cards.requests import (
+    QUEUE_SHOWN,
     RequestView,
     figures_card,
     queue_card,
@@ -106,7 +107,14 @@ class RequestActions:
         """Coordinators: the requests waiting. Everyone else is refused."""
         waiting = await request_queue.queue(actor, self.deps.uow_factory(), self.store)
         year = self.deps.policy.local_date(self.deps.clock.now()).year
-        return queue_card([await self.view(r) for r in waiting], lang, year, notice)
+        # Only those the card can list are read further; the rest are counted.
+        shown = await queue_views(
+            self.deps.uow_factory,
+            waiting[:QUEUE_SHOWN],
+            self.deps.policy.zone,
+            self.policy.max_attempts,
+        )
+        return queue_card(shown, lang, year, notice, waiting=len(waiting))
 
     def _intake(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,7 +29,9 @@ from mediation.family_mail import (
     Template,
     fill,
     has_address,
+    parents_of,
 )
+from mediation.model import Case, Meeting, MeetingStatus
 from mediation.outbox import OutboxMessage, OutboxStatus
 from mediation.ports import Clock, UnitOfWork
 from storage.family_mail import SqlDevMailbox
@@ -36,6 +39,7 @@ from storage.family_mail import SqlDevMailbox
 log = logging.getLogger(__name__)
 
 MAIL_LANE = "family-mail"  # the sender paces all e-mail as one conversation
+SUPERSEDED = "superseded by a later change"  # ends a stale e-mail unsent, as no trouble
 
 
 def default_template(message: FamilyMessage, lang: Lang) -> Template:
@@ -93,9 +97,20 @@ class FamilyMailPost:
         sender = self.sender
         if sender is None:
             return Unsendable(OutboxStatus.FAILED, self.why_no_sender)
-        mail = await self.render(message)
-        if mail is None:
+        meeting = await self._meeting_of(message)
+        if meeting is None:
             return Unsendable(OutboxStatus.FAILED, "the meeting is no longer in Sopu")
+        case, found = meeting
+        if superseded(message, found):
+            # The information goes once per parent and case: with their next meeting, if any.
+            later = None
+            if message.payload["message"] == FamilyMessage.INFORMATION.value:
+                later = next_booked(case, int(message.payload["parent_no"]))
+            if later is None:
+                # Not trouble: a later message (cancelled, moved again) tells the family.
+                return Unsendable(OutboxStatus.SENT, SUPERSEDED)
+            found = later
+        mail = await self._fill(message, case, found)
         key = f"{MAIL_KEY}{message.id}"
 
         async def post() -> PostResult:
@@ -113,6 +128,13 @@ class FamilyMailPost:
 
     async def render(self, message: OutboxMessage) -> Template | None:
         """The e-mail's subject and body, filled from the case as it now stands."""
+        meeting = await self._meeting_of(message)
+        if meeting is None:
+            return None
+        return await self._fill(message, *meeting)
+
+    async def _meeting_of(self, message: OutboxMessage) -> tuple[Case, Meeting] | None:
+        """The case and the meeting an e-mail is about, if both are still in Sopu."""
         payload = message.payload
         uow = self.uow_factory()
         async with uow:
@@ -122,6 +144,10 @@ class FamilyMailPost:
             meeting = next((m for m in case.meetings if m.id == payload.get("meeting_id")), None)
         if case is None or meeting is None:
             return None
+        return case, meeting
+
+    async def _fill(self, message: OutboxMessage, case: Case, meeting: Meeting) -> Template:
+        payload = message.payload
         lang = lang_of(str(payload.get("lang") or "fi"))
         kind = FamilyMessage(str(payload["message"]))
         template = await template_of(self.templates, kind, lang)
@@ -132,3 +158,26 @@ class FamilyMailPost:
             "link": info_url(self.base_url, lang),
         }
         return fill(template, values)
+
+
+def next_booked(case: Case, parent_no: int) -> Meeting | None:
+    """The parent's next meeting still booked, if any."""
+    booked = [
+        m for m in case.meetings if m.status is MeetingStatus.BOOKED and parent_no in parents_of(m)
+    ]
+    return min(booked, key=lambda m: m.starts_at, default=None)
+
+
+def superseded(message: OutboxMessage, meeting: Meeting) -> bool:
+    """An e-mail a later change made stale: a confirmation, change or information about a
+    meeting no longer booked, or a move to a time the meeting has since left. Sent late, it
+    would contradict what the family was told after it."""
+    kind = FamilyMessage(str(message.payload["message"]))
+    if kind is FamilyMessage.CANCELLATION:
+        return False
+    if meeting.status is not MeetingStatus.BOOKED:
+        return True
+    announced = message.payload.get("starts_at")
+    if kind is FamilyMessage.CHANGE and announced is not None:
+        return datetime.fromisoformat(str(announced)) != meeting.starts_at
+    return False

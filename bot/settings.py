@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -394,6 +394,14 @@ def _front_door(env: Mapping[str, str]) -> FrontDoorPolicy:
             ),
             per_hour=_int(env, "SOPU_CONTACT_PER_HOUR", default.per_hour, 1),
             retention_days=_int(env, "SOPU_REQUEST_RETENTION_DAYS", default.retention_days, 1),
+            urgent_taken_grace=timedelta(
+                minutes=_int(
+                    env,
+                    "SOPU_REQUEST_URGENT_GRACE_MINUTES",
+                    int(default.urgent_taken_grace.total_seconds()) // 60,
+                    0,
+                )
+            ),
         )
     except SettingsError:
         raise

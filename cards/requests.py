@@ -222,11 +222,17 @@ def request_card(
 
 
 def queue_card(
-    views: Sequence[RequestView], lang: Lang, year: int, notice: str | None = None
+    views: Sequence[RequestView],
+    lang: Lang,
+    year: int,
+    notice: str | None = None,
+    *,
+    waiting: int | None = None,
 ) -> Card:
     """The requests waiting, in the order given (urgent first, then the oldest): the first
-    ``QUEUE_SHOWN`` that fit the card's budget, and how many more wait; any one opens as its
-    own card."""
+    ``QUEUE_SHOWN`` that fit the card's budget, and how many more wait of ``waiting`` (all of
+    them; by default as many as ``views``); any one opens as its own card."""
+    total = len(views) if waiting is None else max(waiting, len(views))
     body: list[Element] = []
     if notice:
         body.append(text(notice, weight="Bolder"))
@@ -263,8 +269,8 @@ def queue_card(
         size += cost
         body.append(item)
         options.append(option)
-    if len(options) < len(views):
-        body.append(text(tn(lang, "requests.more", len(views) - len(options)), weight="Bolder"))
+    if len(options) < total:
+        body.append(text(tn(lang, "requests.more", total - len(options)), weight="Bolder"))
     body.append(
         choice_set(
             "request_id",

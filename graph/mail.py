@@ -51,7 +51,8 @@ class GraphMail:
             # Custom headers must start with x-: the outbox message's id, for tracing.
             internet_message_headers=[InternetMessageHeader(name="x-sopu-message", value=key)],
         )
-        request = SendMailPostRequestBody(message=message, save_to_sent_items=True)
+        # No copy in the shared mailbox's Sent Items: the family's erasure could not reach it.
+        request = SendMailPostRequestBody(message=message, save_to_sent_items=False)
         config: RequestConfiguration[QueryParameters] = RequestConfiguration(
             options=[RetryHandlerOption(max_retries=0, should_retry=False)]
         )

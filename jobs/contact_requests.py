@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jobs.base import JobContext
 from mediation.request_queue import announce_messages, escalation_messages
-from mediation.requests import ContactRequest
+from mediation.requests import ContactRequest, in_taken_grace
 
 JOB_ID = "sopu.contact_requests"
 
@@ -28,11 +28,12 @@ async def run(ctx: JobContext) -> int:
     uow = ctx.uow_factory()
     async with uow:
         coordinators = await uow.mediators.coordinators()
-    today = ctx.bank.local_date(ctx.clock.now())
+    now = ctx.clock.now()
+    today = ctx.bank.local_date(now)
     found = [m for r in waiting for m in announce_messages(r, coordinators, today)]
     found += escalation_messages(
         today,
-        waiting,
+        [r for r in waiting if not in_taken_grace(r, now, ctx.front_door)],
         coordinators,
         ctx.front_door,
         ctx.days.is_holiday,

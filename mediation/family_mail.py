@@ -191,6 +191,8 @@ def meeting_mail(
             "parent_no": n,
             "message": message.value,
             "lang": lang,
+            # The time this message announces: a later move makes it stale (bot/family_mail.py).
+            "starts_at": meeting.starts_at.isoformat(),
         }
         if message is FamilyMessage.CONFIRMATION:
             # The outbox keeps one message per key: the links go once per parent and case.
@@ -207,9 +209,10 @@ BOOKED = "booked"
 CANCELLED = "cancelled"
 
 
-def moved_period(start: datetime) -> str:
-    """Each move is its own message: the time it moved to names it."""
-    return f"moved:{start.isoformat(timespec='minutes')}"
+def moved_period(case_version: int) -> str:
+    """Each move is its own message, named by the case's version the move saved: a meeting
+    moved back to a time it had before is news to the family again."""
+    return f"moved:v{case_version}"
 
 
 # -- the coordinators' templates -------------------------------------------------------------

@@ -86,12 +86,17 @@ class FrontDoorPolicy:
     per_address_per_hour: int = 5
     per_hour: int = 200  # all addresses together: a flood stops here, not in the database
     retention_days: int = 180  # a request that never became a case is erased after this
+    # An urgent request a coordinator has just taken is being called: it escalates only if
+    # its taker records no call within this time (an untaken urgent one escalates at once).
+    urgent_taken_grace: timedelta = timedelta(hours=2)
 
     def __post_init__(self) -> None:
         if not self.municipalities or OUTSIDE_AREA in self.municipalities:
             raise ValueError("the municipality list is empty or uses a reserved name")
         if self.max_attempts < 1 or self.escalate_after_working_days < 1 or self.retention_days < 1:
             raise ValueError("call attempts and escalation days must be at least 1")
+        if self.urgent_taken_grace < timedelta(0):
+            raise ValueError("the urgent requests' grace period cannot be negative")
 
 
 @dataclass(frozen=True)
@@ -351,6 +356,18 @@ def waiting_since(request: ContactRequest) -> datetime | None:
     return None
 
 
+def in_taken_grace(request: ContactRequest, now: datetime, policy: FrontDoorPolicy) -> bool:
+    """An urgent request taken less than the grace period ago, its taker's call not yet
+    recorded: the taker is calling, and the other coordinators are not alarmed yet."""
+    return (
+        request.form.urgent
+        and request.status is RequestStatus.TAKEN
+        and request.first_call_at is None
+        and request.taken_at is not None
+        and now < request.taken_at + policy.urgent_taken_grace
+    )
+
+
 def is_overdue(
     request: ContactRequest,
     today: date,
@@ -358,7 +375,9 @@ def is_overdue(
     is_holiday: Callable[[date], bool],
     local_date: Callable[[datetime], date],
 ) -> bool:
-    """A family waiting for a call is escalated: urgent at once, others after N working days."""
+    """A family waiting for a call is escalated: urgent at once, others after N working days.
+
+    An urgent request just taken waits out its grace period first (``in_taken_grace``)."""
     since = waiting_since(request)
     if since is None:
         return False

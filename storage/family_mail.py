@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediation.family_mail import FamilyMessage, Template
 from mediation.ports import Clock
 from storage.models_family_mail import DevMailRow, FamilyTemplateRow
+
+# INSERT ... ON CONFLICT: the same words in both databases, a construct of each dialect's own.
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class SqlFamilyTemplates:
@@ -29,14 +34,26 @@ class SqlFamilyTemplates:
     async def save(
         self, message: FamilyMessage, lang: str, template: Template, by: int, now: datetime
     ) -> None:
-        async with self._sessions() as session:
-            row = await session.get(FamilyTemplateRow, (message.value, lang))
-            if row is None:
-                row = FamilyTemplateRow(message=message.value, lang=lang)
-                session.add(row)
-            row.subject, row.body = template.subject, template.body
-            row.updated_at, row.updated_by = now, by
-            await session.commit()
+        values = {
+            "message": message.value,
+            "lang": lang,
+            "subject": template.subject,
+            "body": template.body,
+            "updated_at": now,
+            "updated_by": by,
+        }
+        # One statement, so two coordinators saving the first wording at once both succeed
+        # (the later one's wording stays) instead of one meeting the other's new row.
+        async with self._sessions() as session, session.begin():
+            insert = _INSERTS[session.get_bind().dialect.name]
+            statement = insert(FamilyTemplateRow).values(**values)
+            keys = ("message", "lang")
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=list(keys),
+                    set_={k: statement.excluded[k] for k in values if k not in keys},
+                )
+            )
 
     async def reset(self, message: FamilyMessage, lang: str) -> None:
         async with self._sessions() as session:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from mediation import errors, notices
 from mediation.calendar.access import check_access, find_meeting, load_case, pair_mailboxes
 from mediation.calendar.errors import CalendarRefused, CalendarUnavailable, MeetingClosed
-from mediation.calendar.neutral import check_booker_may_book
+from mediation.calendar.neutral import check_booker_may_book, check_booker_may_repeat
 from mediation.calendar.ports import (
     CalendarDeps,
     EventLink,
@@ -74,11 +74,11 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
             me = await actor(uow, cmd.actor, booker=True)
             case = await load_case(uow, cmd.case_id, for_update=True)
             assert me.id is not None and case.id is not None
+            if me.is_booker:
+                _check_booking_access(me, case, cmd)
             existing = _same_booking(case, cmd)
             if existing is not None:
                 break
-            if me.is_booker:
-                check_booker_may_book(case, cmd.kind, cmd.parent_no)
             case.check_can_book(cmd.kind)
             meeting = Meeting(cmd.kind, cmd.start, end, parent_no=cmd.parent_no)
             case.meetings.append(meeting)
@@ -130,12 +130,14 @@ async def book_meeting(cmd: BookMeeting, uow: UnitOfWork, d: CalendarDeps) -> Me
 
 
 def _check_booking_access(me: Mediator, case: Case, cmd: BookMeeting) -> None:
-    """The pair and the coordinators book any meeting; a booker a repeat of their booking
-    or a parent's first meeting."""
+    """The pair and the coordinators book any meeting; a booker a parent's first meeting,
+    or the same booking again while the case is still the bank's to book."""
     if not me.is_booker:
         check_access(me, case)
     elif _same_booking(case, cmd) is None:
         check_booker_may_book(case, cmd.kind, cmd.parent_no)
+    else:
+        check_booker_may_repeat(case, cmd.kind, cmd.parent_no)
 
 
 def booked_change(case: Case, meeting: Meeting, how: str) -> MeetingChanged:
@@ -363,7 +365,7 @@ async def _change_meeting(
             await uow.journal.case_event(
                 CaseEvent(case.id, kind, me.id, now, {"meeting_id": meeting_id, **detail})
             )
-            await tell_family(uow, case, meeting, *family_change(meeting), now)
+            await tell_family(uow, case, meeting, *family_change(case, meeting), now)
             await uow.commit()
         link = await d.links.get(meeting_id)
         if link is not None:

@@ -42,6 +42,20 @@ def check_booker_may_book(case: Case, kind: MeetingKind, parent_no: int | None) 
         raise errors.BookerFirstMeetingsOnly(case.code)
 
 
+def check_booker_may_see(case: Case) -> None:
+    """A booker sees a case, and repeats a booking on it, only while the case is the
+    bank's to book: its pair complete, not closed or cancelled."""
+    if case.status not in BOOKABLE_STATUSES or not case.full:
+        raise errors.BookerFirstMeetingsOnly(case.code)
+
+
+def check_booker_may_repeat(case: Case, kind: MeetingKind, parent_no: int | None) -> None:
+    """A booker's booking again (a double click) only of a first meeting of such a case."""
+    if kind is not MeetingKind.INDIVIDUAL or parent_no not in PARENTS:
+        raise errors.BookerFirstMeetingsOnly(case.code)
+    check_booker_may_see(case)
+
+
 @dataclass(frozen=True)
 class CaseToBook:
     """What a booker sees of a case: what booking needs, and nothing of the family."""

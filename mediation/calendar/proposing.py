@@ -9,7 +9,12 @@ from datetime import datetime, timedelta
 from mediation import errors
 from mediation.calendar.access import check_access, find_meeting, load_case, pair_mailboxes
 from mediation.calendar.errors import MeetingClosed, SlotInvalid, SlotTaken
-from mediation.calendar.neutral import PARENTS, check_booker_may_book, first_meetings_open
+from mediation.calendar.neutral import (
+    PARENTS,
+    check_booker_may_book,
+    check_booker_may_see,
+    first_meetings_open,
+)
 from mediation.calendar.policy import MeetingPolicy
 from mediation.calendar.ports import Calendar, ClosedDays, EventLinks
 from mediation.calendar.rules import booking_blocked, check_kind, live_meetings, next_meeting
@@ -168,8 +173,8 @@ def booker_plan(case: Case, cmd: ProposeTimes) -> BookerPlan:
     search = cmd.search and bool(open_parents)
     if search:
         check_booker_may_book(case, kind, parent_no)
-    elif not case.full:
-        raise errors.BookerFirstMeetingsOnly(case.code)
+    else:
+        check_booker_may_see(case)
     return BookerPlan(kind, parent_no, open_parents, search)
 
 

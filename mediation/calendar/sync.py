@@ -112,11 +112,12 @@ async def tell_family(
     await uow.outbox.add(meeting_mail(case, family, meeting, message, period), now)
 
 
-def family_change(meeting: Meeting) -> tuple[FamilyMessage, str]:
-    """What the family is told of a meeting that changed: cancelled, or moved to its time."""
+def family_change(case: Case, meeting: Meeting) -> tuple[FamilyMessage, str]:
+    """What the family is told of a meeting that changed (the case saved with the change):
+    cancelled, or moved."""
     if meeting.status is MeetingStatus.CANCELLED:
         return FamilyMessage.CANCELLATION, CANCELLED
-    return FamilyMessage.CHANGE, moved_period(meeting.starts_at)
+    return FamilyMessage.CHANGE, moved_period(case.version)
 
 
 def change_of(payload: Mapping[str, Any]) -> MeetingChanged:
@@ -200,7 +201,7 @@ async def apply_calendar_change(
             stamp = f"v{case.version}"
             await tell_pair(uow, change, stamp, now)
             await uow.outbox.add([notices.card_changed(case.id, case.version, now)], now)
-            await tell_family(uow, case, meeting, *family_change(meeting), now)
+            await tell_family(uow, case, meeting, *family_change(case, meeting), now)
             await uow.commit()
         link.starts_at, link.ends_at = meeting.starts_at, meeting.ends_at
         if how == "cancelled":

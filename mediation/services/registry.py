@@ -43,6 +43,10 @@ async def update_mediator(
     """Coordinators keep the registry; mediators may mark only their own away periods."""
     now = clock.now()
     async with uow:
+        if cmd.active is False:
+            # Before anything is read: every coordinator's row, in id order. Of two
+            # coordinators leaving at once, the second waits and sees the first gone.
+            await uow.mediators.coordinators(for_update=True)
         me = await actor(uow, cmd.actor)
         target = await uow.mediators.get(cmd.mediator_id, for_update=True)
         if target is None:

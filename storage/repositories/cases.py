@@ -454,10 +454,14 @@ class SqlCaseRepository:
         await self._session.execute(
             delete(FamilyParentRow).where(FamilyParentRow.case_id == case_id)
         )
-        mail = await self._session.scalars(
-            select(OutboxRow).where(OutboxRow.kind == MessageKind.FAMILY_MAIL.value)
-        )
-        theirs = [row for row in mail if row.payload.get("case_id") == case_id]
+        theirs = (
+            await self._session.scalars(
+                select(OutboxRow).where(
+                    OutboxRow.kind == MessageKind.FAMILY_MAIL.value,
+                    OutboxRow.payload["case_id"].as_integer() == case_id,
+                )
+            )
+        ).all()
         for row in theirs:
             row.recipient = f"erased:{row.id}"
         if theirs:

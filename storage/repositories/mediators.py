@@ -81,6 +81,12 @@ _MEDIATORS = (
 _BY_ID = _MEDIATORS.where(_MEDIATOR.c.id == bindparam("mediator_id"))
 _MEDIATOR_BY_ID = Direct(_BY_ID)
 _MEDIATOR_BY_ID_FOR_UPDATE = Direct(_BY_ID.with_for_update(of=_MEDIATOR))
+_COORDINATORS_FOR_UPDATE = (
+    select(_MEDIATOR.c.id)
+    .where(_MEDIATOR.c.role == Role.COORDINATOR.value)
+    .order_by(_MEDIATOR.c.id)
+    .with_for_update()
+)
 _MEDIATOR_BY_AAD = Direct(_MEDIATORS.where(_MEDIATOR.c.aad_object_id == bindparam("aad")))
 _MEDIATORS_BY_IDS = Direct(_MEDIATORS.where(_MEDIATOR.c.id.in_(bindparam("ids", expanding=True))))
 _MEDIATOR_BY_AAD_OR_IDS = Direct(
@@ -161,7 +167,11 @@ class SqlMediatorRepository:
     async def list(self, *, active_only: bool = False) -> builtins.list[Mediator]:
         return await self._load(*([MediatorRow.active.is_(True)] if active_only else []))
 
-    async def coordinators(self) -> builtins.list[Mediator]:
+    async def coordinators(self, *, for_update: bool = False) -> builtins.list[Mediator]:
+        if for_update:
+            # Locked in id order, whoever asks: two changes never lock them crosswise (a
+            # deadlock), and the second waits for the first and then reads what it did.
+            await self._session.execute(_COORDINATORS_FOR_UPDATE)
         return await self._load(MediatorRow.role == Role.COORDINATOR.value)
 
     async def add(self, mediator: Mediator) -> Mediator:

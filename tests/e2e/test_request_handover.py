@@ -128,6 +128,9 @@ async def test_a_taken_request_nobody_calls_is_escalated(bank: Bank) -> None:
         }
 
     sent = len(bank.connector.log)
+    # The urgent one's taker is calling: the others are alarmed after the grace period.
+    assert await escalated() == set()
+    bank.clock.advance(hours=2)
     assert await escalated() == {urgent}
     bank.clock.advance(days=1)
     assert await escalated() == {urgent}

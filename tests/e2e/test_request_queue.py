@@ -8,21 +8,26 @@ calls, judges it, and a suitable request becomes a case linked to it.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.bootstrap import SOPU
 from bot.jobs_runtime import JobsRuntime
 from cards import verbs
-from cards.i18n import t
+from cards.i18n import t, tn
+from cards.requests import QUEUE_SHOWN
 from jobs import contact_requests, request_retention
 from jobs.scheduler import JOBS, run_job
 from mediation.outbox import MessageKind
 from mediation.requests import RequestStatus
 from storage.models import CaseRow
+from storage.repositories.cases import SqlCaseRepository
 from tests.e2e.conftest import CHANNEL, Bank, texts, verbs_on, words
 from tests.e2e.test_contact_page import PARENT, _send
+from tests.unit.request_samples import FORM, RECEIVED
 
 
 def _runtime(bank: Bank) -> JobsRuntime:
@@ -321,3 +326,26 @@ async def test_one_request_saved_twice_at_once_makes_one_case(bank: Bank) -> Non
     refused = [c for c in cards_back if c not in made]
     assert len(made) == 1 and len(refused) == 1, [words(c)[:200] for c in cards_back]
     assert t("en", "request.title", n=request_id) in words(refused[0])
+
+
+async def test_the_queue_reads_only_the_requests_its_card_lists(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = bank.app[SOPU].requests
+    count = QUEUE_SHOWN + 15
+    for n in range(count):
+        assert await store.add(FORM, RECEIVED + timedelta(minutes=n), f"flood-{n}") is not None
+    reads: list[str] = []
+    real_with_status = SqlCaseRepository.with_status
+
+    async def with_status(self: SqlCaseRepository, statuses: Any) -> Any:
+        reads.append("with_status")
+        return await real_with_status(self, statuses)
+
+    monkeypatch.setattr(SqlCaseRepository, "with_status", with_status)
+    queue = await bank.teams.ask("coord", "requests")
+    # The cases going on are offered only on a request's own card, never read for the list.
+    assert reads == []
+    listed = next(e for e in queue["body"] if e.get("id") == "request_id")["choices"]
+    assert 0 < len(listed) <= QUEUE_SHOWN
+    assert tn("en", "requests.more", count - len(listed)) in texts(queue)

@@ -168,7 +168,7 @@ class _Mediators:
         ms = [self._load(m) for m in self.uow.stage.mediators.values()]
         return sorted((m for m in ms if m.active or not active_only), key=lambda m: m.name)
 
-    async def coordinators(self) -> list[Mediator]:
+    async def coordinators(self, *, for_update: bool = False) -> list[Mediator]:
         return [m for m in await self.list() if m.is_coordinator]
 
     async def add(self, mediator: Mediator) -> Mediator:

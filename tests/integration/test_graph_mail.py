@@ -59,7 +59,8 @@ async def test_an_email_leaves_the_shared_mailbox_as_plain_text(
     assert sent["subject"] == "Tapaamisesi" and sent["body"] == "Hei,\n<b>ei html</b>"
     assert sent["contentType"] == "text"
     assert sent["headers"] == {"x-sopu-message": "sopu-outbox-7"}
-    assert sent["saveToSentItems"] is True
+    # No copy stays in the shared mailbox, out of reach of the family's erasure.
+    assert sent["saveToSentItems"] is False
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select
 
 from mediation import errors, services
 from mediation.journal import CaseEventKind
-from mediation.model import CaseStatus, Mediator
+from mediation.model import CaseStatus, Mediator, Role
 from mediation.ports import PairComplete
 from storage.models import SeatRow
 from storage.uow import SqlUnitOfWork
@@ -20,6 +21,7 @@ from tests.unit.factories import mediator
 
 UowFactory = Callable[[], SqlUnitOfWork]
 RACERS = 50
+ROUNDS = 20  # a race that must never be lost, run often enough to happen
 
 
 async def _claim(
@@ -96,3 +98,52 @@ async def test_fifty_double_clicks_claim_one_seat(uow_factory: UowFactory) -> No
     async with setup:
         events = await setup.journal.case_events(case.id)
     assert [e.kind for e in events] == [CaseEventKind.CLAIMED]
+
+
+async def _leave(
+    uow: SqlUnitOfWork, who: Mediator, leaving: Mediator
+) -> Mediator | errors.DomainError:
+    """``who`` marks ``leaving`` not active; the refusal, if any, is returned."""
+    assert leaving.id is not None
+    try:
+        return await services.update_mediator(
+            services.UpdateMediator(who.aad_object_id, leaving.id, active=False),
+            uow,
+            FixedClock(NOW),
+            POLICY,
+        )
+    except (errors.LastCoordinator, errors.NotActive) as refusal:
+        return refusal
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("crosswise", [False, True], ids=["themselves", "each_other"])
+async def test_two_coordinators_leaving_at_once_leave_one_active(
+    uow_factory: UowFactory, crosswise: bool
+) -> None:
+    setup = uow_factory()
+    first, second = await add_mediators(
+        setup,
+        mediator("Kaisa Koordinaattori", role=Role.COORDINATOR),
+        mediator("Kalle Koordinaattori", role=Role.COORDINATOR),
+    )
+    for _ in range(ROUNDS):
+        leaving = (second, first) if crosswise else (first, second)
+        results = await asyncio.gather(
+            _leave(uow_factory(), first, leaving[0]), _leave(uow_factory(), second, leaving[1])
+        )
+        # One leaves; the other is refused, never a database error: as the last coordinator,
+        # or, made not active by the first, as one who has left.
+        refused = "NotActive" if crosswise else "LastCoordinator"
+        assert sorted(type(r).__name__ for r in results) == sorted(["Mediator", refused])
+        async with setup:
+            stayed = [c for c in await setup.mediators.coordinators() if c.active]
+        assert len(stayed) == 1
+        (gone,) = [c for c in (first, second) if c.id != stayed[0].id]
+        assert gone.id is not None
+        await services.update_mediator(
+            services.UpdateMediator(stayed[0].aad_object_id, gone.id, active=True),
+            setup,
+            FixedClock(NOW),
+            POLICY,
+        )

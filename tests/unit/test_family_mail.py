@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.family_mail import SUPERSEDED, FamilyMailPost
+from bot.sender import Prepared, Ready, Unsendable
 from bot.settings import Settings, SettingsError
 from mediation import calendar as cal
 from mediation.family_mail import (
@@ -22,9 +24,9 @@ from mediation.family_mail import (
     placeholders_in,
 )
 from mediation.model import Family, Meeting, MeetingKind, Parent
-from mediation.outbox import MessageKind
+from mediation.outbox import MessageKind, OutboxMessage, OutboxStatus
 from tests.unit.factories import case as make_case
-from tests.unit.test_calendar_services import Bank, Told
+from tests.unit.test_calendar_services import NOW, Bank, Told
 
 START = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
 GOOD = Template("Meeting {when}", "Your {meeting} is at {when} (case {code}).")
@@ -145,15 +147,62 @@ async def test_a_meeting_moved_or_deleted_in_outlook_tells_the_family_too() -> N
     later = m.starts_at + timedelta(days=1)
     await seen(start=later, end=later + timedelta(hours=1))
     await seen(removed=True)
-    periods = sorted(
-        k.period for k in bank.uow.store.outbox if k.kind is MessageKind.FAMILY_MAIL
-    )
-    assert periods == [
-        "booked",
-        "cancelled",
+    found = [m for k, m in bank.uow.store.outbox.items() if k.kind is MessageKind.FAMILY_MAIL]
+    assert sorted(str(m.payload["message"]) for m in found) == [
+        "cancellation",
+        "change",
+        "confirmation",
         "information",
-        f"moved:{later.isoformat(timespec='minutes')}",
     ]
+    moved = next(m for m in found if m.payload["message"] == "change")
+    assert moved.key.period.startswith("moved:v")
+    assert moved.payload["starts_at"] == later.isoformat()
+
+
+def _moves(bank: Bank) -> list[str]:
+    """The announced start of every "moved" e-mail in the outbox, in the order written."""
+    return [
+        str(m.payload["starts_at"])
+        for k, m in bank.uow.store.outbox.items()
+        if k.kind is MessageKind.FAMILY_MAIL and m.payload["message"] == "change"
+    ]
+
+
+async def test_a_meeting_moved_back_and_forth_in_sopu_tells_the_family_each_time() -> None:
+    bank = Bank()
+    await bank.setup()
+    result = await bank.book()
+    meeting_id, a = result.meeting.meeting_id, result.meeting.starts_at
+    proposal = await bank.propose(meeting_id=meeting_id)
+    b = next(s.start for s in proposal.slots if s.start != a)
+    for start in (b, a, b):
+        await cal.move_meeting(
+            cal.MoveMeeting(bank.aad("olli"), meeting_id, bank.case_id, start),
+            bank.uow,
+            bank.deps,
+        )
+    # Three moves, three e-mails: the family's last one names the time the meeting is at.
+    assert _moves(bank) == [b.isoformat(), a.isoformat(), b.isoformat()]
+
+
+async def test_a_meeting_moved_back_and_forth_in_outlook_tells_the_family_each_time() -> None:
+    bank = Bank()
+    await bank.setup()
+    m = (await bank.book()).meeting
+    link = bank.links.links[m.meeting_id]
+    assert link.event_id is not None
+    a, b = m.starts_at, m.starts_at + timedelta(days=1)
+    length = m.ends_at - m.starts_at
+    for start in (b, a, b):
+        await cal.apply_calendar_change(
+            cal.EventSeen("olli@example.org", link.event_id, start=start, end=start + length),
+            bank.uow,
+            bank.links,
+            Told(),
+            bank.notifier,
+            bank.clock,
+        )
+    assert _moves(bank) == [b.isoformat(), a.isoformat(), b.isoformat()]
 
 
 def test_the_shared_mailbox_setting_must_be_an_address() -> None:
@@ -161,3 +210,74 @@ def test_the_shared_mailbox_setting_must_be_an_address() -> None:
     assert settings.family_mailbox == "perhe@example.fi"
     with pytest.raises(SettingsError, match="SOPU_FAMILY_MAILBOX"):
         Settings.from_env({"SOPU_FAMILY_MAILBOX": "perhesovittelu"}, dotenv=None)
+
+
+class _Mailbox:
+    """A mail service that records what it is asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, to: str, subject: str, body: str, key: str) -> None:
+        self.sent.append(subject)
+
+
+class _NoTemplates:
+    async def get(self, message: FamilyMessage, lang: str) -> Template | None:
+        return None
+
+    async def save(
+        self, message: FamilyMessage, lang: str, template: Template, by: int, now: datetime
+    ) -> None: ...
+
+    async def reset(self, message: FamilyMessage, lang: str) -> None: ...
+
+
+async def _prepare(bank: Bank, message: str) -> list[Prepared]:
+    """What the sender would make now of each of the outbox's e-mails of one message."""
+    post = FamilyMailPost(_Mailbox(), "", _NoTemplates(), lambda: bank.uow, "Europe/Helsinki", "")
+    found = [
+        OutboxMessage(n, m.key, m.payload, OutboxStatus.PENDING, 0, NOW, NOW)
+        for n, (k, m) in enumerate(bank.uow.store.outbox.items(), start=1)
+        if k.kind is MessageKind.FAMILY_MAIL and m.payload["message"] == message
+    ]
+    return [await post.prepare(m) for m in found]
+
+
+async def test_a_confirmation_still_waiting_after_its_meeting_is_cancelled_is_not_sent() -> None:
+    bank = Bank()
+    await bank.setup()
+    result = await bank.book()
+    assert all(isinstance(p, Ready) for p in await _prepare(bank, "confirmation"))
+    await cal.cancel_meeting(
+        cal.CancelMeeting(bank.aad("olli"), result.meeting.meeting_id, bank.case_id),
+        bank.uow,
+        bank.deps,
+    )
+    for message in ("confirmation", "information"):
+        assert await _prepare(bank, message) == [Unsendable(OutboxStatus.SENT, SUPERSEDED)]
+    assert all(isinstance(p, Ready) for p in await _prepare(bank, "cancellation"))
+    assert not OutboxStatus.SENT.trouble  # the reminders card shows no trouble for it
+    # Booked again, the parent's information (once per case) goes with the new meeting.
+    await bank.book()
+    assert all(isinstance(p, Ready) for p in await _prepare(bank, "information"))
+
+
+async def test_a_move_waiting_after_the_meeting_moved_again_is_not_sent() -> None:
+    bank = Bank()
+    await bank.setup()
+    result = await bank.book()
+    meeting_id, a = result.meeting.meeting_id, result.meeting.starts_at
+    proposal = await bank.propose(meeting_id=meeting_id)
+    b = next(s.start for s in proposal.slots if s.start != a)
+    for start in (b, a):
+        await cal.move_meeting(
+            cal.MoveMeeting(bank.aad("olli"), meeting_id, bank.case_id, start),
+            bank.uow,
+            bank.deps,
+        )
+    to_b, to_a = await _prepare(bank, "change")
+    assert to_b == Unsendable(OutboxStatus.SENT, SUPERSEDED)
+    assert isinstance(to_a, Ready)
+    # The confirmation names the time as it now stands, so it still goes.
+    assert all(isinstance(p, Ready) for p in await _prepare(bank, "confirmation"))

@@ -173,3 +173,53 @@ async def test_a_booker_is_refused_everything_else() -> None:
         await cal.cases_to_book(bank.aad("olli"), bank.uow)
     coordinator_sees = await cal.cases_to_book(bank.aad("coord"), bank.uow)
     assert [c.open_parents for c in coordinator_sees] == [(2,)]
+
+
+async def _set_status(bank: Bank, status: CaseStatus) -> None:
+    async with bank.uow:
+        case = await bank.uow.cases.get(bank.case_id, for_update=True)
+        assert case is not None
+        case.status = status
+        await bank.uow.cases.save(case)
+        await bank.uow.commit()
+
+
+async def test_a_booker_cannot_read_a_closed_or_cancelled_case_by_its_id() -> None:
+    for status in (CaseStatus.CANCELLED, CaseStatus.CLOSED):
+        bank = Bank()
+        await bank.setup()
+        booker = await _with_booker(bank)
+        await _set_status(bank, status)
+        for search in (True, False):
+            with pytest.raises(errors.BookerFirstMeetingsOnly):
+                await _propose(bank, booker, search=search)
+
+
+async def test_a_booker_repeating_a_booking_on_a_case_no_longer_to_book_is_refused() -> None:
+    bank = Bank()
+    await bank.setup()
+    booker = await _with_booker(bank)
+    start = (await _propose(bank, booker)).slots[0].start
+    cmd = cal.BookMeeting(booker, bank.case_id, MeetingKind.INDIVIDUAL, start, 1)
+    await cal.book_meeting(cmd, bank.uow, bank.deps)
+    bank.calendar.events.clear()
+    await _set_status(bank, CaseStatus.CANCELLED)
+    with pytest.raises(errors.BookerFirstMeetingsOnly):
+        await cal.book_meeting(cmd, bank.uow, bank.deps)
+    assert bank.calendar.events == {}  # nothing pushed to the pair's calendars
+
+
+async def test_a_booker_cannot_repeat_a_meeting_the_pair_booked_that_is_not_a_first_one() -> None:
+    bank = Bank()
+    await bank.setup()
+    booker = await _with_booker(bank)
+    start = NOW + timedelta(days=20)
+    async with bank.uow:  # a joint meeting the pair has on the case
+        case = await bank.uow.cases.get(bank.case_id, for_update=True)
+        assert case is not None
+        case.meetings.append(Meeting(MeetingKind.JOINT, start, start + timedelta(hours=2)))
+        await bank.uow.cases.save(case)
+        await bank.uow.commit()
+    cmd = cal.BookMeeting(booker, bank.case_id, MeetingKind.JOINT, start, None)
+    with pytest.raises(errors.BookerFirstMeetingsOnly):
+        await cal.book_meeting(cmd, bank.uow, bank.deps)

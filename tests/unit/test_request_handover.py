@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.settings import Settings, SettingsError
 from cards import verbs
 from cards.i18n import LANGS, Lang, t
 from cards.requests import RequestView, request_card, request_intake_form
@@ -207,3 +208,43 @@ async def test_a_take_over_is_stored_and_the_holder_told_in_one_transaction() ->
     assert (await act(kalle.aad_object_id, ATTEMPT, over.version)).attempts == 1
     with pytest.raises(rq.NotJudgedYet):
         await begin_case(kalle.aad_object_id, 7, uow, store)  # type: ignore[arg-type]
+
+
+def test_an_urgent_request_just_taken_has_its_grace_period_before_it_escalates() -> None:
+    urgent = sample(violence_or_fear=True)
+    today = RECEIVED.date()
+
+    def overdue(request: ContactRequest, now: datetime) -> bool:
+        return not rq.in_taken_grace(request, now, POLICY) and rq.is_overdue(
+            request, today, POLICY, no_holidays, local
+        )
+
+    assert overdue(urgent, RECEIVED)  # nobody has taken it: at once
+    taken = rq.take(urgent, 1, RECEIVED)
+    assert POLICY.urgent_taken_grace == timedelta(hours=2)
+    assert not overdue(taken, RECEIVED + timedelta(minutes=15))
+    assert not overdue(taken, RECEIVED + timedelta(hours=2) - timedelta(seconds=1))
+    assert overdue(taken, RECEIVED + timedelta(hours=2))  # its taker recorded no call
+    assert not overdue(rq.record_attempt(taken, 1, RECEIVED), RECEIVED + timedelta(hours=3))
+    # Taken over, the grace starts again for the new taker.
+    over = rq.take_over(taken, 2, RECEIVED + timedelta(hours=3))
+    assert not overdue(over, RECEIVED + timedelta(hours=4))
+    # Other requests keep their working days; no grace counts for them.
+    calm = rq.take(sample(), 1, RECEIVED)
+    assert not rq.in_taken_grace(calm, RECEIVED, POLICY)
+    # Without a grace period, a taken urgent request escalates at once as before.
+    none = FrontDoorPolicy(urgent_taken_grace=timedelta(0))
+    assert not rq.in_taken_grace(taken, RECEIVED, none)
+    with pytest.raises(ValueError, match="grace"):
+        FrontDoorPolicy(urgent_taken_grace=timedelta(minutes=-1))
+
+
+def test_the_grace_period_is_a_setting_in_minutes() -> None:
+    assert Settings.from_env({}, dotenv=None).front_door.urgent_taken_grace == timedelta(hours=2)
+    env = {"SOPU_REQUEST_URGENT_GRACE_MINUTES": "30"}
+    assert Settings.from_env(env, dotenv=None).front_door.urgent_taken_grace == timedelta(
+        minutes=30
+    )
+    for wrong in ("-1", "two hours"):
+        with pytest.raises(SettingsError, match="SOPU_REQUEST_URGENT_GRACE_MINUTES"):
+            Settings.from_env({"SOPU_REQUEST_URGENT_GRACE_MINUTES": wrong}, dotenv=None)

@@ -68,3 +68,13 @@ def test_a_short_queue_lists_everything_and_says_nothing_more(lang: Lang) -> Non
     card = queue_card(views, lang, 2026)
     assert [c["value"] for c in request_choices(card)["choices"]] == ["1", "2", "3"]  # type: ignore[index]
     assert tn(lang, "requests.more", 1) not in json.dumps(card, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_card_counts_the_waiting_it_was_not_given(lang: Lang) -> None:
+    views = flood(500)
+    card = queue_card(views[:QUEUE_SHOWN], lang, 2026, waiting=500)
+    assert card == queue_card(views, lang, 2026)  # the same card from the first ones only
+    listed = request_choices(card)["choices"]
+    shown = [b.get("text") for b in card["body"]]  # type: ignore[union-attr]
+    assert tn(lang, "requests.more", 500 - len(listed)) in shown  # type: ignore[arg-type]

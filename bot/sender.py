@@ -311,6 +311,8 @@ def _let_go(counts: Counter[str], key: str) -> Callable[[asyncio.Task[None]], No
 # One person's messages a sender holds at once (one posting, one next in that chat); more
 # wait in the outbox, leaving the sender's slots to other people and the channel's cards.
 PER_PERSON_HELD = 2
+# Seconds between looks while only busy people's messages are due: at most 20 looks a second.
+BUSY_LOOK_GAP = 0.05
 
 
 @dataclass
@@ -424,6 +426,10 @@ class Sender:
                 if len(inflight) >= self.limits.concurrency:
                     await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                 elif not claimed:
+                    if busy:
+                        # What is due is someone's whose chat is busy: every click's wake
+                        # would make one more look that finds nothing for it.
+                        await asyncio.sleep(BUSY_LOOK_GAP)
                     self._wake.clear()
                     woken = asyncio.ensure_future(self._wake.wait())
                     await asyncio.wait(

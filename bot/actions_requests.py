@@ -44,14 +44,6 @@ _DONE = {
     request_queue.NO_ANSWER: "request.notice.no_answer",
     request_queue.SAME_FAMILY: "request.notice.same_family",
 }
-# Refusals that come with the request as it now is.
-_ABOUT_ONE = (
-    rq.StaleRequest,
-    rq.RequestClosed,
-    rq.NotJudgedYet,
-    rq.TakenByAnother,
-    rq.TooFewAttempts,
-)
 
 
 def _personal_chat_only(lang: Lang) -> Card:
@@ -154,7 +146,7 @@ class RequestActions:
             result = await request_queue.act_on_request(
                 cmd, self.deps.uow(click), self.store, self.deps.clock, self.policy
             )
-        except _ABOUT_ONE as exc:
+        except rq.AboutRequest as exc:
             return await self.card_of(exc.request, click.lang, error_text(click.lang, exc), True)
         except errors.InvalidForm as exc:
             request = await request_queue.load_request(self.store, cmd.request_id)
@@ -204,7 +196,7 @@ class RequestActions:
             request = await request_queue.begin_case(
                 click.actor, request_id, self.deps.uow(click), self.store
             )
-        except _ABOUT_ONE as exc:
+        except rq.AboutRequest as exc:
             return await self.card_of(exc.request, click.lang, error_text(click.lang, exc), True)
         return self._intake(click.lang, request)
 
@@ -219,7 +211,7 @@ class RequestActions:
             request = await request_queue.begin_case(
                 click.actor, request_id, self.deps.uow(click), self.store
             )
-        except _ABOUT_ONE as exc:
+        except rq.AboutRequest as exc:
             return await self.card_of(exc.request, lang, error_text(lang, exc), True)
         if await self.deps.store.bank_channel() is None:
             return cards.error_card(lang, t(lang, "error.no_bank_channel"))
@@ -242,7 +234,7 @@ class RequestActions:
             if delivery is None:
                 raise
             return cards.notice_card(lang, t(lang, "notice.form_already_sent"))
-        except _ABOUT_ONE as exc:
+        except rq.AboutRequest as exc:
             # Another coordinator saved this request's intake a moment earlier: no second
             # case; the card shows the request as it now is.
             fresh = await self.store.get(request_id) or exc.request

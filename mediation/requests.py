@@ -251,52 +251,58 @@ def parse_contact_form(
 # -- the queue's rules ----------------------------------------------------------------------
 
 
-class StaleRequest(errors.DomainError):
+class AboutRequest(errors.DomainError):
+    """A refusal about one request; the answer shows the request as it now is."""
+
+    def __init__(self, request: ContactRequest, message: str, **params: object) -> None:
+        super().__init__(message, **params)
+        self.request = request
+
+
+class StaleRequest(AboutRequest):
     """The clicked card showed an older state of the request."""
 
     key = "request.error.stale"
 
     def __init__(self, request: ContactRequest) -> None:
-        super().__init__(f"request {request.id} has changed since the card was shown")
-        self.request = request
+        super().__init__(request, f"request {request.id} has changed since the card was shown")
 
 
-class RequestClosed(errors.DomainError):
+class RequestClosed(AboutRequest):
     key = "request.error.closed"
 
     def __init__(self, request: ContactRequest) -> None:
-        super().__init__(f"request {request.id} is already judged ({request.status.value})")
-        self.request = request
+        super().__init__(
+            request, f"request {request.id} is already judged ({request.status.value})"
+        )
 
 
-class NotJudgedYet(errors.DomainError):
+class NotJudgedYet(AboutRequest):
     """A case is made only of a request judged suitable."""
 
     key = "request.error.not_judged"
 
     def __init__(self, request: ContactRequest) -> None:
-        super().__init__(f"request {request.id} is not judged suitable yet")
-        self.request = request
+        super().__init__(request, f"request {request.id} is not judged suitable yet")
 
 
-class TakenByAnother(errors.DomainError):
+class TakenByAnother(AboutRequest):
     key = "request.error.taken"
 
     def __init__(self, request: ContactRequest) -> None:
-        super().__init__(f"request {request.id} is taken by another coordinator")
-        self.request = request
+        super().__init__(request, f"request {request.id} is taken by another coordinator")
 
 
-class TooFewAttempts(errors.DomainError):
+class TooFewAttempts(AboutRequest):
     key = "request.error.too_few_attempts"
 
     def __init__(self, request: ContactRequest, needed: int) -> None:
         super().__init__(
+            request,
             f"no answer needs {needed} call attempts, {request.attempts} recorded",
             needed=needed,
             made=request.attempts,
         )
-        self.request = request
 
 
 class CoordinatorsOnly(errors.DomainError):

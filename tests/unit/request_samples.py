@@ -8,6 +8,7 @@ from typing import Any
 
 from mediation.errors import DomainError
 from mediation.requests import (
+    AboutRequest,
     ContactRequest,
     CoordinatorsOnly,
     NotJudgedYet,
@@ -46,6 +47,7 @@ def sample(request_id: int = 7, **changes: Any) -> ContactRequest:
 def request_errors() -> list[DomainError]:
     taken = sample(status=RequestStatus.TAKEN, taken_by=2)
     return [
+        AboutRequest(taken, "request 1 cannot be handled now"),
         StaleRequest(taken),
         RequestClosed(sample(status=RequestStatus.NO_ANSWER)),
         NotJudgedYet(taken),

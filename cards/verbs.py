@@ -42,6 +42,25 @@ TEMPLATE_SAVE = "template.save"
 TEMPLATE_RESET = "template.reset"
 ORGANISATIONS_SHOW = "organisations.show"
 ORGANISATION_UPDATE = "organisation.update"
+# The family centre's common time (mediation/common_time.py), in personal chat only.
+COMMON_TIME_NEW = "commontime.new"  # the convening form
+COMMON_TIME_CONVENE = "commontime.convene"
+COMMON_TIME_LIST = "commontime.list"  # the viewer's common times
+COMMON_TIME_SHOW = "commontime.show"
+COMMON_TIME_CONSENT = "commontime.consent"  # the family's consent, recorded afterwards
+COMMON_TIME_APPROVE = "commontime.approve"  # a coordinator approves a consent exception
+COMMON_TIME_INVITE = "commontime.invite"
+COMMON_TIME_WITHDRAW = "commontime.withdraw"
+COMMON_TIME_ACCEPT = "commontime.accept"
+COMMON_TIME_DECLINE = "commontime.decline"
+COMMON_TIME_TIMES = "commontime.times"  # free times with a room, for a meeting
+COMMON_TIME_BOOK = "commontime.book"
+COMMON_TIME_HELD = "commontime.held"  # the meeting was held; the responsible worker named
+COMMON_TIME_PLAN = "commontime.plan"  # the joint plan recorded
+COMMON_TIME_PLAN_SHOW = "commontime.plan_show"  # a journaled reading of the plan
+COMMON_TIME_MARK = "commontime.mark"  # one of the plan's actions done or not
+COMMON_TIME_CLOSE = "commontime.close"
+COMMON_TIME_CANCEL = "commontime.cancel"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -85,5 +104,23 @@ VERBS: frozenset[str] = frozenset(
         TEMPLATE_RESET,
         ORGANISATIONS_SHOW,
         ORGANISATION_UPDATE,
+        COMMON_TIME_NEW,
+        COMMON_TIME_CONVENE,
+        COMMON_TIME_LIST,
+        COMMON_TIME_SHOW,
+        COMMON_TIME_CONSENT,
+        COMMON_TIME_APPROVE,
+        COMMON_TIME_INVITE,
+        COMMON_TIME_WITHDRAW,
+        COMMON_TIME_ACCEPT,
+        COMMON_TIME_DECLINE,
+        COMMON_TIME_TIMES,
+        COMMON_TIME_BOOK,
+        COMMON_TIME_HELD,
+        COMMON_TIME_PLAN,
+        COMMON_TIME_PLAN_SHOW,
+        COMMON_TIME_MARK,
+        COMMON_TIME_CLOSE,
+        COMMON_TIME_CANCEL,
     }
 )

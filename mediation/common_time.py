@@ -109,6 +109,19 @@ class Answer(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # the convener took the invitation back (replaced, or not needed)
 
 
+class EventState(enum.StrEnum):
+    """Where a meeting stands in its organiser's calendar."""
+
+    CREATE = "create"  # booked in Sopu, not yet confirmed by the calendar
+    SYNCED = "synced"
+    CANCEL = "cancel"  # cancelled in Sopu, the calendar not yet told
+    CANCELLED = "cancelled"
+
+    @property
+    def pending(self) -> bool:
+        return self in (EventState.CREATE, EventState.CANCEL)
+
+
 class Place(enum.StrEnum):
     """Where an action of the joint plan happens."""
 
@@ -192,6 +205,16 @@ class Meeting:
     room: str  # a room mailbox (Graph) or a room's name (local calendar)
     held: bool = False
     cancelled: bool = False
+    # Its event in the organiser's calendar: written after the booking commits, so a crash
+    # in between leaves it pending here, to be written again under the same transaction id.
+    organizer: str = ""
+    attendees: tuple[str, ...] = ()  # mailboxes, the room's among them
+    event_id: str | None = None
+    calendar: EventState = EventState.CREATE
+
+    @property
+    def live(self) -> bool:
+        return not self.cancelled
 
 
 @dataclass
@@ -467,6 +490,9 @@ class CommonTime:
             raise errors.NotAllowed("cancelling a case", "only the convener")
         self._check_active()
         self.status = Status.CANCELLED
+        for meeting in self.meetings:
+            if not meeting.held and not meeting.cancelled and meeting.ends_at > now:
+                meeting.cancelled, meeting.calendar = True, EventState.CANCEL
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -484,6 +510,16 @@ class CommonTime:
             raise errors.InvalidInput("room", "required")
         length = minutes if minutes is not None else template.minutes
         return Meeting(kind, start, start + timedelta(minutes=length), room.strip())
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of a common time's journal; ``detail`` holds ids and codes, never a text."""
+
+    kind: str  # "convened", "invited", "plan_read", ...
+    actor_id: int | None
+    at: datetime
+    detail: Mapping[str, object] = field(default_factory=dict)
 
 
 # -- finding the time ---------------------------------------------------------------------------

@@ -36,6 +36,8 @@ class MessageKind(enum.StrEnum):
     PAIR_COMPLETE = "pair_complete"
     SEAT_RELEASED = "seat_released"
     MEETING_CHANGED = "meeting_changed"
+    # A note about a family centre's common time (mediation/services/common_time.py).
+    COMMON_TIME = "common_time"
     # To a parent by e-mail (mediation/family_mail.py): the recipient is their address.
     FAMILY_MAIL = "family_mail"
 

@@ -9,6 +9,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from mediation.common_time import CommonTime
+from mediation.common_time import Entry as CommonTimeEntry
+from mediation.common_time import Status as CommonTimeStatus
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import Case, CaseStatus, Family, Mediator
 from mediation.organisations import OrganisationRepository
@@ -113,6 +116,38 @@ class QualificationRepository(Protocol):
     async def set(self, mediator_id: int, qualifications: frozenset[str]) -> None: ...
 
 
+class CommonTimeRepository(Protocol):
+    """The family centre's common times (mediation/common_time.py)."""
+
+    async def next_code(self, year: int) -> str: ...
+
+    async def add(self, common_time: CommonTime) -> CommonTime: ...
+
+    async def get(self, common_time_id: int) -> CommonTime | None: ...
+
+    async def for_person(self, person_id: int) -> builtins.list[CommonTime]:
+        """Those someone convenes, is invited to or follows up, newest first."""
+        ...
+
+    async def with_status(
+        self, statuses: Sequence[CommonTimeStatus]
+    ) -> builtins.list[CommonTime]: ...
+
+    async def calendar_pending(self) -> builtins.list[CommonTime]:
+        """Those with a meeting whose booking or cancellation has not reached the calendar."""
+        ...
+
+    async def save(self, common_time: CommonTime) -> None:
+        """Write a loaded common time back; raises ConcurrentChange if it changed meanwhile."""
+        ...
+
+    async def write(self, common_time_id: int, entry: CommonTimeEntry) -> None:
+        """Add a line to its journal, in the unit of work's transaction."""
+        ...
+
+    async def journal(self, common_time_id: int) -> builtins.list[CommonTimeEntry]: ...
+
+
 class UnitOfWork(Protocol):
     mediators: MediatorRepository
     cases: CaseRepository
@@ -121,6 +156,7 @@ class UnitOfWork(Protocol):
     requests: RequestLinks  # the family's contact request, linked with the case it became
     organisations: OrganisationRepository
     qualifications: QualificationRepository
+    common_times: CommonTimeRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

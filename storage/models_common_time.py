@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models import Base
@@ -102,6 +103,10 @@ class CommonTimeMeetingRow(Base):
     room: Mapped[str] = mapped_column(Text)
     held: Mapped[bool] = mapped_column(Boolean)
     cancelled: Mapped[bool] = mapped_column(Boolean)
+    organizer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    attendees: Mapped[str] = mapped_column(Text, default="", server_default="")  # space-separated
+    event_id: Mapped[str | None] = mapped_column(Text)
+    calendar: Mapped[str] = mapped_column(String(20), default="synced", server_default="synced")
 
 
 class PlanActionRow(Base):
@@ -113,3 +118,18 @@ class PlanActionRow(Base):
     what: Mapped[str] = mapped_column(Text)
     where: Mapped[str] = mapped_column(Text)
     done: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CommonTimeEventRow(Base):
+    """The common time's journal: who did what and when, and each reading of the plan."""
+
+    __tablename__ = "common_time_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    common_time_id: Mapped[int] = mapped_column(
+        ForeignKey("common_time.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("mediator.id"))
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)  # ids and codes only, never a text

@@ -11,6 +11,7 @@ from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
 from mediation.ports import (
     CaseRepository,
+    CommonTimeRepository,
     Journal,
     MediatorRepository,
     QualificationRepository,
@@ -21,6 +22,7 @@ from storage import db, redelivery
 from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
+from storage.repositories.common_times import SqlCommonTimes
 from storage.repositories.organisations import SqlOrganisationRepository
 from storage.repositories.qualifications import SqlQualifications
 from storage.requests import SessionRequests
@@ -51,6 +53,7 @@ class SqlUnitOfWork:
     requests: RequestLinks
     organisations: OrganisationRepository
     qualifications: QualificationRepository
+    common_times: CommonTimeRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -84,6 +87,7 @@ class SqlUnitOfWork:
         self.requests = SessionRequests(session)
         self.organisations = SqlOrganisationRepository(session)
         self.qualifications = SqlQualifications(session)
+        self.common_times = SqlCommonTimes(session)
         return self
 
     async def __aexit__(

@@ -20,6 +20,8 @@ from mediation.case_types import Step
 from mediation.common_time import (
     Answer,
     CommonTime,
+    Entry,
+    EventState,
     Invitation,
     JointPlan,
     Meeting,
@@ -31,6 +33,7 @@ from mediation.consent import Consent, ConsentException
 from mediation.errors import ConcurrentChange
 from storage.models_common_time import (
     CommonTimeConsentRow,
+    CommonTimeEventRow,
     CommonTimeMeetingRow,
     CommonTimeRow,
     ConsentExceptionRow,
@@ -93,7 +96,18 @@ def _common_time(row: CommonTimeRow) -> CommonTime:
             for i in row.invitations
         ],
         meetings=[
-            Meeting(m.kind, m.starts_at, m.ends_at, m.room, m.held, m.cancelled)
+            Meeting(
+                m.kind,
+                m.starts_at,
+                m.ends_at,
+                m.room,
+                m.held,
+                m.cancelled,
+                m.organizer,
+                tuple(m.attendees.split()),
+                m.event_id,
+                EventState(m.calendar),
+            )
             for m in row.meetings
         ],
         responsible_ids=_ids(row.responsible_ids),
@@ -178,6 +192,41 @@ class SqlCommonTimes:
             .order_by(CommonTimeRow.id)
         )
         return [_common_time(r) for r in rows]
+
+    async def calendar_pending(self) -> builtins.list[CommonTime]:
+        """The common times with a meeting whose booking or cancellation has not yet reached
+        the calendar."""
+        pending = select(CommonTimeMeetingRow.common_time_id).where(
+            CommonTimeMeetingRow.calendar.in_([s.value for s in EventState if s.pending])
+        )
+        rows = await self._session.scalars(
+            select(CommonTimeRow)
+            .where(CommonTimeRow.id.in_(pending))
+            .options(*_PARTS)
+            .order_by(CommonTimeRow.id)
+        )
+        return [_common_time(r) for r in rows]
+
+    async def write(self, common_time_id: int, entry: Entry) -> None:
+        """Add a line to the common time's journal, in the unit of work's transaction."""
+        self._session.add(
+            CommonTimeEventRow(
+                common_time_id=common_time_id,
+                kind=entry.kind,
+                actor_id=entry.actor_id,
+                at=entry.at,
+                detail=dict(entry.detail),
+            )
+        )
+        await self._session.flush()
+
+    async def journal(self, common_time_id: int) -> builtins.list[Entry]:
+        rows = await self._session.scalars(
+            select(CommonTimeEventRow)
+            .where(CommonTimeEventRow.common_time_id == common_time_id)
+            .order_by(CommonTimeEventRow.id)
+        )
+        return [Entry(r.kind, r.actor_id, r.at, r.detail) for r in rows]
 
     async def save(self, common_time: CommonTime) -> None:
         """Write the case's changes; refused if someone saved it since it was read."""
@@ -268,6 +317,10 @@ class SqlCommonTimes:
                     "room": m.room,
                     "held": m.held,
                     "cancelled": m.cancelled,
+                    "organizer": m.organizer,
+                    "attendees": " ".join(m.attendees),
+                    "event_id": m.event_id,
+                    "calendar": m.calendar.value,
                 }
                 for m in ct.meetings
             ],

@@ -468,6 +468,10 @@ def run_dev(settings: Settings) -> int:
     _refuse_public_bind(settings, settings.host)
     config = playground.write_config(PLAYGROUND_DIR.resolve() / playground.CONFIG_FILE)
     log.info("playground config written to %s", config)
+    if not settings.calendar.rooms and settings.calendar.mode == "local":
+        # The local calendar's rooms are names: the demo's, unless SOPU_ROOMS names others.
+        rooms = dataclasses.replace(settings.calendar, rooms=demo.ROOMS)
+        settings = dataclasses.replace(settings, calendar=rooms)
     return asyncio.run(_run_dev(settings, config, sys.stdout))
 
 

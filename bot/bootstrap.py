@@ -24,6 +24,7 @@ from bot import access_log, contact_page, dev_mailbox, feedback_page, info_page,
 from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
+from bot.actions_common_time import CommonTimeActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_organisations import OrganisationActions
@@ -33,7 +34,7 @@ from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
 from bot.conversation import Conversation
-from bot.deps import ActionDeps, FeedbackDeps, Notifiers
+from bot.deps import ActionDeps, CommonTimeCatalogWording, FeedbackDeps, Notifiers
 from bot.family_mail import FamilyMailPost, open_family_mail
 from bot.framework.adapter import build_adapter
 from bot.framework.connector import BotConnector
@@ -52,6 +53,7 @@ from bot.teams import TeamsGateway
 from bot.turns import TurnGate
 from jobs import contact_requests
 from mediation.ports import Clock
+from mediation.services.common_time import CommonTimeDeps
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.family_mail import SqlDevMailbox, SqlFamilyTemplates
@@ -147,6 +149,15 @@ async def open_sopu(
             settings, storage.sessions, clock, wake, uow_factory, graph_credential
         )
         stack.push_async_callback(calendar.close)
+        common = CommonTimeDeps(
+            clock,
+            settings.policy,
+            calendar.deps.calendar,
+            calendar.deps.meetings,
+            CommonTimeCatalogWording(bank_language(settings.policy)),
+            calendar.deps.closed_days,
+            settings.calendar.rooms,
+        )
         feedback = FeedbackDeps(
             SqlFeedbackStore(storage.sessions),
             SqlStatsQueries(report_sessions),
@@ -165,6 +176,7 @@ async def open_sopu(
             calendar,
             requests,
             settings.front_door,
+            common,
         )
         mail_sender, no_sender = open_family_mail(settings, storage.sessions, clock, calendar)
         if mail_sender is None:
@@ -198,6 +210,7 @@ async def open_sopu(
             calendar,
             wake,
             requests,
+            common,
         )
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(
@@ -220,6 +233,7 @@ async def open_sopu(
         request_actions = RequestActions(deps, requests, settings.front_door)
         template_actions = TemplateActions(deps, templates)
         organisation_actions = OrganisationActions(deps)
+        common_time_actions = CommonTimeActions(deps, common)
         languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
@@ -230,12 +244,20 @@ async def open_sopu(
                 **request_actions.routes(),
                 **template_actions.routes(),
                 **organisation_actions.routes(),
+                **common_time_actions.routes(),
             },
             answers,
             languages,
         )
         conversation = Conversation(
-            deps, cases, job_actions, feedback_actions, request_actions, template_actions, languages
+            deps,
+            cases,
+            job_actions,
+            feedback_actions,
+            request_actions,
+            template_actions,
+            common_time_actions,
+            languages,
         )
         bot = SopuBot(conversation, router, store, connector)
         turns = TurnGate(settings.turns_at_once)

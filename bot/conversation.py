@@ -7,6 +7,7 @@ import logging
 
 import cards
 from bot.actions import CaseActions
+from bot.actions_common_time import CommonTimeActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
@@ -42,6 +43,7 @@ class Conversation:
         feedback: FeedbackActions,
         requests: RequestActions,
         templates: TemplateActions,
+        common_times: CommonTimeActions,
         languages: Languages,
     ) -> None:
         self.languages = languages
@@ -51,6 +53,7 @@ class Conversation:
         self.feedback = feedback
         self.requests = requests
         self.templates = templates
+        self.common_times = common_times
 
     async def answer(self, message: Message) -> Card:
         """The answer to a typed message; a refusal is a card too."""
@@ -117,6 +120,10 @@ class Conversation:
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))
             return await self.templates.card(actor, lang)
+        if command == "common time":
+            if not message.personal:
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return await self.common_times.list_card(actor, lang)
         if command == "book":
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))

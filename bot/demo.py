@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from mediation import registry
 from mediation.model import AwayPeriod, Role
+from mediation.organisations import Organisation, OrganisationKind
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, Notification, UnitOfWork
 from mediation.services import (
@@ -123,6 +124,25 @@ OTHER_MEDIATORS: tuple[DemoPerson, ...] = (
 
 DEMO_PEOPLE = PLAYGROUND_PEOPLE + OTHER_MEDIATORS
 CURRENT_USER = PLAYGROUND_PEOPLE[0]
+
+# The local calendar's rooms for a common time's meetings (SOPU_ROOMS names others).
+ROOMS: tuple[str, ...] = ("Perhekeskus, neuvotteluhuone 1", "Perhekeskus, neuvotteluhuone 2")
+
+# The playground's people as a family centre's team: what each can be invited for.
+TEAM_COMPETENCES: dict[str, frozenset[str]] = {
+    "Kaisa Koordinaattori": frozenset({"child_welfare"}),
+    "Sanna Sovittelija": frozenset({"family_counselling"}),
+    "Mats Medlare": frozenset({"family_counselling"}),
+    "Uuno Uusi": frozenset({"school_social_work", "child_welfare"}),
+    "Nora Nybörjare": frozenset({"child_health_clinic", "psychology"}),
+    "Kerttu Koordinoija": frozenset({"family_work"}),
+}
+# Employers of public services (a common time's responsible worker comes from one).
+PUBLIC_EMPLOYERS: dict[str, OrganisationKind] = {
+    "Järvenpään kaupunki": OrganisationKind.MUNICIPALITY,
+    "Tuusulan kunta": OrganisationKind.MUNICIPALITY,
+    f"{COUNTY}, perheneuvola": OrganisationKind.WELLBEING_COUNTY,
+}
 
 
 def registry_csv(people: tuple[DemoPerson, ...] = DEMO_PEOPLE) -> str:
@@ -275,4 +295,18 @@ async def load(new_uow: Callable[[], UnitOfWork], clock: Clock, policy: BankPoli
             claim = ClaimSeat(family.claimed_by.aad_object_id, case.case_id)
             await claim_seat(claim, new_uow(), _Silent(), clock, policy)
             report.claims.append((case.code, family.claimed_by.name))
+    await _family_centre_team(new_uow)
     return report
+
+
+async def _family_centre_team(new_uow: Callable[[], UnitOfWork]) -> None:
+    """The competences and public employers a common time needs, for the playground."""
+    uow = new_uow()
+    async with uow:
+        for person in PLAYGROUND_PEOPLE:
+            stored = await uow.mediators.by_aad(person.aad_object_id)
+            assert stored is not None and stored.id is not None
+            await uow.qualifications.set(stored.id, TEAM_COMPETENCES[person.name])
+        for name, kind in PUBLIC_EMPLOYERS.items():
+            await uow.organisations.save(Organisation(name, kind))
+        await uow.commit()

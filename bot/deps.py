@@ -34,8 +34,6 @@ from storage.redelivery import Delivery
 log = logging.getLogger(__name__)
 
 
-
-
 @dataclass(frozen=True)
 class Click:
     """One card action as the router needs it, taken from the activity."""
@@ -103,6 +101,22 @@ class CatalogWording:
 
     def cancel_comment(self, code: str) -> str:
         return t(self.lang, "calendar.event.cancel", code=code)
+
+
+class CommonTimeCatalogWording:
+    """A common time's event texts from the catalogs, in one language."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang = lang
+
+    def subject(self, code: str, kind: str) -> str:
+        return t(self.lang, f"commontime.event.subject.{kind}", code=code)
+
+    def body(self, code: str) -> str:
+        return t(self.lang, "commontime.event.body", code=code)
+
+    def cancel_comment(self, code: str) -> str:
+        return t(self.lang, "commontime.event.cancel", code=code)
 
 
 # Teams redelivers a click for up to about 15 s: within this, a second rotation keeps the

@@ -19,6 +19,8 @@ from jobs.scheduler import SchedulerService
 from mediation.calendar import push_pending
 from mediation.ports import Clock
 from mediation.requests import RequestStore
+from mediation.services import common_time
+from mediation.services.common_time import CommonTimeDeps
 from storage.calendar import SqlMeetingFinder
 from storage.jobs import JobStore
 from storage.leader import LeaderLock
@@ -69,6 +71,19 @@ class JobsRuntime:
                 await task
 
 
+async def push_calendars(
+    uow_factory: Callable[[], SqlUnitOfWork],
+    calendar: CalendarService,
+    common: CommonTimeDeps | None,
+) -> int:
+    """The calendar changes that did not get through: the pairs' meetings, then the common
+    times'."""
+    done = await push_pending(uow_factory(), calendar.deps)
+    if common is not None:
+        done += await common_time.push_calendar(uow_factory(), common)
+    return done
+
+
 def build_jobs(
     settings: Settings,
     engine: AsyncEngine,
@@ -79,6 +94,7 @@ def build_jobs(
     calendar: CalendarService,
     wake: SenderWake,
     requests: RequestStore | None = None,
+    common: CommonTimeDeps | None = None,
 ) -> JobsRuntime:
     """Everything the jobs need, wired."""
     outbox, store = postman.outbox, JobStore(sessions)
@@ -93,7 +109,7 @@ def build_jobs(
         meetings=SqlMeetingFinder(sessions),
         wake=sender.wake,
         graph_tasks=dict(calendar.graph_tasks),
-        push_calendar=lambda: push_pending(uow_factory(), calendar.deps),
+        push_calendar=lambda: push_calendars(uow_factory, calendar, common),
         requests=requests,
         front_door=settings.front_door,
     )

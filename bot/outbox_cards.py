@@ -9,6 +9,7 @@ from datetime import timedelta
 import segno
 
 import cards
+from bot.actions_common_time import note_text
 from bot.calendar_service import feedback_section
 from bot.deps import CalendarService, Card, FeedbackDeps
 from bot.request_views import request_view
@@ -16,6 +17,7 @@ from bot.teams import TeamsGateway
 from cards import calendar as calendar_cards
 from cards.base import plain
 from cards.calendar import record_card
+from cards.common_time import common_time_card
 from cards.feedback import case_feedback_card, client_link_card
 from cards.i18n import Lang, format_date, t
 from cards.reminders import escalation_notice, reminder_card
@@ -29,6 +31,8 @@ from mediation.outbox import MessageKind, OutboxMessage
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.requests import FrontDoorPolicy, RequestStatus, RequestStore
+from mediation.services import common_time
+from mediation.services.common_time import CommonTimeDeps
 
 
 def qr_data_uri(url: str) -> str:
@@ -52,6 +56,7 @@ class MessageRenderer:
     calendar: CalendarService | None  # None: record prompts go as plain prompts
     requests: RequestStore | None = None  # the families' contact requests
     front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
+    common_time: CommonTimeDeps | None = None  # the family centre's common times
 
     async def __call__(self, message: OutboxMessage, lang: Lang) -> Card:
         kind, payload = message.key.kind, message.payload
@@ -81,11 +86,27 @@ class MessageRenderer:
                 return record
         if kind in (MessageKind.PAIR_COMPLETE, MessageKind.SEAT_RELEASED):
             return await self._case_note(message, lang)
+        if kind is MessageKind.COMMON_TIME and self.common_time is not None:
+            return await self._common_time_note(message, lang)
         if kind is MessageKind.MEETING_CHANGED:
             return calendar_cards.meeting_changed_card(
                 change_of(payload), lang, self.policy.timezone
             )
         return reminder_card(kind, payload, lang, self.policy.zone)
+
+    async def _common_time_note(self, message: OutboxMessage, lang: Lang) -> Card:
+        """A note about a common time on its card, as the recipient may see it when sent."""
+        assert self.common_time is not None
+        payload = message.payload
+        try:
+            view = await common_time.show(
+                message.key.recipient, int(payload["ct_id"]), self.uow_factory(), self.common_time
+            )
+        except errors.DomainError:
+            # No longer theirs to see (taken off the case, or left the registry).
+            return cards.notice_card(lang, t(lang, "commontime.not_found"))
+        notice = note_text(lang, payload, view, self.policy.zone)
+        return common_time_card(view, lang, self.policy.zone, notice=notice)
 
     async def _case_note(self, message: OutboxMessage, lang: Lang) -> Card:
         """A pair's or a coordinator's note about a seat change, the case as it now stands."""

@@ -447,10 +447,18 @@ class CalendarSettings:
     base_url: str = GRAPH_DEFAULT_URL
     follow_up_weeks: int = 13
     working_hours: WorkingHours = field(default_factory=WorkingHours)
+    # The rooms a common time's meetings are booked in: room mailboxes in Graph mode, room
+    # names in the local calendar (SOPU_ROOMS, separated by semicolons).
+    rooms: tuple[str, ...] = ()
 
     def validate(self, production: bool) -> None:
         if self.mode not in ("local", "graph"):
             raise SettingsError(f"SOPU_CALENDAR must be local or graph, not {self.mode!r}")
+        for room in self.rooms:
+            if len(room) > 200 or not room.isprintable():
+                raise SettingsError("SOPU_ROOMS: each room is a short name or a mailbox")
+            if self.mode == "graph" and not _MAILBOX.match(room):
+                raise SettingsError("SOPU_ROOMS: with SOPU_CALENDAR=graph each room is a mailbox")
         if not re.fullmatch(r"https://[^\s/?#]+(/[^\s?#]*)?", self.base_url) and not re.fullmatch(
             r"http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/[^\s?#]*)?", self.base_url
         ):
@@ -507,4 +515,5 @@ def calendar_settings(env: Mapping[str, str], zone: str) -> CalendarSettings:
         base_url=(env.get("GRAPH_BASE_URL", "").strip() or GRAPH_DEFAULT_URL).rstrip("/"),
         follow_up_weeks=_int(env, "SOPU_FOLLOW_UP_WEEKS", 13, 1),
         working_hours=_working_hours(hours, zone) if hours else WorkingHours(zone=zone),
+        rooms=tuple(r.lower() if mode == "graph" else r for r in _areas(env.get("SOPU_ROOMS", ""))),
     )

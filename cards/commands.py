@@ -16,6 +16,7 @@ REQUESTS = "requests"
 LANGUAGE = "language"
 BOOK = "book"
 TEMPLATES = "templates"
+COMMON_TIME = "common time"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -30,6 +31,7 @@ CANONICAL: tuple[str, ...] = (
     LANGUAGE,
     BOOK,
     TEMPLATES,
+    COMMON_TIME,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
@@ -47,6 +49,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "language",
         "book",
         "templates",
+        "common time",
     ),
     "fi": (
         "ohje",
@@ -61,6 +64,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "kieli",
         "varaa",
         "viestipohjat",
+        "yhteinen aika",
     ),
     "sv": (
         "hjälp",
@@ -75,6 +79,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "språk",
         "boka",
         "mallar",
+        "gemensam tid",
     ),
 }
 

@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs import (
     calendar_push,
+    common_time_follow_up,
     contact_requests,
     escalation,
     feedback,
@@ -64,6 +65,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(retention.JOB_ID, retention.run),
     JobSpec(contact_requests.JOB_ID, contact_requests.run, every_minutes=15),
     JobSpec(request_retention.JOB_ID, request_retention.run),
+    JobSpec(common_time_follow_up.JOB_ID, common_time_follow_up.run),
 )
 GRAPH_JOBS: tuple[JobSpec, ...] = (
     JobSpec(graph_sync.RENEW_ID, graph_sync.renew, every_minutes=60),

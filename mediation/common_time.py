@@ -38,6 +38,7 @@ from mediation.case_types import (
     Viewer,
 )
 from mediation.consent import Consent, ConsentException, check_consent
+from mediation.intake import has_control_characters, holds_identity_code
 from mediation.model import Mediator
 from mediation.organisations import Organisation, OrganisationKind
 from mediation.slots import Schedule, Slot, SlotRequest, find_slots
@@ -195,6 +196,11 @@ def _check_text(name: str, value: str, *, required: bool) -> None:
         raise errors.InvalidInput(name, "required")
     if len(value) > TEXT_MAX:
         raise errors.InvalidInput(name, "too long")
+    # Line breaks are the only control characters a typed text keeps.
+    if has_control_characters(value.replace("\r\n", "\n").replace("\n", " ")):
+        raise errors.InvalidInput(name, "a character that cannot be saved")
+    if holds_identity_code(value):
+        raise errors.InvalidInput(name, "identity codes are not stored")
 
 
 @dataclass

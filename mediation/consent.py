@@ -11,6 +11,7 @@ from datetime import datetime
 
 from mediation import errors
 from mediation.case_types import ConsentRule, Step
+from mediation.intake import has_control_characters, holds_identity_code
 from mediation.model import Mediator
 
 JUSTIFICATION_MAX = 2000
@@ -42,6 +43,10 @@ class ConsentException:
             raise errors.InvalidInput("justification", "required")
         if len(text) > JUSTIFICATION_MAX:
             raise errors.InvalidInput("justification", "too long", max=JUSTIFICATION_MAX)
+        if has_control_characters(text.replace("\r\n", "\n").replace("\n", " ")):
+            raise errors.InvalidInput("justification", "a character that cannot be saved")
+        if holds_identity_code(text):
+            raise errors.InvalidInput("justification", "identity codes are not stored")
 
     @property
     def approved(self) -> bool:

@@ -42,6 +42,11 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(c) in _UNSAVEABLE for c in text)
 
 
+def holds_identity_code(text: str) -> bool:
+    """Whether a typed text holds what looks like a Finnish personal identity code."""
+    return _IDENTITY_CODE.search(text) is not None
+
+
 def _text(raw: Mapping[str, object], key: str) -> str:
     value = raw.get(key, "")
     if value is None:

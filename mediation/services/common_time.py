@@ -325,9 +325,10 @@ class BookMeeting:
     room: str
 
 
-async def book(cmd: BookMeeting, uow: UnitOfWork, d: CommonTimeDeps) -> CommonTimeView:
+async def book(cmd: BookMeeting, uow: UnitOfWork, d: CommonTimeDeps) -> None:
     """Book the common-time meeting (convener) or the follow-up (responsible worker) at a
-    free time with a free room; the attendees are told, the calendars written after."""
+    free time with a free room; the attendees are told. The caller then writes the
+    calendars (``push_calendar_of``), with a unit of work of its own."""
     now = d.clock.now()
     if cmd.room not in d.rooms:
         raise errors.InvalidInput("room", "unknown choice")
@@ -375,8 +376,6 @@ async def book(cmd: BookMeeting, uow: UnitOfWork, d: CommonTimeDeps) -> CommonTi
             day=local.date().isoformat(),
         )
         await uow.commit()
-    await push_calendar_of(ct.id, uow, d)
-    return await show(cmd.actor, ct.id, uow, d)
 
 
 def _slot_request(ct: CommonTime, kind: str, now: datetime, d: CommonTimeDeps) -> SlotRequest:
@@ -582,7 +581,8 @@ async def close(actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps) 
 
 
 async def cancel(actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps) -> None:
-    """The convener cancels: open invitations and coming meetings end; those asked are told."""
+    """The convener cancels: open invitations and coming meetings end; those asked are told.
+    The caller then takes the meetings out of the calendars (``push_calendar_of``)."""
     now = d.clock.now()
     async with uow:
         me = await actor(uow, actor_aad)
@@ -597,7 +597,6 @@ async def cancel(actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps)
             uow, ct, [p for p in people.values() if p.id != me.id], "cancelled", "cancelled", now
         )
         await uow.commit()
-    await push_calendar_of(ct_id, uow, d)
 
 
 # -- jobs and figures -----------------------------------------------------------------------

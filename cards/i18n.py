@@ -342,6 +342,14 @@ def _language(lang: Lang, err: errors.DomainError) -> str:
     return t(lang, err.key, name=err.params.get("name", ""), language=language)
 
 
+def _qualifications(lang: Lang, err: errors.DomainError) -> str:
+    """``missing`` holds qualification codes, comma-separated: say them in words."""
+    words = catalog(lang)
+    codes = [c.strip() for c in str(err.params.get("missing", "")).split(",") if c.strip()]
+    missing = ", ".join(words.get(f"qualification.{c}", c) for c in codes)
+    return t(lang, err.key, **{**err.params, "missing": missing})
+
+
 def _invalid_input(lang: Lang, err: errors.DomainError) -> str:
     assert isinstance(err, errors.InvalidInput)
     field = str(err.params.get("field", ""))
@@ -374,6 +382,8 @@ _RENDERERS: dict[str, Callable[[Lang, errors.DomainError], str]] = {
     "error.same_mediator_twice": _anonymous_if_id("name"),
     "error.mediator_away": _away,
     "error.language_mismatch": _language,
+    "error.not_qualified": _qualifications,
+    "error.competences_missing": _qualifications,
     "error.stale_status": _stale_status,
     "error.invalid_input": _invalid_input,
     "error.invalid_form": _invalid_form,

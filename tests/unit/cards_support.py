@@ -104,6 +104,9 @@ def assert_well_formed(card: Card) -> None:
         BANK_OVERVIEW,
         CARD_REFRESH,
         CASE_CREATE,
+        COMMON_TIME_CONVENE,
+        COMMON_TIME_LIST,
+        COMMON_TIME_NEW,
         MEDIATOR_UPDATE,
         ORGANISATION_UPDATE,
         VERBS,
@@ -131,6 +134,11 @@ def assert_well_formed(card: Card) -> None:
             assert data == {}  # the registry's way to the overview: nothing to carry
         elif verb == ORGANISATION_UPDATE:
             assert data == {} and "organisation" in submitted  # chosen on the form
+        elif verb.startswith("commontime."):
+            if verb in (COMMON_TIME_NEW, COMMON_TIME_CONVENE, COMMON_TIME_LIST):
+                assert data == {}  # nothing of a common time yet, or all of the viewer's
+            else:
+                assert isinstance(data["ct_id"], int)
         elif verb != CASE_CREATE:
             assert verb.startswith(("case.", "meeting")) or verb == CARD_REFRESH
             assert isinstance(data["case_id"], int)

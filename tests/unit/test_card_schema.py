@@ -11,7 +11,13 @@ import pytest
 from tests.card_schema import assert_valid_card, schema_problems
 
 HERE = Path(__file__).parent
-GOLDEN = sorted([*HERE.glob("golden/*.json"), *HERE.glob("golden_calendar/*.json")])
+GOLDEN = sorted(
+    [
+        *HERE.glob("golden/*.json"),
+        *HERE.glob("golden_calendar/*.json"),
+        *HERE.glob("golden_common_time/*.json"),
+    ]
+)
 
 
 def test_the_golden_set_is_there() -> None:

@@ -31,6 +31,7 @@ from mediation.registry import RegistryFileError, RowProblem, parse_registry
 from mediation.views import AGE_BANDS
 from tests.unit.calendar_samples import calendar_errors
 from tests.unit.case_type_samples import case_type_errors
+from tests.unit.common_time_samples import common_time_errors
 from tests.unit.factories import FORM
 from tests.unit.request_samples import request_errors
 
@@ -201,6 +202,7 @@ def every_error() -> list[errors.DomainError]:
         ),
         *calendar_errors(),
         *case_type_errors(),
+        *common_time_errors(),
         *request_errors(),
     ]
 

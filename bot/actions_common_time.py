@@ -20,6 +20,7 @@ from cards.common_time import (
     common_time_list_card,
     competence_label,
     convene_form,
+    invited_person,
     step_label,
 )
 from cards.i18n import Lang, error_text, format_date, t
@@ -43,6 +44,8 @@ from mediation.services.common_time import CommonTimeDeps
 
 MAX_ACTIONS = 6  # action rows on the plan form
 _TRUE = frozenset({"true", "yes", "on", "1"})
+# Refusals that say the clicker may not see the common time at all.
+_NOT_SHOWN = (errors.NotFound, errors.NotInRegistry, errors.NotActive, errors.BookerNotAllowed)
 
 
 class CommonTimeActions:
@@ -74,7 +77,26 @@ class CommonTimeActions:
             verbs.COMMON_TIME_CLOSE: self.close,
             verbs.COMMON_TIME_CANCEL: self.cancel,
         }
-        return {verb: _personal_only(handler) for verb, handler in personal.items()}
+        return {verb: self._guarded(handler) for verb, handler in personal.items()}
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """Personal chat only; a refusal comes back on the common time's card when the
+        clicker may see it, else alone (the router's error card)."""
+
+        async def run(click: Click) -> Card:
+            if not click.personal:
+                return error_card(click.lang, t(click.lang, "error.personal_data_only"))
+            try:
+                return await handler(click)
+            except errors.DomainError as exc:
+                if isinstance(exc, _NOT_SHOWN) or "ct_id" not in click.data:
+                    raise
+                try:
+                    return await self._now(click, refused=error_text(click.lang, exc))
+                except errors.DomainError:
+                    raise exc from None
+
+        return run
 
     # -- convening ------------------------------------------------------------------------
 
@@ -148,13 +170,8 @@ class CommonTimeActions:
     # -- the team ---------------------------------------------------------------------------
 
     async def invite(self, click: Click) -> Card:
-        data = click.data
-        competence = inputs.text(data, "competence", 60)
-        if competence not in COMPETENCES:
-            raise errors.InvalidInput("competence", "unknown choice")
-        # The card's choice for this competence, else a plain person_id (a form of one).
-        key = f"person_{competence}" if data.get(f"person_{competence}") else "person_id"
-        person_id = inputs.whole(data, key)
+        competence, chosen = invited_person(click.data)
+        person_id = inputs.whole({"person_id": chosen}, "person_id")  # within an id's range
         assert person_id is not None
         name = await ct_service.invite(
             click.actor, _ct_id(click), person_id, competence, self.deps.uow(click), self.common
@@ -289,16 +306,7 @@ class CommonTimeActions:
         )
 
     def _card(self, view: CommonTimeView, lang: Lang, **extra: Any) -> Card:
-        return common_time_card(view, lang, self.deps.policy.zone, **extra)
-
-
-def _personal_only(handler: Handler) -> Handler:
-    async def in_personal_chat(click: Click) -> Card:
-        if not click.personal:
-            return error_card(click.lang, t(click.lang, "error.personal_data_only"))
-        return await handler(click)
-
-    return in_personal_chat
+        return common_time_card(view, lang, self.deps.policy.timezone, **extra)
 
 
 def _ct_id(click: Click) -> int:
@@ -362,7 +370,7 @@ def _kind(data: Mapping[str, Any]) -> str:
 def _plan(data: Mapping[str, Any]) -> JointPlan:
     """The plan form's fields; the rules of mediation/common_time.py check what they hold."""
     actions = []
-    for n in range(MAX_ACTIONS):
+    for n in range(1, MAX_ACTIONS + 1):  # the form numbers its rows from 1
         what = inputs.text(data, f"action_{n}_what", TEXT_MAX)
         if not what.strip():
             continue

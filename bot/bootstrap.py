@@ -53,7 +53,7 @@ from bot.teams import TeamsGateway
 from bot.turns import TurnGate
 from jobs import contact_requests
 from mediation.ports import Clock
-from mediation.services.common_time import CommonTimeDeps
+from mediation.services.common_time import CommonTimeDeps, Room
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.family_mail import SqlDevMailbox, SqlFamilyTemplates
@@ -156,7 +156,7 @@ async def open_sopu(
             calendar.deps.meetings,
             CommonTimeCatalogWording(bank_language(settings.policy)),
             calendar.deps.closed_days,
-            settings.calendar.rooms,
+            tuple(Room.of(entry) for entry in settings.calendar.rooms),
         )
         feedback = FeedbackDeps(
             SqlFeedbackStore(storage.sessions),

@@ -106,7 +106,7 @@ class MessageRenderer:
             # No longer theirs to see (taken off the case, or left the registry).
             return cards.notice_card(lang, t(lang, "commontime.not_found"))
         notice = note_text(lang, payload, view, self.policy.zone)
-        return common_time_card(view, lang, self.policy.zone, notice=notice)
+        return common_time_card(view, lang, self.policy.timezone, notice=notice)
 
     async def _case_note(self, message: OutboxMessage, lang: Lang) -> Card:
         """A pair's or a coordinator's note about a seat change, the case as it now stands."""

@@ -68,6 +68,24 @@ class CommonTimeWording(Protocol):
 
 
 @dataclass(frozen=True)
+class Room:
+    """A room for a common time's meetings: what people read, and its calendar's address."""
+
+    name: str
+    mailbox: str
+
+    @classmethod
+    def of(cls, entry: str) -> Room:
+        """A room mailbox (Graph) is both; a local room's name gets an address of its own,
+        without spaces, as calendars keep attendees' addresses."""
+        entry = " ".join(entry.split())
+        if "@" in entry:
+            return cls(entry.lower(), entry.lower())
+        slug = "-".join(entry.casefold().split())
+        return cls(entry, f"room.{slug}@rooms.local")
+
+
+@dataclass(frozen=True)
 class CommonTimeDeps:
     """What the common time's use cases need besides the unit of work."""
 
@@ -77,7 +95,7 @@ class CommonTimeDeps:
     meetings: MeetingPolicy  # working hours, how far ahead to look, how many times to show
     wording: CommonTimeWording
     closed_days: ClosedDays
-    rooms: tuple[str, ...] = ()  # room mailboxes (Graph) or room names (local calendar)
+    rooms: tuple[Room, ...] = ()
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -308,10 +326,14 @@ async def find_times(
     if not d.rooms:
         raise errors.InvalidInput("room", "required")
     request = _slot_request(ct, kind, now, d)
-    schedules = await d.calendar.schedules([*mailboxes, *d.rooms], request.start, request.end)
+    schedules = await d.calendar.schedules(
+        [*mailboxes, *(r.mailbox for r in d.rooms)], request.start, request.end
+    )
     people, rooms = schedules[: len(mailboxes)], schedules[len(mailboxes) :]
+    # A calendar may spell a room's mailbox its own way: the room keeps its name.
+    named = {schedule.mailbox: room.name for schedule, room in zip(rooms, d.rooms, strict=True)}
     return [
-        TimeOption(slot.start, slot.end, room, slot.preferred)
+        TimeOption(slot.start, slot.end, named[room], slot.preferred)
         for slot, room in common_free_time(people, rooms, request)
     ]
 
@@ -330,7 +352,8 @@ async def book(cmd: BookMeeting, uow: UnitOfWork, d: CommonTimeDeps) -> None:
     free time with a free room; the attendees are told. The caller then writes the
     calendars (``push_calendar_of``), with a unit of work of its own."""
     now = d.clock.now()
-    if cmd.room not in d.rooms:
+    room = next((r for r in d.rooms if r.name == cmd.room), None)
+    if room is None:
         raise errors.InvalidInput("room", "unknown choice")
     async with uow:
         me = await actor(uow, cmd.actor)
@@ -339,7 +362,7 @@ async def book(cmd: BookMeeting, uow: UnitOfWork, d: CommonTimeDeps) -> None:
     request = _slot_request(ct, cmd.kind, now, d)
     end = cmd.start + timedelta(minutes=request.minutes)
     _check_start(cmd.start, end, request, d)
-    schedules = await d.calendar.schedules([*mailboxes, cmd.room], cmd.start, end)
+    schedules = await d.calendar.schedules([*mailboxes, room.mailbox], cmd.start, end)
     if not is_free(schedules, cmd.start, end):
         raise SlotTaken()
     if not within_hours(schedules[:-1], cmd.start, end, d.meetings.working_hours):
@@ -348,14 +371,13 @@ async def book(cmd: BookMeeting, uow: UnitOfWork, d: CommonTimeDeps) -> None:
         me = await actor(uow, cmd.actor)
         ct = await _load(uow, cmd.ct_id, me)
         assert me.id is not None and ct.id is not None
+        mailboxes = await _meeting_people(uow, ct, me, cmd.kind)  # checks again, as it now is
         if cmd.kind == COMMON_TIME_KIND:
-            _require_convener(ct, me, "booking the common time")
             meeting = ct.book(cmd.start, cmd.room, now)
         else:
             meeting = ct.book_follow_up(me.id, cmd.start, cmd.room, now)
-        mailboxes = await _meeting_people(uow, ct, me, cmd.kind)
         meeting.organizer = me.email.lower()
-        meeting.attendees = (*(m for m in mailboxes if m != meeting.organizer), cmd.room)
+        meeting.attendees = (*(m for m in mailboxes if m != meeting.organizer), room.mailbox)
         await uow.common_times.save(ct)
         await uow.common_times.write(
             ct.id,

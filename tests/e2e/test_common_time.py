@@ -59,7 +59,7 @@ def action_data(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             data = node.get("data")
-            if (node.get("verb") == verb and isinstance(data, dict)) or (isinstance(data, dict) and data.get("verb") == verb):
+            if isinstance(data, dict) and verb in (node.get("verb"), data.get("verb")):
                 found.append(data)
             for value in node.values():
                 walk(value)

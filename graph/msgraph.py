@@ -32,6 +32,7 @@ from msgraph.generated.models.email_address import EmailAddress
 from msgraph.generated.models.event import Event
 from msgraph.generated.models.free_busy_status import FreeBusyStatus
 from msgraph.generated.models.item_body import ItemBody
+from msgraph.generated.models.location import Location
 from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
 from msgraph.generated.models.schedule_information import ScheduleInformation
 from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_request_body import (
@@ -297,10 +298,16 @@ class GraphCalendar:
             start=_graph_time(draft.start),
             end=_graph_time(draft.end),
             attendees=[
-                Attendee(email_address=EmailAddress(address=a), type=AttendeeType.Required)
+                Attendee(
+                    email_address=EmailAddress(address=a),
+                    # A room's mailbox books the room when invited as a resource.
+                    type=AttendeeType.Resource if a in draft.rooms else AttendeeType.Required,
+                )
                 for a in draft.attendees
             ],
         )
+        if draft.location:
+            event.location = Location(display_name=draft.location)
         if new:
             event.transaction_id = draft.transaction_id
             event.show_as = FreeBusyStatus.Busy

@@ -26,6 +26,8 @@ class EventDraft:
     attendees: tuple[str, ...]
     transaction_id: str
     online: bool = True
+    rooms: tuple[str, ...] = ()  # room mailboxes, invited as resources (also in attendees)
+    location: str = ""  # the room's name, shown as the event's place
 
 
 class Calendar(Protocol):

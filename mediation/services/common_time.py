@@ -475,6 +475,10 @@ async def _write_event(
         end=meeting.ends_at,
         attendees=meeting.attendees,
         transaction_id=f"sopu-ct-{ct.id}-{n}",
+        # The room is in person: no online meeting.
+        online=False,
+        rooms=tuple(r.mailbox for r in d.rooms if r.mailbox in meeting.attendees),
+        location=meeting.room,
     )
     event_id = meeting.event_id
     if event_id is None:

@@ -63,6 +63,8 @@ class FakeEvent:
     online: bool = False
     removed: bool = False
     version: int = 0
+    resources: list[str] = field(default_factory=list)  # attendees of type "resource"
+    location: str = ""
 
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -400,6 +402,12 @@ class FakeGraph:
                 transaction_id=tid,
                 show_as=str(data.get("showAs") or "busy"),
                 online=bool(data.get("isOnlineMeeting")),
+                resources=[
+                    a["emailAddress"]["address"]
+                    for a in data.get("attendees") or []
+                    if a.get("type") == "resource"
+                ],
+                location=str((data.get("location") or {}).get("displayName") or ""),
             )
         except (KeyError, ValueError, TypeError) as exc:
             return error(400, "ErrorInvalidRequest", f"bad event: {exc}")

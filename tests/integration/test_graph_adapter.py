@@ -129,3 +129,30 @@ async def test_delta_pages_and_removals(graph: GraphCalendar, fake_graph: FakeGr
     by_id = {e.event_id: e for e in changes.events}
     assert by_id[ids[0]].start == START + timedelta(days=1) and not by_id[ids[0]].removed
     assert by_id[ids[1]].removed
+
+
+async def test_a_room_is_invited_as_a_resource_and_named_as_the_place(
+    graph: GraphCalendar, fake_graph: FakeGraph
+) -> None:
+    room = "perhekeskus.huone1@example.org"
+    fake_graph.users.add(room)  # a room mailbox is a mailbox of the tenant
+    event_id = await graph.create_event(
+        OLLI,
+        EventDraft(
+            subject="Yhteinen aika 2026-Y001",
+            body="Varattu Sopussa.",
+            start=START,
+            end=START + timedelta(minutes=90),
+            attendees=(OUTI, room),
+            transaction_id="sopu-ct-1-0",
+            online=False,
+            rooms=(room,),
+            location="Perhekeskus, huone 1",
+        ),
+    )
+    event = fake_graph.events[event_id]
+    assert event.resources == [room] and event.attendees == [OUTI, room]
+    assert event.location == "Perhekeskus, huone 1" and not event.online
+    # The room's free/busy now shows the meeting.
+    (schedule,) = await graph.schedules([room], START, START + timedelta(hours=2))
+    assert schedule.blocks

@@ -106,6 +106,7 @@ class FakeGraph:
     """The state and the aiohttp app of the fake; ``url`` is set once it listens."""
 
     users: set[str] = field(default_factory=set)
+    refused_creates: int = 0  # the next event creations answered 403
     working_hours: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: dict[str, FakeEvent] = field(default_factory=dict)
     subscriptions: dict[str, FakeSubscription] = field(default_factory=dict)
@@ -384,6 +385,9 @@ class FakeGraph:
 
     async def create_event(self, request: web.Request) -> web.Response:
         user = self._user(request)
+        if self.refused_creates:
+            self.refused_creates -= 1
+            return error(403, "ErrorAccessDenied", "Access is denied. Check credentials.")
         data = await request.json()
         tid = data.get("transactionId")
         if tid:

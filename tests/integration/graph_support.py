@@ -150,7 +150,8 @@ async def running_bank(
     fake = None
     runner_graph = None
     if mode == "graph":
-        fake = FakeGraph(users={f"{p.key}@example.org" for p in PEOPLE}, clock=clock)
+        rooms = {r.lower() for r in settings.calendar.rooms}
+        fake = FakeGraph(users={f"{p.key}@example.org" for p in PEOPLE} | rooms, clock=clock)
         runner_graph = await serve(fake)
         settings = dataclasses.replace(
             settings,
@@ -160,6 +161,7 @@ async def running_bank(
                 client_id="client",
                 client_secret="secret",
                 base_url=f"{fake.url}/v1.0",
+                rooms=settings.calendar.rooms,
             ),
         )
     failures = _Failures()

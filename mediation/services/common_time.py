@@ -8,11 +8,12 @@ did not get there stays pending for ``push_calendar`` to carry over later.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 from mediation import errors
 from mediation.calendar.errors import CalendarRefused, CalendarUnavailable, SlotInvalid, SlotTaken
@@ -49,12 +50,33 @@ from mediation.model import Mediator
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
-from mediation.services.common import actor, require_coordinator
+from mediation.services.common import MAX_ATTEMPTS, actor, require_coordinator
 from mediation.slots import SlotRequest, is_free, within_hours
 
 ACTIVE = (Status.CONVENING, Status.BOOKED, Status.HELD, Status.FOLLOW_UP)
 ROOM_MAX = 200
 MUNICIPALITY_MAX = 100
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _retried(change: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A change read and decided again when someone saved the same common time meanwhile
+    (two invitees answering at once): the loser sees the rule that now applies to it."""
+
+    @functools.wraps(change)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return await change(*args, **kwargs)
+            except errors.ConcurrentChange:
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    return run
 
 
 class CommonTimeWording(Protocol):
@@ -145,6 +167,7 @@ class Convene:
     justification: str = ""  # for convening without consent
 
 
+@_retried
 async def convene(cmd: Convene, uow: UnitOfWork, d: CommonTimeDeps) -> CommonTimeView:
     """A close worker opens a family's common time, with the family's consent recorded, or
     with a justification that waits for a coordinator's approval."""
@@ -185,6 +208,7 @@ async def convene(cmd: Convene, uow: UnitOfWork, d: CommonTimeDeps) -> CommonTim
         return view
 
 
+@_retried
 async def record_consent(
     actor_aad: str, ct_id: int, steps: frozenset[Step], uow: UnitOfWork, d: CommonTimeDeps
 ) -> bool:
@@ -207,6 +231,7 @@ async def record_consent(
         return True
 
 
+@_retried
 async def approve_exception(
     actor_aad: str, ct_id: int, step: Step, uow: UnitOfWork, d: CommonTimeDeps
 ) -> bool:
@@ -229,6 +254,7 @@ async def approve_exception(
 # -- the team -------------------------------------------------------------------------------
 
 
+@_retried
 async def invite(
     actor_aad: str,
     ct_id: int,
@@ -270,6 +296,7 @@ async def invite(
         return member.name
 
 
+@_retried
 async def answer(
     actor_aad: str, ct_id: int, accept: bool, uow: UnitOfWork, d: CommonTimeDeps
 ) -> bool:
@@ -291,6 +318,7 @@ async def answer(
         return True
 
 
+@_retried
 async def withdraw(
     actor_aad: str, ct_id: int, person_id: int, uow: UnitOfWork, d: CommonTimeDeps
 ) -> str:
@@ -347,6 +375,7 @@ class BookMeeting:
     room: str
 
 
+@_retried
 async def book(cmd: BookMeeting, uow: UnitOfWork, d: CommonTimeDeps) -> None:
     """Book the common-time meeting (convener) or the follow-up (responsible worker) at a
     free time with a free room; the attendees are told. The caller then writes the
@@ -516,6 +545,7 @@ async def _mark_pushed(
     return 0
 
 
+@_retried
 async def record_held(
     actor_aad: str, ct_id: int, responsible: Sequence[int], uow: UnitOfWork, d: CommonTimeDeps
 ) -> CommonTimeView:
@@ -548,6 +578,7 @@ async def record_held(
         return view
 
 
+@_retried
 async def record_plan(
     actor_aad: str, ct_id: int, plan: JointPlan, uow: UnitOfWork, d: CommonTimeDeps
 ) -> CommonTimeView:
@@ -573,6 +604,7 @@ async def record_plan(
         return view
 
 
+@_retried
 async def mark_action(
     actor_aad: str, ct_id: int, index: int, done: bool, uow: UnitOfWork, d: CommonTimeDeps
 ) -> CommonTimeView:
@@ -593,6 +625,7 @@ async def mark_action(
         return view
 
 
+@_retried
 async def close(actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps) -> None:
     """The responsible worker closes the follow-up."""
     now = d.clock.now()
@@ -606,6 +639,7 @@ async def close(actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps) 
         await uow.commit()
 
 
+@_retried
 async def cancel(actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps) -> None:
     """The convener cancels: open invitations and coming meetings end; those asked are told.
     The caller then takes the meetings out of the calendars (``push_calendar_of``)."""

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -158,7 +159,17 @@ class SqlCommonTimes:
         )
         self._session.add(row)
         self._write(row, common_time)
-        await self._session.flush()
+        try:
+            await self._session.flush()
+        except IntegrityError:
+            await self._session.rollback()
+            taken = await self._session.scalar(
+                select(CommonTimeRow.id).where(CommonTimeRow.code == common_time.code)
+            )
+            if taken is not None:
+                # Someone numbered a common time with the same code first: take a new one.
+                raise ConcurrentChange(f"code {common_time.code} was taken meanwhile") from None
+            raise
         common_time.id, common_time.version = row.id, row.version
         return common_time
 

@@ -36,10 +36,9 @@ class Words:
         return code
 
 
-def deps(uow_factory: Callable[[], SqlUnitOfWork]) -> ct.CommonTimeDeps:
+def deps(sessions: async_sessionmaker[AsyncSession]) -> ct.CommonTimeDeps:
     clock = FixedClock(NOW)
-    uow = uow_factory()
-    events = LocalEventStore(uow._sessions, clock)
+    events = LocalEventStore(sessions, clock)
     mp = MeetingPolicy()
     return ct.CommonTimeDeps(
         clock,

@@ -12,6 +12,7 @@ from jobs.base import JobContext
 from mediation.journal import CaseEvent, CaseEventKind
 from mediation.model import CaseStatus
 from mediation.reminders import due_for_purge
+from mediation.services import common_time
 
 log = logging.getLogger(__name__)
 
@@ -42,4 +43,7 @@ async def run(ctx: JobContext) -> int:
         await uow.commit()
     if purged:
         log.info("retention: erased the family data of %d cases", purged)
-    return purged
+    erased = await common_time.erase_ended(ctx.uow_factory(), now, ctx.policy.retention_days)
+    if erased:
+        log.info("retention: erased the texts of %d common times", erased)
+    return purged + erased

@@ -241,6 +241,8 @@ class CommonTime:
     plan: JointPlan | None = None
     id: int | None = None
     version: int = 0
+    ended_at: datetime | None = None  # closed or cancelled
+    purged_at: datetime | None = None  # its texts erased after the retention time
 
     type: CaseType = field(default=COMMON_TIME, init=False)
 
@@ -431,8 +433,8 @@ class CommonTime:
 
     def check_may_read_plan(self, person_id: int) -> None:
         """The plan goes only to the family's agreed parties; the caller logs each reading."""
-        if self.plan is None:
-            raise errors.NotFound(f"case {self.code} has no plan yet")
+        if self.plan is None or self.purged_at is not None:
+            raise errors.NotFound(f"case {self.code} has no plan (yet, or any more)")
         if person_id not in self.own_workers() | self.plan.shared_with:
             raise errors.NotAllowed("reading the plan", "only the family's agreed parties")
 
@@ -489,13 +491,13 @@ class CommonTime:
             raise errors.NotAllowed("closing a case", "only the responsible worker")
         if self.status is not Status.FOLLOW_UP:
             raise errors.IllegalTransition("close", self.status.value)
-        self.status = Status.CLOSED
+        self.status, self.ended_at = Status.CLOSED, now
 
     def cancel(self, by: int, now: datetime) -> None:
         if by != self.convener_id:
             raise errors.NotAllowed("cancelling a case", "only the convener")
         self._check_active()
-        self.status = Status.CANCELLED
+        self.status, self.ended_at = Status.CANCELLED, now
         for meeting in self.meetings:
             if not meeting.held and not meeting.cancelled and meeting.ends_at > now:
                 meeting.cancelled, meeting.calendar = True, EventState.CANCEL
@@ -526,6 +528,15 @@ class Entry:
     actor_id: int | None
     at: datetime
     detail: Mapping[str, object] = field(default_factory=dict)
+
+
+def due_for_erasure(cases: Iterable[CommonTime], now: datetime, keep_days: int) -> list[CommonTime]:
+    """Ended common times whose texts (the plan, the justifications) have been kept long
+    enough; what the statistics count stays."""
+    cutoff = now - timedelta(days=keep_days)
+    return [
+        c for c in cases if c.purged_at is None and c.ended_at is not None and c.ended_at <= cutoff
+    ]
 
 
 # -- finding the time ---------------------------------------------------------------------------

@@ -141,6 +141,10 @@ class CommonTimeRepository(Protocol):
         """Write a loaded common time back; raises ConcurrentChange if it changed meanwhile."""
         ...
 
+    async def erase_texts(self, common_time_id: int, now: datetime) -> None:
+        """Overwrite the plan's texts and the exceptions' justifications for good."""
+        ...
+
     async def write(self, common_time_id: int, entry: CommonTimeEntry) -> None:
         """Add a line to its journal, in the unit of work's transaction."""
         ...

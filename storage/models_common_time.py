@@ -31,6 +31,8 @@ class CommonTimeRow(Base):
     plan_next_contact: Mapped[date | None] = mapped_column(Date)
     plan_shared_with: Mapped[str] = mapped_column(Text, default="")  # "4 7"
     version: Mapped[int] = mapped_column(Integer)
+    ended_at: Mapped[datetime | None]  # closed or cancelled
+    purged_at: Mapped[datetime | None]  # its texts erased after the retention time
 
     consents: Mapped[list[CommonTimeConsentRow]] = relationship(
         order_by="CommonTimeConsentRow.n", cascade="all, delete-orphan"

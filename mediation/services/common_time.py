@@ -34,6 +34,7 @@ from mediation.common_time import (
     TeamMember,
     common_free_time,
     common_time_figures,
+    due_for_erasure,
 )
 from mediation.common_time_views import (
     ActionLine,
@@ -686,6 +687,20 @@ async def follow_up_reminders(uow: UnitOfWork, today: date, now: datetime) -> in
     return added
 
 
+async def erase_ended(uow: UnitOfWork, now: datetime, keep_days: int) -> int:
+    """The retention purge: the texts of common times ended ``keep_days`` ago are erased,
+    each erasure journaled; returns how many."""
+    async with uow:
+        ended = await uow.common_times.with_status([Status.CLOSED, Status.CANCELLED])
+        due = due_for_erasure(ended, now, keep_days)
+        for ct in due:
+            assert ct.id is not None
+            await uow.common_times.erase_texts(ct.id, now)
+            await uow.common_times.write(ct.id, Entry("purged", None, now, {"days": keep_days}))
+        await uow.commit()
+    return len(due)
+
+
 async def figures(actor_aad: str, year: int, uow: UnitOfWork) -> CommonTimeFigures:
     """A year's common times as the family centre reports them (coordinators only)."""
     async with uow:
@@ -885,7 +900,7 @@ async def _view(
         ),
         responsible=tuple(person(i) for i in ct.responsible_ids),
         responsible_choices=responsible_choices,
-        has_plan=ct.plan is not None,
+        has_plan=ct.plan is not None and ct.purged_at is None,
         plan=plan,
         actions=tuple(
             ActionLine(n, a.place.value, a.what, a.where, a.done)

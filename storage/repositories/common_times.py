@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -41,6 +42,9 @@ from storage.models_common_time import (
     InvitationRow,
     PlanActionRow,
 )
+
+# What an erased text reads as: the rules' checks still hold (a text is never empty).
+ERASED = "—"
 
 _PARTS = (
     selectinload(CommonTimeRow.consents),
@@ -115,6 +119,8 @@ def _common_time(row: CommonTimeRow) -> CommonTime:
         plan=plan,
         id=row.id,
         version=row.version,
+        ended_at=row.ended_at,
+        purged_at=row.purged_at,
     )
 
 
@@ -218,6 +224,24 @@ class SqlCommonTimes:
         )
         return [_common_time(r) for r in rows]
 
+    async def erase_texts(self, common_time_id: int, now: datetime) -> None:
+        """Overwrite what people wrote about the family (the plan, the justifications of
+        exceptions); the structure the statistics count stays."""
+        row = await self._row(common_time_id)
+        if row is None or row.purged_at is not None:
+            return
+        if row.plan_matters is not None:
+            row.plan_matters = ERASED
+            row.plan_follow_up_how = ERASED
+            row.plan_family_reaches_worker = ERASED
+        for action in row.actions:
+            action.what, action.where = ERASED, ERASED if action.where else ""
+        for exception in row.exceptions:
+            exception.justification = ERASED
+        row.purged_at = now
+        row.version += 1
+        await self._session.flush()
+
     async def write(self, common_time_id: int, entry: Entry) -> None:
         """Add a line to the common time's journal, in the unit of work's transaction."""
         self._session.add(
@@ -270,6 +294,7 @@ class SqlCommonTimes:
     def _write(self, row: CommonTimeRow, ct: CommonTime) -> None:
         row.status = ct.status.value
         row.municipality = ct.municipality
+        row.ended_at = ct.ended_at
         row.responsible_ids = _text(ct.responsible_ids)
         plan = ct.plan
         row.plan_matters = plan.matters if plan else None

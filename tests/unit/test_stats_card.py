@@ -156,6 +156,23 @@ def test_the_card_holds_the_years_common_time_when_given(lang: Lang) -> None:
     assert t(lang, "commontime.stats.none", year=2026) in empty
 
 
+def test_the_csv_has_the_common_times_rows_with_small_counts_masked() -> None:
+    table = csv_bytes("en", few(), year_figures()).decode("utf-8-sig")
+    rows = [tuple(line.split(";")) for line in table.splitlines()]
+    places = t("en", "commontime.stats.by_place")
+    assert (places, "Kuopio", "March 2026", "< 5") in rows
+    assert (places, "Kuopio", "2026", "5") in rows
+    assert (places, "Suonenjoki", "November 2026", "< 5") in rows
+    title = t("en", "commontime.stats.title")
+    assert (title, t("en", "commontime.stats.held"), "2026", "8") in rows
+    assert (title, t("en", "commontime.stats.to_meeting"), "2026", "12.5") in rows
+    assert (t("en", "commontime.stats.competences"), "Speech therapy", "2026", "5") in rows
+    thin = dataclasses.replace(year_figures(), consent_to_meeting_count=4)
+    table = csv_bytes("en", few(), thin).decode("utf-8-sig")
+    wait = (title, t("en", "commontime.stats.to_meeting"), "2026", t("en", "stats.withheld_csv"))
+    assert ";".join(wait) in table.splitlines()
+
+
 def test_median_from_grouped_day_counts() -> None:
     assert median_of_counts({}) is None
     assert median_of_counts({3: 1}) == 3

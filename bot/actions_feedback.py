@@ -26,6 +26,7 @@ from mediation.feedback import (
     record_meeting_feedback,
 )
 from mediation.overview import bank_overview
+from mediation.services import common_time
 from mediation.stats import written_lines
 
 log = logging.getLogger(__name__)
@@ -164,8 +165,10 @@ class FeedbackActions:
         fb = self.deps.feedback
         now = self.deps.clock.now()
         figures = await fb.stats.year(year, self.deps.policy, now)
+        common = await common_time.figures(actor, year, self.deps.uow_factory())
         url = download_url(fb.base_url, fb.key, year, lang, now, fb.stats_minutes)
-        return stats_card(lang, figures, self.deps.policy.local_date(now), url, fb.stats_minutes)
+        today = self.deps.policy.local_date(now)
+        return stats_card(lang, figures, today, url, fb.stats_minutes, common_time=common)
 
 
 def _id(data: Mapping[str, Any], key: str) -> int:

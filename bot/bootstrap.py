@@ -338,7 +338,11 @@ class _Running:
                 proxy_hops=settings.trusted_proxy_hops,
             )
             app[stats_download.STATS_DOWNLOAD] = stats_download.StatsDownload(
-                sopu.deps.feedback.stats, self.clock, settings.policy, secret_key(settings)
+                sopu.deps.feedback.stats,
+                self.clock,
+                settings.policy,
+                secret_key(settings),
+                sopu.storage.uow,
             )
             sweeper = asyncio.create_task(_forget_old_activities(sopu))
             settle_heap()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
@@ -18,11 +19,15 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.signing import sign, verify
+from cards.common_time import competence_label
+from cards.common_time_stats import month_label
 from cards.i18n import LANGS, Lang, label, t, term_label
 from cards.stats import decimal
+from mediation.common_time import CommonTimeFigures
 from mediation.model import CaseStatus, MeetingKind, Outcome
 from mediation.policy import BankPolicy
-from mediation.ports import Clock
+from mediation.ports import Clock, UnitOfWork
+from mediation.services.common_time import linked_figures
 from mediation.stats import (
     Average,
     StatsQueries,
@@ -170,7 +175,31 @@ def rows(lang: Lang, s: YearStats) -> Iterator[list[str]]:
         yield [sec("stats.by_employer"), employer, year, _fmt(lang, minutes / 60)]
 
 
-def csv_bytes(lang: Lang, s: YearStats) -> bytes:
+def common_time_rows(lang: Lang, year: int, c: CommonTimeFigures) -> Iterator[list[str]]:
+    """The common time's rows in the same shape: held by municipality and month, then the
+    year's figures; counts masked, a median over fewer than five families withheld."""
+    whole = str(year)
+    places = t(lang, "commontime.stats.by_place")
+    totals: dict[str, int] = {}
+    for (municipality, month), n in c.by_municipality_month.items():
+        period = t(lang, "commontime.stats.month_year", month=month_label(lang, month), year=year)
+        yield [places, municipality, period, shown(n)]
+        totals[municipality] = totals.get(municipality, 0) + n
+    for municipality, n in totals.items():
+        yield [places, municipality, whole, shown(n)]
+    section = t(lang, "commontime.stats.title")
+    yield [section, t(lang, "commontime.stats.held"), whole, shown(sum(totals.values()))]
+    count = c.consent_to_meeting_count
+    wait = _fmt(lang, c.days_consent_to_meeting) if count >= 5 else t(lang, "stats.withheld_csv")
+    yield [section, t(lang, "commontime.stats.to_meeting"), whole, wait if count else ""]
+    yield [section, t(lang, "commontime.stats.plans"), whole, shown(c.plans)]
+    yield [section, t(lang, "commontime.stats.followed_up"), whole, shown(c.plans_followed_up)]
+    invited = t(lang, "commontime.stats.competences")
+    for code, n in c.competences_invited.items():
+        yield [invited, competence_label(lang, code), whole, shown(n)]
+
+
+def csv_bytes(lang: Lang, s: YearStats, common_time: CommonTimeFigures | None = None) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(
@@ -179,7 +208,10 @@ def csv_bytes(lang: Lang, s: YearStats) -> bytes:
             for k in ("stats.csv.section", "stats.csv.item", "stats.csv.period", "stats.csv.value")
         ]
     )
-    for row in rows(lang, s):
+    found = rows(lang, s)
+    if common_time is not None:
+        found = itertools.chain(found, common_time_rows(lang, s.year, common_time))
+    for row in found:
         # A cell starting with = + - @ would be a formula in a spreadsheet.
         writer.writerow([("'" + c) if c[:1] in ("=", "+", "-", "@") else c for c in row])
     return out.getvalue().encode("utf-8-sig")
@@ -191,6 +223,7 @@ class StatsDownload:
     clock: Clock
     policy: BankPolicy
     key: bytes
+    units: Callable[[], UnitOfWork]  # for the common time's figures
 
 
 STATS_DOWNLOAD = web.AppKey("stats_download", StatsDownload)
@@ -269,8 +302,9 @@ async def download(request: web.Request) -> web.Response:
             text=t(shown_lang(lang), "stats.download_expired"), status=403, headers=CSV_HEADERS
         )
     stats = await d.stats.year(year, d.policy, now)
+    common = await linked_figures(year, d.units())
     return web.Response(
-        body=csv_bytes(shown_lang(lang), stats),
+        body=csv_bytes(shown_lang(lang), stats, common),
         content_type="text/csv",
         charset="utf-8",
         headers={

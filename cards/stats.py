@@ -13,8 +13,10 @@ from datetime import date
 from functools import partial
 
 from cards.base import Card, Element, card, container, execute, facts, heading, plain, text
+from cards.common_time_stats import common_time_section
 from cards.i18n import Lang, format_date, label, t, term_label, tn
 from cards.verbs import STATS_SHOW, STATS_WRITTEN
+from mediation.common_time import CommonTimeFigures
 from mediation.model import CaseStatus, MeetingKind, Outcome
 from mediation.stats import Average, Median, WrittenLine, YearStats
 
@@ -293,6 +295,7 @@ def stats_card(
     today: date,
     download_url: str | None = None,
     link_minutes: int = 15,
+    common_time: CommonTimeFigures | None = None,
 ) -> Card:
     body: list[Element] = [
         heading(t(lang, "stats.title", year=s.year)),
@@ -306,6 +309,8 @@ def stats_card(
     body += _meetings(lang, s)
     body += _client_feedback(lang, s)
     body += _mediator_feedback(lang, s)
+    if common_time is not None:
+        body += common_time_section(lang, s.year, common_time)
     body += _mediators(lang, s)
     body += _employers(lang, s)
     actions: list[Element] = []

@@ -567,6 +567,9 @@ class CommonTimeFigures:
     plans: int
     plans_followed_up: int  # every action marked
     competences_invited: Mapping[str, int]
+    # How many held common times the median is over (those with the family's consent):
+    # a median of a few cases says too much about each of them once it leaves the card.
+    consent_to_meeting_count: int = 0
 
 
 def common_time_figures(cases: Iterable[CommonTime], year: int) -> CommonTimeFigures:
@@ -594,4 +597,5 @@ def common_time_figures(cases: Iterable[CommonTime], year: int) -> CommonTimeFig
         plans,
         followed,
         dict(sorted(invited.items())),
+        len(waits),
     )

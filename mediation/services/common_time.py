@@ -710,6 +710,14 @@ async def figures(actor_aad: str, year: int, uow: UnitOfWork) -> CommonTimeFigur
     return common_time_figures(found, year)
 
 
+async def linked_figures(year: int, uow: UnitOfWork) -> CommonTimeFigures:
+    """The same figures for a signed download link: a coordinator was given the link, so
+    the link itself is the permission (bot/stats_download.py checks it first)."""
+    async with uow:
+        found = await uow.common_times.with_status(list(Status))
+    return common_time_figures(found, year)
+
+
 # -- helpers --------------------------------------------------------------------------------
 
 

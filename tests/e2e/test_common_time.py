@@ -91,6 +91,35 @@ async def journal(bank: Bank, ct_id: int) -> list[tuple[str, int | None]]:
         return [(e.kind, e.actor_id) for e in await uow.common_times.journal(ct_id)]
 
 
+async def held_common_time(bank: Bank, municipality: str = "Hyvinkää") -> int:
+    """A common time the shortest way to its held meeting: convened with the family's
+    consent, Olli invited and accepting, the first time booked, held with Outi named the
+    responsible worker. Its id."""
+    await click(
+        bank,
+        "coord",
+        "commontime.convene",
+        {
+            "municipality": municipality,
+            "competences": "family_counselling",
+            "consent_convene": "true",
+        },
+    )
+    ct = await common_time_id(bank)
+    olli, outi = [str(await person_id(bank, k)) for k in ("olli", "outi")]
+    invite = {"ct_id": ct, "competence": "family_counselling", "person_family_counselling": olli}
+    await click(bank, "coord", "commontime.invite", invite)
+    await click(bank, "olli", "commontime.accept", {"ct_id": ct})
+    offered = await click(bank, "coord", "commontime.times", {"ct_id": ct, "kind": "common_time"})
+    options = action_data(offered, "commontime.book")
+    assert options, words(offered)
+    await click(bank, "coord", "commontime.book", dict(options[0].items()))
+    bank.clock.advance(days=3)
+    held = await click(bank, "coord", "commontime.held", {"ct_id": ct, "responsible": outi})
+    assert "commontime.plan" in verbs_on(held), words(held)
+    return ct
+
+
 async def test_a_whole_common_time_from_consent_to_follow_up(centre: Bank) -> None:
     bank = centre
     form = await click(bank, "coord", "commontime.new", {})

@@ -12,6 +12,7 @@ from mediation.common_time import (
     COMMON_TIME_KIND,
     FOLLOW_UP_KIND,
     Answer,
+    CommonTimeFigures,
     JointPlan,
     Place,
     PlanAction,
@@ -253,3 +254,23 @@ def common_time_errors() -> list[errors.DomainError]:
             )
         ),
     ]
+
+
+def year_figures() -> CommonTimeFigures:
+    """A family centre's year: three municipalities, a median of half a day, one plan open."""
+    return CommonTimeFigures(
+        by_municipality_month={
+            ("Kuopio", 2): 1,
+            ("Kuopio", 3): 4,
+            ("Siilinjärvi", 3): 1,
+            ("Suonenjoki", 11): 2,
+        },
+        days_consent_to_meeting=12.5,
+        plans=7,
+        plans_followed_up=6,
+        competences_invited={"family_work": 8, "psychology": 3, "speech_therapy": 5},
+        consent_to_meeting_count=8,
+    )
+
+
+NO_FIGURES = CommonTimeFigures({}, None, 0, 0, {})

@@ -386,6 +386,7 @@ def test_the_years_figures_count_held_common_times_by_municipality_and_month() -
     figures = common_time_figures([done, other, booked], 2026)
     assert figures.by_municipality_month == {("Kuopio", 3): 1, ("Siilinjärvi", 3): 1}
     assert figures.days_consent_to_meeting == 7
+    assert figures.consent_to_meeting_count == 2
     assert (figures.plans, figures.plans_followed_up) == (1, 1)
     assert figures.competences_invited == {"family_counselling": 2, "speech_therapy": 2}
     assert common_time_figures([done], 2025).plans == 0

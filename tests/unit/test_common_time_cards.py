@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from cards import verbs
+from cards.base import card as wrap_card
 from cards.common_time import (
     common_time_card,
     common_time_list_card,
@@ -21,6 +22,7 @@ from cards.common_time import (
     status_label,
     step_label,
 )
+from cards.common_time_stats import common_time_section
 from cards.i18n import LANGS, Lang, catalog, error_text, t
 from mediation import errors
 from mediation.case_types import QUALIFICATIONS, Step
@@ -73,6 +75,9 @@ def samples(lang: Lang) -> dict[str, dict[str, Any]]:
         "coordinator.exception": common_time_card(s.coordinator_exception(), lang, zone),
         "list": common_time_list_card(s.list_views(), lang),
         "list.empty": common_time_list_card([], lang, notice=t(lang, "commontime.cancelled")),
+        # The common time's part of the coordinators' statistics card, on a card of its own.
+        "stats": wrap_card(lang, common_time_section(lang, 2026, s.year_figures())),
+        "stats.empty": wrap_card(lang, common_time_section(lang, 2026, s.NO_FIGURES)),
     }
 
 
@@ -251,7 +256,7 @@ def test_a_coordinator_approves_only_what_waits_and_what_they_did_not_ask() -> N
 
 def test_every_card_has_refresh_and_the_list_and_the_convener_may_cancel() -> None:
     for name, card in SAMPLES["en"].items():
-        if name.startswith(("convene_form", "list")):
+        if name.startswith(("convene_form", "list", "stats")):
             continue
         refresh, listing = card["actions"][:2]
         assert (refresh["verb"], refresh["data"]) == (verbs.COMMON_TIME_SHOW, {"ct_id": 7})

@@ -26,6 +26,7 @@ from mediation.stats import (
 )
 from tests.e2e.conftest import words
 from tests.unit.cards_support import executes, nodes, size
+from tests.unit.common_time_samples import NO_FIGURES, year_figures
 
 NOW = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -134,6 +135,42 @@ def test_the_csv_marks_a_withheld_average_in_words() -> None:
     assert values[t("en", "stats.avg.package")] == t("en", "stats.withheld_csv")
     assert values[t("en", "stats.avg.meeting")] == "3.5"
     assert values[t("en", "stats.to_pair")] == t("en", "stats.withheld_csv")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_card_holds_the_years_common_time_when_given(lang: Lang) -> None:
+    today = date(2026, 11, 2)
+    card = stats_card(lang, figures(), today, "https://x/s.csv", common_time=year_figures())
+    assert size(card) < 28_000, size(card)
+    shown = words(card)
+    assert t(lang, "commontime.stats.title") in shown and "Siilinjärvi" in shown
+    # Its part comes after the bank's feedback and before the mediators' own lines.
+    lines = shown.splitlines()
+    feedback, common, people = (
+        lines.index(t(lang, k))
+        for k in ("stats.mediator_feedback", "commontime.stats.title", "stats.mediators")
+    )
+    assert feedback < common < people
+    assert t(lang, "commontime.stats.title") not in words(stats_card(lang, figures(), today))
+    empty = words(stats_card(lang, figures(), today, common_time=NO_FIGURES))
+    assert t(lang, "commontime.stats.none", year=2026) in empty
+
+
+def test_the_csv_has_the_common_times_rows_with_small_counts_masked() -> None:
+    table = csv_bytes("en", few(), year_figures()).decode("utf-8-sig")
+    rows = [tuple(line.split(";")) for line in table.splitlines()]
+    places = t("en", "commontime.stats.by_place")
+    assert (places, "Kuopio", "March 2026", "< 5") in rows
+    assert (places, "Kuopio", "2026", "5") in rows
+    assert (places, "Suonenjoki", "November 2026", "< 5") in rows
+    title = t("en", "commontime.stats.title")
+    assert (title, t("en", "commontime.stats.held"), "2026", "8") in rows
+    assert (title, t("en", "commontime.stats.to_meeting"), "2026", "12.5") in rows
+    assert (t("en", "commontime.stats.competences"), "Speech therapy", "2026", "5") in rows
+    thin = dataclasses.replace(year_figures(), consent_to_meeting_count=4)
+    table = csv_bytes("en", few(), thin).decode("utf-8-sig")
+    wait = (title, t("en", "commontime.stats.to_meeting"), "2026", t("en", "stats.withheld_csv"))
+    assert ";".join(wait) in table.splitlines()
 
 
 def test_median_from_grouped_day_counts() -> None:

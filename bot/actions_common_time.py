@@ -14,6 +14,7 @@ from typing import Any
 
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
+from bot.feedback_links import family_link_shown
 from cards import verbs
 from cards.common_time import (
     common_time_card,
@@ -23,6 +24,7 @@ from cards.common_time import (
     invited_person,
     step_label,
 )
+from cards.common_time_feedback import team_feedback_card
 from cards.i18n import Lang, error_text, format_date, t
 from cards.messages import error_card
 from mediation import errors
@@ -76,6 +78,7 @@ class CommonTimeActions:
             verbs.COMMON_TIME_MARK: self.mark,
             verbs.COMMON_TIME_CLOSE: self.close,
             verbs.COMMON_TIME_CANCEL: self.cancel,
+            verbs.COMMON_TIME_FEEDBACK: self.feedback,
         }
         return {verb: self._guarded(handler) for verb, handler in personal.items()}
 
@@ -280,6 +283,29 @@ class CommonTimeActions:
         await ct_service.push_calendar_of(ct_id, self.deps.uow_factory(), self.common)
         return await self._now(click, notice=t(click.lang, "commontime.cancelled"))
 
+    # -- feedback -------------------------------------------------------------------------
+
+    async def feedback(self, click: Click) -> Card:
+        """An attendee's feedback after the meeting, once; a second answer is refused."""
+        ct_id = _ct_id(click)
+        try:
+            stored = await ct_service.give_feedback(
+                click.actor, ct_id, click.data, self.deps.uow(click), self.common
+            )
+        except errors.InvalidInput as exc:
+            form = await ct_service.feedback_form(
+                click.actor, ct_id, self.deps.uow_factory(), self.common
+            )
+            refused = error_text(click.lang, exc)
+            return team_feedback_card(form, click.lang, refused=refused, typed=click.data)
+        form = await ct_service.feedback_form(
+            click.actor, ct_id, self.deps.uow_factory(), self.common
+        )
+        if not stored:
+            refused = t(click.lang, "ctfeedback.already")
+            return team_feedback_card(form, click.lang, refused=refused)
+        return team_feedback_card(form, click.lang, notice=t(click.lang, "ctfeedback.saved"))
+
     # -- cards ------------------------------------------------------------------------------
 
     async def _now(
@@ -306,7 +332,9 @@ class CommonTimeActions:
         )
 
     def _card(self, view: CommonTimeView, lang: Lang, **extra: Any) -> Card:
-        return common_time_card(view, lang, self.deps.policy.timezone, **extra)
+        policy = self.deps.policy
+        family_link = family_link_shown(view, self.deps.feedback.base_url, policy)
+        return common_time_card(view, lang, policy.timezone, family_link=family_link, **extra)
 
 
 def _ct_id(click: Click) -> int:

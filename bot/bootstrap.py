@@ -157,6 +157,7 @@ async def open_sopu(
             CommonTimeCatalogWording(bank_language(settings.policy)),
             calendar.deps.closed_days,
             tuple(Room.of(entry) for entry in settings.calendar.rooms),
+            settings.feedback_link_days,
         )
         feedback = FeedbackDeps(
             SqlFeedbackStore(storage.sessions),
@@ -326,7 +327,7 @@ class _Running:
             if isinstance(sopu.family_mail.sender, SqlDevMailbox):
                 app[DEV_MAILBOX] = sopu.family_mail.sender
             app[feedback_page.FEEDBACK_PAGE] = feedback_page.FeedbackPage(
-                sopu.deps.feedback.store, self.clock, secret_key(settings)
+                sopu.deps.feedback.store, self.clock, secret_key(settings), sopu.storage.uow
             )
             app[contact_page.CONTACT_PAGE] = contact_page.ContactPage(
                 sopu.requests,

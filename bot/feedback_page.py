@@ -1,4 +1,7 @@
-"""The parents' anonymous feedback page: ``GET/POST /feedback/{token}``, plain HTML.
+"""The families' anonymous feedback page: ``GET/POST /feedback/{token}``, plain HTML.
+
+A link is the bank's, for one parent after a mediation, or a common time's, for the family
+after its meeting; the token says which form the page shows and where the answer goes.
 
 No script and no outside resource: one inline style sheet allowed by its hash in a strict
 Content-Security-Policy. Every value is escaped. The form carries a signed nonce bound to
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
@@ -19,8 +22,9 @@ from aiohttp import web
 from bot.inputs import BodyTooLarge, read_body
 from bot.page_headers import page_headers
 from bot.signing import form_id, make_nonce, nonce_ok
-from cards.i18n import LANGS, Lang, t
+from cards.i18n import LANGS, Lang, problem_text, t
 from mediation import errors
+from mediation.common_time_feedback import COMMENT_MAX, FAMILY_FIELDS
 from mediation.feedback import (
     CLIENT_TEXT_LIMIT,
     HEARD_FROM,
@@ -33,7 +37,8 @@ from mediation.feedback import (
     looks_like_token,
     submit_client_answer,
 )
-from mediation.ports import Clock
+from mediation.ports import Clock, UnitOfWork
+from mediation.services.common_time import family_link_state_of, submit_family_answer
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +89,7 @@ class FeedbackPage:
     store: FeedbackStore
     clock: Clock
     key: bytes
+    units: Callable[[], UnitOfWork] | None = None  # for the common times' family links
 
 
 FEEDBACK_PAGE = web.AppKey("feedback_page", FeedbackPage)
@@ -204,6 +210,7 @@ def _scale(
     problems: Mapping[str, str],
     *,
     not_applicable: bool = False,
+    prefix: str = "fbpage",
 ) -> str:
     options = [(r, r) for r in RATING]
     extra = ""
@@ -212,7 +219,7 @@ def _scale(
         extra = _radios(name, not_applicable_option, values.get(name, "-"), suffix="na")
     return (
         f'<fieldset id="{name}"{_described(name, problems)}>'
-        f"<legend>{e(t(lang, f'fbpage.q.{name}'))}</legend>"
+        f"<legend>{e(t(lang, f'{prefix}.q.{name}'))}</legend>"
         f"{_problem(lang, name, problems)}"
         f"{_radios(name, options, values.get(name, ''), 'opts scale')}"
         f'<div class="ends" aria-hidden="true"><span>{e(t(lang, "fbpage.scale.low"))}</span>'
@@ -221,18 +228,63 @@ def _scale(
     )
 
 
-def _textarea(lang: Lang, name: str, values: Mapping[str, str], problems: Mapping[str, str]) -> str:
+def _textarea(
+    lang: Lang,
+    name: str,
+    values: Mapping[str, str],
+    problems: Mapping[str, str],
+    *,
+    prefix: str = "fbpage",
+    limit: int = CLIENT_TEXT_LIMIT,
+) -> str:
     hint_id = f"{name}-hint"
     described = f"{hint_id} {name}-error" if name in problems else hint_id
     invalid = ' aria-invalid="true"' if name in problems else ""
     return (
-        f'<div class="field"><label for="{name}">{e(t(lang, f"fbpage.q.{name}"))}</label>'
+        f'<div class="field"><label for="{name}">{e(t(lang, f"{prefix}.q.{name}"))}</label>'
         f"{_problem(lang, name, problems)}"
-        f'<textarea id="{name}" name="{name}" maxlength="{CLIENT_TEXT_LIMIT}" rows="5" '
+        f'<textarea id="{name}" name="{name}" maxlength="{limit}" rows="5" '
         f'aria-describedby="{described}"{invalid}>{e(values.get(name, ""))}</textarea>'
         f'<p class="hint" id="{hint_id}">'
-        f"{e(t(lang, 'fbpage.text_hint', limit=CLIENT_TEXT_LIMIT))}</p></div>"
+        f"{e(t(lang, 'fbpage.text_hint', limit=limit))}</p></div>"
     )
+
+
+def _parents_questions(lang: Lang, values: Mapping[str, str], problems: Mapping[str, str]) -> str:
+    return (
+        _choice_group(lang, "heard_from", HEARD_FROM, values, problems)
+        + _choice_group(lang, "settled", SETTLED, values, problems)
+        + _scale(lang, "felt_heard", values, problems)
+        + _scale(lang, "impartial", values, problems)
+        + _scale(lang, "child_view", values, problems, not_applicable=True)
+        + _choice_group(lang, "recommend", RECOMMEND, values, problems)
+        + _textarea(lang, "good", values, problems)
+        + _textarea(lang, "missing", values, problems)
+    )
+
+
+def _family_questions(lang: Lang, values: Mapping[str, str], problems: Mapping[str, str]) -> str:
+    return (
+        _scale(lang, "useful", values, problems, prefix="ctfbpage")
+        + _scale(lang, "heard", values, problems, prefix="ctfbpage")
+        + _textarea(lang, "good", values, problems, prefix="ctfbpage", limit=COMMENT_MAX)
+    )
+
+
+@dataclass(frozen=True)
+class Questions:
+    """One form the page shows: its own texts in the catalogs (title, intro, questions,
+    privacy, and the thanks/used/expired pages) under ``prefix``, its fields in order."""
+
+    prefix: str
+    order: tuple[str, ...]
+    text_limit: int
+    html: Callable[[Lang, Mapping[str, str], Mapping[str, str]], str]
+
+
+PARENTS_FORM = Questions("fbpage", _ORDER, CLIENT_TEXT_LIMIT, _parents_questions)
+FAMILY_FORM = Questions("ctfbpage", FAMILY_FIELDS, COMMENT_MAX, _family_questions)
+_OWN_PAGES = ("thanks", LinkState.USED, LinkState.EXPIRED)  # the others read the same
 
 
 def form_html(
@@ -242,14 +294,16 @@ def form_html(
     values: Mapping[str, str] | None = None,
     problems: Mapping[str, str] | None = None,
     notice: str = "",
+    questions: Questions = PARENTS_FORM,
 ) -> str:
+    own = questions.prefix
     values = values or {}
     problems = problems or {}
     summary = ""
     if problems or notice:
         items = "".join(
-            f'<li><a href="#{name}">{e(t(lang, f"fbpage.q.{name}"))} {e(problems[name])}</a></li>'
-            for name in _ORDER
+            f'<li><a href="#{name}">{e(t(lang, f"{own}.q.{name}"))} {e(problems[name])}</a></li>'
+            for name in questions.order
             if name in problems
         )
         summary = (
@@ -258,30 +312,26 @@ def form_html(
             f"{f'<ul>{items}</ul>' if items else ''}</div>"
         )
     body = (
-        f"{summary}<p>{e(t(lang, 'fbpage.intro'))}</p>"
+        f"{summary}<p>{e(t(lang, f'{own}.intro'))}</p>"
         f'<form method="post" action="/feedback/{e(token)}?{urlencode({"lang": lang})}" '
         'accept-charset="utf-8">'
         f'<input type="hidden" name="nonce" value="{e(nonce)}">'
         f'<input type="hidden" name="lang" value="{lang}">'
-        + _choice_group(lang, "heard_from", HEARD_FROM, values, problems)
-        + _choice_group(lang, "settled", SETTLED, values, problems)
-        + _scale(lang, "felt_heard", values, problems)
-        + _scale(lang, "impartial", values, problems)
-        + _scale(lang, "child_view", values, problems, not_applicable=True)
-        + _choice_group(lang, "recommend", RECOMMEND, values, problems)
-        + _textarea(lang, "good", values, problems)
-        + _textarea(lang, "missing", values, problems)
+        + questions.html(lang, values, problems)
         + f'<button type="submit">{e(t(lang, "fbpage.send"))}</button></form>'
-        f'<p class="small">{e(t(lang, "fbpage.privacy"))}</p>'
+        f'<p class="small">{e(t(lang, f"{own}.privacy"))}</p>'
     )
     refused = bool(problems or notice)
-    return _document(lang, t(lang, "fbpage.title"), body, token, refused=refused)
+    return _document(lang, t(lang, f"{own}.title"), body, token, refused=refused)
 
 
-def message_html(lang: Lang, state: str, token: str | None = None) -> str:
-    body = f"<p>{e(t(lang, f'fbpage.{state}.text'))}</p>"
+def message_html(
+    lang: Lang, state: str, token: str | None = None, questions: Questions = PARENTS_FORM
+) -> str:
+    own = questions.prefix if state in _OWN_PAGES else "fbpage"
+    body = f"<p>{e(t(lang, f'{own}.{state}.text'))}</p>"
     refused = state in ("too_large", "bad_request")
-    return _document(lang, t(lang, f"fbpage.{state}.title"), body, token, refused=refused)
+    return _document(lang, t(lang, f"{own}.{state}.title"), body, token, refused=refused)
 
 
 def _page(text: str, status: int = 200) -> web.Response:
@@ -296,6 +346,26 @@ _STATUS = {LinkState.UNKNOWN: 404, LinkState.EXPIRED: 410, LinkState.USED: 410}
 # -- handlers -----------------------------------------------------------------------------
 
 
+async def _find(page: FeedbackPage, token: str) -> tuple[Questions, str]:
+    """The form a link is for, and whether it takes an answer (a :class:`LinkState`)."""
+    now = page.clock.now()
+    link = await page.store.link(token)
+    if link is None and page.units is not None:
+        state = await family_link_state_of(token, page.units(), now)
+        if state is not None:
+            return FAMILY_FORM, state
+    return PARENTS_FORM, link_state(link, now)
+
+
+async def _submit(
+    page: FeedbackPage, questions: Questions, token: str, answers: Mapping[str, str], nonce: str
+) -> str:
+    if questions is FAMILY_FORM:
+        assert page.units is not None
+        return await submit_family_answer(token, answers, page.units(), page.clock, form_id(nonce))
+    return await submit_client_answer(token, answers, page.store, page.clock, form_id(nonce))
+
+
 async def show(request: web.Request) -> web.Response:
     """The form, or a page that says why this link takes no answer."""
     page = request.app[FEEDBACK_PAGE]
@@ -303,16 +373,19 @@ async def show(request: web.Request) -> web.Response:
     lang = page_lang(request)
     if not looks_like_token(token):
         return _page(message_html(lang, LinkState.UNKNOWN), 404)
-    state = link_state(await page.store.link(token), page.clock.now())
+    questions, state = await _find(page, token)
     if state != LinkState.OPEN:
-        return _page(message_html(lang, state, token), _STATUS[state])
+        return _page(message_html(lang, state, token, questions), _STATUS[state])
     nonce = make_nonce(page.key, _purpose(token), page.clock.now().timestamp())
-    return _page(form_html(lang, token, nonce))
+    return _page(form_html(lang, token, nonce, questions=questions))
 
 
 async def thanks(request: web.Request) -> web.Response:
+    page = request.app[FEEDBACK_PAGE]
+    token = request.match_info["token"]
     lang = page_lang(request)
-    return _page(message_html(lang, "thanks"))
+    questions = (await _find(page, token))[0] if looks_like_token(token) else PARENTS_FORM
+    return _page(message_html(lang, "thanks", questions=questions))
 
 
 async def send(request: web.Request) -> web.Response:
@@ -342,40 +415,47 @@ async def send(request: web.Request) -> web.Response:
     lang = page_lang(request, form)
     now = page.clock.now()
     nonce = form.get("nonce", "")
-    answers = {k: v for k, v in form.items() if k in _ORDER}
+    questions, state = await _find(page, token)
+    answers = {k: v for k, v in form.items() if k in questions.order}
     if not nonce_ok(page.key, _purpose(token), nonce, now.timestamp(), NONCE_SECONDS):
         # A form from elsewhere or one left open for hours: shown again, nothing stored.
         fresh = make_nonce(page.key, _purpose(token), now.timestamp())
-        state = link_state(await page.store.link(token), now)
         if state != LinkState.OPEN:
-            return _page(message_html(lang, state, token), _STATUS[state])
+            return _page(message_html(lang, state, token, questions), _STATUS[state])
         notice = t(lang, "fbpage.stale")
-        return _page(form_html(lang, token, fresh, answers, notice=notice), 400)
+        shown = form_html(lang, token, fresh, answers, notice=notice, questions=questions)
+        return _page(shown, 400)
     try:
-        state = await submit_client_answer(token, answers, page.store, page.clock, form_id(nonce))
+        state = await _submit(page, questions, token, answers, nonce)
     except errors.InvalidForm as exc:
-        problems = {name: _problem_text(lang, err) for name, err in exc.problems.items()}
-        return _page(form_html(lang, token, nonce, answers, problems), 400)
+        problems = {
+            name: _problem_text(lang, err, questions.text_limit)
+            for name, err in exc.problems.items()
+        }
+        return _page(form_html(lang, token, nonce, answers, problems, questions=questions), 400)
     except errors.InvalidInput as exc:
-        fresh_problems = {str(exc.params.get("field")): _problem_text(lang, exc)}
-        if "answers" in fresh_problems:
-            return _page(
-                form_html(lang, token, nonce, answers, notice=t(lang, "fbpage.empty")), 400
-            )
-        return _page(form_html(lang, token, nonce, answers, fresh_problems), 400)
+        field = str(exc.params.get("field"))
+        if field == "answers":
+            notice = t(lang, "fbpage.empty")
+            shown = form_html(lang, token, nonce, answers, notice=notice, questions=questions)
+            return _page(shown, 400)
+        problem = {field: _problem_text(lang, exc, questions.text_limit)}
+        return _page(form_html(lang, token, nonce, answers, problem, questions=questions), 400)
     if state in (LinkState.OPEN, LinkState.SENT):
         if state == LinkState.OPEN:
-            log.info("a client feedback answer was stored")
+            log.info("a family's feedback answer was stored")
         raise web.HTTPSeeOther(
             f"/feedback/{token}/thanks?{urlencode({'lang': lang})}", headers=HEADERS
         )
-    return _page(message_html(lang, state, token), _STATUS[state])
+    return _page(message_html(lang, state, token, questions), _STATUS[state])
 
 
-def _problem_text(lang: Lang, err: errors.InvalidInput) -> str:
+def _problem_text(lang: Lang, err: errors.InvalidInput, limit: int) -> str:
     problem = str(err.params.get("problem", ""))
     if problem == "too long":
-        return t(lang, "fbpage.too_long", limit=CLIENT_TEXT_LIMIT)
+        return t(lang, "fbpage.too_long", limit=limit)
     if problem == "not text":
         return t(lang, "fbpage.not_text")
+    if problem in ("a character that cannot be saved", "identity codes are not stored"):
+        return problem_text(lang, err)
     return t(lang, "fbpage.unknown_choice")

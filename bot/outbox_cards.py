@@ -6,18 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import segno
-
 import cards
 from bot.actions_common_time import note_text
 from bot.calendar_service import feedback_section
 from bot.deps import CalendarService, Card, FeedbackDeps
+from bot.feedback_links import client_url, family_link_shown, qr_data_uri
 from bot.request_views import request_view
 from bot.teams import TeamsGateway
 from cards import calendar as calendar_cards
 from cards.base import plain
 from cards.calendar import record_card
 from cards.common_time import common_time_card
+from cards.common_time_feedback import team_feedback_card
 from cards.feedback import case_feedback_card, client_link_card
 from cards.i18n import Lang, format_date, t
 from cards.reminders import escalation_notice, reminder_card
@@ -33,15 +33,6 @@ from mediation.ports import Clock, UnitOfWork
 from mediation.requests import FrontDoorPolicy, RequestStatus, RequestStore
 from mediation.services import common_time
 from mediation.services.common_time import CommonTimeDeps
-
-
-def qr_data_uri(url: str) -> str:
-    """A PNG QR code of the URL as a data: URI, small enough for a card."""
-    return str(segno.make(url, error="m").png_data_uri(scale=6, border=2))
-
-
-def client_url(base_url: str, token: str) -> str:
-    return f"{base_url}/feedback/{token}"
 
 
 @dataclass(frozen=True)
@@ -98,6 +89,8 @@ class MessageRenderer:
         """A note about a common time on its card, as the recipient may see it when sent."""
         assert self.common_time is not None
         payload = message.payload
+        if payload.get("note") == "feedback_asked":
+            return await self._feedback_asked(message, lang)
         try:
             view = await common_time.show(
                 message.key.recipient, int(payload["ct_id"]), self.uow_factory(), self.common_time
@@ -106,7 +99,25 @@ class MessageRenderer:
             # No longer theirs to see (taken off the case, or left the registry).
             return cards.notice_card(lang, t(lang, "commontime.not_found"))
         notice = note_text(lang, payload, view, self.policy.zone)
-        return common_time_card(view, lang, self.policy.timezone, notice=notice)
+        family_link = family_link_shown(view, self.feedback.base_url, self.policy)
+        return common_time_card(
+            view, lang, self.policy.timezone, notice=notice, family_link=family_link
+        )
+
+    async def _feedback_asked(self, message: OutboxMessage, lang: Lang) -> Card:
+        """An attendee's feedback form after the meeting (their answer, if given already)."""
+        assert self.common_time is not None
+        try:
+            form = await common_time.feedback_form(
+                message.key.recipient,
+                int(message.payload["ct_id"]),
+                self.uow_factory(),
+                self.common_time,
+            )
+        except errors.DomainError:
+            return cards.notice_card(lang, t(lang, "commontime.not_found"))
+        notice = t(lang, "commontime.note.feedback_asked", code=form.code)
+        return team_feedback_card(form, lang, notice=notice)
 
     async def _case_note(self, message: OutboxMessage, lang: Lang) -> Card:
         """A pair's or a coordinator's note about a seat change, the case as it now stands."""

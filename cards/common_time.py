@@ -31,6 +31,7 @@ from cards.base import (
     toggle,
 )
 from cards.calendar import cap, when_label
+from cards.common_time_feedback import FamilyLinkShown, family_link_section
 from cards.i18n import Lang, format_date, join_and, label, t
 from mediation import errors
 from mediation.case_types import Step
@@ -610,13 +611,15 @@ def common_time_card(
     notice: str | None = None,
     refused: str | None = None,
     typed: Mapping[str, Any] | None = None,
+    family_link: FamilyLinkShown | None = None,
 ) -> Card:
     """The common time as the viewer may see it, with what their part lets them do now.
 
     ``zone`` is the IANA name of the bank's time zone (as in cards/calendar.py). ``times``
     are free times offered for a meeting of ``times_kind``; an empty ``times`` with a kind
     says none was found. ``notice`` confirms the last change; ``refused`` says why it changed
-    nothing, and ``typed`` puts back what was typed on the refused form.
+    nothing, and ``typed`` puts back what was typed on the refused form. ``family_link``
+    is the family's feedback link the convener's view holds, as the bot shows it.
     """
     convener = view.has(Part.CONVENER)
     body: list[Element] = [
@@ -632,6 +635,8 @@ def common_time_card(
         body += _plan_form(view, lang)
     body += _plan_section(view, lang)
     body += _follow_up_section(view, lang)
+    if convener and family_link is not None:
+        body += family_link_section(lang, family_link)
     if typed:
         refill(body, typed)
     return card(lang, body, _card_actions(view, lang))

@@ -61,6 +61,7 @@ COMMON_TIME_PLAN_SHOW = "commontime.plan_show"  # a journaled reading of the pla
 COMMON_TIME_MARK = "commontime.mark"  # one of the plan's actions done or not
 COMMON_TIME_CLOSE = "commontime.close"
 COMMON_TIME_CANCEL = "commontime.cancel"
+COMMON_TIME_FEEDBACK = "commontime.feedback"  # an attendee's feedback after the meeting
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -122,5 +123,6 @@ VERBS: frozenset[str] = frozenset(
         COMMON_TIME_MARK,
         COMMON_TIME_CLOSE,
         COMMON_TIME_CANCEL,
+        COMMON_TIME_FEEDBACK,
     }
 )

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 from mediation.case_types import Step
 from mediation.common_time import Answer, JointPlan, Status
+from mediation.common_time_feedback import TeamFeedback
 
 
 class Part(enum.StrEnum):
@@ -71,6 +72,14 @@ class ActionLine:
 
 
 @dataclass(frozen=True)
+class FamilyLinkLine:
+    """The family's feedback link: its token (the bot makes the address) and its last day."""
+
+    token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class CommonTimeView:
     """One common time as one person may see it."""
 
@@ -101,6 +110,8 @@ class CommonTimeView:
     plan_shared_with: tuple[Person, ...] = ()  # with the plan
     plan_party_choices: tuple[Person, ...] = ()  # whom the convener may share the plan with
     next_contact: date | None = None  # with the plan
+    # For the convener once the meeting is held: the family's feedback link, while it is open.
+    family_link: FamilyLinkLine | None = None
 
     def has(self, part: Part) -> bool:
         return part in self.parts
@@ -119,3 +130,12 @@ class TimeOption:
     ends_at: datetime
     room: str
     preferred: bool = False  # inside everyone's preferred hours
+
+
+@dataclass(frozen=True)
+class TeamFeedbackView:
+    """An attendee's feedback form on a common time, with their answer once given."""
+
+    ct_id: int
+    code: str
+    given: TeamFeedback | None

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mediation.common_time import CommonTime
 from mediation.common_time import Entry as CommonTimeEntry
@@ -18,6 +18,10 @@ from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
 from mediation.requests import RequestLinks
 from mediation.views import CaseSummary
+
+if TYPE_CHECKING:
+    # mediation.common_time_feedback reads the bank's feedback, which uses these ports.
+    from mediation.common_time_feedback import CommonTimeFeedbackRepository
 
 
 class Clock(Protocol):
@@ -161,6 +165,7 @@ class UnitOfWork(Protocol):
     organisations: OrganisationRepository
     qualifications: QualificationRepository
     common_times: CommonTimeRepository
+    common_time_feedback: CommonTimeFeedbackRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediation.common_time_feedback import CommonTimeFeedbackRepository
 from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
 from mediation.ports import (
@@ -22,6 +23,7 @@ from storage import db, redelivery
 from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
+from storage.repositories.common_time_feedback import SqlCommonTimeFeedback
 from storage.repositories.common_times import SqlCommonTimes
 from storage.repositories.organisations import SqlOrganisationRepository
 from storage.repositories.qualifications import SqlQualifications
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
     organisations: OrganisationRepository
     qualifications: QualificationRepository
     common_times: CommonTimeRepository
+    common_time_feedback: CommonTimeFeedbackRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -88,6 +91,7 @@ class SqlUnitOfWork:
         self.organisations = SqlOrganisationRepository(session)
         self.qualifications = SqlQualifications(session)
         self.common_times = SqlCommonTimes(session)
+        self.common_time_feedback = SqlCommonTimeFeedback(session)
         return self
 
     async def __aexit__(

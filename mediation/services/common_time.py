@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import ParamSpec, Protocol, TypeVar
@@ -36,17 +36,30 @@ from mediation.common_time import (
     common_time_figures,
     due_for_erasure,
 )
+from mediation.common_time_feedback import (
+    CommonTimeFeedbackFigures,
+    FamilyLink,
+    check_may_give_feedback,
+    common_time_feedback_figures,
+    family_link_state,
+    held_year,
+    parse_family_answer,
+    parse_team_feedback,
+)
 from mediation.common_time_views import (
     ActionLine,
     CommonTimeView,
     ExceptionLine,
+    FamilyLinkLine,
     InvitationLine,
     MeetingLine,
     Part,
     Person,
+    TeamFeedbackView,
     TimeOption,
 )
 from mediation.consent import Consent, ConsentException
+from mediation.feedback import LinkState, looks_like_token, new_token
 from mediation.model import Mediator
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.policy import BankPolicy
@@ -119,6 +132,7 @@ class CommonTimeDeps:
     wording: CommonTimeWording
     closed_days: ClosedDays
     rooms: tuple[Room, ...] = ()
+    feedback_link_days: int = 60  # how long the family's feedback link takes answers
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -551,7 +565,8 @@ async def record_held(
     actor_aad: str, ct_id: int, responsible: Sequence[int], uow: UnitOfWork, d: CommonTimeDeps
 ) -> CommonTimeView:
     """The convener records that the meeting was held and whom the family named as the
-    responsible worker (or pair); they are told."""
+    responsible worker (or pair); they are told. The attendees are asked for their feedback,
+    and the family's feedback link is made for the convener's card."""
     now = d.clock.now()
     async with uow:
         me = await actor(uow, actor_aad)
@@ -574,6 +589,12 @@ async def record_held(
         await _tell(
             uow, ct, [p for p in named.values() if p.id != me.id], "responsible", "responsible", now
         )
+        attendees = await uow.mediators.by_ids(list(ct.attendee_ids()))
+        await _tell(uow, ct, list(attendees.values()), "feedback_asked", "feedback", now)
+        year = held_year(ct)
+        assert year is not None
+        expires = now + timedelta(days=d.feedback_link_days)
+        await uow.common_time_feedback.add_link(FamilyLink(new_token(), ct.id, year, expires), now)
         view = await _view(uow, ct, me, d)
         await uow.commit()
         return view
@@ -658,6 +679,84 @@ async def cancel(actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps)
             uow, ct, [p for p in people.values() if p.id != me.id], "cancelled", "cancelled", now
         )
         await uow.commit()
+
+
+# -- feedback -------------------------------------------------------------------------------
+
+
+async def feedback_form(
+    actor_aad: str, ct_id: int, uow: UnitOfWork, d: CommonTimeDeps
+) -> TeamFeedbackView:
+    """An attendee's feedback form, with their answer if they gave it."""
+    async with uow:
+        me = await actor(uow, actor_aad)
+        ct = await _load(uow, ct_id, me)
+        assert me.id is not None and ct.id is not None
+        check_may_give_feedback(ct, me.id)
+        given = await uow.common_time_feedback.team_feedback(ct.id, me.id)
+        return TeamFeedbackView(ct.id, ct.code, given)
+
+
+async def give_feedback(
+    actor_aad: str, ct_id: int, form: Mapping[str, object], uow: UnitOfWork, d: CommonTimeDeps
+) -> bool:
+    """An attendee says how useful the held meeting was and whether the right competences
+    were there, once: a second answer changes nothing (False)."""
+    feedback = parse_team_feedback(form)
+    now = d.clock.now()
+    async with uow:
+        me = await actor(uow, actor_aad)
+        ct = await _load(uow, ct_id, me)
+        assert me.id is not None and ct.id is not None
+        year = check_may_give_feedback(ct, me.id)
+        stored = await uow.common_time_feedback.add_team_feedback(ct.id, me.id, year, feedback, now)
+        if not stored:
+            return False
+        await uow.common_times.write(ct.id, Entry("feedback", me.id, now))
+        await uow.commit()
+        return True
+
+
+async def family_link_state_of(token: str, uow: UnitOfWork, now: datetime) -> str | None:
+    """Whether a common time's family link takes an answer; None: no such link."""
+    if not looks_like_token(token):
+        return None
+    async with uow:
+        link = await uow.common_time_feedback.link(token)
+    return family_link_state(link, now) if link is not None else None
+
+
+async def submit_family_answer(
+    token: str, form: Mapping[str, object], uow: UnitOfWork, clock: Clock, form_id: str = ""
+) -> str:
+    """The family sends the form on the feedback page: one use of the link is taken and
+    the answer stored with its year only. Returns a :class:`LinkState`; an answer that
+    does not fit raises InvalidInput/InvalidForm before anything is stored."""
+    if not looks_like_token(token):
+        return LinkState.UNKNOWN
+    now = clock.now()
+    async with uow:
+        link = await uow.common_time_feedback.link(token)
+        if link is not None and form_id and link.last_form == form_id:
+            return LinkState.SENT
+        state = family_link_state(link, now)
+        if state != LinkState.OPEN:
+            return state
+        answer = parse_family_answer(form)
+        state = await uow.common_time_feedback.answer_once(token, now, answer, form_id)
+        if state == LinkState.OPEN:
+            await uow.commit()
+        return state
+
+
+async def feedback_figures(actor_aad: str, year: int, uow: UnitOfWork) -> CommonTimeFeedbackFigures:
+    """A year's feedback on common times, the attendees' and the families' (coordinators
+    only)."""
+    async with uow:
+        me = await actor(uow, actor_aad)
+        require_coordinator(me, "viewing the statistics")
+        team, family = await uow.common_time_feedback.of_year(year)
+    return common_time_feedback_figures(team, family)
 
 
 # -- jobs and figures -----------------------------------------------------------------------
@@ -919,7 +1018,19 @@ async def _view(
         plan_shared_with=tuple(person(i) for i in sorted(plan.shared_with)) if plan else (),
         plan_party_choices=party_choices,
         next_contact=plan.next_contact if plan is not None else None,
+        family_link=await _family_link(uow, ct, d) if details and convener else None,
     )
+
+
+async def _family_link(uow: UnitOfWork, ct: CommonTime, d: CommonTimeDeps) -> FamilyLinkLine | None:
+    """The family's feedback link, while it takes answers (made when the meeting is held)."""
+    if ct.status not in (Status.HELD, Status.FOLLOW_UP, Status.CLOSED):
+        return None
+    assert ct.id is not None
+    link = await uow.common_time_feedback.link_of(ct.id)
+    if link is None or family_link_state(link, d.clock.now()) != LinkState.OPEN:
+        return None
+    return FamilyLinkLine(link.token, link.expires_at)
 
 
 async def _candidates(

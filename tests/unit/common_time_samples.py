@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from cards.common_time_feedback import FamilyLinkShown
 from mediation import errors
 from mediation.case_types import Step
 from mediation.common_time import (
@@ -18,6 +19,7 @@ from mediation.common_time import (
     PlanAction,
     Status,
 )
+from mediation.common_time_feedback import TeamFeedback
 from mediation.common_time_views import (
     ActionLine,
     CommonTimeView,
@@ -26,6 +28,7 @@ from mediation.common_time_views import (
     MeetingLine,
     Part,
     Person,
+    TeamFeedbackView,
     TimeOption,
 )
 
@@ -274,3 +277,20 @@ def year_figures() -> CommonTimeFigures:
 
 
 NO_FIGURES = CommonTimeFigures({}, None, 0, 0, {})
+
+
+# -- feedback -----------------------------------------------------------------------------------
+
+FAMILY_LINK = FamilyLinkShown(
+    "https://sopu.example.org/feedback/" + "a" * 32,
+    "data:image/png;base64,iVBORw0KGgo=",
+    date(2026, 5, 1),
+)
+
+
+def feedback_form() -> TeamFeedbackView:
+    return TeamFeedbackView(7, "2026-T07", None)
+
+
+def feedback_given() -> TeamFeedbackView:
+    return TeamFeedbackView(7, "2026-T07", TeamFeedback(4, False, "Puheterapeutti puuttui."))

@@ -22,6 +22,7 @@ from cards.common_time import (
     status_label,
     step_label,
 )
+from cards.common_time_feedback import team_feedback_card
 from cards.common_time_stats import common_time_section
 from cards.i18n import LANGS, Lang, catalog, error_text, t
 from mediation import errors
@@ -73,6 +74,23 @@ def samples(lang: Lang) -> dict[str, dict[str, Any]]:
         "convener.held": common_time_card(s.convener_held(), lang, zone),
         "responsible.follow_up": common_time_card(s.responsible_follow_up(), lang, zone),
         "coordinator.exception": common_time_card(s.coordinator_exception(), lang, zone),
+        "convener.held.family_link": common_time_card(
+            s.convener_held(), lang, zone, family_link=s.FAMILY_LINK
+        ),
+        "feedback.form": team_feedback_card(
+            s.feedback_form(),
+            lang,
+            notice=t(lang, "commontime.note.feedback_asked", code="2026-T07"),
+        ),
+        "feedback.refused": team_feedback_card(
+            s.feedback_form(),
+            lang,
+            refused=error_text(lang, errors.InvalidInput("comment", "too long")),
+            typed={"useful": "4", "competences_present": "no", "comment": "Pitkä"},
+        ),
+        "feedback.given": team_feedback_card(
+            s.feedback_given(), lang, notice=t(lang, "ctfeedback.saved")
+        ),
         "list": common_time_list_card(s.list_views(), lang),
         "list.empty": common_time_list_card([], lang, notice=t(lang, "commontime.cancelled")),
         # The common time's part of the coordinators' statistics card, on a card of its own.
@@ -256,7 +274,7 @@ def test_a_coordinator_approves_only_what_waits_and_what_they_did_not_ask() -> N
 
 def test_every_card_has_refresh_and_the_list_and_the_convener_may_cancel() -> None:
     for name, card in SAMPLES["en"].items():
-        if name.startswith(("convene_form", "list", "stats")):
+        if name.startswith(("convene_form", "list", "stats", "feedback")):
             continue
         refresh, listing = card["actions"][:2]
         assert (refresh["verb"], refresh["data"]) == (verbs.COMMON_TIME_SHOW, {"ct_id": 7})
@@ -265,6 +283,23 @@ def test_every_card_has_refresh_and_the_list_and_the_convener_may_cancel() -> No
         assert bool(cancel) == name.startswith("convener"), name
     ended = replace(s.convener_convening(), status=Status.CLOSED)
     assert not by_verb(common_time_card(ended, "en", s.ZONE), verbs.COMMON_TIME_CANCEL)
+
+
+def test_the_feedback_form_sends_what_the_bot_reads_and_an_answer_shows_no_form() -> None:
+    form = SAMPLES["en"]["feedback.form"]
+    assert input_ids(form) == {"useful", "competences_present", "comment"}
+    assert [a["data"] for a in by_verb(form, verbs.COMMON_TIME_FEEDBACK)] == [{"ct_id": 7}]
+    given = SAMPLES["en"]["feedback.given"]
+    assert not inputs(given) and not executes(given)
+    assert "Your comment: Puheterapeutti puuttui." in texts(given)
+
+
+def test_the_familys_link_is_on_the_conveners_card_only_when_given() -> None:
+    with_link = SAMPLES["en"]["convener.held.family_link"]
+    assert s.FAMILY_LINK.url in texts(with_link)
+    images = [n for n in with_link["body"] if n.get("type") == "Image"]
+    assert [i["url"] for i in images] == [s.FAMILY_LINK.qr_png_data_uri]
+    assert s.FAMILY_LINK.url not in texts(SAMPLES["en"]["convener.held"])
 
 
 def test_the_list_shows_each_common_time_and_a_new_one() -> None:

@@ -166,9 +166,18 @@ class FeedbackActions:
         now = self.deps.clock.now()
         figures = await fb.stats.year(year, self.deps.policy, now)
         common = await common_time.figures(actor, year, self.deps.uow_factory())
+        said = await common_time.feedback_figures(actor, year, self.deps.uow_factory())
         url = download_url(fb.base_url, fb.key, year, lang, now, fb.stats_minutes)
         today = self.deps.policy.local_date(now)
-        return stats_card(lang, figures, today, url, fb.stats_minutes, common_time=common)
+        return stats_card(
+            lang,
+            figures,
+            today,
+            url,
+            fb.stats_minutes,
+            common_time=common,
+            common_time_feedback=said,
+        )
 
 
 def _id(data: Mapping[str, Any], key: str) -> int:

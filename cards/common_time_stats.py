@@ -8,6 +8,8 @@ from cards.base import Element, facts, heading, plain, text
 from cards.common_time import competence_label
 from cards.i18n import Lang, t, tn
 from mediation.common_time import CommonTimeFigures
+from mediation.common_time_feedback import CommonTimeFeedbackFigures
+from mediation.stats import SMALL_COUNT
 
 
 def month_label(lang: Lang, month: int) -> str:
@@ -52,9 +54,50 @@ def _headed(title: str, pairs: list[tuple[str, str]]) -> list[Element]:
     return [heading(title), facts(pairs)] if pairs else []
 
 
-def common_time_section(lang: Lang, year: int, figures: CommonTimeFigures) -> list[Element]:
+def _average(lang: Lang, value: float | None, count: int) -> str:
+    """An average of 1-5 over ``count`` answers; withheld under five, as the bank's are."""
+    if value is None or count < SMALL_COUNT:
+        return tn(lang, "stats.withheld", count)
+    shown = f"{value:.1f}".replace(".", t(lang, "format.decimal_point"))
+    return t(lang, "commontime.stats.average", value=shown)
+
+
+def feedback_part(lang: Lang, fb: CommonTimeFeedbackFigures) -> list[Element]:
+    """What the attendees and the families said of the year's common times."""
+    if not fb.team_answers and not fb.family_answers:
+        return []
+    team = fb.team_answers
+    present = (
+        str(fb.competences_present) if team >= SMALL_COUNT else tn(lang, "stats.withheld", team)
+    )
+    return _headed(
+        t(lang, "commontime.stats.feedback"),
+        [
+            (t(lang, "commontime.stats.team_answers"), str(team)),
+            (t(lang, "commontime.stats.team_useful"), _average(lang, fb.team_useful, team)),
+            (t(lang, "commontime.stats.competences_present"), present),
+            (t(lang, "commontime.stats.family_answers"), str(fb.family_answers)),
+            (
+                t(lang, "commontime.stats.family_useful"),
+                _average(lang, fb.family_useful, fb.family_answers),
+            ),
+            (
+                t(lang, "commontime.stats.family_heard"),
+                _average(lang, fb.family_heard, fb.family_answers),
+            ),
+        ],
+    )
+
+
+def common_time_section(
+    lang: Lang,
+    year: int,
+    figures: CommonTimeFigures,
+    feedback: CommonTimeFeedbackFigures | None = None,
+) -> list[Element]:
     """The year's held common times per municipality and month, the wait from the family's
-    consent to the meeting, plans and their follow-up, and the competences invited."""
+    consent to the meeting, plans and their follow-up, the competences invited, and what
+    the attendees and families said."""
     title = heading(t(lang, "commontime.stats.title"), separator=True)
     held = sum(figures.by_municipality_month.values())
     if not held:
@@ -81,4 +124,5 @@ def common_time_section(lang: Lang, year: int, figures: CommonTimeFigures) -> li
                 for code, n in figures.competences_invited.items()
             ],
         ),
+        *(feedback_part(lang, feedback) if feedback is not None else []),
     ]

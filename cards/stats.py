@@ -17,6 +17,7 @@ from cards.common_time_stats import common_time_section
 from cards.i18n import Lang, format_date, label, t, term_label, tn
 from cards.verbs import STATS_SHOW, STATS_WRITTEN
 from mediation.common_time import CommonTimeFigures
+from mediation.common_time_feedback import CommonTimeFeedbackFigures
 from mediation.model import CaseStatus, MeetingKind, Outcome
 from mediation.stats import Average, Median, WrittenLine, YearStats
 
@@ -296,6 +297,7 @@ def stats_card(
     download_url: str | None = None,
     link_minutes: int = 15,
     common_time: CommonTimeFigures | None = None,
+    common_time_feedback: CommonTimeFeedbackFigures | None = None,
 ) -> Card:
     body: list[Element] = [
         heading(t(lang, "stats.title", year=s.year)),
@@ -310,7 +312,7 @@ def stats_card(
     body += _client_feedback(lang, s)
     body += _mediator_feedback(lang, s)
     if common_time is not None:
-        body += common_time_section(lang, s.year, common_time)
+        body += common_time_section(lang, s.year, common_time, common_time_feedback)
     body += _mediators(lang, s)
     body += _employers(lang, s)
     actions: list[Element] = []

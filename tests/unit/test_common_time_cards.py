@@ -464,3 +464,22 @@ def test_what_people_typed_is_shown_as_plain_text(lang: Lang) -> None:
     for card in cards:
         assert_plain(card)
         assert "Open the secure case file" in json.dumps(card, ensure_ascii=False)
+
+
+def test_the_feedback_on_common_times_withholds_averages_of_fewer_than_five() -> None:
+    from cards.common_time_stats import common_time_section
+    from mediation.common_time_feedback import CommonTimeFeedbackFigures
+
+    def words_of(elements: object) -> str:
+        return json.dumps(elements, ensure_ascii=False)
+
+    few = CommonTimeFeedbackFigures(3, 4.3, 2, 6, 4.5, 3.8)
+    section = words_of(common_time_section("en", 2026, s.year_figures(), few))
+    assert t("en", "commontime.stats.feedback") in section
+    assert "4.3" not in section and "withheld (3 answers" in section
+    assert t("en", "commontime.stats.average", value="4.5") in section
+    assert t("en", "commontime.stats.average", value="3.8") in section
+    none = CommonTimeFeedbackFigures(0, None, 0, 0, None, None)
+    assert t("en", "commontime.stats.feedback") not in words_of(
+        common_time_section("en", 2026, s.year_figures(), none)
+    )

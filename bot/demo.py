@@ -295,11 +295,11 @@ async def load(new_uow: Callable[[], UnitOfWork], clock: Clock, policy: BankPoli
             claim = ClaimSeat(family.claimed_by.aad_object_id, case.case_id)
             await claim_seat(claim, new_uow(), _Silent(), clock, policy)
             report.claims.append((case.code, family.claimed_by.name))
-    await _family_centre_team(new_uow)
+    await family_centre_team(new_uow)
     return report
 
 
-async def _family_centre_team(new_uow: Callable[[], UnitOfWork]) -> None:
+async def family_centre_team(new_uow: Callable[[], UnitOfWork]) -> None:
     """The competences and public employers a common time needs, for the playground."""
     uow = new_uow()
     async with uow:

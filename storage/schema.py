@@ -7,6 +7,7 @@ from sqlalchemy import MetaData
 from storage import (
     models_calendar,
     models_common_time,
+    models_consultations,
     models_family_mail,
     models_feedback,
     models_jobs,
@@ -20,6 +21,7 @@ from storage.models import Base
 TABLE_MODULES = (
     models_calendar,
     models_common_time,
+    models_consultations,
     models_family_mail,
     models_feedback,
     models_jobs,

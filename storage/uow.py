@@ -12,6 +12,7 @@ from mediation.outbox import OutboxWriter
 from mediation.ports import (
     CaseRepository,
     CommonTimeRepository,
+    ConsultationRepository,
     Journal,
     MediatorRepository,
     QualificationRepository,
@@ -23,6 +24,7 @@ from storage.outbox import SessionOutbox
 from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
 from storage.repositories.common_times import SqlCommonTimes
+from storage.repositories.consultations import SqlConsultations
 from storage.repositories.organisations import SqlOrganisationRepository
 from storage.repositories.qualifications import SqlQualifications
 from storage.requests import SessionRequests
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
     organisations: OrganisationRepository
     qualifications: QualificationRepository
     common_times: CommonTimeRepository
+    consultations: ConsultationRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -88,6 +91,7 @@ class SqlUnitOfWork:
         self.organisations = SqlOrganisationRepository(session)
         self.qualifications = SqlQualifications(session)
         self.common_times = SqlCommonTimes(session)
+        self.consultations = SqlConsultations(session)
         return self
 
     async def __aexit__(

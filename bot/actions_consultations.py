@@ -86,7 +86,8 @@ class ConsultationActions:
                 if isinstance(exc, _NOT_SHOWN) or "c_id" not in click.data:
                     raise
                 try:
-                    return await self._now(click, refused=error_text(click.lang, exc))
+                    refused = error_text(click.lang, exc)
+                    return await self._now(click, refused=refused, journal=False)
                 except errors.DomainError:
                     raise exc from None
 
@@ -210,7 +211,8 @@ class ConsultationActions:
             )
             view = await service.answer(cmd, self.deps.uow(click), self.consult)
         except errors.InvalidInput as exc:
-            return await self._now(click, refused=error_text(click.lang, exc), typed=data)
+            refused = error_text(click.lang, exc)
+            return await self._now(click, refused=refused, typed=data, journal=False)
         return self._card(view, click.lang, notice=t(click.lang, "consult.answered_ok"))
 
     async def answer_show(self, click: Click) -> Card:
@@ -234,8 +236,11 @@ class ConsultationActions:
         notice: str | None = None,
         refused: str | None = None,
         typed: Mapping[str, Any] | None = None,
+        journal: bool = True,
     ) -> Card:
-        view = await service.show(click.actor, _c_id(click), self.deps.uow_factory(), self.consult)
+        view = await service.show(
+            click.actor, _c_id(click), self.deps.uow_factory(), self.consult, journal=journal
+        )
         return self._card(view, click.lang, notice=notice, refused=refused, typed=typed)
 
     def _card(self, view: ConsultationView, lang: Lang, **extra: Any) -> Card:

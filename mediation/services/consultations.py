@@ -286,10 +286,19 @@ async def answer(cmd: GiveAnswer, uow: UnitOfWork, d: ConsultationDeps) -> Consu
 
 
 async def show(
-    actor_aad: str, c_id: int, uow: UnitOfWork, d: ConsultationDeps, *, with_answer: bool = False
+    actor_aad: str,
+    c_id: int,
+    uow: UnitOfWork,
+    d: ConsultationDeps,
+    *,
+    with_answer: bool = False,
+    journal: bool = True,
 ) -> ConsultationView:
     """The request as the actor may see it; who saw its texts (or opened the answer) is
-    journaled. Anyone with no part hears it does not exist."""
+    journaled. Anyone with no part hears it does not exist.
+
+    Without ``journal`` the showing is not written: a refused click shows again the card
+    the clicker had, whose showing was journaled already."""
     now = d.clock.now()
     async with uow:
         me = await actor(uow, actor_aad)
@@ -301,6 +310,8 @@ async def show(
         seen = [w for w, shown in (("request", view.question), ("answer", view.answer)) if shown]
         if me.id == request.requester_id and "request" in seen:
             seen.remove("request")  # their own text
+        if not journal:
+            seen = []
         for what in seen:
             await uow.consultations.write(request.id, Entry("seen", me.id, now, {"what": what}))
         if seen:

@@ -225,4 +225,6 @@ def test_typed_text_is_shown_plain() -> None:
     )
     for lang in LANGS:
         assert_plain(consultation_card(hostile, lang, s.ZONE))
-        assert_plain(consultation_card(replace(hostile, parts=frozenset({Part.EXPERT})), lang, s.ZONE))
+        assert_plain(
+            consultation_card(replace(hostile, parts=frozenset({Part.EXPERT})), lang, s.ZONE)
+        )

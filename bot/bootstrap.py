@@ -25,6 +25,7 @@ from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
 from bot.actions_common_time import CommonTimeActions
+from bot.actions_consultations import ConsultationActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_organisations import OrganisationActions
@@ -54,6 +55,7 @@ from bot.turns import TurnGate
 from jobs import contact_requests
 from mediation.ports import Clock
 from mediation.services.common_time import CommonTimeDeps, Room
+from mediation.services.consultations import ConsultationDeps
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.family_mail import SqlDevMailbox, SqlFamilyTemplates
@@ -159,6 +161,7 @@ async def open_sopu(
             tuple(Room.of(entry) for entry in settings.calendar.rooms),
             settings.feedback_link_days,
         )
+        consult = ConsultationDeps(clock, settings.policy, settings.consultation_days)
         feedback = FeedbackDeps(
             SqlFeedbackStore(storage.sessions),
             SqlStatsQueries(report_sessions),
@@ -178,6 +181,7 @@ async def open_sopu(
             requests,
             settings.front_door,
             common,
+            consult,
         )
         mail_sender, no_sender = open_family_mail(settings, storage.sessions, clock, calendar)
         if mail_sender is None:
@@ -235,6 +239,7 @@ async def open_sopu(
         template_actions = TemplateActions(deps, templates)
         organisation_actions = OrganisationActions(deps)
         common_time_actions = CommonTimeActions(deps, common)
+        consultation_actions = ConsultationActions(deps, consult)
         languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
@@ -246,6 +251,7 @@ async def open_sopu(
                 **template_actions.routes(),
                 **organisation_actions.routes(),
                 **common_time_actions.routes(),
+                **consultation_actions.routes(),
             },
             answers,
             languages,
@@ -258,6 +264,7 @@ async def open_sopu(
             request_actions,
             template_actions,
             common_time_actions,
+            consultation_actions,
             languages,
         )
         bot = SopuBot(conversation, router, store, connector)

@@ -8,6 +8,7 @@ import logging
 import cards
 from bot.actions import CaseActions
 from bot.actions_common_time import CommonTimeActions
+from bot.actions_consultations import ConsultationActions
 from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
@@ -44,6 +45,7 @@ class Conversation:
         requests: RequestActions,
         templates: TemplateActions,
         common_times: CommonTimeActions,
+        consultations: ConsultationActions,
         languages: Languages,
     ) -> None:
         self.languages = languages
@@ -54,6 +56,7 @@ class Conversation:
         self.requests = requests
         self.templates = templates
         self.common_times = common_times
+        self.consultations = consultations
 
     async def answer(self, message: Message) -> Card:
         """The answer to a typed message; a refusal is a card too."""
@@ -124,6 +127,10 @@ class Conversation:
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))
             return await self.common_times.list_card(actor, lang)
+        if command == "consultations":
+            if not message.personal:
+                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+            return await self.consultations.list_card(actor, lang)
         if command == "book":
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import cards
 from bot.actions_common_time import note_text
+from bot.actions_consultations import note_text as consultation_note_text
 from bot.calendar_service import feedback_section
 from bot.deps import CalendarService, Card, FeedbackDeps
 from bot.feedback_links import client_url, family_link_shown, qr_data_uri
@@ -18,6 +19,7 @@ from cards.base import plain
 from cards.calendar import record_card
 from cards.common_time import common_time_card
 from cards.common_time_feedback import team_feedback_card
+from cards.consultations import consultation_card
 from cards.feedback import case_feedback_card, client_link_card
 from cards.i18n import Lang, format_date, t
 from cards.reminders import escalation_notice, reminder_card
@@ -31,8 +33,9 @@ from mediation.outbox import MessageKind, OutboxMessage
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.requests import FrontDoorPolicy, RequestStatus, RequestStore
-from mediation.services import common_time
+from mediation.services import common_time, consultations
 from mediation.services.common_time import CommonTimeDeps
+from mediation.services.consultations import ConsultationDeps
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class MessageRenderer:
     requests: RequestStore | None = None  # the families' contact requests
     front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
     common_time: CommonTimeDeps | None = None  # the family centre's common times
+    consultations: ConsultationDeps | None = None  # the expert team's consultation requests
 
     async def __call__(self, message: OutboxMessage, lang: Lang) -> Card:
         kind, payload = message.key.kind, message.payload
@@ -79,6 +83,8 @@ class MessageRenderer:
             return await self._case_note(message, lang)
         if kind is MessageKind.COMMON_TIME and self.common_time is not None:
             return await self._common_time_note(message, lang)
+        if kind is MessageKind.CONSULTATION and self.consultations is not None:
+            return await self._consultation_note(message, lang)
         if kind is MessageKind.MEETING_CHANGED:
             return calendar_cards.meeting_changed_card(
                 change_of(payload), lang, self.policy.timezone
@@ -118,6 +124,20 @@ class MessageRenderer:
             return cards.notice_card(lang, t(lang, "commontime.not_found"))
         notice = t(lang, "commontime.note.feedback_asked", code=form.code)
         return team_feedback_card(form, lang, notice=notice)
+
+    async def _consultation_note(self, message: OutboxMessage, lang: Lang) -> Card:
+        """A note about a consultation request on its card, as the recipient may see it when
+        sent (the showing journaled like any other)."""
+        assert self.consultations is not None
+        payload = message.payload
+        try:
+            view = await consultations.show(
+                message.key.recipient, int(payload["c_id"]), self.uow_factory(), self.consultations
+            )
+        except errors.DomainError:
+            return cards.notice_card(lang, t(lang, "consult.not_found"))
+        notice = consultation_note_text(lang, payload, view)
+        return consultation_card(view, lang, self.policy.timezone, notice=notice)
 
     async def _case_note(self, message: OutboxMessage, lang: Lang) -> Card:
         """A pair's or a coordinator's note about a seat change, the case as it now stands."""

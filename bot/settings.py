@@ -11,6 +11,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from mediation.consultation import ConsultationDays
 from mediation.policy import BankPolicy, TermSpec
 from mediation.reminders import ReminderPolicy
 from mediation.requests import FrontDoorPolicy
@@ -53,6 +54,14 @@ def _csv(value: str) -> frozenset[str]:
 def _areas(value: str) -> tuple[str, ...]:
     """SOPU_AREAS: the bank's municipalities and districts, separated by semicolons."""
     return tuple(dict.fromkeys(v.strip() for v in value.split(";") if v.strip()))
+
+
+def _consultation_days(env: Mapping[str, str]) -> ConsultationDays:
+    capacity = _int(env, "SOPU_CONSULTATION_CAPACITY", ConsultationDays().capacity, 1)
+    try:
+        return ConsultationDays.parse(env.get("SOPU_CONSULTATION_DAYS", ""), capacity)
+    except ValueError as exc:
+        raise SettingsError(f"SOPU_CONSULTATION_DAYS: {exc}") from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -242,6 +251,9 @@ class Settings:
     trusted_proxy_hops: int = 0
     # The bank's shared mailbox that e-mails to families are sent from (Graph mode).
     family_mailbox: str = ""
+    # The expert team's consultation days (SOPU_CONSULTATION_DAYS, e.g. "tue 13:00-16:00")
+    # and how many requests one day's agenda takes (SOPU_CONSULTATION_CAPACITY).
+    consultation_days: ConsultationDays = field(default_factory=ConsultationDays)
 
     @property
     def production(self) -> bool:
@@ -322,6 +334,7 @@ class Settings:
             front_door=_front_door(env),
             trusted_proxy_hops=_int(env, "SOPU_TRUSTED_PROXY_HOPS", 0),
             family_mailbox=env.get("SOPU_FAMILY_MAILBOX", "").strip().lower(),
+            consultation_days=_consultation_days(env),
         )
         settings.validate()
         return settings

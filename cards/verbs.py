@@ -62,6 +62,20 @@ COMMON_TIME_MARK = "commontime.mark"  # one of the plan's actions done or not
 COMMON_TIME_CLOSE = "commontime.close"
 COMMON_TIME_CANCEL = "commontime.cancel"
 COMMON_TIME_FEEDBACK = "commontime.feedback"  # an attendee's feedback after the meeting
+# Consultation requests to the expert team (mediation/consultation.py), in personal chat only.
+CONSULT_NEW = "consult.new"  # the request form; {"urgent": true} the urgent route's
+CONSULT_SEND = "consult.send"
+CONSULT_LIST = "consult.list"  # the viewer's requests; a coordinator's queue and agendas
+CONSULT_SHOW = "consult.show"
+CONSULT_APPROVE = "consult.approve"  # a coordinator approves going without consent
+CONSULT_PLACE = "consult.place"  # on a consultation day's agenda
+CONSULT_ASK = "consult.ask"  # an expert asked for a speciality
+CONSULT_ACCEPT = "consult.accept"
+CONSULT_DECLINE = "consult.decline"
+CONSULT_ANSWER = "consult.answer"  # the team's answer recorded
+CONSULT_ANSWER_SHOW = "consult.answer_show"  # a journaled reading of the answer
+CONSULT_WITHDRAW = "consult.withdraw"
+CONSULT_FIGURES = "consult.figures"
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -124,5 +138,18 @@ VERBS: frozenset[str] = frozenset(
         COMMON_TIME_CLOSE,
         COMMON_TIME_CANCEL,
         COMMON_TIME_FEEDBACK,
+        CONSULT_NEW,
+        CONSULT_SEND,
+        CONSULT_LIST,
+        CONSULT_SHOW,
+        CONSULT_APPROVE,
+        CONSULT_PLACE,
+        CONSULT_ASK,
+        CONSULT_ACCEPT,
+        CONSULT_DECLINE,
+        CONSULT_ANSWER,
+        CONSULT_ANSWER_SHOW,
+        CONSULT_WITHDRAW,
+        CONSULT_FIGURES,
     }
 )

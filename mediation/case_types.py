@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 # What the registry may record of a person beyond being a mediator: the competences a
 # family-centre team offers (seed 004). A seat that needs some names them.
-QUALIFICATIONS = (
+FAMILY_CENTRE_COMPETENCES = (
     "family_counselling",
     "child_welfare",
     "school_social_work",
@@ -24,6 +24,20 @@ QUALIFICATIONS = (
     "psychology",
     "early_childhood_special_education",
 )
+# The specialities of a high-conflict expert team (seed 002): whom its coordinators ask.
+EXPERT_SPECIALITIES = (
+    "child_psychiatry",
+    "adult_psychiatry",
+    "neuropsychiatry",
+    "forensic_psychiatry",
+    "law",
+    "district_court",
+    "police",
+    "child_protection",
+    "violence_work",
+    "culture_immigration",
+)
+QUALIFICATIONS = FAMILY_CENTRE_COMPETENCES + EXPERT_SPECIALITIES
 
 
 class Fill(enum.StrEnum):

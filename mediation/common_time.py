@@ -23,8 +23,8 @@ from statistics import median
 from mediation import errors
 from mediation.case_types import (
     CHILD,
+    FAMILY_CENTRE_COMPETENCES,
     PARENTS,
-    QUALIFICATIONS,
     CaseType,
     ConsentRule,
     Facts,
@@ -44,7 +44,7 @@ from mediation.organisations import Organisation, OrganisationKind
 from mediation.slots import Schedule, Slot, SlotRequest, find_slots
 
 # The competences a family-centre team offers (seed 004) are qualifications of the registry.
-COMPETENCES = QUALIFICATIONS
+COMPETENCES = FAMILY_CENTRE_COMPETENCES
 COMMON_TIME_KIND = "common_time"
 FOLLOW_UP_KIND = "follow_up"
 MAX_TEAM = 6  # invitees who may attend at once, besides the convener

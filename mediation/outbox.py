@@ -38,6 +38,8 @@ class MessageKind(enum.StrEnum):
     MEETING_CHANGED = "meeting_changed"
     # A note about a family centre's common time (mediation/services/common_time.py).
     COMMON_TIME = "common_time"
+    # A note about a consultation request (mediation/services/consultations.py).
+    CONSULTATION = "consultation"
     # To a parent by e-mail (mediation/family_mail.py): the recipient is their address.
     FAMILY_MAIL = "family_mail"
 

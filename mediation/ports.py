@@ -5,13 +5,16 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from mediation.common_time import CommonTime
 from mediation.common_time import Entry as CommonTimeEntry
 from mediation.common_time import Status as CommonTimeStatus
+from mediation.consultation import Consultation
+from mediation.consultation import Entry as ConsultationEntry
+from mediation.consultation import Status as ConsultationStatus
 from mediation.journal import AccessEntry, CaseEvent, MediatorEvent
 from mediation.model import Case, CaseStatus, Family, Mediator
 from mediation.organisations import OrganisationRepository
@@ -156,6 +159,38 @@ class CommonTimeRepository(Protocol):
     async def journal(self, common_time_id: int) -> builtins.list[CommonTimeEntry]: ...
 
 
+class ConsultationRepository(Protocol):
+    """The expert team's consultation requests (mediation/consultation.py)."""
+
+    async def next_code(self, year: int) -> str: ...
+
+    async def add(self, consultation: Consultation) -> Consultation: ...
+
+    async def get(self, consultation_id: int) -> Consultation | None: ...
+
+    async def for_person(self, person_id: int) -> builtins.list[Consultation]:
+        """Those someone sent or was asked to, newest first."""
+        ...
+
+    async def with_status(
+        self, statuses: Sequence[ConsultationStatus]
+    ) -> builtins.list[Consultation]: ...
+
+    async def on_day(self, day: date) -> int:
+        """Requests on a consultation day's agenda, withdrawn ones aside."""
+        ...
+
+    async def save(self, consultation: Consultation) -> None:
+        """Write a loaded request back; raises ConcurrentChange if it changed meanwhile."""
+        ...
+
+    async def write(self, consultation_id: int, entry: ConsultationEntry) -> None:
+        """Add a line to its journal, in the unit of work's transaction."""
+        ...
+
+    async def journal(self, consultation_id: int) -> builtins.list[ConsultationEntry]: ...
+
+
 class UnitOfWork(Protocol):
     mediators: MediatorRepository
     cases: CaseRepository
@@ -166,6 +201,7 @@ class UnitOfWork(Protocol):
     qualifications: QualificationRepository
     common_times: CommonTimeRepository
     common_time_feedback: CommonTimeFeedbackRepository
+    consultations: ConsultationRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -13,6 +13,7 @@ from mediation.outbox import OutboxWriter
 from mediation.ports import (
     CaseRepository,
     CommonTimeRepository,
+    ConsultationRepository,
     Journal,
     MediatorRepository,
     QualificationRepository,
@@ -25,6 +26,7 @@ from storage.redelivery import Delivery, Duplicate
 from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepository
 from storage.repositories.common_time_feedback import SqlCommonTimeFeedback
 from storage.repositories.common_times import SqlCommonTimes
+from storage.repositories.consultations import SqlConsultations
 from storage.repositories.organisations import SqlOrganisationRepository
 from storage.repositories.qualifications import SqlQualifications
 from storage.requests import SessionRequests
@@ -57,6 +59,7 @@ class SqlUnitOfWork:
     qualifications: QualificationRepository
     common_times: CommonTimeRepository
     common_time_feedback: CommonTimeFeedbackRepository
+    consultations: ConsultationRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -92,6 +95,7 @@ class SqlUnitOfWork:
         self.qualifications = SqlQualifications(session)
         self.common_times = SqlCommonTimes(session)
         self.common_time_feedback = SqlCommonTimeFeedback(session)
+        self.consultations = SqlConsultations(session)
         return self
 
     async def __aexit__(

@@ -139,6 +139,11 @@ def assert_well_formed(card: Card) -> None:
                 assert data == {}  # nothing of a common time yet, or all of the viewer's
             else:
                 assert isinstance(data["ct_id"], int)
+        elif verb.startswith("consult."):
+            if verb.endswith((".new", ".send", ".list", ".figures")):
+                assert set(data) <= {"urgent", "year"}  # no request yet, or all of the viewer's
+            else:
+                assert isinstance(data["c_id"], int)
         elif verb != CASE_CREATE:
             assert verb.startswith(("case.", "meeting")) or verb == CARD_REFRESH
             assert isinstance(data["case_id"], int)

@@ -32,6 +32,7 @@ from mediation.views import AGE_BANDS
 from tests.unit.calendar_samples import calendar_errors
 from tests.unit.case_type_samples import case_type_errors
 from tests.unit.common_time_samples import common_time_errors
+from tests.unit.consultation_samples import consultation_errors
 from tests.unit.factories import FORM
 from tests.unit.request_samples import request_errors
 
@@ -203,6 +204,7 @@ def every_error() -> list[errors.DomainError]:
         *calendar_errors(),
         *case_type_errors(),
         *common_time_errors(),
+        *consultation_errors(),
         *request_errors(),
     ]
 

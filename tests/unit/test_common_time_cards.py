@@ -26,7 +26,7 @@ from cards.common_time_feedback import team_feedback_card
 from cards.common_time_stats import common_time_section
 from cards.i18n import LANGS, Lang, catalog, error_text, t
 from mediation import errors
-from mediation.case_types import QUALIFICATIONS, Step
+from mediation.case_types import FAMILY_CENTRE_COMPETENCES, Step
 from mediation.common_time import COMMON_TIME_KIND, FOLLOW_UP_KIND, Status
 from mediation.common_time_views import Part
 from tests.card_schema import assert_valid_card
@@ -151,7 +151,7 @@ def test_the_convene_form_has_the_inputs_the_bot_reads() -> None:
     }
     (competences,) = [i for i in inputs(card) if i["id"] == "competences"]
     assert competences["isMultiSelect"] is True
-    assert [c["value"] for c in competences["choices"]] == list(QUALIFICATIONS)
+    assert [c["value"] for c in competences["choices"]] == list(FAMILY_CENTRE_COMPETENCES)
     assert by_verb(card, verbs.COMMON_TIME_CONVENE)[0]["data"] == {}
 
 
@@ -329,7 +329,7 @@ def test_invite_reads_the_competences_own_list_first() -> None:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_code_of_a_common_time_has_a_name(lang: Lang) -> None:
-    assert all(competence_label(lang, c) for c in QUALIFICATIONS)
+    assert all(competence_label(lang, c) for c in FAMILY_CENTRE_COMPETENCES)
     assert all(step_label(lang, step) for step in Step)
     assert all(status_label(lang, status) for status in Status)
     assert kind_label(lang, COMMON_TIME_KIND) and kind_label(lang, FOLLOW_UP_KIND)

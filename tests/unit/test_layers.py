@@ -29,6 +29,7 @@ ACTIONS = frozenset(
     {
         "bot.actions",
         "bot.actions_calendar",
+        "bot.actions_consultations",
         "bot.actions_feedback",
         "bot.actions_jobs",
         "bot.actions_organisations",

@@ -204,12 +204,15 @@ class ConsultationDays:
     def slot_of(self, day: date) -> DaySlot | None:
         return next((s for s in self.slots if s.weekday == day.weekday()), None)
 
-    def upcoming(self, today: date) -> list[date]:
-        """The next ``shown`` consultation days, today's among them."""
+    def upcoming(self, today: date, now: time | None = None) -> list[date]:
+        """The next ``shown`` consultation days: today's among them until its hours end
+        (``now``, the local time of day; None: all of today)."""
         found: list[date] = []
         day = today
         while len(found) < self.shown:
-            if self.slot_of(day) is not None:
+            slot = self.slot_of(day)
+            over = day == today and slot is not None and now is not None and now >= slot.end
+            if slot is not None and not over:
                 found.append(day)
             day += timedelta(days=1)
         return found
@@ -388,7 +391,9 @@ class Consultation:
 
     # -- the agenda -------------------------------------------------------------------------
 
-    def place(self, day: date, days: ConsultationDays, today: date, on_day: int) -> bool:
+    def place(
+        self, day: date, days: ConsultationDays, today: date, on_day: int, now: time | None = None
+    ) -> bool:
         """On the agenda of one of the next consultation days; ``on_day`` is how many
         requests that agenda has already. The same day again: False."""
         self._check_open()
@@ -397,7 +402,7 @@ class Consultation:
         self.check_consent()
         if self.day == day:
             return False
-        if day not in days.upcoming(today):
+        if day not in days.upcoming(today, now):
             raise ConsultationRefused("not_a_day")
         if not self.urgent and on_day >= days.capacity:
             raise ConsultationRefused("day_full", capacity=days.capacity)

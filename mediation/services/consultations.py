@@ -164,7 +164,8 @@ async def place(actor_aad: str, c_id: int, day: date, uow: UnitOfWork, d: Consul
         request = await _load(uow, c_id, me)
         assert me.id is not None and request.id is not None
         on_day = await uow.consultations.on_day(day)
-        if not request.place(day, d.days, d.policy.local_date(now), on_day):
+        local = now.astimezone(d.policy.zone)
+        if not request.place(day, d.days, local.date(), on_day, local.time()):
             return False
         await uow.consultations.save(request)
         await uow.consultations.write(
@@ -333,7 +334,7 @@ async def listing(actor_aad: str, uow: UnitOfWork, d: ConsultationDeps) -> Consu
             running = await uow.consultations.with_status(list(OPEN))
             for c in agenda_order(r for r in running if r.status is Status.WAITING):
                 waiting.append(await _view(uow, c, me, d, details=False))
-            for day in d.days.upcoming(d.policy.local_date(d.clock.now())):
+            for day in _upcoming(d):
                 on_day = agenda_order(r for r in running if r.day == day)
                 agendas.append(
                     DayAgenda(
@@ -518,7 +519,7 @@ async def _view(
     days: tuple[tuple[date, int], ...] = ()
     candidates: dict[str, tuple[Person, ...]] = {}
     if details and coordinator and request.status in OPEN:
-        upcoming = d.days.upcoming(d.policy.local_date(d.clock.now()))
+        upcoming = _upcoming(d)
         days = tuple([(day, await uow.consultations.on_day(day)) for day in upcoming])
         if request.status is Status.ON_AGENDA:
             candidates = await _candidates(uow, request, d)
@@ -567,3 +568,9 @@ async def _view(
         answer_kind=request.answer.kind if request.answer is not None else None,
         answer=answer,
     )
+
+
+def _upcoming(d: ConsultationDeps) -> list[date]:
+    """The consultation days a request may be placed on now: today's until its hours end."""
+    local = d.clock.now().astimezone(d.policy.zone)
+    return d.days.upcoming(local.date(), local.time())

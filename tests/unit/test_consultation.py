@@ -108,6 +108,7 @@ def test_consultation_days_recur_and_each_agenda_has_a_capacity() -> None:
     with pytest.raises(ConsultationRefused):
         request.place(TUESDAY, days, TODAY, 2)
     assert request.place(TUESDAY, days, TODAY, 1) and request.status is Status.ON_AGENDA
+
     assert not request.place(TUESDAY, days, TODAY, 2), "the same day again"
 
 
@@ -186,3 +187,11 @@ def test_the_years_figures() -> None:
     assert figures.answer_kinds == {"statement": 1}
     assert figures.specialities_used == {"child_psychiatry": 1}
     assert consultation_figures([first], 2025).requests == 0
+
+
+def test_todays_consultation_day_is_offered_until_its_hours_end() -> None:
+    days = ConsultationDays.parse("tue 13:00-16:00", shown=2)
+    assert days.upcoming(TUESDAY, time(15, 59)) == [TUESDAY, date(2026, 3, 10)]
+    assert days.upcoming(TUESDAY, time(16)) == [date(2026, 3, 10), date(2026, 3, 17)]
+    with pytest.raises(ConsultationRefused):
+        sent().place(TUESDAY, days, TUESDAY, 0, time(17))

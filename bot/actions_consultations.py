@@ -213,6 +213,9 @@ class ConsultationActions:
         except errors.InvalidInput as exc:
             refused = error_text(click.lang, exc)
             return await self._now(click, refused=refused, typed=data, journal=False)
+        # After the commit: the client meeting goes into the calendar now, or with the
+        # scheduler's next push.
+        await service.push_calendar_of(view.id, self.deps.uow_factory(), self.consult)
         return self._card(view, click.lang, notice=t(click.lang, "consult.answered_ok"))
 
     async def answer_show(self, click: Click) -> Card:

@@ -35,7 +35,13 @@ from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
 from bot.conversation import Conversation
-from bot.deps import ActionDeps, CommonTimeCatalogWording, FeedbackDeps, Notifiers
+from bot.deps import (
+    ActionDeps,
+    CommonTimeCatalogWording,
+    ConsultationCatalogWording,
+    FeedbackDeps,
+    Notifiers,
+)
 from bot.family_mail import FamilyMailPost, open_family_mail
 from bot.framework.adapter import build_adapter
 from bot.framework.connector import BotConnector
@@ -161,7 +167,13 @@ async def open_sopu(
             tuple(Room.of(entry) for entry in settings.calendar.rooms),
             settings.feedback_link_days,
         )
-        consult = ConsultationDeps(clock, settings.policy, settings.consultation_days)
+        consult = ConsultationDeps(
+            clock,
+            settings.policy,
+            settings.consultation_days,
+            calendar.deps.calendar,
+            ConsultationCatalogWording(bank_language(settings.policy)),
+        )
         feedback = FeedbackDeps(
             SqlFeedbackStore(storage.sessions),
             SqlStatsQueries(report_sessions),
@@ -216,6 +228,7 @@ async def open_sopu(
             wake,
             requests,
             common,
+            consult,
         )
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(

@@ -119,6 +119,19 @@ class CommonTimeCatalogWording:
         return t(self.lang, "commontime.event.cancel", code=code)
 
 
+class ConsultationCatalogWording:
+    """A client meeting's event texts from the catalogs, in one language."""
+
+    def __init__(self, lang: Lang) -> None:
+        self.lang = lang
+
+    def subject(self, code: str) -> str:
+        return t(self.lang, "consult.event.subject", code=code)
+
+    def body(self, code: str) -> str:
+        return t(self.lang, "consult.event.body", code=code)
+
+
 # Teams redelivers a click for up to about 15 s: within this, a second rotation keeps the
 # address the first answer showed.
 FEED_ROTATION_GRACE = timedelta(seconds=30)

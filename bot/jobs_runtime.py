@@ -19,8 +19,9 @@ from jobs.scheduler import SchedulerService
 from mediation.calendar import push_pending
 from mediation.ports import Clock
 from mediation.requests import RequestStore
-from mediation.services import common_time
+from mediation.services import common_time, consultations
 from mediation.services.common_time import CommonTimeDeps
+from mediation.services.consultations import ConsultationDeps
 from storage.calendar import SqlMeetingFinder
 from storage.jobs import JobStore
 from storage.leader import LeaderLock
@@ -75,10 +76,13 @@ async def push_calendars(
     uow_factory: Callable[[], SqlUnitOfWork],
     calendar: CalendarService,
     common: CommonTimeDeps | None,
+    consult: ConsultationDeps | None = None,
 ) -> int:
-    """The calendar changes that did not get through: the pairs' meetings, then the common
-    times'."""
+    """The calendar changes that did not get through: the pairs' meetings, the common
+    times', the consultations' client meetings."""
     done = await push_pending(uow_factory(), calendar.deps)
+    if consult is not None:
+        done += await consultations.push_calendar(uow_factory(), consult)
     if common is not None:
         done += await common_time.push_calendar(uow_factory(), common)
     return done
@@ -95,6 +99,7 @@ def build_jobs(
     wake: SenderWake,
     requests: RequestStore | None = None,
     common: CommonTimeDeps | None = None,
+    consult: ConsultationDeps | None = None,
 ) -> JobsRuntime:
     """Everything the jobs need, wired."""
     outbox, store = postman.outbox, JobStore(sessions)
@@ -109,7 +114,7 @@ def build_jobs(
         meetings=SqlMeetingFinder(sessions),
         wake=sender.wake,
         graph_tasks=dict(calendar.graph_tasks),
-        push_calendar=lambda: push_calendars(uow_factory, calendar, common),
+        push_calendar=lambda: push_calendars(uow_factory, calendar, common, consult),
         requests=requests,
         front_door=settings.front_door,
     )

@@ -29,16 +29,20 @@ from statistics import median
 
 from mediation import errors
 from mediation.case_types import (
+    CHILD,
     EXPERT_SPECIALITIES,
+    PARENTS,
     CaseType,
     ConsentRule,
     Facts,
     Fill,
+    MeetingTemplate,
     Outputs,
     SeatSpec,
     Step,
     Viewer,
 )
+from mediation.common_time import EventState
 from mediation.consent import Consent, ConsentException, check_consent
 from mediation.intake import has_control_characters, holds_identity_code
 from mediation.model import Mediator
@@ -64,6 +68,8 @@ MAX_EXPERTS = 8  # experts asked at once
 CONSENT_MAX_AGE_DAYS = 365  # a consent older than this is asked again
 MEETING_MINUTES = 90
 
+CLIENT_MEETING_KIND = "client_meeting"
+
 CONSULTATION = CaseType(
     "consultation",
     (
@@ -71,6 +77,8 @@ CONSULTATION = CaseType(
         SeatSpec("expert", min_count=0, max_count=MAX_EXPERTS, fill=frozenset({Fill.INVITE})),
     ),
     min_experienced=0,
+    # The single client intervention meeting: the chosen experts with the family.
+    meetings=(MeetingTemplate(CLIENT_MEETING_KIND, 90, frozenset({"expert", PARENTS, CHILD})),),
     # Taking the request to the expert team is convening professionals around the family.
     consent=ConsentRule(frozenset({Step.CONVENE})),
     outputs=Outputs(
@@ -277,6 +285,16 @@ class TeamAnswer:
 
 
 @dataclass
+class MeetingEvent:
+    """Where a client meeting stands in its organiser's calendar."""
+
+    organizer: str
+    mailboxes: tuple[str, ...]  # the experts who attend
+    state: EventState = EventState.CREATE
+    event_id: str | None = None
+
+
+@dataclass
 class Consultation:
     """One consultation request, from its sending to the team's answer."""
 
@@ -298,6 +316,9 @@ class Consultation:
     answer: TeamAnswer | None = None
     id: int | None = None
     version: int = 0
+    # The client meeting's event: written into the organiser's calendar after the answer
+    # commits, pending here until it is there.
+    event: MeetingEvent | None = None
 
     type: CaseType = field(default=CONSULTATION, init=False)
 

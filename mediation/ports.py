@@ -166,6 +166,10 @@ class ConsultationRepository(Protocol):
 
     async def add(self, consultation: Consultation) -> Consultation: ...
 
+    async def calendar_pending(self) -> builtins.list[Consultation]:
+        """The requests whose client meeting has not yet reached the calendar."""
+        ...
+
     async def get(self, consultation_id: int) -> Consultation | None: ...
 
     async def for_person(self, person_id: int) -> builtins.list[Consultation]:

@@ -44,6 +44,11 @@ class ConsultationRow(Base):
     meeting_at: Mapped[datetime | None]
     meeting_place: Mapped[str] = mapped_column(Text, default="")
     meeting_attendees: Mapped[str] = mapped_column(Text, default="")  # "3 5"
+    # The client meeting's event in its organiser's calendar (mediation.common_time.EventState).
+    event_organizer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    event_mailboxes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    event_id: Mapped[str | None] = mapped_column(Text)
+    event_state: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer)
 
     invitations: Mapped[list[ConsultationInvitationRow]] = relationship(

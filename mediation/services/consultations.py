@@ -12,11 +12,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from mediation import errors
+from mediation.calendar.errors import CalendarRefused, CalendarUnavailable, SlotTaken
+from mediation.calendar.ports import Calendar, EventDraft
+from mediation.common_time import EventState
 from mediation.consultation import (
     CATEGORIES,
+    CLIENT_MEETING_KIND,
+    CONSULTATION,
     SPECIALITIES,
     AnswerKind,
     Consultation,
@@ -25,6 +31,7 @@ from mediation.consultation import (
     ConsultationRefused,
     Entry,
     Expert,
+    MeetingEvent,
     Status,
     TeamAnswer,
     agenda_order,
@@ -43,7 +50,8 @@ from mediation.model import Mediator
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
-from mediation.services.common import actor
+from mediation.services.common import MAX_ATTEMPTS, actor
+from mediation.slots import is_free
 
 OPEN = (Status.WAITING, Status.ON_AGENDA)
 LIST_RECENT = 30
@@ -56,6 +64,18 @@ class ConsultationDeps:
     clock: Clock
     policy: BankPolicy
     days: ConsultationDays
+    # The client meeting goes into the experts' calendars; without a calendar it is recorded
+    # with the answer only.
+    calendar: Calendar | None = None
+    wording: MeetingWording | None = None
+
+
+class MeetingWording(Protocol):
+    """The texts of a client meeting's calendar event (the bot fills them in a language)."""
+
+    def subject(self, code: str) -> str: ...
+
+    def body(self, code: str) -> str: ...
 
 
 # -- sending --------------------------------------------------------------------------------
@@ -250,6 +270,7 @@ async def answer(cmd: GiveAnswer, uow: UnitOfWork, d: ConsultationDeps) -> Consu
     """A coordinator records the team's answer; the requester (and a client meeting's
     experts) are told, and the requester opens it on a card."""
     now = d.clock.now()
+    mailboxes = await _free_for_meeting(cmd, uow, d)
     async with uow:
         me = await actor(uow, cmd.actor)
         _require_coordinator(me)
@@ -266,6 +287,8 @@ async def answer(cmd: GiveAnswer, uow: UnitOfWork, d: ConsultationDeps) -> Consu
                 tuple(dict.fromkeys(cmd.attendees)),
             )
         )
+        if mailboxes is not None:
+            request.event = MeetingEvent(me.email.lower(), mailboxes)
         await uow.consultations.save(request)
         await uow.consultations.write(
             request.id,
@@ -281,6 +304,86 @@ async def answer(cmd: GiveAnswer, uow: UnitOfWork, d: ConsultationDeps) -> Consu
         await uow.consultations.write(request.id, Entry("seen", me.id, now, {"what": "answer"}))
         await uow.commit()
         return view
+
+
+async def _free_for_meeting(
+    cmd: GiveAnswer, uow: UnitOfWork, d: ConsultationDeps
+) -> tuple[str, ...] | None:
+    """The client meeting's experts' mailboxes, once their calendars show them free at the
+    time agreed (a time taken meanwhile is refused); None when nothing is booked."""
+    if cmd.kind is not AnswerKind.CLIENT_MEETING or cmd.meeting_at is None or d.calendar is None:
+        return None
+    async with uow:
+        experts = await uow.mediators.by_ids(list(cmd.attendees))
+    mailboxes = tuple(sorted({p.email.lower() for p in experts.values() if p.email}))
+    if not mailboxes:
+        return None
+    end = cmd.meeting_at + timedelta(minutes=_meeting_minutes())
+    schedules = await d.calendar.schedules(list(mailboxes), cmd.meeting_at, end)
+    if not is_free(schedules, cmd.meeting_at, end):
+        raise SlotTaken()
+    return mailboxes
+
+
+def _meeting_minutes() -> int:
+    template = CONSULTATION.template(CLIENT_MEETING_KIND)
+    assert template is not None
+    return template.minutes
+
+
+async def push_calendar_of(c_id: int, uow: UnitOfWork, d: ConsultationDeps) -> int:
+    """Write one request's client meeting into the organiser's calendar, if it waits."""
+    async with uow:
+        request = await uow.consultations.get(c_id)
+    return await _push(request, uow, d) if request is not None else 0
+
+
+async def push_calendar(uow: UnitOfWork, d: ConsultationDeps) -> int:
+    """Every client meeting still waiting for the calendar (for the scheduler)."""
+    async with uow:
+        pending = await uow.consultations.calendar_pending()
+    done = 0
+    for request in pending:
+        done += await _push(request, uow, d)
+    return done
+
+
+async def _push(request: Consultation, uow: UnitOfWork, d: ConsultationDeps) -> int:
+    event, answer = request.event, request.answer
+    if event is None or event.state is not EventState.CREATE or d.calendar is None:
+        return 0
+    if answer is None or answer.meeting_at is None or d.wording is None:
+        return 0
+    start = answer.meeting_at
+    draft = EventDraft(
+        subject=d.wording.subject(request.code),
+        body=d.wording.body(request.code),
+        start=start,
+        end=start + timedelta(minutes=_meeting_minutes()),
+        attendees=event.mailboxes,
+        transaction_id=f"sopu-consultation-{request.id}",
+        online=False,
+        location=answer.meeting_place,
+    )
+    try:
+        # Created, or found by its transaction id when a crash came before it was saved.
+        event_id = await d.calendar.create_event(event.organizer, draft)
+    except (CalendarUnavailable, CalendarRefused):
+        return 0  # the next push tries again
+    assert request.id is not None
+    for _ in range(MAX_ATTEMPTS):
+        async with uow:
+            fresh = await uow.consultations.get(request.id)
+            if fresh is None or fresh.event is None:
+                return 0
+            fresh.event.event_id, fresh.event.state = event_id, EventState.SYNCED
+            try:
+                await uow.consultations.save(fresh)
+                await uow.commit()
+            except errors.ConcurrentChange:
+                continue
+            return 1
+    return 0
 
 
 # -- reading --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.case_types import Step
+from mediation.common_time import EventState
 from mediation.consent import Consent, ConsentException
 from mediation.consultation import (
     Answer,
@@ -24,6 +25,7 @@ from mediation.consultation import (
     Consultation,
     Entry,
     Invitation,
+    MeetingEvent,
     Status,
     TeamAnswer,
 )
@@ -91,6 +93,16 @@ def _consultation(row: ConsultationRow) -> Consultation:
         answer=answer,
         id=row.id,
         version=row.version,
+        event=(
+            MeetingEvent(
+                row.event_organizer,
+                tuple(row.event_mailboxes.split()),
+                EventState(row.event_state),
+                row.event_id,
+            )
+            if row.event_state is not None
+            else None
+        ),
     )
 
 
@@ -149,6 +161,16 @@ class SqlConsultations:
         rows = await self._session.scalars(
             select(ConsultationRow)
             .where(ConsultationRow.status.in_([s.value for s in statuses]))
+            .options(selectinload(ConsultationRow.invitations))
+            .order_by(ConsultationRow.id)
+        )
+        return [_consultation(r) for r in rows]
+
+    async def calendar_pending(self) -> builtins.list[Consultation]:
+        """The requests whose client meeting has not yet reached the calendar."""
+        rows = await self._session.scalars(
+            select(ConsultationRow)
+            .where(ConsultationRow.event_state == EventState.CREATE.value)
             .options(selectinload(ConsultationRow.invitations))
             .order_by(ConsultationRow.id)
         )
@@ -229,6 +251,11 @@ class SqlConsultations:
         row.meeting_at = a.meeting_at if a else None
         row.meeting_place = a.meeting_place if a else ""
         row.meeting_attendees = " ".join(str(i) for i in a.attendees) if a else ""
+        event = c.event
+        row.event_organizer = event.organizer if event else ""
+        row.event_mailboxes = " ".join(event.mailboxes) if event else ""
+        row.event_id = event.event_id if event else None
+        row.event_state = event.state.value if event else None
         if len(c.invitations) < len(row.invitations):
             raise ValueError("a consultation's invitations are never removed")
         for n, i in enumerate(c.invitations):

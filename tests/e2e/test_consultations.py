@@ -5,6 +5,7 @@ answer opened by the requester and journaled; the urgent route; strangers and fo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -149,6 +150,14 @@ async def test_a_whole_consultation_from_consent_to_the_answer_read(team: Bank) 
     assert "consult.answer_show" in verbs_on(told)
     assert "One intervention meeting" not in words(told), "opened on its own card"
     assert await notes(bank, "outi", before), "a client meeting's expert is told"
+    # The meeting is in the coordinator's calendar with the two experts, the family unnamed.
+    events = bank.sopu.deps.calendar.events
+    assert events is not None
+    start = datetime(2026, 3, 12, 8, 0, tzinfo=UTC)  # 10:00 in Helsinki
+    (event,) = await events.between(["coord@example.org"], start, start + timedelta(hours=2))
+    assert (event.starts_at, event.ends_at - event.starts_at) == (start, timedelta(minutes=90))
+    assert set(event.attendees) == {"outi@example.org", "niina@example.org"}
+    assert event.subject == t("en", "consult.event.subject", code="2026-K001")
 
     # The requester opens the answer; the journal keeps who saw what.
     opened = await click(bank, "olli", "consult.answer_show", {"c_id": c_id})

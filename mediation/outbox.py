@@ -38,6 +38,10 @@ class MessageKind(enum.StrEnum):
     MEETING_CHANGED = "meeting_changed"
     # A note about a family centre's common time (mediation/services/common_time.py).
     COMMON_TIME = "common_time"
+    # Walk-in shifts and phone hours (mediation/services/walk_in.py).
+    SHIFT_REMINDER = "shift_reminder"  # to the worker, the day before their shift
+    SHIFT = "shift"  # a swap offered, answered or withdrawn; a shift re-assigned
+    VISIT_REFERRAL = "visit_referral"  # a walk-in visit referred to mediation, to coordinators
     # To a parent by e-mail (mediation/family_mail.py): the recipient is their address.
     FAMILY_MAIL = "family_mail"
 

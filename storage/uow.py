@@ -16,6 +16,7 @@ from mediation.ports import (
     MediatorRepository,
     QualificationRepository,
     UnitOfWork,
+    WalkInRepository,
 )
 from mediation.requests import RequestLinks
 from storage import db, redelivery
@@ -25,6 +26,7 @@ from storage.repositories import SqlCaseRepository, SqlJournal, SqlMediatorRepos
 from storage.repositories.common_times import SqlCommonTimes
 from storage.repositories.organisations import SqlOrganisationRepository
 from storage.repositories.qualifications import SqlQualifications
+from storage.repositories.walk_in import SqlWalkIn
 from storage.requests import SessionRequests
 
 
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
     organisations: OrganisationRepository
     qualifications: QualificationRepository
     common_times: CommonTimeRepository
+    walk_in: WalkInRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -88,6 +91,7 @@ class SqlUnitOfWork:
         self.organisations = SqlOrganisationRepository(session)
         self.qualifications = SqlQualifications(session)
         self.common_times = SqlCommonTimes(session)
+        self.walk_in = SqlWalkIn(session)
         return self
 
     async def __aexit__(

@@ -17,6 +17,7 @@ LANGUAGE = "language"
 BOOK = "book"
 TEMPLATES = "templates"
 COMMON_TIME = "common time"
+SHIFTS = "shifts"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -32,6 +33,7 @@ CANONICAL: tuple[str, ...] = (
     BOOK,
     TEMPLATES,
     COMMON_TIME,
+    SHIFTS,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
@@ -50,6 +52,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "book",
         "templates",
         "common time",
+        "shifts",
     ),
     "fi": (
         "ohje",
@@ -65,6 +68,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "varaa",
         "viestipohjat",
         "yhteinen aika",
+        "vuorot",
     ),
     "sv": (
         "hjälp",
@@ -80,6 +84,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "boka",
         "mallar",
         "gemensam tid",
+        "turer",
     ),
 }
 

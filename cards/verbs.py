@@ -61,6 +61,17 @@ COMMON_TIME_PLAN_SHOW = "commontime.plan_show"  # a journaled reading of the pla
 COMMON_TIME_MARK = "commontime.mark"  # one of the plan's actions done or not
 COMMON_TIME_CLOSE = "commontime.close"
 COMMON_TIME_CANCEL = "commontime.cancel"
+# Walk-in shifts and phone hours (mediation/walk_in.py), in personal chat only.
+SHIFTS_SHOW = "shifts.show"  # the rota of the coming weeks
+SHIFTS_FIGURES = "shifts.figures"  # a year's visits and the rota's fairness (coordinators)
+SHIFT_SHOW = "shift.show"  # one shift: its visits, handing it over, re-assigning it
+SHIFT_OFFER = "shift.offer"  # the worker offers their shift to a colleague
+SHIFT_ACCEPT = "shift.accept"
+SHIFT_DECLINE = "shift.decline"
+SHIFT_WITHDRAW = "shift.withdraw"  # the offer taken back
+SHIFT_ASSIGN = "shift.assign"  # a coordinator re-assigns the shift
+VISIT_RECORD = "visit.record"
+VISIT_REMOVE = "visit.remove"  # a visit recorded by mistake
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -122,5 +133,15 @@ VERBS: frozenset[str] = frozenset(
         COMMON_TIME_MARK,
         COMMON_TIME_CLOSE,
         COMMON_TIME_CANCEL,
+        SHIFTS_SHOW,
+        SHIFTS_FIGURES,
+        SHIFT_SHOW,
+        SHIFT_OFFER,
+        SHIFT_ACCEPT,
+        SHIFT_DECLINE,
+        SHIFT_WITHDRAW,
+        SHIFT_ASSIGN,
+        VISIT_RECORD,
+        VISIT_REMOVE,
     }
 )

@@ -30,6 +30,7 @@ from bot.actions_jobs import JobActions
 from bot.actions_organisations import OrganisationActions
 from bot.actions_requests import RequestActions
 from bot.actions_templates import TemplateActions
+from bot.actions_walk_in import WalkInActions
 from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
@@ -52,8 +53,10 @@ from bot.signing import secret_key
 from bot.teams import TeamsGateway
 from bot.turns import TurnGate
 from jobs import contact_requests
+from jobs.base import finnish_holidays
 from mediation.ports import Clock
 from mediation.services.common_time import CommonTimeDeps, Room
+from mediation.services.walk_in import WalkInDeps
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.family_mail import SqlDevMailbox, SqlFamilyTemplates
@@ -158,6 +161,7 @@ async def open_sopu(
             calendar.deps.closed_days,
             tuple(Room.of(entry) for entry in settings.calendar.rooms),
         )
+        walk_in = WalkInDeps(clock, settings.policy, settings.walk_in, finnish_holidays())
         feedback = FeedbackDeps(
             SqlFeedbackStore(storage.sessions),
             SqlStatsQueries(report_sessions),
@@ -177,6 +181,7 @@ async def open_sopu(
             requests,
             settings.front_door,
             common,
+            walk_in,
         )
         mail_sender, no_sender = open_family_mail(settings, storage.sessions, clock, calendar)
         if mail_sender is None:
@@ -234,6 +239,7 @@ async def open_sopu(
         template_actions = TemplateActions(deps, templates)
         organisation_actions = OrganisationActions(deps)
         common_time_actions = CommonTimeActions(deps, common)
+        walk_in_actions = WalkInActions(deps, walk_in)
         languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
@@ -245,6 +251,7 @@ async def open_sopu(
                 **template_actions.routes(),
                 **organisation_actions.routes(),
                 **common_time_actions.routes(),
+                **walk_in_actions.routes(),
             },
             answers,
             languages,
@@ -258,6 +265,7 @@ async def open_sopu(
             template_actions,
             common_time_actions,
             languages,
+            walk_in_actions,
         )
         bot = SopuBot(conversation, router, store, connector)
         turns = TurnGate(settings.turns_at_once)

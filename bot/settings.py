@@ -15,6 +15,7 @@ from mediation.policy import BankPolicy, TermSpec
 from mediation.reminders import ReminderPolicy
 from mediation.requests import FrontDoorPolicy
 from mediation.slots import WorkingHours
+from mediation.walk_in import WalkInPolicy, parse_windows
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sopu.db"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -242,6 +243,8 @@ class Settings:
     trusted_proxy_hops: int = 0
     # The bank's shared mailbox that e-mails to families are sent from (Graph mode).
     family_mailbox: str = ""
+    # The walk-in shifts' and phone hours' windows (SOPU_WALK_IN_HOURS, SOPU_PHONE_HOURS).
+    walk_in: WalkInPolicy = field(default_factory=WalkInPolicy)
 
     @property
     def production(self) -> bool:
@@ -322,6 +325,7 @@ class Settings:
             front_door=_front_door(env),
             trusted_proxy_hops=_int(env, "SOPU_TRUSTED_PROXY_HOPS", 0),
             family_mailbox=env.get("SOPU_FAMILY_MAILBOX", "").strip().lower(),
+            walk_in=_walk_in(env),
         )
         settings.validate()
         return settings
@@ -407,6 +411,26 @@ def _front_door(env: Mapping[str, str]) -> FrontDoorPolicy:
         raise
     except ValueError as exc:
         raise SettingsError(f"SOPU_MUNICIPALITIES: {exc}") from None
+
+
+def _walk_in(env: Mapping[str, str]) -> WalkInPolicy:
+    """SOPU_WALK_IN_HOURS and SOPU_PHONE_HOURS: 'thu:08:00-12:00', several separated by
+    semicolons; 'none' for no such windows."""
+    windows: dict[str, Any] = {}
+    for name, kind in (("SOPU_WALK_IN_HOURS", "walk_in"), ("SOPU_PHONE_HOURS", "phone")):
+        text = env.get(name, "").strip()
+        if not text:
+            continue
+        if text.lower() == "none":
+            windows[kind] = ()
+            continue
+        try:
+            windows[kind] = parse_windows(text)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        if not windows[kind]:
+            raise SettingsError(f"{name} must be like thu:08:00-12:00, or none")
+    return replace(WalkInPolicy(), **windows)
 
 
 def _reminders(env: Mapping[str, str]) -> ReminderPolicy:

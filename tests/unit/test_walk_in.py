@@ -179,7 +179,13 @@ async def test_the_worker_is_reminded_the_day_before_once(unit: Unit) -> None:
     assert await service.remind(unit.uow, unit.deps) == 0
     (note,) = [n for n in unit.notes(MessageKind.SHIFT_REMINDER) if n[1]["shift_id"] == first.id]
     assert unit.who(note[0]) == next(k for k in unit.people if unit.id(k) == first.worker_id)
-    assert note[1] == {"note": "reminder", "shift_id": first.id}
+    assert note[1] == {
+        "note": "reminder",
+        "shift_id": first.id,
+        "kind": "walk_in",
+        "starts_at": first.starts_at.isoformat(),
+        "ends_at": first.ends_at.isoformat(),
+    }
 
 
 # -- swaps ----------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ async def remind(uow: UnitOfWork, d: WalkInDeps) -> int:
                     f"shift:{s.id}",
                     s.day.isoformat(),
                     note="reminder",
-                    shift_id=s.id,
+                    **_about(s),
                 )
             )
         added = await _send(uow, messages, now)
@@ -190,11 +190,12 @@ async def assign(
         for open_swap in await uow.walk_in.swaps(shift_ids=[shift_id]):
             open_swap.state, open_swap.answered_at = SwapState.WITHDRAWN, now
             await uow.walk_in.save_swap(open_swap)
-        period = f"assigned:{now.isoformat()}"
-        notes = [_note(MessageKind.SHIFT, person, f"shift:{shift_id}", period, note="assigned")]
+        period, about = f"assigned:{now.isoformat()}", _about(shift)
+        subject = f"shift:{shift_id}"
+        notes = [_note(MessageKind.SHIFT, person, subject, period, note="assigned", **about)]
         if before is not None:
             notes.append(
-                _note(MessageKind.SHIFT, before, f"shift:{shift_id}", period, note="unassigned")
+                _note(MessageKind.SHIFT, before, subject, period, note="unassigned", **about)
             )
         await _send(uow, notes, now)
         await uow.commit()
@@ -233,7 +234,7 @@ async def offer(
         check_offer(shift, me, colleague, back, now)
         assert me.id is not None and shift.id is not None
         swap = await uow.walk_in.add_swap(Swap(shift.id, me.id, to_id, now, return_shift_id))
-        await _send(uow, [_swap_note(colleague, swap, "offered")], now)
+        await _send(uow, [_swap_note(colleague, swap, shift, "offered", me)], now)
         await uow.commit()
         return True
 
@@ -251,13 +252,12 @@ async def answer(
         if swap.state is wanted and swap.to_id == me.id:
             return False
         offerer = await uow.mediators.get(swap.from_id)
-        assert offerer is not None
+        shift = await uow.walk_in.shift(swap.shift_id, for_update=True)
+        assert offerer is not None and shift is not None
         if accept:
-            shift = await uow.walk_in.shift(swap.shift_id, for_update=True)
             back = None
             if swap.return_shift_id is not None:
                 back = await uow.walk_in.shift(swap.return_shift_id, for_update=True)
-            assert shift is not None
             accept_swap(swap, shift, back, offerer, me, now)
             await uow.walk_in.save_shift(shift)
             if back is not None:
@@ -266,7 +266,7 @@ async def answer(
             assert me.id is not None
             decline_swap(swap, me.id, now)
         await uow.walk_in.save_swap(swap)
-        await _send(uow, [_swap_note(offerer, swap, wanted.value)], now)
+        await _send(uow, [_swap_note(offerer, swap, shift, wanted.value, me)], now)
         await uow.commit()
         return True
 
@@ -283,8 +283,9 @@ async def withdraw(actor_aad: str, swap_id: int, uow: UnitOfWork, d: WalkInDeps)
         withdraw_swap(swap, me.id, now)
         await uow.walk_in.save_swap(swap)
         colleague = await uow.mediators.get(swap.to_id)
-        if colleague is not None:
-            await _send(uow, [_swap_note(colleague, swap, "withdrawn")], now)
+        shift = await uow.walk_in.shift(swap.shift_id)
+        if colleague is not None and shift is not None:
+            await _send(uow, [_swap_note(colleague, swap, shift, "withdrawn", me)], now)
         await uow.commit()
         return True
 
@@ -509,7 +510,7 @@ async def _view(uow: UnitOfWork, shift: Shift, me: Mediator, d: WalkInDeps) -> S
 
 
 def _note(
-    kind: MessageKind, person: Mediator, subject: str, period: str, **payload: object
+    kind: MessageKind, person: Mediator, subject: str, period: str, /, **payload: object
 ) -> NewMessage | None:
     """A note to one person, built into a card when sent; ids and dates only."""
     if not person.aad_object_id:
@@ -517,7 +518,20 @@ def _note(
     return NewMessage(OutboxKey(kind, person.aad_object_id, subject, period), payload)
 
 
-def _swap_note(person: Mediator, swap: Swap, what: str) -> NewMessage | None:
+def _about(shift: Shift) -> dict[str, object]:
+    """What a note says of its shift: its id, kind and times (no one's name)."""
+    return {
+        "shift_id": shift.id,
+        "kind": shift.kind.value,
+        "starts_at": shift.starts_at.isoformat(),
+        "ends_at": shift.ends_at.isoformat(),
+    }
+
+
+def _swap_note(
+    person: Mediator, swap: Swap, shift: Shift, what: str, by: Mediator
+) -> NewMessage | None:
+    """A note of an offer made, answered or withdrawn; ``by`` is who did it."""
     assert swap.id is not None
     return _note(
         MessageKind.SHIFT,
@@ -526,7 +540,8 @@ def _swap_note(person: Mediator, swap: Swap, what: str) -> NewMessage | None:
         what,
         note=what,
         swap_id=swap.id,
-        shift_id=swap.shift_id,
+        by=by.id,
+        **_about(shift),
     )
 
 

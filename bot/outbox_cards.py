@@ -95,7 +95,7 @@ class MessageRenderer:
             return await self._case_note(message, lang)
         if kind is MessageKind.COMMON_TIME and self.common_time is not None:
             return await self._common_time_note(message, lang)
-        if kind in _SHIFT_NOTES and self.walk_in is not None:
+        if kind in _SHIFT_NOTES:
             return await self._shift_note(message, lang)
         if kind is MessageKind.MEETING_CHANGED:
             return calendar_cards.meeting_changed_card(
@@ -119,8 +119,8 @@ class MessageRenderer:
 
     async def _shift_note(self, message: OutboxMessage, lang: Lang) -> Card:
         """A shift's reminder on the shift's card; a swap's or a re-assignment's note on the
-        rota (where an offer is answered); a referral to mediation on the intake form."""
-        assert self.walk_in is not None
+        rota (where an offer is answered); a referral to mediation on the intake form. Without
+        the walk-in service wired, the note alone."""
         payload, recipient = message.payload, message.key.recipient
         zone = self.policy.timezone
         if message.key.kind is MessageKind.VISIT_REFERRAL:
@@ -128,6 +128,8 @@ class MessageRenderer:
             return stamped(referral_intake(lang, notice, self.policy.areas))
         name = await self._name(message) if payload.get("by") else ""
         notice = shift_note_text(lang, payload, name, zone)
+        if self.walk_in is None:
+            return cards.notice_card(lang, notice)
         if message.key.kind is MessageKind.SHIFT_REMINDER:
             try:
                 view = await walk_in.show(

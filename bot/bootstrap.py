@@ -31,6 +31,7 @@ from bot.actions_jobs import JobActions
 from bot.actions_organisations import OrganisationActions
 from bot.actions_requests import RequestActions
 from bot.actions_templates import TemplateActions
+from bot.actions_walk_in import WalkInActions
 from bot.answers import CaseAnswers
 from bot.calendar_service import open_calendar
 from bot.clock import SystemClock
@@ -59,9 +60,11 @@ from bot.signing import secret_key
 from bot.teams import TeamsGateway
 from bot.turns import TurnGate
 from jobs import contact_requests
+from jobs.base import finnish_holidays
 from mediation.ports import Clock
 from mediation.services.common_time import CommonTimeDeps, Room
 from mediation.services.consultations import ConsultationDeps
+from mediation.services.walk_in import WalkInDeps
 from storage.botstore import BotStore
 from storage.db import create_engine, reports_engine, upgrade
 from storage.family_mail import SqlDevMailbox, SqlFamilyTemplates
@@ -174,6 +177,7 @@ async def open_sopu(
             calendar.deps.calendar,
             ConsultationCatalogWording(bank_language(settings.policy)),
         )
+        walk_in = WalkInDeps(clock, settings.policy, settings.walk_in, finnish_holidays())
         feedback = FeedbackDeps(
             SqlFeedbackStore(storage.sessions),
             SqlStatsQueries(report_sessions),
@@ -194,6 +198,7 @@ async def open_sopu(
             settings.front_door,
             common,
             consult,
+            walk_in,
         )
         mail_sender, no_sender = open_family_mail(settings, storage.sessions, clock, calendar)
         if mail_sender is None:
@@ -253,6 +258,7 @@ async def open_sopu(
         organisation_actions = OrganisationActions(deps)
         common_time_actions = CommonTimeActions(deps, common)
         consultation_actions = ConsultationActions(deps, consult)
+        walk_in_actions = WalkInActions(deps, walk_in)
         languages = Languages(store, clock, bank_language(settings.policy))
         router = Router(
             {
@@ -265,6 +271,7 @@ async def open_sopu(
                 **organisation_actions.routes(),
                 **common_time_actions.routes(),
                 **consultation_actions.routes(),
+                **walk_in_actions.routes(),
             },
             answers,
             languages,
@@ -279,6 +286,7 @@ async def open_sopu(
             common_time_actions,
             consultation_actions,
             languages,
+            walk_in_actions,
         )
         bot = SopuBot(conversation, router, store, connector)
         turns = TurnGate(settings.turns_at_once)

@@ -13,6 +13,7 @@ from bot.actions_feedback import FeedbackActions
 from bot.actions_jobs import JobActions
 from bot.actions_requests import RequestActions
 from bot.actions_templates import TemplateActions
+from bot.actions_walk_in import WalkInActions
 from bot.answers import with_form_id
 from bot.deps import ActionDeps, Card, Message
 from bot.languages import Languages
@@ -28,9 +29,9 @@ from mediation.outbox import MessageKind
 log = logging.getLogger(__name__)
 
 # Commands that show people's data: asked in a channel, they answer in personal chat.
-PRIVATE_COMMANDS = frozenset({"my cases", "mediators", "stats", "requests"})
+PRIVATE_COMMANDS = frozenset({"my cases", "mediators", "stats", "requests", "shifts"})
 # What a booker may ask; anything else is refused with what they can do instead.
-BOOKER_COMMANDS = frozenset({"help", "language", "book"})
+BOOKER_COMMANDS = frozenset({"help", "language", "book", "shifts"})
 
 
 class Conversation:
@@ -47,6 +48,7 @@ class Conversation:
         common_times: CommonTimeActions,
         consultations: ConsultationActions,
         languages: Languages,
+        walk_in: WalkInActions,
     ) -> None:
         self.languages = languages
         self.deps = deps
@@ -57,6 +59,7 @@ class Conversation:
         self.templates = templates
         self.common_times = common_times
         self.consultations = consultations
+        self.walk_in = walk_in
 
     async def answer(self, message: Message) -> Card:
         """The answer to a typed message; a refusal is a card too."""
@@ -131,6 +134,9 @@ class Conversation:
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))
             return await self.consultations.list_card(actor, lang)
+        if command == "shifts":
+            # Asked in a channel, the rota goes to personal chat (PRIVATE_COMMANDS).
+            return await self.walk_in.rota_card(actor, lang)
         if command == "book":
             if not message.personal:
                 return cards.error_card(lang, t(lang, "error.personal_chat_only"))

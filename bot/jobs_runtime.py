@@ -117,6 +117,7 @@ def build_jobs(
         push_calendar=lambda: push_calendars(uow_factory, calendar, common, consult),
         requests=requests,
         front_door=settings.front_door,
+        walk_in=settings.walk_in,
     )
     service = SchedulerService(
         ctx,

@@ -9,6 +9,8 @@ from datetime import timedelta
 import cards
 from bot.actions_common_time import note_text
 from bot.actions_consultations import note_text as consultation_note_text
+from bot.actions_walk_in import note_text as shift_note_text
+from bot.actions_walk_in import referral_text, stamped
 from bot.calendar_service import feedback_section
 from bot.deps import CalendarService, Card, FeedbackDeps
 from bot.feedback_links import client_url, family_link_shown, qr_data_uri
@@ -24,6 +26,7 @@ from cards.feedback import case_feedback_card, client_link_card
 from cards.i18n import Lang, format_date, t
 from cards.reminders import escalation_notice, reminder_card
 from cards.requests import request_card
+from cards.walk_in import referral_intake, shift_card, shifts_card
 from mediation import errors, services
 from mediation.calendar import meeting_view
 from mediation.calendar.sync import change_of
@@ -33,9 +36,12 @@ from mediation.outbox import MessageKind, OutboxMessage
 from mediation.policy import BankPolicy
 from mediation.ports import Clock, UnitOfWork
 from mediation.requests import FrontDoorPolicy, RequestStatus, RequestStore
-from mediation.services import common_time, consultations
+from mediation.services import common_time, consultations, walk_in
 from mediation.services.common_time import CommonTimeDeps
 from mediation.services.consultations import ConsultationDeps
+from mediation.services.walk_in import WalkInDeps
+
+_SHIFT_NOTES = (MessageKind.SHIFT_REMINDER, MessageKind.SHIFT, MessageKind.VISIT_REFERRAL)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class MessageRenderer:
     front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
     common_time: CommonTimeDeps | None = None  # the family centre's common times
     consultations: ConsultationDeps | None = None  # the expert team's consultation requests
+    walk_in: WalkInDeps | None = None  # walk-in shifts and phone hours
 
     async def __call__(self, message: OutboxMessage, lang: Lang) -> Card:
         kind, payload = message.key.kind, message.payload
@@ -85,6 +92,8 @@ class MessageRenderer:
             return await self._common_time_note(message, lang)
         if kind is MessageKind.CONSULTATION and self.consultations is not None:
             return await self._consultation_note(message, lang)
+        if kind in _SHIFT_NOTES:
+            return await self._shift_note(message, lang)
         if kind is MessageKind.MEETING_CHANGED:
             return calendar_cards.meeting_changed_card(
                 change_of(payload), lang, self.policy.timezone
@@ -138,6 +147,33 @@ class MessageRenderer:
             return cards.notice_card(lang, t(lang, "consult.not_found"))
         notice = consultation_note_text(lang, payload, view)
         return consultation_card(view, lang, self.policy.timezone, notice=notice)
+
+    async def _shift_note(self, message: OutboxMessage, lang: Lang) -> Card:
+        """A shift's reminder on the shift's card; a swap's or a re-assignment's note on the
+        rota (where an offer is answered); a referral to mediation on the intake form. Without
+        the walk-in service wired, the note alone."""
+        payload, recipient = message.payload, message.key.recipient
+        zone = self.policy.timezone
+        if message.key.kind is MessageKind.VISIT_REFERRAL:
+            notice = referral_text(lang, payload, await self._name(message))
+            return stamped(referral_intake(lang, notice, self.policy.areas))
+        name = await self._name(message) if payload.get("by") else ""
+        notice = shift_note_text(lang, payload, name, zone)
+        if self.walk_in is None:
+            return cards.notice_card(lang, notice)
+        if message.key.kind is MessageKind.SHIFT_REMINDER:
+            try:
+                view = await walk_in.show(
+                    recipient, int(payload["shift_id"]), self.uow_factory(), self.walk_in
+                )
+                return stamped(shift_card(view, lang, zone, notice=notice))
+            except errors.DomainError:
+                pass  # no longer theirs: the rota shows who has it now
+        try:
+            rota = await walk_in.rota(recipient, self.uow_factory(), self.walk_in)
+        except errors.DomainError:
+            return cards.notice_card(lang, notice)
+        return shifts_card(rota, lang, zone, notice=notice)
 
     async def _case_note(self, message: OutboxMessage, lang: Lang) -> Card:
         """A pair's or a coordinator's note about a seat change, the case as it now stands."""

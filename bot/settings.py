@@ -16,6 +16,7 @@ from mediation.policy import BankPolicy, TermSpec
 from mediation.reminders import ReminderPolicy
 from mediation.requests import FrontDoorPolicy
 from mediation.slots import WorkingHours
+from mediation.walk_in import WalkInPolicy, parse_windows
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sopu.db"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
@@ -254,6 +255,8 @@ class Settings:
     # The expert team's consultation days (SOPU_CONSULTATION_DAYS, e.g. "tue 13:00-16:00")
     # and how many requests one day's agenda takes (SOPU_CONSULTATION_CAPACITY).
     consultation_days: ConsultationDays = field(default_factory=ConsultationDays)
+    # The walk-in shifts' and phone hours' windows (SOPU_WALK_IN_HOURS, SOPU_PHONE_HOURS).
+    walk_in: WalkInPolicy = field(default_factory=WalkInPolicy)
 
     @property
     def production(self) -> bool:
@@ -335,6 +338,7 @@ class Settings:
             trusted_proxy_hops=_int(env, "SOPU_TRUSTED_PROXY_HOPS", 0),
             family_mailbox=env.get("SOPU_FAMILY_MAILBOX", "").strip().lower(),
             consultation_days=_consultation_days(env),
+            walk_in=_walk_in(env),
         )
         settings.validate()
         return settings
@@ -420,6 +424,26 @@ def _front_door(env: Mapping[str, str]) -> FrontDoorPolicy:
         raise
     except ValueError as exc:
         raise SettingsError(f"SOPU_MUNICIPALITIES: {exc}") from None
+
+
+def _walk_in(env: Mapping[str, str]) -> WalkInPolicy:
+    """SOPU_WALK_IN_HOURS and SOPU_PHONE_HOURS: 'thu:08:00-12:00', several separated by
+    semicolons; 'none' for no such windows."""
+    windows: dict[str, Any] = {}
+    for name, kind in (("SOPU_WALK_IN_HOURS", "walk_in"), ("SOPU_PHONE_HOURS", "phone")):
+        text = env.get(name, "").strip()
+        if not text:
+            continue
+        if text.lower() == "none":
+            windows[kind] = ()
+            continue
+        try:
+            windows[kind] = parse_windows(text)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        if not windows[kind]:
+            raise SettingsError(f"{name} must be like thu:08:00-12:00, or none")
+    return replace(WalkInPolicy(), **windows)
 
 
 def _reminders(env: Mapping[str, str]) -> ReminderPolicy:

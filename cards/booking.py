@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from cards import verbs
 from cards.base import Card, Element, card, choice_set, execute, facts, heading, text
 from cards.calendar import cap, kind_label, slot_title, slot_value, when_label
-from cards.commands import BOOK, CANONICAL, HELP, LANGUAGE, WORDS
+from cards.commands import BOOK, CANONICAL, HELP, LANGUAGE, SHIFTS, WORDS
 from cards.i18n import Lang, label, t, time_label
 from mediation.calendar import CaseToBook, Proposal
 from mediation.model import MeetingKind, MeetingStatus
@@ -120,6 +120,6 @@ def booker_help_card(lang: Lang) -> Card:
             heading(t(lang, "help.title")),
             text(t(lang, "booking.help")),
             text(t(lang, "help.commands"), weight="Bolder"),
-            facts([(words[c], t(lang, f"help.cmd.{c}")) for c in (HELP, BOOK, LANGUAGE)]),
+            facts([(words[c], t(lang, f"help.cmd.{c}")) for c in (HELP, BOOK, SHIFTS, LANGUAGE)]),
         ],
     )

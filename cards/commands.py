@@ -18,6 +18,7 @@ BOOK = "book"
 TEMPLATES = "templates"
 COMMON_TIME = "common time"
 CONSULTATIONS = "consultations"
+SHIFTS = "shifts"
 
 CANONICAL: tuple[str, ...] = (
     HELP,
@@ -34,6 +35,7 @@ CANONICAL: tuple[str, ...] = (
     TEMPLATES,
     COMMON_TIME,
     CONSULTATIONS,
+    SHIFTS,
 )
 
 # The words shown in each language's help card, in CANONICAL order.
@@ -53,6 +55,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "templates",
         "common time",
         "consultations",
+        "shifts",
     ),
     "fi": (
         "ohje",
@@ -69,6 +72,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "viestipohjat",
         "yhteinen aika",
         "konsultaatiot",
+        "vuorot",
     ),
     "sv": (
         "hjälp",
@@ -85,6 +89,7 @@ WORDS: dict[str, tuple[str, ...]] = {
         "mallar",
         "gemensam tid",
         "konsultationer",
+        "turer",
     ),
 }
 

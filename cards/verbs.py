@@ -76,6 +76,17 @@ CONSULT_ANSWER = "consult.answer"  # the team's answer recorded
 CONSULT_ANSWER_SHOW = "consult.answer_show"  # a journaled reading of the answer
 CONSULT_WITHDRAW = "consult.withdraw"
 CONSULT_FIGURES = "consult.figures"
+# Walk-in shifts and phone hours (mediation/walk_in.py), in personal chat only.
+SHIFTS_SHOW = "shifts.show"  # the rota of the coming weeks
+SHIFTS_FIGURES = "shifts.figures"  # a year's visits and the rota's fairness (coordinators)
+SHIFT_SHOW = "shift.show"  # one shift: its visits, handing it over, re-assigning it
+SHIFT_OFFER = "shift.offer"  # the worker offers their shift to a colleague
+SHIFT_ACCEPT = "shift.accept"
+SHIFT_DECLINE = "shift.decline"
+SHIFT_WITHDRAW = "shift.withdraw"  # the offer taken back
+SHIFT_ASSIGN = "shift.assign"  # a coordinator re-assigns the shift
+VISIT_RECORD = "visit.record"
+VISIT_REMOVE = "visit.remove"  # a visit recorded by mistake
 
 VERBS: frozenset[str] = frozenset(
     {
@@ -151,5 +162,15 @@ VERBS: frozenset[str] = frozenset(
         CONSULT_ANSWER_SHOW,
         CONSULT_WITHDRAW,
         CONSULT_FIGURES,
+        SHIFTS_SHOW,
+        SHIFTS_FIGURES,
+        SHIFT_SHOW,
+        SHIFT_OFFER,
+        SHIFT_ACCEPT,
+        SHIFT_DECLINE,
+        SHIFT_WITHDRAW,
+        SHIFT_ASSIGN,
+        VISIT_RECORD,
+        VISIT_REMOVE,
     }
 )

@@ -17,6 +17,7 @@ from mediation.reminders import ReminderPolicy, WorkingDays
 from mediation.requests import FrontDoorPolicy, RequestStore
 from mediation.rules import QuotaUsage
 from mediation.scheduling import SchedulerMemory
+from mediation.walk_in import WalkInPolicy
 
 
 def finnish_holidays() -> Callable[[date], bool]:
@@ -42,6 +43,9 @@ class JobContext:
     # The families' contact requests, when the contact form is served.
     requests: RequestStore | None = None
     front_door: FrontDoorPolicy = field(default_factory=FrontDoorPolicy)
+    # The walk-in shifts' and phone hours' windows: the settings' (bot/jobs_runtime.py), none
+    # in a context made without them.
+    walk_in: WalkInPolicy = field(default_factory=lambda: WalkInPolicy(walk_in=(), phone=()))
     days: WorkingDays = field(init=False)
 
     def __post_init__(self) -> None:

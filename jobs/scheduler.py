@@ -36,7 +36,9 @@ from jobs import (
     record_prompts,
     request_retention,
     retention,
+    shift_reminders,
     term_start,
+    walk_in_rota,
 )
 from jobs.base import JobContext
 from mediation.scheduling import SchedulerLock
@@ -66,6 +68,9 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(contact_requests.JOB_ID, contact_requests.run, every_minutes=15),
     JobSpec(request_retention.JOB_ID, request_retention.run),
     JobSpec(common_time_follow_up.JOB_ID, common_time_follow_up.run),
+    # The rota is filled weeks ahead: tomorrow's shift is there before its reminder.
+    JobSpec(walk_in_rota.JOB_ID, walk_in_rota.run),
+    JobSpec(shift_reminders.JOB_ID, shift_reminders.run),
 )
 GRAPH_JOBS: tuple[JobSpec, ...] = (
     JobSpec(graph_sync.RENEW_ID, graph_sync.renew, every_minutes=60),

@@ -399,3 +399,14 @@ class InvalidForm(DomainError):
         fields = ", ".join(problems)
         super().__init__(f"please check: {fields}", fields=fields)
         self.problems = problems
+
+
+class ShiftRefused(DomainError):
+    """A walk-in shift, phone hour or swap of shifts refused (mediation/walk_in.py); the
+    ``reason`` ends the catalog key: ``error.shift.<reason>``."""
+
+    key = "error.shift"
+
+    def __init__(self, reason: str, message: str, **params: Any) -> None:
+        super().__init__(message, reason=reason, **params)
+        self.key = f"error.shift.{reason}"

@@ -40,6 +40,10 @@ class MessageKind(enum.StrEnum):
     COMMON_TIME = "common_time"
     # A note about a consultation request (mediation/services/consultations.py).
     CONSULTATION = "consultation"
+    # Walk-in shifts and phone hours (mediation/services/walk_in.py).
+    SHIFT_REMINDER = "shift_reminder"  # to the worker, the day before their shift
+    SHIFT = "shift"  # a swap offered, answered or withdrawn; a shift re-assigned
+    VISIT_REFERRAL = "visit_referral"  # a walk-in visit referred to mediation, to coordinators
     # To a parent by e-mail (mediation/family_mail.py): the recipient is their address.
     FAMILY_MAIL = "family_mail"
 

@@ -21,6 +21,7 @@ from mediation.organisations import OrganisationRepository
 from mediation.outbox import OutboxWriter
 from mediation.requests import RequestLinks
 from mediation.views import CaseSummary
+from mediation.walk_in import Shift, Swap, Visit
 
 if TYPE_CHECKING:
     # mediation.common_time_feedback reads the bank's feedback, which uses these ports.
@@ -193,6 +194,40 @@ class ConsultationRepository(Protocol):
         ...
 
     async def journal(self, consultation_id: int) -> builtins.list[ConsultationEntry]: ...
+class WalkInRepository(Protocol):
+    """The walk-in service's shifts, swaps and visits (mediation/walk_in.py)."""
+
+    async def shifts(self, first: date, last: date) -> builtins.list[Shift]:
+        """Every shift (of both kinds) whose day is from ``first`` to ``last``, in time order."""
+        ...
+
+    async def shift(self, shift_id: int, *, for_update: bool = False) -> Shift | None: ...
+
+    async def add_shift(self, shift: Shift) -> Shift: ...
+
+    async def save_shift(self, shift: Shift) -> None: ...
+
+    async def swaps(
+        self, *, shift_ids: Sequence[int] = (), person_id: int | None = None
+    ) -> builtins.list[Swap]:
+        """The open offers of these shifts, or those someone made or was made."""
+        ...
+
+    async def swap(self, swap_id: int, *, for_update: bool = False) -> Swap | None: ...
+
+    async def add_swap(self, swap: Swap) -> Swap: ...
+
+    async def save_swap(self, swap: Swap) -> None: ...
+
+    async def visits(self, shift_ids: Sequence[int]) -> builtins.list[Visit]: ...
+
+    async def visit(self, visit_id: int) -> Visit | None: ...
+
+    async def add_visit(self, visit: Visit, form_id: str) -> Visit | None:
+        """The visit stored; None when the same form (``form_id``) recorded one already."""
+        ...
+
+    async def remove_visit(self, visit_id: int) -> None: ...
 
 
 class UnitOfWork(Protocol):
@@ -206,6 +241,7 @@ class UnitOfWork(Protocol):
     common_times: CommonTimeRepository
     common_time_feedback: CommonTimeFeedbackRepository
     consultations: ConsultationRepository
+    walk_in: WalkInRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -14,6 +14,7 @@ from storage import (
     models_jobs,
     models_organisations,
     models_requests,
+    models_walk_in,
 )
 from storage.models import Base
 
@@ -29,6 +30,7 @@ TABLE_MODULES = (
     models_jobs,
     models_organisations,
     models_requests,
+    models_walk_in,
 )
 
 metadata: MetaData = Base.metadata

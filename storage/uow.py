@@ -18,6 +18,7 @@ from mediation.ports import (
     MediatorRepository,
     QualificationRepository,
     UnitOfWork,
+    WalkInRepository,
 )
 from mediation.requests import RequestLinks
 from storage import db, redelivery
@@ -29,6 +30,7 @@ from storage.repositories.common_times import SqlCommonTimes
 from storage.repositories.consultations import SqlConsultations
 from storage.repositories.organisations import SqlOrganisationRepository
 from storage.repositories.qualifications import SqlQualifications
+from storage.repositories.walk_in import SqlWalkIn
 from storage.requests import SessionRequests
 
 
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
     common_times: CommonTimeRepository
     common_time_feedback: CommonTimeFeedbackRepository
     consultations: ConsultationRepository
+    walk_in: WalkInRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], delivery: Delivery | None = None
@@ -96,6 +99,7 @@ class SqlUnitOfWork:
         self.common_times = SqlCommonTimes(session)
         self.common_time_feedback = SqlCommonTimeFeedback(session)
         self.consultations = SqlConsultations(session)
+        self.walk_in = SqlWalkIn(session)
         return self
 
     async def __aexit__(

@@ -160,6 +160,7 @@ async def _walk(page: Page, bank: Bank, activity: ActivityLog, shot: Shots) -> N
     await shot("common-time-open")
 
     # Sanna is offered for family counselling; Kaisa invites her.
+    await quiet(bank)
     label = t(UI, "commontime.team.invite_for", competence=counselling)
     await opened.get_by_role("combobox", name=label).click()
     await page.get_by_role("option", name=SECOND.name, exact=True).click()
@@ -215,6 +216,7 @@ async def _walk(page: Page, bank: Bank, activity: ActivityLog, shot: Shots) -> N
     assert stored is not None and stored.status is Status.BOOKED
     assert stored.meetings[0].event_id is not None  # in the local calendar
     bank.clock.move_to(stored.meetings[0].ends_at + timedelta(minutes=10))
+    await quiet(bank)
     await booked.get_by_role("button", name=t(UI, "commontime.refresh")).click()
     held_label = t(UI, "commontime.held.submit")
     held_form = page.locator(CARD).filter(has=page.get_by_role("button", name=held_label)).last
@@ -228,10 +230,7 @@ async def _walk(page: Page, bank: Bank, activity: ActivityLog, shot: Shots) -> N
     await record.click()
     held = page.locator(CARD).filter(has_text=t(UI, "commontime.held_ok")).last
     await expect(held).to_be_visible(timeout=15_000)
-    # The notes the held meeting sends (feedback forms, the responsible worker's) arrive
-    # first: a message arriving re-renders the playground's chat and empties typed inputs.
-    await bank.sopu.jobs.sender.settled()
-    await asyncio.sleep(1)
+    await quiet(bank)  # the feedback forms and the responsible worker's note
 
     # The joint plan.
     save_label = t(UI, "commontime.plan.submit")
@@ -255,6 +254,13 @@ async def _walk(page: Page, bank: Bank, activity: ActivityLog, shot: Shots) -> N
     async with uow:
         stored = await uow.common_times.get(ct_id)
     assert stored is not None and stored.status is Status.FOLLOW_UP and stored.plan is not None
+
+
+async def quiet(bank: Bank) -> None:
+    """Wait until what Sopu sends on its own has arrived: a message arriving re-renders the
+    playground's chat, which empties a form being filled in."""
+    await bank.sopu.jobs.sender.settled()
+    await asyncio.sleep(1)
 
 
 def _ct_id(message: dict[str, Any]) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 
 from mediation.errors import ConcurrentChange
@@ -15,6 +15,7 @@ from mediation.organisations import Organisation, organisation_key
 from mediation.outbox import NewMessage, OutboxKey
 from mediation.ports import Notification
 from mediation.requests import ContactRequest
+from mediation.walk_in import Shift, Swap, SwapState, Visit
 
 
 class _Store:
@@ -29,6 +30,9 @@ class _Store:
         self.requests: dict[int, tuple[int, ContactRequest]] = {}  # id -> (version, request)
         self.organisations: dict[str, Organisation] = {}  # by organisation_key(name)
         self.qualifications: dict[int, frozenset[str]] = {}
+        self.shifts: dict[int, Shift] = {}
+        self.swaps: dict[int, Swap] = {}
+        self.visits: dict[int, tuple[Visit, str]] = {}  # id -> (visit, form id)
 
 
 class MemoryUnitOfWork:
@@ -45,6 +49,7 @@ class MemoryUnitOfWork:
         self.requests = _Requests(self)
         self.organisations = _Organisations(self)
         self.qualifications = _Qualifications(self)
+        self.walk_in = _WalkIn(self)
 
     @property
     def stage(self) -> _Store:
@@ -127,6 +132,76 @@ class _Qualifications:
 
     async def set(self, mediator_id: int, qualifications: frozenset[str]) -> None:
         self.uow.stage.qualifications[mediator_id] = qualifications
+
+
+class _WalkIn:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    async def shifts(self, first: date, last: date) -> list[Shift]:
+        found = [s for s in self.uow.stage.shifts.values() if first <= s.day <= last]
+        return copy.deepcopy(sorted(found, key=lambda s: (s.starts_at, s.kind)))
+
+    async def shift(self, shift_id: int, *, for_update: bool = False) -> Shift | None:
+        return copy.deepcopy(self.uow.stage.shifts.get(shift_id))
+
+    async def add_shift(self, shift: Shift) -> Shift:
+        kept = self.uow.stage.shifts
+        if any((s.kind, s.starts_at) == (shift.kind, shift.starts_at) for s in kept.values()):
+            raise ConcurrentChange(f"shift {shift.kind} {shift.starts_at}")  # UNIQUE
+        shift.id = max(kept, default=0) + 1
+        kept[shift.id] = copy.deepcopy(shift)
+        return shift
+
+    async def save_shift(self, shift: Shift) -> None:
+        assert shift.id is not None
+        self.uow.stage.shifts[shift.id] = copy.deepcopy(shift)
+
+    async def swaps(
+        self, *, shift_ids: Sequence[int] = (), person_id: int | None = None
+    ) -> list[Swap]:
+        found = [
+            w
+            for w in self.uow.stage.swaps.values()
+            if w.state is SwapState.OFFERED
+            and (
+                person_id in (w.from_id, w.to_id)
+                if person_id is not None
+                else w.shift_id in shift_ids
+            )
+        ]
+        return copy.deepcopy(found)
+
+    async def swap(self, swap_id: int, *, for_update: bool = False) -> Swap | None:
+        return copy.deepcopy(self.uow.stage.swaps.get(swap_id))
+
+    async def add_swap(self, swap: Swap) -> Swap:
+        kept = self.uow.stage.swaps
+        swap.id = max(kept, default=0) + 1
+        kept[swap.id] = copy.deepcopy(swap)
+        return swap
+
+    async def save_swap(self, swap: Swap) -> None:
+        assert swap.id is not None
+        self.uow.stage.swaps[swap.id] = copy.deepcopy(swap)
+
+    async def visits(self, shift_ids: Sequence[int]) -> list[Visit]:
+        return [v for v, _ in self.uow.stage.visits.values() if v.shift_id in shift_ids]
+
+    async def visit(self, visit_id: int) -> Visit | None:
+        found = self.uow.stage.visits.get(visit_id)
+        return found[0] if found else None
+
+    async def add_visit(self, visit: Visit, form_id: str) -> Visit | None:
+        kept = self.uow.stage.visits
+        if form_id and any(f == form_id for _, f in kept.values()):
+            return None
+        stored = replace(visit, id=max(kept, default=0) + 1)
+        kept[stored.id] = (stored, form_id)  # type: ignore[index]
+        return stored
+
+    async def remove_visit(self, visit_id: int) -> None:
+        self.uow.stage.visits.pop(visit_id, None)
 
 
 class _Mediators:

@@ -144,6 +144,13 @@ def assert_well_formed(card: Card) -> None:
                 assert set(data) <= {"urgent", "year"}  # no request yet, or all of the viewer's
             else:
                 assert isinstance(data["c_id"], int)
+        elif verb.startswith(("shifts.", "shift.", "visit.")):
+            if verb.startswith("shifts."):
+                assert set(data) <= {"year"}  # the rota is the viewer's, the figures a year's
+            elif verb in ("shift.accept", "shift.decline", "shift.withdraw"):
+                assert isinstance(data["swap_id"], int)
+            else:
+                assert isinstance(data["shift_id"], int)
         elif verb != CASE_CREATE:
             assert verb.startswith(("case.", "meeting")) or verb == CARD_REFRESH
             assert isinstance(data["case_id"], int)

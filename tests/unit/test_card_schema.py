@@ -16,6 +16,7 @@ GOLDEN = sorted(
         *HERE.glob("golden/*.json"),
         *HERE.glob("golden_calendar/*.json"),
         *HERE.glob("golden_common_time/*.json"),
+        *HERE.glob("golden_walk_in/*.json"),
     ]
 )
 

@@ -158,6 +158,11 @@ def every_error() -> list[errors.DomainError]:
         errors.NotAllowed("closing a case", "only a coordinator may do this"),
         errors.BookerNotAllowed(),
         errors.BookerFirstMeetingsOnly("2026-003"),
+        errors.ShiftRefused("passed", "the shift has already begun or passed"),
+        errors.ShiftRefused("not_in_rota", "Aino does not staff these shifts", name="Aino"),
+        errors.ShiftRefused("record_over", "visits are recorded until 3 days after", days=3),
+        errors.ShiftRefused("minutes", "a visit takes 5 to 240 minutes", low=5, high=240),
+        errors.ShiftRefused("swap_withdrawn", "the offer was withdrawn already"),
         errors.BookingDeskOnly(),
         errors.BookerHoldsNoSeat("Sanna Sihteeri"),
         *(

@@ -219,3 +219,19 @@ def test_trusted_proxy_hops_default_to_none_and_must_be_a_count() -> None:
     for bad in ("-1", "two"):
         with pytest.raises(SettingsError, match="SOPU_TRUSTED_PROXY_HOPS"):
             settings(SOPU_TRUSTED_PROXY_HOPS=bad)
+
+
+def test_walk_in_and_phone_hours_default_to_thursday_mornings_and_two_phone_mornings() -> None:
+    walk_in = settings().walk_in
+    assert [w.code for w in walk_in.walk_in] == ["thu:08:00-12:00"]
+    assert [w.code for w in walk_in.phone] == ["mon:09:00-11:00", "wed:09:00-11:00"]
+    s = settings(SOPU_WALK_IN_HOURS="tue:12:00-15:00", SOPU_PHONE_HOURS="none")
+    assert [w.code for w in s.walk_in.walk_in] == ["tue:12:00-15:00"]
+    assert s.walk_in.phone == ()
+
+
+@pytest.mark.parametrize("name", ["SOPU_WALK_IN_HOURS", "SOPU_PHONE_HOURS"])
+@pytest.mark.parametrize("bad", ["thursday 8-12", "thu:12:00-08:00", ";", "thu:8-12"])
+def test_malformed_shift_windows_are_refused_naming_the_setting(name: str, bad: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        settings(**{name: bad})

@@ -128,12 +128,13 @@ CURRENT_USER = PLAYGROUND_PEOPLE[0]
 # The local calendar's rooms for a common time's meetings (SOPU_ROOMS names others).
 ROOMS: tuple[str, ...] = ("Perhekeskus, neuvotteluhuone 1", "Perhekeskus, neuvotteluhuone 2")
 
-# The playground's people as a family centre's team: what each can be invited for.
+# The playground's people as a family centre's team: what each can be invited for, and who
+# works the family-law unit's walk-in service.
 TEAM_COMPETENCES: dict[str, frozenset[str]] = {
-    "Kaisa Koordinaattori": frozenset({"child_welfare"}),
-    "Sanna Sovittelija": frozenset({"family_counselling"}),
+    "Kaisa Koordinaattori": frozenset({"child_welfare", "walk_in_service"}),
+    "Sanna Sovittelija": frozenset({"family_counselling", "walk_in_service"}),
     "Mats Medlare": frozenset({"family_counselling"}),
-    "Uuno Uusi": frozenset({"school_social_work", "child_welfare"}),
+    "Uuno Uusi": frozenset({"school_social_work", "child_welfare", "walk_in_service"}),
     "Nora Nybörjare": frozenset({"child_health_clinic", "psychology"}),
     "Kerttu Koordinoija": frozenset({"family_work"}),
 }

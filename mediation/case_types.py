@@ -37,7 +37,10 @@ EXPERT_SPECIALITIES = (
     "violence_work",
     "culture_immigration",
 )
-QUALIFICATIONS = FAMILY_CENTRE_COMPETENCES + EXPERT_SPECIALITIES
+# The family-law unit's own duties: who works its walk-in service (seed 001).
+WALK_IN_SERVICE = "walk_in_service"
+UNIT_DUTIES = (WALK_IN_SERVICE,)
+QUALIFICATIONS = FAMILY_CENTRE_COMPETENCES + EXPERT_SPECIALITIES + UNIT_DUTIES
 
 
 class Fill(enum.StrEnum):

@@ -173,8 +173,9 @@ def shifts_due(
 
 
 def may_staff(kind: ShiftKind, person: Mediator) -> bool:
-    """Walk-in shifts are the unit's workers' (every active person in the registry who is not
-    a booker); phone hours are the bookers'."""
+    """Walk-in shifts are the unit's workers' (active people who are not bookers; the use
+    cases offer only those the registry records with the walk-in duty); phone hours are the
+    bookers'."""
     return person.active and (person.is_booker == (kind is ShiftKind.PHONE))
 
 

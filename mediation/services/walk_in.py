@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mediation import errors
+from mediation.case_types import WALK_IN_SERVICE
 from mediation.model import Mediator
 from mediation.outbox import MessageKind, NewMessage, OutboxKey
 from mediation.policy import BankPolicy
@@ -120,8 +121,7 @@ async def fill(uow: UnitOfWork, d: WalkInDeps) -> int:
             for s in shifts_due(d.hours, kind, today, last, d.policy.zone, d.closed)
             if s.starts_at > d.clock.now()  # one under way is not staffed any more
         ]
-        people = await uow.mediators.list(active_only=True)
-        changed = fill_rota(due, kept, people, d.hours)
+        changed = fill_rota(due, kept, await _staff(uow), d.hours)
         for shift in changed:
             if shift.id is None:
                 await uow.walk_in.add_shift(shift)
@@ -175,7 +175,7 @@ async def assign(
         person = await uow.mediators.get(worker_id)
         if person is None:
             raise errors.InvalidInput("worker_id", "unknown choice")
-        if not may_staff(shift.kind, person):
+        if not may_staff(shift.kind, person) or not await _on_rota(uow, person):
             raise errors.ShiftRefused(
                 "not_in_rota", f"{person.name} does not staff these shifts", name=person.name
             )
@@ -231,6 +231,10 @@ async def offer(
             if (open_swap.to_id, open_swap.return_shift_id) == (to_id, return_shift_id):
                 return False  # the same offer twice: a double click
             raise errors.ShiftRefused("offer_open", "the shift is offered already")
+        if not await _on_rota(uow, colleague):
+            raise errors.ShiftRefused(
+                "not_in_rota", f"{colleague.name} does not staff these shifts", name=colleague.name
+            )
         check_offer(shift, me, colleague, back, now)
         assert me.id is not None and shift.id is not None
         swap = await uow.walk_in.add_swap(Swap(shift.id, me.id, to_id, now, return_shift_id))
@@ -455,6 +459,7 @@ async def _view(uow: UnitOfWork, shift: Shift, me: Mediator, d: WalkInDeps) -> S
     assert shift.id is not None and me.id is not None
     first, last = _window(d)
     everyone = await uow.mediators.list(active_only=True)
+    staff = await _staff(uow, everyone)
     nearby = await uow.walk_in.shifts(first, last)
     swaps = await uow.walk_in.swaps(shift_ids=[shift.id])
     people = {p.id: p for p in everyone if p.id is not None}
@@ -475,7 +480,7 @@ async def _view(uow: UnitOfWork, shift: Shift, me: Mediator, d: WalkInDeps) -> S
     if may_offer:
         colleagues = tuple(
             _person(p)
-            for p in sorted(everyone, key=lambda p: p.name.casefold())
+            for p in sorted(staff, key=lambda p: p.name.casefold())
             if p.id != me.id and may_staff(shift.kind, p) and p.away_on(shift.day) is None
         )
         free = {c.id for c in colleagues}
@@ -490,7 +495,7 @@ async def _view(uow: UnitOfWork, shift: Shift, me: Mediator, d: WalkInDeps) -> S
         )
     assignable: tuple[Person, ...] = ()
     if me.is_coordinator and shift.starts_at > now:
-        order = rota_order(shift.kind, shift.day, everyone, nearby, d.hours)
+        order = rota_order(shift.kind, shift.day, staff, nearby, d.hours)
         assignable = tuple(_person(p) for p in order if p.id != shift.worker_id)
     open_swap = next((w for w in swaps if w.open), None)
     return ShiftView(
@@ -548,3 +553,19 @@ def _swap_note(
 async def _send(uow: UnitOfWork, notes: Sequence[NewMessage | None], now: datetime) -> int:
     messages = [n for n in notes if n is not None]
     return await uow.outbox.add(messages, now) if messages else 0
+
+
+async def _staff(uow: UnitOfWork, everyone: Sequence[Mediator] | None = None) -> list[Mediator]:
+    """Who may be on a rota: the bookers (phone hours) and the active people the registry
+    records with the walk-in duty (its ``qualifications`` column), not the whole network."""
+    people = list(everyone) if everyone is not None else await uow.mediators.list(active_only=True)
+    duties = await uow.qualifications.of([p.id for p in people if p.id is not None])
+    return [
+        p
+        for p in people
+        if p.active and (p.is_booker or WALK_IN_SERVICE in duties.get(p.id or 0, frozenset()))
+    ]
+
+
+async def _on_rota(uow: UnitOfWork, person: Mediator) -> bool:
+    return bool(await _staff(uow, [person]))

@@ -11,6 +11,7 @@ import pytest
 
 from cards.i18n import t
 from jobs import shift_reminders, walk_in_rota
+from mediation.case_types import WALK_IN_SERVICE
 from mediation.model import Mediator, Role
 from mediation.walk_in import Shift, ShiftKind
 from tests.e2e.conftest import Bank, Unchanged, verbs_on, words
@@ -77,6 +78,10 @@ async def unit(bank: Bank) -> Bank:
                 role=Role.BOOKER,
             )
         )
+        # The unit's workers: the registry records their walk-in duty.
+        for person in await uow.mediators.list(active_only=True):
+            if person.id is not None and not person.is_booker:
+                await uow.qualifications.set(person.id, frozenset({WALK_IN_SERVICE}))
         await uow.commit()
     return bank
 

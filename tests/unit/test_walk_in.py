@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mediation import errors
+from mediation.case_types import WALK_IN_SERVICE
 from mediation.model import AwayPeriod, Mediator, Role
 from mediation.outbox import MessageKind
 from mediation.policy import BankPolicy
@@ -90,9 +91,12 @@ class Unit:
         )
         self.people: dict[str, Mediator] = {}
 
-    async def add(self, key: str, m: Mediator) -> None:
+    async def add(self, key: str, m: Mediator, *, walk_in: bool = True) -> None:
+        """Someone of the unit; ``walk_in``: the registry records the walk-in duty."""
         async with self.uow:
-            self.people[key] = await self.uow.mediators.add(m)
+            self.people[key] = added = await self.uow.mediators.add(m)
+            if walk_in and not added.is_booker and added.id is not None:
+                await self.uow.qualifications.set(added.id, frozenset({WALK_IN_SERVICE}))
             await self.uow.commit()
 
     def aad(self, key: str) -> str:
@@ -391,3 +395,10 @@ async def test_the_rota_view_shows_each_person_their_shifts_and_offers(unit: Uni
     assert coordinator.assignable and not coordinator.may_offer
     with pytest.raises(errors.NotFound):
         await service.show(unit.aad("sari"), s.id, unit.uow, unit.deps)
+
+
+async def test_only_those_with_the_walk_in_duty_are_on_its_rota(unit: Unit) -> None:
+    await unit.add("visitor", mediator("Ville Vierailija"), walk_in=False)
+    await service.fill(unit.uow, unit.deps)
+    workers = {s.worker_id for s in await unit.shifts()}
+    assert workers and unit.id("visitor") not in workers

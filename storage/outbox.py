@@ -132,8 +132,12 @@ _PENDING = OutboxStatus.PENDING.value
 _SENDING = OutboxStatus.SENDING.value
 
 
-def _due(skipping: bool) -> direct.Direct:
-    """Up to ``limit`` due messages, oldest first; ``skip`` lists recipients left for later."""
+_CHANNEL_KINDS = [kind.value for kind in MessageKind if kind.to_channel]
+
+
+def _due(recipients: bool, subjects: bool) -> direct.Direct:
+    """Up to ``limit`` due messages, oldest first; left for later: those to the recipients
+    in ``skip`` and the channel's messages about the subjects in ``skip_subjects``."""
     due = (
         select(*_TABLE.c)
         .where(
@@ -144,13 +148,20 @@ def _due(skipping: bool) -> direct.Direct:
         .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
     )
-    if skipping:
+    if recipients:
         due = due.where(_TABLE.c.recipient.not_in(bindparam("skip", expanding=True)))
+    if subjects:
+        due = due.where(
+            ~(
+                _TABLE.c.kind.in_(_CHANNEL_KINDS)
+                & _TABLE.c.subject.in_(bindparam("skip_subjects", expanding=True))
+            )
+        )
     return direct.Direct(due)
 
 
-_DUE = _due(skipping=False)
-_DUE_SKIPPING = _due(skipping=True)
+# By whether recipients, and whether channel subjects, are left for later.
+_DUE = {(r, s): _due(r, s) for r in (False, True) for s in (False, True)}
 _TAKE = direct.Direct(
     update(_TABLE)
     .where(_TABLE.c.id.in_(bindparam("w_ids", expanding=True)), _TABLE.c.status == _PENDING)
@@ -182,6 +193,21 @@ _SHOWN = direct.Direct(
         error=bindparam("w_error", type_=_TABLE.c.error.type),
     )
 )
+
+
+def _one_per_card(rows: list[Any]) -> list[Any]:
+    """The rows less the channel messages of a case after its first (the oldest): a card
+    shows the case as it stands when it is sent, so the first one shows their changes
+    too, and they end as covered by it (``supersede``) without being claimed."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        if MessageKind(row.kind).to_channel:
+            if row.subject in seen:
+                continue
+            seen.add(row.subject)
+        kept.append(row)
+    return kept
 
 
 class SessionOutbox:
@@ -218,14 +244,22 @@ class SqlOutbox:
             return await add_rows(session, messages, now)
 
     async def claim(
-        self, now: datetime, limit: int, skip_recipients: Collection[str] = ()
+        self,
+        now: datetime,
+        limit: int,
+        skip_recipients: Collection[str] = (),
+        skip_channel_subjects: Collection[str] = (),
     ) -> list[OutboxMessage]:
-        """Claim up to ``limit`` due messages, none for ``skip_recipients``."""
+        """Claim up to ``limit`` due messages, none for ``skip_recipients`` and no channel
+        message about ``skip_channel_subjects``."""
         async with self._writing() as session:
             params: dict[str, Any] = {"now": now, "limit": limit}
             if skip_recipients:
                 params["skip"] = sorted(skip_recipients)
-            rows = await direct.rows(session, _DUE_SKIPPING if skip_recipients else _DUE, params)
+            if skip_channel_subjects:
+                params["skip_subjects"] = sorted(skip_channel_subjects)
+            due = _DUE[bool(skip_recipients), bool(skip_channel_subjects)]
+            rows = _one_per_card(await direct.rows(session, due, params))
             if not rows:
                 return []
             ids = [row.id for row in rows]

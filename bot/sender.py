@@ -310,6 +310,7 @@ def _let_go(counts: Counter[str], key: str) -> Callable[[asyncio.Task[None]], No
 
 # One person's messages a sender holds at once (one posting, one next in that chat); more
 # wait in the outbox, leaving the sender's slots to other people and the channel's cards.
+# A claim takes at most one of a person's, so a burst to one person stays within this too.
 PER_PERSON_HELD = 2
 # Seconds between looks while only busy people's messages (or cards') are due: at most 20
 # looks a second.

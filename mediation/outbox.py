@@ -154,7 +154,8 @@ class Outbox(Protocol):
     ) -> list[OutboxMessage]:
         """Take up to ``limit`` due pending messages for sending (no one else gets them),
         none for ``skip_recipients`` and no channel message (``to_channel``) about
-        ``skip_channel_subjects``."""
+        ``skip_channel_subjects``; of each recipient's, and of each subject's channel
+        messages, only the oldest."""
         ...
 
     async def finish(

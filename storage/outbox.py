@@ -195,18 +195,23 @@ _SHOWN = direct.Direct(
 )
 
 
-def _one_per_card(rows: list[Any]) -> list[Any]:
-    """The rows less the channel messages of a case after its first (the oldest): a card
-    shows the case as it stands when it is sent, so the first one shows their changes
-    too, and they end as covered by it (``supersede``) without being claimed."""
-    seen: set[str] = set()
+def _one_each(rows: list[Any]) -> list[Any]:
+    """The rows less all but the first (the oldest) for each recipient, and for each case's
+    channel card.
+
+    One chat takes one post at a time, so more of one person's would only wait there,
+    holding the sender's places; and a card shows the case as it stands when it is sent,
+    so the first of a case's channel messages shows the later ones' changes too, which
+    then end as covered by it (``supersede``) without being claimed.
+    """
+    seen: set[tuple[bool, str]] = set()
     kept = []
     for row in rows:
-        if MessageKind(row.kind).to_channel:
-            if row.subject in seen:
-                continue
-            seen.add(row.subject)
-        kept.append(row)
+        channel = MessageKind(row.kind).to_channel
+        where = (channel, row.subject if channel else row.recipient)
+        if where not in seen:
+            seen.add(where)
+            kept.append(row)
     return kept
 
 
@@ -251,7 +256,8 @@ class SqlOutbox:
         skip_channel_subjects: Collection[str] = (),
     ) -> list[OutboxMessage]:
         """Claim up to ``limit`` due messages, none for ``skip_recipients`` and no channel
-        message about ``skip_channel_subjects``."""
+        message about ``skip_channel_subjects``; at most one for each recipient and one
+        for each case's channel card (``_one_each``)."""
         async with self._writing() as session:
             params: dict[str, Any] = {"now": now, "limit": limit}
             if skip_recipients:
@@ -259,7 +265,7 @@ class SqlOutbox:
             if skip_channel_subjects:
                 params["skip_subjects"] = sorted(skip_channel_subjects)
             due = _DUE[bool(skip_recipients), bool(skip_channel_subjects)]
-            rows = _one_per_card(await direct.rows(session, due, params))
+            rows = _one_each(await direct.rows(session, due, params))
             if not rows:
                 return []
             ids = [row.id for row in rows]

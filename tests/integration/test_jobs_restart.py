@@ -232,7 +232,7 @@ async def test_a_dead_senders_card_work_is_done_again_and_a_live_ones_claims_do_
     }
 
 
-async def test_a_claim_takes_one_channel_message_of_a_case_and_none_of_a_card_held(
+async def test_a_claim_takes_one_message_per_chat_and_card_and_none_of_a_card_held(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     from mediation import notices
@@ -245,14 +245,16 @@ async def test_a_claim_takes_one_channel_message_of_a_case_and_none_of_a_card_he
     outbox = SqlOutbox(sessions)
     now = TERM_START
     note = NewMessage(OutboxKey(MessageKind.PAIR_COMPLETE, "aad-1", "case:1", "x"), {})
+    next_note = NewMessage(OutboxKey(MessageKind.PAIR_COMPLETE, "aad-1", "case:3", "x"), {})
     older, later = notices.card_changed(1, 3, now), notices.card_changed(1, 4, now)
     other = notices.card_changed(2, 1, now)
-    await outbox.add([older, later, other, note], now)
+    await outbox.add([older, later, other, note, next_note], now)
 
     # Case 2's card is being shown (by this sender): its update waits. Of case 1's two
-    # updates the older is taken; the later change is shown by it, or comes next.
+    # updates the older is taken; the later change is shown by it, or comes next. One
+    # chat takes one post at a time: one note of aad-1's is taken.
     first = await outbox.claim(now, 10, skip_channel_subjects=["case:2"])
     assert keys(first) == keys([older, note])
     assert {m.status for m in first} == {OutboxStatus.SENDING}
-    assert keys(await outbox.claim(now, 10)) == keys([later, other])
+    assert keys(await outbox.claim(now, 10)) == keys([later, other, next_note])
     assert await outbox.claim(now, 10) == []

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from bot.framework.connector import ConnectorError
 from bot.settings import SendLimits
 from mediation.calendar import MeetingChanged
-from mediation.outbox import OutboxMessage, OutboxStatus, RetryPolicy
+from mediation.outbox import MessageKind, OutboxMessage, OutboxStatus, RetryPolicy
 from mediation.ports import Clock, Notification
 from mediation.trouble import database_trouble, trouble_at
 from storage.outbox import SqlOutbox
@@ -310,8 +310,10 @@ def _let_go(counts: Counter[str], key: str) -> Callable[[asyncio.Task[None]], No
 
 # One person's messages a sender holds at once (one posting, one next in that chat); more
 # wait in the outbox, leaving the sender's slots to other people and the channel's cards.
+# A claim takes at most one of a person's, so a burst to one person stays within this too.
 PER_PERSON_HELD = 2
-# Seconds between looks while only busy people's messages are due: at most 20 looks a second.
+# Seconds between looks while only busy people's messages (or cards') are due: at most 20
+# looks a second.
 BUSY_LOOK_GAP = 0.05
 
 
@@ -396,6 +398,12 @@ class Sender:
         # Messages held for each person: one chat takes posts one at a time, a few a second,
         # so more of one person's would only keep the slots everyone else's need.
         per_person: Counter[str] = Counter()
+        # Cases whose channel card a message held is posting or updating. The card shows
+        # the case as it stands when it is sent, so the updates made meanwhile wait in the
+        # outbox, where that one ends those it covers (supersede); claimed, each would
+        # wait for the thread's turn and then end as covered, a claim and two writes for
+        # nothing.
+        cards: Counter[str] = Counter()
         renewing = asyncio.create_task(self._renew(held))
         try:
             while True:
@@ -403,7 +411,7 @@ class Sender:
                     await self._recover()
                     room = self.limits.concurrency - len(inflight)
                     busy = {r for r, n in per_person.items() if n >= PER_PERSON_HELD}
-                    claimed = await self._claim(room, busy) if room > 0 else []
+                    claimed = await self._claim(room, busy, set(cards)) if room > 0 else []
                 except Exception as exc:
                     # The database said no (a deadlock victim, a dropped connection): the
                     # sender must outlive it, or this replica would never send again.
@@ -420,15 +428,19 @@ class Sender:
                     held[task] = message.id
                     task.add_done_callback(inflight.discard)
                     task.add_done_callback(lambda done: held.pop(done, None))
-                    if not message.key.kind.to_channel:
+                    if message.key.kind.to_channel:
+                        cards[message.key.subject] += 1
+                        task.add_done_callback(_let_go(cards, message.key.subject))
+                    else:
                         per_person[message.key.recipient] += 1
                         task.add_done_callback(_let_go(per_person, message.key.recipient))
                 if len(inflight) >= self.limits.concurrency:
                     await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                 elif not claimed:
-                    if busy:
-                        # What is due is someone's whose chat is busy: every click's wake
-                        # would make one more look that finds nothing for it.
+                    if busy or cards:
+                        # What is due may be someone's whose chat is busy, or a card being
+                        # shown: every click's wake would make one more look that finds
+                        # nothing for it.
                         await asyncio.sleep(BUSY_LOOK_GAP)
                     self._wake.clear()
                     woken = asyncio.ensure_future(self._wake.wait())
@@ -451,14 +463,15 @@ class Sender:
                 # whether Teams took them. Those still waiting for their turn go back.
                 await asyncio.shield(asyncio.gather(*inflight, return_exceptions=True))
 
-    async def _claim(self, room: int, busy: set[str]) -> list[OutboxMessage]:
-        """Claim up to ``room`` messages, none for the ``busy`` people; a stop during the
-        claim gives them straight back.
+    async def _claim(self, room: int, busy: set[str], cards: set[str]) -> list[OutboxMessage]:
+        """Claim up to ``room`` messages, none for the ``busy`` people nor for the channel
+        ``cards`` (case subjects) being shown; a stop during the claim gives them straight
+        back.
 
         Cut off mid-claim, the rows could be claimed in the database with no task to send
         them, and would wait out the claim lease before another sender took them.
         """
-        claim = asyncio.ensure_future(self.outbox.claim(self.clock.now(), room, busy))
+        claim = asyncio.ensure_future(self.outbox.claim(self.clock.now(), room, busy, cards))
         try:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:
@@ -578,7 +591,7 @@ class Sender:
         finally:
             self._waiting.discard(me)
         try:
-            if self._stopping or not await self.outbox.posting(message.id, self.clock.now()):
+            if self._stopping or not await self._posting(message):
                 await self.outbox.release([message.id])
                 return
             try:
@@ -589,6 +602,19 @@ class Sender:
         finally:
             self.pacer.done(conversation)
         await self._record(message, conversation, result)
+
+    async def _posting(self, message: OutboxMessage) -> bool:
+        """Mark the message as going out now; False if its claim is no longer this sender's.
+
+        A card update goes without the mark: it shows the case as it stands when it is
+        sent, so one made twice (by a sender whose claim had expired, and by the one that
+        took it back) changes nothing, and a dead sender's is made again whether or not it
+        had begun (``abandon_in_flight``). That is one write less for each of the channel's
+        most frequent messages.
+        """
+        if message.key.kind is MessageKind.CARD_UPDATE:
+            return True
+        return await self.outbox.posting(message.id, self.clock.now())
 
     async def settled(self, timeout: float = 30.0) -> None:
         """Wait until nothing due is waiting or being sent (tests, benchmarks, shutdown)."""

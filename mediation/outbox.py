@@ -154,10 +154,16 @@ class Outbox(Protocol):
         ...
 
     async def claim(
-        self, now: datetime, limit: int, skip_recipients: Collection[str] = ()
+        self,
+        now: datetime,
+        limit: int,
+        skip_recipients: Collection[str] = (),
+        skip_channel_subjects: Collection[str] = (),
     ) -> list[OutboxMessage]:
         """Take up to ``limit`` due pending messages for sending (no one else gets them),
-        none for ``skip_recipients``."""
+        none for ``skip_recipients`` and no channel message (``to_channel``) about
+        ``skip_channel_subjects``; of each recipient's, and of each subject's channel
+        messages, only the oldest."""
         ...
 
     async def finish(

@@ -1,19 +1,27 @@
 """The SQL outbox: insert-if-absent by the unique key, and claiming rows for sending.
 
 Both work the same on SQLite and PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING`` adds
-only new keys, and a claim is one ``UPDATE ... RETURNING`` over rows picked with
-``FOR UPDATE SKIP LOCKED`` (PostgreSQL) or under SQLite's single writer (BEGIN
-IMMEDIATE), so two senders never take the same message.
+only new keys, and a claim marks as being sent the rows it picked with ``FOR UPDATE SKIP
+LOCKED`` (PostgreSQL) or under SQLite's single writer (BEGIN IMMEDIATE), so two senders
+never take the same message.
+
+The sender's statements for each message (claim, posting, finish, try again later, and
+the card updates a shown card covers) are built once (``storage/direct.py``), and their
+transactions commit as a unit of work does (``storage.db.commit``): on SQLite the one
+connection is let go of before the disk is waited for, so the clicks' transactions do
+not queue behind the sender's flushes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, bindparam, func, select, update
+from sqlalchemy import CursorResult, Integer, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +35,7 @@ from mediation.outbox import (
     OutboxStatus,
     OutboxWriter,
 )
-from storage import direct
+from storage import db, direct
 from storage.models_jobs import OutboxRow
 
 # Rows per INSERT statement: well under SQLite's and asyncpg's bound-parameter limits.
@@ -39,7 +47,8 @@ _KEY = ["kind", "recipient", "subject", "period"]
 _COLUMNS = (*_KEY, "payload", "status", "attempts", "created_at", "next_try_at", "error")
 
 
-def _message(row: OutboxRow) -> OutboxMessage:
+def _message(row: Any) -> OutboxMessage:
+    """An outbox row (the ORM's, or a direct statement's with the same column names)."""
     return OutboxMessage(
         id=row.id,
         key=OutboxKey(MessageKind(row.kind), row.recipient, row.subject, row.period),
@@ -115,6 +124,97 @@ async def add_rows(session: AsyncSession, messages: Sequence[NewMessage], now: d
     return added
 
 
+# -- the sender's statements, built once ---------------------------------------------------
+
+_TABLE = cast(Table, OutboxRow.__table__)
+_MOMENT = _TABLE.c.next_try_at.type  # every moment column's type: timezone-aware datetimes
+_PENDING = OutboxStatus.PENDING.value
+_SENDING = OutboxStatus.SENDING.value
+
+
+_CHANNEL_KINDS = [kind.value for kind in MessageKind if kind.to_channel]
+
+
+def _due(recipients: bool, subjects: bool) -> direct.Direct:
+    """Up to ``limit`` due messages, oldest first; left for later: those to the recipients
+    in ``skip`` and the channel's messages about the subjects in ``skip_subjects``."""
+    due = (
+        select(*_TABLE.c)
+        .where(
+            _TABLE.c.status == _PENDING,
+            _TABLE.c.next_try_at <= bindparam("now", type_=_MOMENT),
+        )
+        .order_by(_TABLE.c.next_try_at, _TABLE.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    if recipients:
+        due = due.where(_TABLE.c.recipient.not_in(bindparam("skip", expanding=True)))
+    if subjects:
+        due = due.where(
+            ~(
+                _TABLE.c.kind.in_(_CHANNEL_KINDS)
+                & _TABLE.c.subject.in_(bindparam("skip_subjects", expanding=True))
+            )
+        )
+    return direct.Direct(due)
+
+
+# By whether recipients, and whether channel subjects, are left for later.
+_DUE = {(r, s): _due(r, s) for r in (False, True) for s in (False, True)}
+_TAKE = direct.Direct(
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("w_ids", expanding=True)), _TABLE.c.status == _PENDING)
+    .values(
+        status=_SENDING,
+        claimed_at=bindparam("w_now", type_=_MOMENT),
+        posting_at=None,
+        attempts=_TABLE.c.attempts + 1,
+    )
+)
+# One message's row; the columns to change come as parameters, the row's id as w_id.
+_SET = direct.Direct(update(_TABLE).where(_TABLE.c.id == bindparam("w_id")))
+_SET_IF = direct.Direct(
+    update(_TABLE).where(_TABLE.c.id == bindparam("w_id"), _TABLE.c.status == bindparam("w_if"))
+)
+_WAITING_UPDATES = direct.Direct(
+    select(_TABLE.c.id, _TABLE.c.period).where(
+        _TABLE.c.kind == MessageKind.CARD_UPDATE.value,
+        _TABLE.c.subject == bindparam("subject"),
+        _TABLE.c.status == _PENDING,
+    )
+)
+_SHOWN = direct.Direct(
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("w_ids", expanding=True)), _TABLE.c.status == _PENDING)
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("w_now", type_=_MOMENT),
+        error=bindparam("w_error", type_=_TABLE.c.error.type),
+    )
+)
+
+
+def _one_each(rows: list[Any]) -> list[Any]:
+    """The rows less all but the first (the oldest) for each recipient, and for each case's
+    channel card.
+
+    One chat takes one post at a time, so more of one person's would only wait there,
+    holding the sender's places; and a card shows the case as it stands when it is sent,
+    so the first of a case's channel messages shows the later ones' changes too, which
+    then end as covered by it (``supersede``) without being claimed.
+    """
+    seen: set[tuple[bool, str]] = set()
+    kept = []
+    for row in rows:
+        channel = MessageKind(row.kind).to_channel
+        where = (channel, row.subject if channel else row.recipient)
+        if where not in seen:
+            seen.add(where)
+            kept.append(row)
+    return kept
+
+
 class SessionOutbox:
     """Implements :class:`mediation.outbox.OutboxWriter` inside a unit of work's session."""
 
@@ -133,58 +233,61 @@ class SqlOutbox:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A transaction of its own, committed on the way out (rolled back after an error).
+
+        The commit waits for the disk as any commit does, but on SQLite's one connection
+        only once it has let go of it (``storage.db.commit``).
+        """
+        async with self._sessions() as session:
+            yield session
+            await db.commit(session)
+
     async def add(self, messages: Sequence[NewMessage], now: datetime) -> int:
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             return await add_rows(session, messages, now)
 
     async def claim(
-        self, now: datetime, limit: int, skip_recipients: Collection[str] = ()
+        self,
+        now: datetime,
+        limit: int,
+        skip_recipients: Collection[str] = (),
+        skip_channel_subjects: Collection[str] = (),
     ) -> list[OutboxMessage]:
-        """Claim up to ``limit`` due messages, none for ``skip_recipients``."""
-        async with self._sessions() as session, session.begin():
-            due = (
-                select(OutboxRow.id)
-                .where(
-                    OutboxRow.status == OutboxStatus.PENDING.value,
-                    OutboxRow.next_try_at <= now,
-                )
-                .order_by(OutboxRow.next_try_at, OutboxRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
+        """Claim up to ``limit`` due messages, none for ``skip_recipients`` and no channel
+        message about ``skip_channel_subjects``; at most one for each recipient and one
+        for each case's channel card (``_one_each``)."""
+        async with self._writing() as session:
+            params: dict[str, Any] = {"now": now, "limit": limit}
             if skip_recipients:
-                due = due.where(OutboxRow.recipient.not_in(sorted(skip_recipients)))
-            ids = list((await session.scalars(due)).all())
-            if not ids:
+                params["skip"] = sorted(skip_recipients)
+            if skip_channel_subjects:
+                params["skip_subjects"] = sorted(skip_channel_subjects)
+            due = _DUE[bool(skip_recipients), bool(skip_channel_subjects)]
+            rows = _one_each(await direct.rows(session, due, params))
+            if not rows:
                 return []
-            rows = (
-                await session.scalars(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_(ids), OutboxRow.status == OutboxStatus.PENDING.value)
-                    .values(
-                        status=OutboxStatus.SENDING.value,
-                        claimed_at=now,
-                        posting_at=None,
-                        attempts=OutboxRow.attempts + 1,
-                    )
-                    .returning(OutboxRow)
-                    .execution_options(synchronize_session=False)
+            ids = [row.id for row in rows]
+            taken = await direct.execute(session, _TAKE, {"w_ids": ids, "w_now": now})
+            if taken not in (len(ids), -1):
+                # The rows are locked by this transaction (FOR UPDATE, or SQLite's one
+                # writer): none can have changed since they were read.
+                raise RuntimeError(f"the outbox's claim took {taken} of the {len(ids)} rows read")
+            # As the rows now stand: being sent, one more attempt.
+            return [
+                dataclasses.replace(
+                    _message(row), status=OutboxStatus.SENDING, attempts=row.attempts + 1
                 )
-            ).all()
-            return sorted((_message(r) for r in rows), key=lambda m: (m.next_try_at, m.id))
+                for row in rows
+            ]
 
     async def _set(self, message_id: int, only_if: OutboxStatus | None, **values: Any) -> int:
-        async with self._sessions() as session, session.begin():
-            statement = update(OutboxRow).where(OutboxRow.id == message_id)
-            if only_if is not None:
-                statement = statement.where(OutboxRow.status == only_if.value)
-            result = cast(
-                CursorResult[Any],
-                await session.execute(
-                    statement.values(**values).execution_options(synchronize_session=False)
-                ),
-            )
-            return result.rowcount
+        async with self._writing() as session:
+            if only_if is None:
+                return await direct.execute(session, _SET, {"w_id": message_id, **values})
+            params = {"w_id": message_id, "w_if": only_if.value, **values}
+            return await direct.execute(session, _SET_IF, params)
 
     async def finish(
         self, message_id: int, status: OutboxStatus, now: datetime, error: str = ""
@@ -208,7 +311,7 @@ class SqlOutbox:
     async def release(self, message_ids: Sequence[int]) -> None:
         if not message_ids:
             return
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(
@@ -228,31 +331,17 @@ class SqlOutbox:
         sent. An update for a later change, or for one whose version is not known, waits
         for its own turn.
         """
-        async with self._sessions() as session, session.begin():
-            waiting = (
-                await session.execute(
-                    select(OutboxRow.id, OutboxRow.period).where(
-                        OutboxRow.kind == MessageKind.CARD_UPDATE.value,
-                        OutboxRow.subject == subject,
-                        OutboxRow.status == OutboxStatus.PENDING.value,
-                    )
-                )
-            ).all()
+        async with self._writing() as session:
+            waiting = await direct.rows(session, _WAITING_UPDATES, {"subject": subject})
             covered = [
-                row_id
-                for row_id, period in waiting
-                if (shown := version_of(period)) is not None and shown <= version
+                row.id
+                for row in waiting
+                if (shown := version_of(row.period)) is not None and shown <= version
             ]
             if not covered:
                 return 0
-            await session.execute(
-                update(OutboxRow)
-                .where(OutboxRow.id.in_(covered), OutboxRow.status == OutboxStatus.PENDING.value)
-                .values(
-                    status=OutboxStatus.SENT.value, sent_at=now, error="shown by a later update"
-                )
-                .execution_options(synchronize_session=False)
-            )
+            params = {"w_ids": covered, "w_now": now, "w_error": "shown by a later update"}
+            await direct.execute(session, _SHOWN, params)
             return len(covered)
 
     async def waiting(self, kind: MessageKind, subject: str) -> bool:
@@ -271,7 +360,7 @@ class SqlOutbox:
 
     async def due_now(self, kind: MessageKind, now: datetime) -> int:
         """Pending messages of a kind that wait for later are due now: their wait is over."""
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             result = cast(
                 CursorResult[Any],
                 await session.execute(
@@ -296,7 +385,7 @@ class SqlOutbox:
         """A live sender still holds these claims: they are not abandoned."""
         if not message_ids:
             return
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(
@@ -321,7 +410,7 @@ class SqlOutbox:
             OutboxRow.claimed_at < claimed_before,
         )
         again = OutboxRow.kind.in_([k.value for k in MessageKind if k.to_channel])
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             released = cast(
                 CursorResult[Any],
                 await session.execute(
@@ -362,7 +451,7 @@ class SqlOutbox:
 
     async def requeue(self, message_id: int, now: datetime) -> bool:
         """A coordinator sends a failed or uncertain message again, knowingly."""
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             row = await session.get(OutboxRow, message_id, with_for_update=True)
             if row is None or not OutboxStatus(row.status).trouble:
                 return False

@@ -179,8 +179,8 @@ async def test_a_sender_stopped_during_its_claim_gives_the_messages_back(
     claimed_in_db = asyncio.Event()
     real_claim = jobs.outbox.claim
 
-    async def slow_claim(now: datetime, limit: int, skip: Collection[str] = ()) -> list[object]:
-        rows = await real_claim(now, limit, skip)
+    async def slow_claim(now: datetime, limit: int, *skips: Collection[str]) -> list[object]:
+        rows = await real_claim(now, limit, *skips)
         claimed_in_db.set()
         await asyncio.sleep(5)  # the stop arrives after the claim is committed
         return rows  # type: ignore[return-value]
@@ -209,7 +209,9 @@ async def test_a_dead_senders_card_work_is_done_again_and_a_live_ones_claims_do_
     now = TERM_START
     note = NewMessage(OutboxKey(MessageKind.PAIR_COMPLETE, "aad-1", "case:1", "x"), {})
     await outbox.add([notices.case_posted(1), notices.card_changed(1, 3, now), note], now)
+    # One channel message of a case per claim: the card update comes with the next one.
     claimed = await outbox.claim(now, 10)
+    claimed += await outbox.claim(now, 10)
     assert len(claimed) == 3
     for message in claimed:
         assert await outbox.posting(message.id, now)
@@ -228,3 +230,31 @@ async def test_a_dead_senders_card_work_is_done_again_and_a_live_ones_claims_do_
         MessageKind.CARD_UPDATE: OutboxStatus.PENDING,
         MessageKind.PAIR_COMPLETE: OutboxStatus.UNCERTAIN,
     }
+
+
+async def test_a_claim_takes_one_message_per_chat_and_card_and_none_of_a_card_held(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from mediation import notices
+    from mediation.outbox import MessageKind, NewMessage, OutboxKey, OutboxMessage
+    from storage.outbox import SqlOutbox
+
+    def keys(messages: list[OutboxMessage] | list[NewMessage]) -> list[OutboxKey]:
+        return sorted(m.key for m in messages)
+
+    outbox = SqlOutbox(sessions)
+    now = TERM_START
+    note = NewMessage(OutboxKey(MessageKind.PAIR_COMPLETE, "aad-1", "case:1", "x"), {})
+    next_note = NewMessage(OutboxKey(MessageKind.PAIR_COMPLETE, "aad-1", "case:3", "x"), {})
+    older, later = notices.card_changed(1, 3, now), notices.card_changed(1, 4, now)
+    other = notices.card_changed(2, 1, now)
+    await outbox.add([older, later, other, note, next_note], now)
+
+    # Case 2's card is being shown (by this sender): its update waits. Of case 1's two
+    # updates the older is taken; the later change is shown by it, or comes next. One
+    # chat takes one post at a time: one note of aad-1's is taken.
+    first = await outbox.claim(now, 10, skip_channel_subjects=["case:2"])
+    assert keys(first) == keys([older, note])
+    assert {m.status for m in first} == {OutboxStatus.SENDING}
+    assert keys(await outbox.claim(now, 10)) == keys([later, other, next_note])
+    assert await outbox.claim(now, 10) == []

@@ -247,6 +247,21 @@ async def test_a_whole_common_time_from_consent_to_follow_up(centre: Bank) -> No
     assert await common_time_follow_up.run(bank.sopu.jobs.services.context) == 0
     await bank.sopu.jobs.sender.settled()
     assert bank.personal("outi", before)
+    # Outi books the follow-up meeting the same way: free times with a room.
+    async with Unchanged(bank):  # only the responsible worker books it
+        await click(bank, "coord", "commontime.times", {"ct_id": ct, "kind": "follow_up"})
+    offered = await click(bank, "outi", "commontime.times", {"ct_id": ct, "kind": "follow_up"})
+    (follow_up, *_) = action_data(offered, "commontime.book")
+    assert follow_up["kind"] == "follow_up" and follow_up["room"] in ROOMS
+    await click(bank, "outi", "commontime.book", dict(follow_up))
+    later = bank.clock.now()
+    booked = await events.between(["outi@example.org"], later, later + timedelta(days=60))
+    assert len(booked) == 1 and booked[0].ends_at - booked[0].starts_at == timedelta(minutes=60)
+    # Booked, the follow-up is no longer due for a reminder.
+    uow = bank.sopu.uow()
+    async with uow:
+        pending = await uow.common_times.get(ct)
+    assert pending is not None and not pending.reminder_due(later.date())
     for index in (0, 1):
         marked = await click(
             bank, "outi", "commontime.mark", {"ct_id": ct, "index": index, "done": index == 0}

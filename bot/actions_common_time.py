@@ -46,6 +46,7 @@ from mediation.services.common_time import CommonTimeDeps
 
 MAX_ACTIONS = 6  # action rows on the plan form
 _TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
 # Refusals that say the clicker may not see the common time at all.
 _NOT_SHOWN = (errors.NotFound, errors.NotInRegistry, errors.NotActive, errors.BookerNotAllowed)
 
@@ -265,9 +266,7 @@ class CommonTimeActions:
     async def mark(self, click: Click) -> Card:
         index = inputs.whole(click.data, "index", high=MAX_ACTIONS * 4)
         assert index is not None
-        done = click.data.get("done")
-        if not isinstance(done, bool):
-            done = _flag(click.data, "done")
+        done = _yes_or_no(click.data, "done")
         view = await ct_service.mark_action(
             click.actor, _ct_id(click), index, done, self.deps.uow(click), self.common
         )
@@ -352,6 +351,17 @@ def _flag(data: Mapping[str, Any], key: str) -> bool:
     if isinstance(value, bool):
         return value
     return isinstance(value, str) and value.strip().lower() in _TRUE
+
+
+def _yes_or_no(data: Mapping[str, Any], key: str) -> bool:
+    """A button's true or false: anything else is no answer, not a "no"."""
+    value = data.get(key)
+    if isinstance(value, bool):
+        return value
+    word = value.strip().lower() if isinstance(value, str) else None
+    if word in _TRUE or word in _FALSE:
+        return word in _TRUE
+    raise errors.InvalidInput(key, "unknown choice")
 
 
 def _choices(data: Mapping[str, Any], key: str, limit: int = 400) -> list[str]:

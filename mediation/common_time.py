@@ -410,6 +410,8 @@ class CommonTime:
             org = worker.organisation
             if org is None or org.kind not in PUBLIC_SERVICES:
                 raise errors.NotPublicService(worker.name)
+            if not worker.available:
+                raise errors.MediatorInactive(worker.name)
         self.responsible_ids = tuple(w.id for w in workers)
 
     def record_plan(self, plan: JointPlan, by: int, today: date) -> None:

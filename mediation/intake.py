@@ -33,13 +33,16 @@ _IDENTITY_CODE = re.compile(r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b", re.IGNORECASE)
 # Control characters (NUL, tab, line breaks...), lone surrogates and line or paragraph
 # separators: no field of the form holds them, and a database may refuse to store them.
 _UNSAVEABLE = frozenset({"Cc", "Cs", "Zl", "Zp"})
+# Bidirectional embeddings, overrides and isolates: nobody types them, and one reorders
+# what the card shows after it ("\u202egnp.exe" reads as "exe.png").
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def has_control_characters(text: str) -> bool:
     """Whether a typed text holds a character no form field takes (see _UNSAVEABLE)."""
     if text.isprintable():
         return False
-    return any(unicodedata.category(c) in _UNSAVEABLE for c in text)
+    return any(unicodedata.category(c) in _UNSAVEABLE or c in _BIDI_CONTROLS for c in text)
 
 
 def holds_identity_code(text: str) -> bool:

@@ -111,7 +111,9 @@ def test_non_text_values_from_forged_data_are_refused() -> None:
     assert "area" in problems(area={"nested": "object"})
 
 
-@pytest.mark.parametrize("bad", ["\x00", "\t", "\n", "\x1b", "\x7f", "\ud800", "\u2028"])
+@pytest.mark.parametrize(
+    "bad", ["\x00", "\t", "\n", "\x1b", "\x7f", "\ud800", "\u2028", "\u202e", "\u2066"]
+)
 @pytest.mark.parametrize(
     "field", ["area", "parent1_name", "parent1_phone", "parent1_email", "children", "topics"]
 )

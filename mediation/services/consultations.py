@@ -310,10 +310,14 @@ async def _free_for_meeting(
     cmd: GiveAnswer, uow: UnitOfWork, d: ConsultationDeps
 ) -> tuple[str, ...] | None:
     """The client meeting's experts' mailboxes, once their calendars show them free at the
-    time agreed (a time taken meanwhile is refused); None when nothing is booked."""
+    time agreed (a time taken meanwhile is refused); None when nothing is booked. Only a
+    coordinator's answer reads the calendars: anyone else learns nothing of them."""
     if cmd.kind is not AnswerKind.CLIENT_MEETING or cmd.meeting_at is None or d.calendar is None:
         return None
     async with uow:
+        me = await actor(uow, cmd.actor)
+        _require_coordinator(me)
+        await _load(uow, cmd.c_id, me)
         experts = await uow.mediators.by_ids(list(cmd.attendees))
     mailboxes = tuple(sorted({p.email.lower() for p in experts.values() if p.email}))
     if not mailboxes:

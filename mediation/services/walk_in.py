@@ -262,6 +262,15 @@ async def answer(
             back = None
             if swap.return_shift_id is not None:
                 back = await uow.walk_in.shift(swap.return_shift_id, for_update=True)
+            # The registry may have dropped a walk-in duty since the offer was made.
+            takers = [me] if back is None else [me, offerer]
+            for person in takers:
+                if swap.to_id == me.id and swap.open and not await _on_rota(uow, person):
+                    raise errors.ShiftRefused(
+                        "not_in_rota",
+                        f"{person.name} does not staff these shifts",
+                        name=person.name,
+                    )
             accept_swap(swap, shift, back, offerer, me, now)
             await uow.walk_in.save_shift(shift)
             if back is not None:

@@ -252,9 +252,11 @@ async def test_send_refuses_values_of_the_wrong_kind(team: Bank) -> None:
         await refused(bank, "olli", "consult.send", {**no_consent, "justification": bad})
 
 
-async def test_markup_and_direction_marks_stay_text(team: Bank) -> None:
+async def test_markup_stays_text(team: Bank) -> None:
+    # A direction override is refused as a character that cannot be saved (the intake's
+    # rule, tested there); markup is kept as the text it is.
     bank = team
-    typed = "**Bold** <script>alert(1)</script> [link](https://evil.example) \u202eevil"
+    typed = "**Bold** <script>alert(1)</script> [link](https://evil.example)"
     c_id = await send(bank, question=typed)
     card = await click(bank, "coord", "consult.show", {"c_id": c_id})
     shown = words(card)

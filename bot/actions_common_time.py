@@ -15,6 +15,7 @@ from typing import Any
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
 from bot.feedback_links import family_link_shown
+from bot.personal import personal_only
 from cards import verbs
 from cards.common_time import (
     common_time_card,
@@ -26,7 +27,6 @@ from cards.common_time import (
 )
 from cards.common_time_feedback import team_feedback_card
 from cards.i18n import Lang, error_text, format_date, t
-from cards.messages import error_card
 from mediation import errors
 from mediation.case_types import Step
 from mediation.common_time import (
@@ -47,8 +47,6 @@ from mediation.services.common_time import CommonTimeDeps
 MAX_ACTIONS = 6  # action rows on the plan form
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-# Refusals that say the clicker may not see the common time at all.
-_NOT_SHOWN = (errors.NotFound, errors.NotInRegistry, errors.NotActive, errors.BookerNotAllowed)
 
 
 class CommonTimeActions:
@@ -81,26 +79,13 @@ class CommonTimeActions:
             verbs.COMMON_TIME_CANCEL: self.cancel,
             verbs.COMMON_TIME_FEEDBACK: self.feedback,
         }
-        return {verb: self._guarded(handler) for verb, handler in personal.items()}
+        return {verb: personal_only(h, self._refused) for verb, h in personal.items()}
 
-    def _guarded(self, handler: Handler) -> Handler:
-        """Personal chat only; a refusal comes back on the common time's card when the
-        clicker may see it, else alone (the router's error card)."""
-
-        async def run(click: Click) -> Card:
-            if not click.personal:
-                return error_card(click.lang, t(click.lang, "error.personal_data_only"))
-            try:
-                return await handler(click)
-            except errors.DomainError as exc:
-                if isinstance(exc, _NOT_SHOWN) or "ct_id" not in click.data:
-                    raise
-                try:
-                    return await self._now(click, refused=error_text(click.lang, exc))
-                except errors.DomainError:
-                    raise exc from None
-
-        return run
+    async def _refused(self, click: Click, refused: str) -> Card | None:
+        """The common time's card with a refusal on it, for ``personal_only``."""
+        if "ct_id" not in click.data:
+            return None
+        return await self._now(click, refused=refused)
 
     # -- convening ------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
+from bot.personal import NOT_SHOWN, personal_only
 from cards import verbs
 from cards.consultations import (
     MEETING_TIMES,
@@ -27,7 +28,6 @@ from cards.consultations import (
     speciality_label,
 )
 from cards.i18n import Lang, error_text, format_date, t
-from cards.messages import error_card
 from mediation import errors
 from mediation.consent import JUSTIFICATION_MAX
 from mediation.consultation import (
@@ -43,8 +43,6 @@ from mediation.services import consultations as service
 from mediation.services.consultations import ConsultationDeps
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
-# Refusals that say the clicker may not see the request at all.
-_NOT_SHOWN = (errors.NotFound, errors.NotInRegistry, errors.NotActive, errors.BookerNotAllowed)
 
 
 class ConsultationActions:
@@ -71,27 +69,14 @@ class ConsultationActions:
             verbs.CONSULT_WITHDRAW: self.withdraw,
             verbs.CONSULT_FIGURES: self.figures,
         }
-        return {verb: self._guarded(handler) for verb, handler in personal.items()}
+        return {verb: personal_only(h, self._refused) for verb, h in personal.items()}
 
-    def _guarded(self, handler: Handler) -> Handler:
-        """Personal chat only; a refusal comes back on the request's card when the clicker
-        may see it, else alone (the router's error card)."""
-
-        async def run(click: Click) -> Card:
-            if not click.personal:
-                return error_card(click.lang, t(click.lang, "error.personal_data_only"))
-            try:
-                return await handler(click)
-            except errors.DomainError as exc:
-                if isinstance(exc, _NOT_SHOWN) or "c_id" not in click.data:
-                    raise
-                try:
-                    refused = error_text(click.lang, exc)
-                    return await self._now(click, refused=refused, journal=False)
-                except errors.DomainError:
-                    raise exc from None
-
-        return run
+    async def _refused(self, click: Click, refused: str) -> Card | None:
+        """The request's card with a refusal on it, for ``personal_only``; its showing was
+        journaled already."""
+        if "c_id" not in click.data:
+            return None
+        return await self._now(click, refused=refused, journal=False)
 
     # -- sending --------------------------------------------------------------------------
 
@@ -121,7 +106,7 @@ class ConsultationActions:
             )
             view = await service.send(cmd, self.deps.uow(click), self.consult)
         except errors.DomainError as exc:
-            if isinstance(exc, _NOT_SHOWN):
+            if isinstance(exc, NOT_SHOWN):
                 raise
             refused = error_text(click.lang, exc)
             areas = self.deps.policy.areas

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
+from bot.personal import personal_only
 from cards import verbs
 from cards.base import plain
-from cards.i18n import Lang, error_text, format_date, t
-from cards.messages import error_card
+from cards.i18n import Lang, format_date, t
 from cards.walk_in import figures_card, referral_intake, shift_card, shift_when, shifts_card
 from mediation import errors
 from mediation.services import walk_in as service
@@ -28,8 +28,6 @@ from mediation.walk_in_views import ShiftLine, ShiftsView, ShiftView
 
 _Choice = TypeVar("_Choice", VisitKind, Referral)
 _TRUE = frozenset({"true", "yes", "on", "1"})
-# Refusals that say the clicker may not see the shift at all.
-_NOT_SHOWN = (errors.NotFound, errors.NotInRegistry, errors.NotActive, errors.BookerNotAllowed)
 
 
 class WalkInActions:
@@ -52,29 +50,13 @@ class WalkInActions:
             verbs.VISIT_RECORD: self.record,
             verbs.VISIT_REMOVE: self.remove,
         }
-        return {verb: self._guarded(handler) for verb, handler in personal.items()}
+        return {verb: personal_only(h, self._refused) for verb, h in personal.items()}
 
-    def _guarded(self, handler: Handler) -> Handler:
-        """Personal chat only; a refusal comes back on the shift's card (or the rota) when
-        the clicker may see it, else alone (the router's error card)."""
-
-        async def run(click: Click) -> Card:
-            if not click.personal:
-                return error_card(click.lang, t(click.lang, "error.personal_data_only"))
-            try:
-                return await handler(click)
-            except errors.DomainError as exc:
-                if isinstance(exc, _NOT_SHOWN):
-                    raise
-                refused = error_text(click.lang, exc)
-                try:
-                    if "shift_id" in click.data:
-                        return await self._shift(click, refused=refused, typed=click.data)
-                    return await self._rota(click.actor, click.lang, refused=refused)
-                except errors.DomainError:
-                    raise exc from None
-
-        return run
+    async def _refused(self, click: Click, refused: str) -> Card:
+        """The shift's card (or the rota) with a refusal on it, for ``personal_only``."""
+        if "shift_id" in click.data:
+            return await self._shift(click, refused=refused, typed=click.data)
+        return await self._rota(click.actor, click.lang, refused=refused)
 
     # -- the rota ---------------------------------------------------------------------------
 

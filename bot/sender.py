@@ -274,17 +274,6 @@ def classify(status: int, code: str = "", retry_after: float | None = None) -> P
     return PostResult(Outcome.FAILED, status, None, detail)
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds (Teams sends a number; an HTTP date is read as unknown)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return max(0.0, min(seconds, 3600.0))
-
-
 def failure_of(exc: ConnectorError) -> PostResult:
     """What a Bot Connector error means for a message: try again, or a final status."""
     if exc.status is not None:

@@ -207,6 +207,21 @@ def text_input(
     return element
 
 
+def multiline(element: Element) -> Element:
+    """A text input of several lines."""
+    return element | {"isMultiline": True}
+
+
+def notices(notice: str | None, refused: str | None) -> list[Element]:
+    """What a card says on top after a click: what was done, or why nothing was."""
+    shown: list[Element] = []
+    if notice:
+        shown.append(text(notice, weight="Bolder", color="Good"))
+    if refused:
+        shown.append(text(refused, weight="Bolder", color="Attention"))
+    return shown
+
+
 def toggle(id_: str, title: str, *, on: bool = False) -> Element:
     return {
         "type": "Input.Toggle",

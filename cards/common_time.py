@@ -23,6 +23,8 @@ from cards.base import (
     execute,
     facts,
     heading,
+    multiline,
+    notices,
     plain,
     refill,
     show_card,
@@ -91,19 +93,6 @@ def _ref(view: CommonTimeView) -> dict[str, Any]:
     return {"ct_id": view.id}
 
 
-def _notices(notice: str | None, refused: str | None) -> list[Element]:
-    shown: list[Element] = []
-    if notice:
-        shown.append(text(notice, weight="Bolder", color="Good"))
-    if refused:
-        shown.append(text(refused, weight="Bolder", color="Attention"))
-    return shown
-
-
-def _multiline(element: Element) -> Element:
-    return element | {"isMultiline": True}
-
-
 # -- convening ---------------------------------------------------------------------------------
 
 
@@ -115,7 +104,7 @@ def convene_form(
     ``competences`` is submitted comma-separated; the toggles as "true"/"false".
     """
     body: list[Element] = [
-        *_notices(None, refused),
+        *notices(None, refused),
         heading(t(lang, "commontime.new.title")),
         text(t(lang, "commontime.new.intro"), subtle=True),
         text_input(
@@ -135,7 +124,7 @@ def convene_form(
         text(t(lang, "commontime.consent.title"), weight="Bolder", separator=True),
         toggle(CONSENT_INPUTS[Step.CONVENE], t(lang, "commontime.consent.convene")),
         toggle(CONSENT_INPUTS[Step.SHARE_PLAN], t(lang, "commontime.consent.share_plan")),
-        _multiline(
+        multiline(
             text_input(
                 "justification",
                 t(lang, "field.justification"),
@@ -443,14 +432,12 @@ def _plan_form(view: CommonTimeView, lang: Lang) -> list[Element]:
                 )
             ]
         ),
-        _multiline(text_input("matters", t(lang, "field.matters"), max_length=TEXT_MAX)),
+        multiline(text_input("matters", t(lang, "field.matters"), max_length=TEXT_MAX)),
     ]
     for n in range(1, PLAN_ROWS + 1):
         body += _action_row(lang, n)
     body += [
-        _multiline(
-            text_input("follow_up_how", t(lang, "field.follow_up_how"), max_length=TEXT_MAX)
-        ),
+        multiline(text_input("follow_up_how", t(lang, "field.follow_up_how"), max_length=TEXT_MAX)),
         text_input(
             "family_reaches_worker",
             t(lang, "field.family_reaches_worker"),
@@ -623,7 +610,7 @@ def common_time_card(
     """
     convener = view.has(Part.CONVENER)
     body: list[Element] = [
-        *_notices(notice, refused),
+        *notices(notice, refused),
         *_header(view, lang),
         *_consent_section(view, lang),
         *_team_section(view, lang),
@@ -673,7 +660,7 @@ def common_time_list_card(
     views: Sequence[CommonTimeView], lang: Lang, *, notice: str | None = None
 ) -> Card:
     """The viewer's common times, each with its status and their part, and a new one."""
-    body: list[Element] = [*_notices(notice, None), heading(t(lang, "commontime.list.title"))]
+    body: list[Element] = [*notices(notice, None), heading(t(lang, "commontime.list.title"))]
     if not views:
         body.append(text(t(lang, "commontime.list.none")))
     for view in views[:LIST_SHOWN]:

@@ -25,6 +25,8 @@ from cards.base import (
     execute,
     facts,
     heading,
+    multiline,
+    notices,
     plain,
     refill,
     show_card,
@@ -78,19 +80,6 @@ def _ref(view: ConsultationView) -> dict[str, Any]:
     return {"c_id": view.id}
 
 
-def _notices(notice: str | None, refused: str | None) -> list[Element]:
-    shown: list[Element] = []
-    if notice:
-        shown.append(text(notice, weight="Bolder", color="Good"))
-    if refused:
-        shown.append(text(refused, weight="Bolder", color="Attention"))
-    return shown
-
-
-def _multiline(element: Element) -> Element:
-    return element | {"isMultiline": True}
-
-
 def _title(lang: Lang, view: ConsultationView) -> str:
     title = t(lang, "consult.title", code=view.code)
     return t(lang, "consult.urgent_title", title=title) if view.urgent else title
@@ -114,7 +103,7 @@ def request_form(
     """
     categories = URGENT_CATEGORIES if urgent else CATEGORIES
     body: list[Element] = [
-        *_notices(None, refused),
+        *notices(None, refused),
         heading(t(lang, "consult.form.urgent_title" if urgent else "consult.form.title")),
         text(
             t(lang, "consult.form.urgent_intro" if urgent else "consult.form.intro"),
@@ -136,7 +125,7 @@ def request_form(
             style="expanded",
             required_message=t(lang, "problem.required"),
         ),
-        _multiline(
+        multiline(
             text_input(
                 "question",
                 t(lang, "field.question"),
@@ -147,7 +136,7 @@ def request_form(
     ]
     if not urgent:
         body += [
-            _multiline(text_input("background", t(lang, "field.background"), max_length=TEXT_MAX)),
+            multiline(text_input("background", t(lang, "field.background"), max_length=TEXT_MAX)),
             text_input(
                 "birth_years",
                 t(lang, "field.birth_years"),
@@ -159,7 +148,7 @@ def request_form(
         text(t(lang, "consult.consent.title"), weight="Bolder", separator=True),
         toggle("consent", t(lang, "consult.consent.given")),
         date_input("consent_date", t(lang, "field.consent_date")),
-        _multiline(
+        multiline(
             text_input(
                 "justification", t(lang, "field.justification"), max_length=JUSTIFICATION_MAX
             )
@@ -355,7 +344,7 @@ def _answer_form(view: ConsultationView, lang: Lang) -> list[Element]:
             [(k.value, answer_kind_label(lang, k)) for k in AnswerKind],
             placeholder=t(lang, "consult.choose"),
         ),
-        _multiline(text_input("answer", t(lang, "field.answer"), max_length=TEXT_MAX)),
+        multiline(text_input("answer", t(lang, "field.answer"), max_length=TEXT_MAX)),
         text(t(lang, "consult.answer.meeting_note"), subtle=True, size="Small"),
         date_input("meeting_day", t(lang, "field.meeting_day")),
         choice_set(
@@ -470,7 +459,7 @@ def consultation_card(
     ``refused`` says why it changed nothing, and ``typed`` puts back what was typed.
     """
     body: list[Element] = [
-        *_notices(notice, refused),
+        *notices(notice, refused),
         *_header(view, lang),
         *_request_texts(view, lang),
         *_consent_section(view, lang),
@@ -510,7 +499,7 @@ def consultation_list_card(
 ) -> Card:
     """For a coordinator the queue (urgent first) and the next days' agendas; for everyone
     their own requests and those asked of them; the new request buttons."""
-    body: list[Element] = [*_notices(notice, None), heading(t(lang, "consult.list.title"))]
+    body: list[Element] = [*notices(notice, None), heading(t(lang, "consult.list.title"))]
     if listing.coordinator:
         body.append(text(t(lang, "consult.list.waiting"), weight="Bolder", separator=True))
         if not listing.waiting:

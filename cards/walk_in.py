@@ -22,6 +22,7 @@ from cards.base import (
     execute,
     facts,
     heading,
+    notices,
     plain,
     refill,
     show_card,
@@ -66,15 +67,6 @@ def shift_when(lang: Lang, line: ShiftLine, zone: str) -> str:
         kind=kind_label(lang, line.kind),
         when=when_label(lang, line.starts_at, line.ends_at, zone),
     )
-
-
-def _notices(notice: str | None, refused: str | None) -> list[Element]:
-    shown: list[Element] = []
-    if notice:
-        shown.append(text(notice, weight="Bolder", color="Good"))
-    if refused:
-        shown.append(text(refused, weight="Bolder", color="Attention"))
-    return shown
 
 
 def _worker(lang: Lang, line: ShiftLine) -> str:
@@ -149,7 +141,7 @@ def shifts_card(
     """The walk-in shifts and phone hours of the coming weeks, with who staffs each; the
     viewer's own in bold, with the offers they are part of on top."""
     body: list[Element] = [
-        *_notices(notice, refused),
+        *notices(notice, refused),
         heading(t(lang, "shift.rota.title")),
         text(t(lang, "shift.rota.intro"), subtle=True),
         *_offers(view, lang, zone),
@@ -297,7 +289,7 @@ def shift_card(
     start until a few days after), handing it over, and a coordinator's re-assignment."""
     line = view.shift
     body: list[Element] = [
-        *_notices(notice, refused),
+        *notices(notice, refused),
         heading(cap(shift_when(lang, line, zone))),
         facts([(t(lang, "field.worker_id"), _worker(lang, line))]),
     ]

@@ -799,7 +799,7 @@ async def run(options: Options) -> Report:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + options.time_limit
     kinds = ["bare", "echo", "sopu"] + (["sopu-stock-msrest"] if options.stock_msrest else [])
-    database = _postgres_database(options.postgres) if options.postgres else None
+    database = postgres_database(options.postgres) if options.postgres else None
     if database is not None:
         kinds.append("sopu-pg")
     results: list[Result] = []
@@ -944,7 +944,7 @@ class _PostgresDatabase:
         await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-def _postgres_database(admin: str) -> _PostgresDatabase:
+def postgres_database(admin: str) -> _PostgresDatabase:
     return _PostgresDatabase(admin, f"sopu_bench_{uuid.uuid4().hex[:12]}")
 
 

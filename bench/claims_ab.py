@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.claims_ab BASE [HEAD] [--rounds 4] [--seconds 4] [--concurrency 32]
     .venv/bin/python -m bench.claims_ab HEAD~1     # the last commit against the working tree
+    .venv/bin/python -m bench.claims_ab HEAD~1 --postgres postgresql://root@127.0.0.1:5432/postgres
+        # both sides on PostgreSQL, a fresh database each (created and dropped by the run)
 
 bench/claims.py measures one revision. On a shared machine two of its runs, one after the
 other, differ by up to 30%: more than most changes are worth. This script starts a Sopu server
@@ -23,7 +25,8 @@ bench/claims.py (``--serve sopu``) run in that side's tree with PYTHONPATH set t
 application (bot, storage, mediation, cards, ...) and the test factories it seeds from are the
 revision's, while the serving and seeding code is the one the load generator and its answer
 checks come from here. Third-party packages are this virtualenv's for both sides. One fake Bot
-Connector (this tree's) serves both; each side has its own SQLite file.
+Connector (this tree's) serves both; each side has its own SQLite file, or with ``--postgres``
+its own database on that server, served by one replica.
 
 At the end each side's journal is compared with the claims and releases its clients were
 answered, and the card updates the connector received with the claims and releases of both.
@@ -65,6 +68,7 @@ class Options:
     requests: int = 100_000  # at most, per phase; the phases end by time
     warmup_requests: int = 400  # as bench.claims
     warmup_seconds: float = 2.0
+    postgres: str | None = None  # a server URL: each side on a fresh database of its own
 
     @classmethod
     def tiny(cls) -> Options:
@@ -138,8 +142,9 @@ class SideServer(Child):
     tree, importing from it first, and (``-P``) without this bench/ directory on sys.path.
     """
 
-    def __init__(self, tree: Path, workdir: Path) -> None:
-        super().__init__("sopu", workdir)
+    def __init__(self, tree: Path, workdir: Path, database: str = "") -> None:
+        # One replica per side on PostgreSQL: the A/B is of a click's cost, not of scaling.
+        super().__init__("sopu-pg" if database else "sopu", workdir, database)
         self.tree = tree.resolve()
         self.python = ("env", "-C", str(tree), f"PYTHONPATH={tree}", sys.executable, "-P")
         self.command = (*self.python, str(CLAIMS))
@@ -215,14 +220,33 @@ def measure(options: Options) -> Report:
         trees, servers = Path(tmp) / "trees", Path(tmp) / "servers"
         trees.mkdir()
         with checked_out(options, trees) as sides:
-            return asyncio.run(run(options, sides, servers))
+            return asyncio.run(run_on_databases(options, sides, servers))
 
 
-async def run(options: Options, sides: list[Side], workdir: Path) -> Report:
+async def run_on_databases(options: Options, sides: list[Side], workdir: Path) -> Report:
+    """The A/B on SQLite files, or on a PostgreSQL database per side, dropped at the end."""
+    if options.postgres is None:
+        return await run(options, sides, workdir, {})
+    databases = {side.name: claims.postgres_database(options.postgres) for side in sides}
+    try:
+        for database in databases.values():
+            await database.create()
+        return await run(options, sides, workdir, {n: d.url for n, d in databases.items()})
+    finally:
+        for database in databases.values():
+            await database.drop()
+
+
+async def run(
+    options: Options, sides: list[Side], workdir: Path, databases: dict[str, str]
+) -> Report:
     """Start the servers, warm each up, drive them in turn round by round, stop them."""
     started, load = datetime.now(UTC), os.getloadavg()
     connector = Child("connector", workdir)
-    servers = {side.name: SideServer(side.tree, workdir / side.name.lower()) for side in sides}
+    servers = {
+        side.name: SideServer(side.tree, workdir / side.name.lower(), databases.get(side.name, ""))
+        for side in sides
+    }
     for path in (workdir, *(s.workdir for s in servers.values())):
         path.mkdir(exist_ok=True)
     warmups: dict[str, Result] = {}
@@ -318,6 +342,8 @@ def render(report: Report) -> str:
         f"{report.load[0]:.1f} at the start), 127.0.0.1 only",
         f"BASE: {base.described}",
         f"HEAD: {head.described}",
+        "Database: "
+        + ("PostgreSQL, one replica per side" if o.postgres else "SQLite, a file per side"),
     ]
     if base.commit is not None and base.commit == head.commit:
         lines.append("The same commit on both sides: the differences are the machine's.")
@@ -396,10 +422,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--concurrency", type=int, default=32, help="clients, each one click at a time (32)"
     )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run both sides on PostgreSQL: a fresh database each on this server (one replica)",
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.seconds <= 0 or args.concurrency < 1:
         parser.error("--rounds, --seconds and --concurrency must be positive")
-    options = Options(args.base, args.head, args.rounds, args.seconds, args.concurrency)
+    options = Options(
+        args.base, args.head, args.rounds, args.seconds, args.concurrency, postgres=args.postgres
+    )
     # Stopped by a signal, clean up as after Ctrl-C: stop the servers, remove the worktrees.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -146,30 +146,45 @@ class Pacer:
         # next one is timed from when the previous one ended (see done()).
         await self._conversation_lock(conversation).acquire()
         try:
-            # One waiter at a time decides, so the tenant's window is never over-granted.
-            async with self._lock:
-                while True:
-                    now = self._now()
-                    wait = max(
-                        self._paused_until - now,
-                        self._next_grant - now,
-                        self._conversation_paused.get(conversation, 0.0) - now,
-                        self.conversations.wait(conversation),
-                        self.tenant.wait(self.TENANT),
-                    )
-                    if wait <= 0:
-                        self.conversations.record(conversation)
-                        self.tenant.record(self.TENANT)
-                        # The next turn is one gap after this one was *due*: timed from
-                        # when it was granted, the event loop's lateness in waking (a
-                        # millisecond or two a turn) would add up to a few per cent of
-                        # the rate. The windows above still bound every burst.
-                        self._next_grant = max(self._next_grant + self._gap, now)
-                        return
-                    await self._sleep(wait)
+            while True:
+                # The conversation's own wait first, without the tenant's lock: a chat at
+                # its limit must not hold up the posts to every other conversation.
+                own = self._own_wait(conversation)
+                if own > 0:
+                    await self._sleep(own)
+                    continue
+                # One waiter at a time decides, so the tenant's window is never over-granted.
+                async with self._lock:
+                    now = await self._tenant_ready()
+                    if self._own_wait(conversation) > 0:
+                        continue  # the conversation was paused meanwhile: wait again
+                    self.conversations.record(conversation)
+                    self.tenant.record(self.TENANT)
+                    # The next turn is one gap after this one was *due*: timed from when
+                    # it was granted, the event loop's lateness in waking (a millisecond
+                    # or two a turn) would add up to a few per cent of the rate. The
+                    # windows still bound every burst.
+                    self._next_grant = max(self._next_grant + self._gap, now)
+                    return
         except BaseException:
             self._conversation_lock(conversation).release()
             raise
+
+    def _own_wait(self, conversation: str) -> float:
+        """Seconds until the conversation itself allows one more post."""
+        paused = self._conversation_paused.get(conversation, 0.0) - self._now()
+        return max(paused, self.conversations.wait(conversation))
+
+    async def _tenant_ready(self) -> float:
+        """Wait, holding the tenant's lock, until the tenant allows one more post; the time."""
+        while True:
+            now = self._now()
+            wait = max(
+                self._paused_until - now, self._next_grant - now, self.tenant.wait(self.TENANT)
+            )
+            if wait <= 0:
+                return now
+            await self._sleep(wait)
 
     def done(self, conversation: str) -> None:
         self.conversations.restamp(conversation)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.sender import Pacer
 from bot.settings import SendLimits
 
@@ -70,3 +72,32 @@ async def test_nothing_is_granted_while_the_tenant_is_paused() -> None:
     await pacer.acquire("chat")
 
     assert clock.t >= paused_at + pause == paused_at + 0.25
+
+
+async def test_a_chat_at_its_limit_holds_up_no_other_conversation() -> None:
+    # One message a second to a chat; the tenant's window far away.
+    limits = SendLimits(per_conversation=((1, 1.0),), per_tenant=((1000, 1.0),))
+    pacer = Pacer(limits)
+    await pacer.acquire("coordinator")
+    pacer.done("coordinator")
+    second_note = asyncio.create_task(pacer.acquire("coordinator"))  # waits its second
+    await asyncio.sleep(0.01)
+
+    # A channel card's update is granted at once, while the chat's next note still waits.
+    await asyncio.wait_for(pacer.acquire("channel"), timeout=0.2)
+    assert not second_note.done()
+    pacer.done("channel")
+    await asyncio.wait_for(second_note, timeout=2.0)
+    pacer.done("coordinator")
+
+
+async def test_a_pause_of_one_conversation_holds_up_no_other() -> None:
+    pacer = Pacer(SendLimits(per_tenant=((1000, 1.0),)))
+    pacer.pause(1.0, conversation="blocked chat")
+    waiting = asyncio.create_task(pacer.acquire("blocked chat"))
+    await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(pacer.acquire("channel"), timeout=0.2)
+    assert not waiting.done()
+    pacer.done("channel")
+    waiting.cancel()

@@ -277,25 +277,13 @@ async def _inline(session: AsyncSession) -> sqlite_inline.InlineConnection | Non
     return inline
 
 
-async def _core(session: AsyncSession) -> Any:
-    """The connection of the session's transaction, to run a Core statement on directly.
-
-    A session runs even a Core statement through the ORM's compiling and loading, which
-    on PostgreSQL cost a direct statement about as much again as the statement itself.
-    Pending ORM objects are flushed first, as the session's own execute would.
-    """
-    if session.new or session.deleted or session.dirty:
-        await session.flush()
-    return await session.connection()
-
-
 async def rows(
     session: AsyncSession, statement: Executable, cache: Cache, params: dict[str, Any]
 ) -> list[Any]:
     """The rows of a SELECT in the session's transaction, on SQLite's connection if inline."""
     driver = await _inline(session)
     if driver is None:
-        return list(await (await _core(session)).execute(statement, params))
+        return list(await session.execute(statement, params))
     return statements.fetch(driver.raw, session_dialect(session), statement, cache, params)
 
 
@@ -305,7 +293,8 @@ async def execute(
     """Run an INSERT, UPDATE or DELETE in the session's transaction; rows touched (-1: unknown)."""
     driver = await _inline(session)
     if driver is None:
-        result: Any = await (await _core(session)).execute(statement, params)
+        result: Any = await session.execute(statement, params)
+        # An ORM-enabled INSERT's result has no count; nothing asks for one.
         return int(getattr(result, "rowcount", -1))
     return statements.write(driver.raw, session_dialect(session), statement, cache, params)
 

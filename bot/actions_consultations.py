@@ -212,7 +212,9 @@ class ConsultationActions:
     async def figures(self, click: Click) -> Card:
         this_year = self.deps.policy.local_date(self.deps.clock.now()).year
         year = inputs.whole(click.data, "year", required=False, low=2000, high=2100)
-        found = await service.figures(click.actor, year or this_year, self.deps.uow_factory())
+        found = await service.figures(
+            click.actor, year or this_year, self.deps.uow_factory(), self.deps.policy
+        )
         return figures_card(found, click.lang)
 
     # -- cards ------------------------------------------------------------------------------

@@ -302,7 +302,7 @@ async def download(request: web.Request) -> web.Response:
             text=t(shown_lang(lang), "stats.download_expired"), status=403, headers=CSV_HEADERS
         )
     stats = await d.stats.year(year, d.policy, now)
-    common = await linked_figures(year, d.units())
+    common = await linked_figures(year, d.units(), d.policy)
     return web.Response(
         body=csv_bytes(shown_lang(lang), stats, common),
         content_type="text/csv",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -574,21 +574,27 @@ class CommonTimeFigures:
     consent_to_meeting_count: int = 0
 
 
-def common_time_figures(cases: Iterable[CommonTime], year: int) -> CommonTimeFigures:
+def common_time_figures(
+    cases: Iterable[CommonTime], year: int, local_date: Callable[[datetime], date]
+) -> CommonTimeFigures:
     """Common times held in a year per municipality and month, the median days from the
-    family's consent to the meeting, plans and plans followed up, competences invited."""
+    family's consent to the meeting, plans and plans followed up, competences invited.
+
+    Years, months and days are the bank's own (``local_date``): a meeting at 00:30 on the
+    first of a month belongs to that month, not to the one before it in UTC."""
     by_place: Counter[tuple[str, int]] = Counter()
     waits: list[int] = []
     invited: Counter[str] = Counter()
     plans = followed = 0
     for case in cases:
         held = next((m for m in case.meetings if m.kind == COMMON_TIME_KIND and m.held), None)
-        if held is None or held.starts_at.year != year:
+        held_on = local_date(held.starts_at) if held is not None else None
+        if held_on is None or held_on.year != year:
             continue
-        by_place[(case.municipality, held.starts_at.month)] += 1
+        by_place[(case.municipality, held_on.month)] += 1
         consent = min((c.at for c in case.consents), default=None)
         if consent is not None:
-            waits.append((held.starts_at.date() - consent.date()).days)
+            waits.append((held_on - local_date(consent)).days)
         invited.update(i.competence for i in case.invitations if i.answer is not Answer.WITHDRAWN)
         if case.plan is not None:
             plans += 1

@@ -8,9 +8,9 @@ year it belongs to and nothing else that could tie it to the family (as the bank
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from statistics import fmean
 from typing import Protocol
 
@@ -113,15 +113,17 @@ def parse_family_answer(form: Mapping[str, object]) -> FamilyAnswer:
     return answer
 
 
-def held_year(ct: CommonTime) -> int | None:
-    """The year the common-time meeting was held, which its feedback is counted in."""
+def held_year(ct: CommonTime, local_date: Callable[[datetime], date]) -> int | None:
+    """The bank's year the common-time meeting was held in, which its feedback is counted in."""
     held = next((m for m in ct.meetings if m.kind == COMMON_TIME_KIND and m.held), None)
-    return held.starts_at.year if held is not None else None
+    return local_date(held.starts_at).year if held is not None else None
 
 
-def check_may_give_feedback(ct: CommonTime, person_id: int) -> int:
+def check_may_give_feedback(
+    ct: CommonTime, person_id: int, local_date: Callable[[datetime], date]
+) -> int:
     """Only those who attended the held meeting give feedback on it; returns its year."""
-    year = held_year(ct)
+    year = held_year(ct, local_date)
     if year is None:
         raise errors.IllegalTransition("give feedback on", ct.status.value)
     if person_id not in ct.attendee_ids():

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
@@ -552,10 +552,13 @@ class ConsultationFigures:
     specialities_used: Mapping[str, int]  # experts who accepted, by speciality
 
 
-def consultation_figures(requests: Iterable[Consultation], year: int) -> ConsultationFigures:
+def consultation_figures(
+    requests: Iterable[Consultation], year: int, local_date: Callable[[datetime], date]
+) -> ConsultationFigures:
     """Requests sent in ``year``: by category and region, on what basis they went, the
-    median days from request to answer, the answers' kinds and the specialities used."""
-    sent = [c for c in requests if c.created_at.year == year]
+    median days from request to answer, the answers' kinds and the specialities used.
+    Years and days are the bank's own (``local_date``), not UTC's."""
+    sent = [c for c in requests if local_date(c.created_at).year == year]
     categories: Counter[str] = Counter()
     regions: Counter[str] = Counter()
     basis: Counter[str] = Counter()
@@ -569,7 +572,7 @@ def consultation_figures(requests: Iterable[Consultation], year: int) -> Consult
         used.update(i.speciality for i in c.accepted())
         if c.answer is not None:
             kinds[c.answer.kind.value] += 1
-            waits.append((c.answer.at.date() - c.created_at.date()).days)
+            waits.append((local_date(c.answer.at) - local_date(c.created_at)).days)
     return ConsultationFigures(
         year,
         len(sent),

@@ -591,7 +591,7 @@ async def record_held(
         )
         attendees = await uow.mediators.by_ids(list(ct.attendee_ids()))
         await _tell(uow, ct, list(attendees.values()), "feedback_asked", "feedback", now)
-        year = held_year(ct)
+        year = held_year(ct, d.policy.local_date)
         assert year is not None
         expires = now + timedelta(days=d.feedback_link_days)
         await uow.common_time_feedback.add_link(FamilyLink(new_token(), ct.id, year, expires), now)
@@ -692,7 +692,7 @@ async def feedback_form(
         me = await actor(uow, actor_aad)
         ct = await _load(uow, ct_id, me)
         assert me.id is not None and ct.id is not None
-        check_may_give_feedback(ct, me.id)
+        check_may_give_feedback(ct, me.id, d.policy.local_date)
         given = await uow.common_time_feedback.team_feedback(ct.id, me.id)
         return TeamFeedbackView(ct.id, ct.code, given)
 
@@ -708,7 +708,7 @@ async def give_feedback(
         me = await actor(uow, actor_aad)
         ct = await _load(uow, ct_id, me)
         assert me.id is not None and ct.id is not None
-        year = check_may_give_feedback(ct, me.id)
+        year = check_may_give_feedback(ct, me.id, d.policy.local_date)
         stored = await uow.common_time_feedback.add_team_feedback(ct.id, me.id, year, feedback, now)
         if not stored:
             return False
@@ -800,21 +800,23 @@ async def erase_ended(uow: UnitOfWork, now: datetime, keep_days: int) -> int:
     return len(due)
 
 
-async def figures(actor_aad: str, year: int, uow: UnitOfWork) -> CommonTimeFigures:
+async def figures(
+    actor_aad: str, year: int, uow: UnitOfWork, policy: BankPolicy
+) -> CommonTimeFigures:
     """A year's common times as the family centre reports them (coordinators only)."""
     async with uow:
         me = await actor(uow, actor_aad)
         require_coordinator(me, "viewing the statistics")
         found = await uow.common_times.with_status(list(Status))
-    return common_time_figures(found, year)
+    return common_time_figures(found, year, policy.local_date)
 
 
-async def linked_figures(year: int, uow: UnitOfWork) -> CommonTimeFigures:
+async def linked_figures(year: int, uow: UnitOfWork, policy: BankPolicy) -> CommonTimeFigures:
     """The same figures for a signed download link: a coordinator was given the link, so
     the link itself is the permission (bot/stats_download.py checks it first)."""
     async with uow:
         found = await uow.common_times.with_status(list(Status))
-    return common_time_figures(found, year)
+    return common_time_figures(found, year, policy.local_date)
 
 
 # -- helpers --------------------------------------------------------------------------------

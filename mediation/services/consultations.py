@@ -458,13 +458,15 @@ async def listing(actor_aad: str, uow: UnitOfWork, d: ConsultationDeps) -> Consu
         )
 
 
-async def figures(actor_aad: str, year: int, uow: UnitOfWork) -> ConsultationFigures:
+async def figures(
+    actor_aad: str, year: int, uow: UnitOfWork, policy: BankPolicy
+) -> ConsultationFigures:
     """A year's consultation requests as the expert team reports them (coordinators only)."""
     async with uow:
         me = await actor(uow, actor_aad)
         _require_coordinator(me)
         found = await uow.consultations.with_status(list(Status))
-    return consultation_figures(found, year)
+    return consultation_figures(found, year, policy.local_date)
 
 
 # -- helpers --------------------------------------------------------------------------------

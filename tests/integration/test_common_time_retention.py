@@ -22,6 +22,7 @@ from mediation.common_time import (
     Status,
     common_time_figures,
 )
+from mediation.policy import BankPolicy
 from mediation.services import common_time as ct
 from storage.models_common_time import CommonTimeRow, ConsentExceptionRow, PlanActionRow
 from storage.uow import SqlUnitOfWork
@@ -110,4 +111,4 @@ async def _figures(uow_factory: Callable[[], SqlUnitOfWork]) -> object:
     uow = uow_factory()
     async with uow:
         found = await uow.common_times.with_status(list(Status))
-    return common_time_figures(found, 2026)
+    return common_time_figures(found, 2026, BankPolicy().local_date)

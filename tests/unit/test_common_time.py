@@ -27,10 +27,12 @@ from mediation.common_time import (
 from mediation.consent import Consent, ConsentException
 from mediation.model import Role
 from mediation.organisations import Organisation, OrganisationKind
+from mediation.policy import BankPolicy
 from mediation.slots import BusyBlock, Schedule, SlotRequest
 from tests.unit.factories import mediator
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LOCAL = BankPolicy().local_date  # Europe/Helsinki
 TODAY = NOW.date()
 CITY = Organisation("Kuopio", OrganisationKind.MUNICIPALITY)
 COUNTY = Organisation("Pohjois-Savon hyvinvointialue", OrganisationKind.WELLBEING_COUNTY)
@@ -383,13 +385,34 @@ def test_the_years_figures_count_held_common_times_by_municipality_and_month() -
     booked.invite(COUNSELLOR, "family_counselling", NOW)
     booked.answer(COUNSELLOR.id, True, NOW)
     booked.book(NOW + timedelta(days=3), "sali", NOW)  # not held: not counted
-    figures = common_time_figures([done, other, booked], 2026)
+    figures = common_time_figures([done, other, booked], 2026, LOCAL)
     assert figures.by_municipality_month == {("Kuopio", 3): 1, ("Siilinjärvi", 3): 1}
     assert figures.days_consent_to_meeting == 7
     assert figures.consent_to_meeting_count == 2
     assert (figures.plans, figures.plans_followed_up) == (1, 1)
     assert figures.competences_invited == {"family_counselling": 2, "speech_therapy": 2}
-    assert common_time_figures([done], 2025).plans == 0
+    assert common_time_figures([done], 2025, LOCAL).plans == 0
+
+
+def held_at(moment: datetime) -> CommonTime:
+    ct = consented(convened("family_counselling"))
+    ct.invite(COUNSELLOR, "family_counselling", NOW)
+    ct.answer(COUNSELLOR.id, True, NOW)
+    ct.book(moment, "sali", NOW)
+    ct.record_held(moment + timedelta(minutes=5))
+    return ct
+
+
+def test_the_figures_count_by_the_banks_own_calendar_not_by_utc() -> None:
+    april_first = held_at(datetime(2026, 3, 31, 21, 30, tzinfo=UTC))  # 00:30 in Helsinki
+    new_year = held_at(datetime(2026, 12, 31, 22, 30, tzinfo=UTC))  # 00:30 on 1 January
+    figures = common_time_figures([april_first, new_year], 2026, LOCAL)
+    assert figures.by_municipality_month == {("Kuopio", 4): 1}
+    assert common_time_figures([april_first, new_year], 2027, LOCAL).by_municipality_month == {
+        ("Kuopio", 1): 1
+    }
+    # The consent on 2 March, the meeting on 1 April, both in Helsinki: 30 days.
+    assert figures.days_consent_to_meeting == 30
 
 
 def test_a_follow_up_waits_for_a_held_common_time_and_says_so() -> None:

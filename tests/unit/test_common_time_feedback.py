@@ -3,7 +3,7 @@ family's link, and a year's figures."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -26,11 +26,13 @@ from mediation.feedback import LinkState
 from tests.unit.test_common_time import (
     AWAY,
     COUNSELLOR,
+    LOCAL,
     NOW,
     NURSE,
     THERAPIST,
     consented,
     convened,
+    held_at,
     to_held,
 )
 
@@ -40,18 +42,18 @@ GOOD = {"useful": "4", "competences_present": "yes", "comment": " Hyvä kokous \
 def test_the_convener_and_those_who_accepted_give_feedback_once_the_meeting_is_held() -> None:
     ct = to_held()
     for person in (NURSE, COUNSELLOR, THERAPIST):
-        assert check_may_give_feedback(ct, person.id) == held_year(ct) == 2026
+        assert check_may_give_feedback(ct, person.id, LOCAL) == held_year(ct, LOCAL) == 2026
     with pytest.raises(errors.NotAllowed):
-        check_may_give_feedback(ct, AWAY.id)
+        check_may_give_feedback(ct, AWAY.id, LOCAL)
 
 
 def test_no_feedback_before_the_meeting_is_held() -> None:
     ct = consented(convened())
     ct.invite(COUNSELLOR, "family_counselling", NOW)
     ct.answer(COUNSELLOR.id, True, NOW)
-    assert held_year(ct) is None
+    assert held_year(ct, LOCAL) is None
     with pytest.raises(errors.IllegalTransition):
-        check_may_give_feedback(ct, COUNSELLOR.id)
+        check_may_give_feedback(ct, COUNSELLOR.id, LOCAL)
 
 
 def test_a_declined_invitee_did_not_attend() -> None:
@@ -62,9 +64,9 @@ def test_a_declined_invitee_did_not_attend() -> None:
     ct.answer(7, True, NOW)
     ct.book(NOW + timedelta(days=7), "room", NOW)
     ct.record_held(NOW + timedelta(days=7))
-    check_may_give_feedback(ct, 7)
+    check_may_give_feedback(ct, 7, LOCAL)
     with pytest.raises(errors.NotAllowed):
-        check_may_give_feedback(ct, COUNSELLOR.id)
+        check_may_give_feedback(ct, COUNSELLOR.id, LOCAL)
 
 
 def test_an_attendees_answer_is_a_rating_a_yes_or_no_and_a_short_comment() -> None:
@@ -139,3 +141,8 @@ def test_a_years_figures_count_the_answers_and_average_the_ratings() -> None:
     empty = common_time_feedback_figures([], [])
     assert empty.team_useful is None and empty.family_useful is None
     assert empty.team_answers == empty.family_answers == 0
+
+
+def test_feedback_counts_in_the_banks_year_of_the_meeting() -> None:
+    ct = held_at(datetime(2026, 12, 31, 22, 30, tzinfo=UTC))  # 00:30 on 1 January in Helsinki
+    assert held_year(ct, LOCAL) == 2027

@@ -25,9 +25,11 @@ from mediation.consultation import (
     consultation_figures,
 )
 from mediation.model import Role
+from mediation.policy import BankPolicy
 from tests.unit.factories import mediator
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+LOCAL = BankPolicy().local_date  # Europe/Helsinki
 TODAY = NOW.date()
 TUESDAY = date(2026, 3, 3)
 DAYS = ConsultationDays()
@@ -178,7 +180,7 @@ def test_the_years_figures() -> None:
     first.reply(PSYCHIATRIST.id, True, NOW)
     first.give_answer(TeamAnswer(AnswerKind.STATEMENT, "x", 2, NOW + timedelta(days=8)))
     second = sent(consent_given_on=None, justification="Child's interest.")
-    figures = consultation_figures([first, second], 2026)
+    figures = consultation_figures([first, second], 2026, LOCAL)
     assert (figures.requests, figures.urgent) == (2, 0)
     assert figures.by_category == {"alienation": 2}
     assert figures.by_region == {"Kerava": 2}
@@ -186,7 +188,7 @@ def test_the_years_figures() -> None:
     assert figures.days_to_answer == 8.0
     assert figures.answer_kinds == {"statement": 1}
     assert figures.specialities_used == {"child_psychiatry": 1}
-    assert consultation_figures([first], 2025).requests == 0
+    assert consultation_figures([first], 2025, LOCAL).requests == 0
 
 
 def test_todays_consultation_day_is_offered_until_its_hours_end() -> None:
@@ -195,3 +197,12 @@ def test_todays_consultation_day_is_offered_until_its_hours_end() -> None:
     assert days.upcoming(TUESDAY, time(16)) == [date(2026, 3, 10), date(2026, 3, 17)]
     with pytest.raises(ConsultationRefused):
         sent().place(TUESDAY, days, TUESDAY, 0, time(17))
+
+
+def test_a_request_sent_just_after_midnight_on_new_years_day_counts_in_the_new_year() -> None:
+    late = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 00:30 on 1 January in Helsinki
+    request = Consultation.send(
+        "2027-K001", 1, "Kerava", ["alienation"], "What helps?", late, consent_given_on=TODAY
+    )
+    assert consultation_figures([request], 2026, LOCAL).requests == 0
+    assert consultation_figures([request], 2027, LOCAL).requests == 1

@@ -128,14 +128,15 @@ CURRENT_USER = PLAYGROUND_PEOPLE[0]
 # The local calendar's rooms for a common time's meetings (SOPU_ROOMS names others).
 ROOMS: tuple[str, ...] = ("Perhekeskus, neuvotteluhuone 1", "Perhekeskus, neuvotteluhuone 2")
 
-# The playground's people as a family centre's team: what each can be invited for, and who
-# works the family-law unit's walk-in service.
+# The playground's people as a family centre's team: what each can be invited for, who
+# works the family-law unit's walk-in service, and who sits on the expert team that answers
+# consultation requests (so that a request can be asked of someone and answered here).
 TEAM_COMPETENCES: dict[str, frozenset[str]] = {
     "Kaisa Koordinaattori": frozenset({"child_welfare", "walk_in_service"}),
     "Sanna Sovittelija": frozenset({"family_counselling", "walk_in_service"}),
-    "Mats Medlare": frozenset({"family_counselling"}),
+    "Mats Medlare": frozenset({"family_counselling", "child_psychiatry"}),
     "Uuno Uusi": frozenset({"school_social_work", "child_welfare", "walk_in_service"}),
-    "Nora Nybörjare": frozenset({"child_health_clinic", "psychology"}),
+    "Nora Nybörjare": frozenset({"child_health_clinic", "psychology", "law", "child_protection"}),
     "Kerttu Koordinoija": frozenset({"family_work"}),
 }
 # Employers of public services (a common time's responsible worker comes from one).

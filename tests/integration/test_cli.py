@@ -20,6 +20,7 @@ import pytest
 
 from bot import demo, playground
 from bot.__main__ import _listening_port, _supervise, main
+from mediation.case_types import QUALIFICATIONS
 from mediation.model import CaseStatus
 from storage.db import create_engine
 from storage.uow import SqlUnitOfWork, session_factory
@@ -183,6 +184,19 @@ async def _cases(url: str) -> list[tuple[str, CaseStatus, int]]:
         await engine.dispose()
 
 
+async def _qualified(url: str) -> dict[str, frozenset[str]]:
+    """Each registry entry's qualifications, by name."""
+    engine = create_engine(url)
+    try:
+        uow = SqlUnitOfWork(session_factory(engine))
+        async with uow:
+            people = {p.id: p.name for p in await uow.mediators.list()}
+            held = await uow.qualifications.of([i for i in people if i is not None])
+            return {people[i]: q for i, q in held.items() if q}
+    finally:
+        await engine.dispose()
+
+
 def test_demo_fills_an_empty_database(sopu: Sopu, tmp_path: Path) -> None:
     result = sopu("demo")
     assert result.code == 0, result.err
@@ -192,6 +206,11 @@ def test_demo_fills_an_empty_database(sopu: Sopu, tmp_path: Path) -> None:
     assert len(cases) == len(demo.DEMO_FAMILIES)
     assert {status for _, status, _ in cases} == {CaseStatus.OPEN}
     assert sorted(held for _, _, held in cases) == [0, 0, 1, 1]
+    # A family centre's team, walk-in workers and experts whom a consultation can be asked of.
+    qualified = asyncio.run(_qualified(f"sqlite:///{tmp_path / 'sopu.db'}"))
+    held = frozenset().union(*qualified.values())
+    assert held <= set(QUALIFICATIONS)
+    assert {"child_psychiatry", "law", "walk_in_service", "family_counselling"} <= held
 
 
 def test_demo_refuses_a_database_with_mediators(sopu: Sopu, tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ class OutboxRow(Base):
     __table_args__ = (
         UniqueConstraint("kind", "recipient", "subject", "period"),
         Index("ix_outbox_status_next_try_at", "status", "next_try_at"),
+        # A card's updates still waiting, a case's post: found by subject (v0019).
+        Index("ix_outbox_subject_status", "subject", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,6 +14,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import outbox
 from storage.db import alembic_config, create_engine, normalize_url, ping, upgrade
 from storage.schema import metadata
 
@@ -111,5 +112,25 @@ async def test_upgrade_twice_and_concurrently(database_url: str) -> None:
             reached = {r.revision for r in script.iterate_revisions(stored, "base")}
             assert reached == {r.revision for r in script.walk_revisions()}
             assert set(stored) <= set(script.get_heads())
+    finally:
+        await engine.dispose()
+
+
+async def test_a_cards_waiting_updates_are_found_by_index_not_through_the_backlog(
+    tmp_path: Any,
+) -> None:
+    # Each card update sent asks for its card's updates still waiting. Searched through the
+    # status index, that read every pending message: after a burst of notes to one busy
+    # chat, every card update paid for the whole backlog.
+    engine = create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    try:
+        await upgrade(engine)
+        sql = str(outbox._WAITING_UPDATES.statement.compile(dialect=engine.dialect))
+        async with engine.connect() as connection:
+            plan = await connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {sql}", tuple([None] * sql.count("?"))
+            )
+            details = " ".join(str(row[-1]) for row in plan)
+        assert "USING INDEX ix_outbox_subject_status (subject=? AND status=?)" in details
     finally:
         await engine.dispose()

@@ -101,3 +101,21 @@ async def test_a_pause_of_one_conversation_holds_up_no_other() -> None:
     assert not waiting.done()
     pacer.done("channel")
     waiting.cancel()
+    await asyncio.gather(waiting, return_exceptions=True)
+    # Given up while waiting, the chat's turn is free again for the next message.
+    assert not pacer._conversation_lock("blocked chat").locked()
+
+
+async def test_a_pause_that_comes_while_a_post_waits_for_the_tenant_is_kept() -> None:
+    # The tenant allows one post in 0.3 s: the second waits for it in the tenant's turn.
+    pacer = Pacer(SendLimits(per_tenant=((1, 0.3),)))
+    await pacer.acquire("channel")
+    pacer.done("channel")
+    waiting = asyncio.create_task(pacer.acquire("chat"))
+    await asyncio.sleep(0.05)
+    pacer.pause(0.6, conversation="chat")  # Teams refused this chat meanwhile
+    began = asyncio.get_running_loop().time()
+
+    await asyncio.wait_for(waiting, timeout=2.0)
+    assert asyncio.get_running_loop().time() - began >= 0.55
+    pacer.done("chat")

@@ -182,12 +182,9 @@ class CalendarActions:
 
     async def _answer(self, click: Click, result: cal.MeetingResult, key: str) -> Card:
         notice = t(click.lang, key, **self._when(result.meeting, click.lang))
-        error = False
-        if result.calendar_error is not None:
-            reason = error_text(click.lang, result.calendar_error)
-            notice = f"{notice}\n\n{t(click.lang, 'calendar.notice.pending', reason=reason)}"
-            error = True
-        return await self._package(click, notice, error)
+        problem = result.calendar_error
+        notice = calendar_cards.calendar_pending(click.lang, notice, problem)
+        return await self._package(click, notice, problem is not None)
 
     # -- handlers --------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from bot.deps import ActionDeps, Card, Click, Handler
 from bot.feedback_links import family_link_shown
 from bot.personal import personal_only
 from cards import verbs
+from cards.calendar import calendar_pending
 from cards.common_time import (
     common_time_card,
     common_time_list_card,
@@ -211,7 +212,7 @@ class CommonTimeActions:
         )
         await ct_service.book(cmd, self.deps.uow(click), self.common)
         # After the commit: the calendars are written now, or by the scheduler's next push.
-        await ct_service.push_calendar_of(ct_id, self.deps.uow_factory(), self.common)
+        problem = await ct_service.push_calendar_of(ct_id, self.deps.uow_factory(), self.common)
         local = cmd.start.astimezone(self.deps.policy.zone)
         notice = t(
             click.lang,
@@ -220,7 +221,7 @@ class CommonTimeActions:
             time=local.strftime("%H:%M"),
             room=cmd.room,
         )
-        return await self._now(click, notice=notice)
+        return await self._now(click, notice=calendar_pending(click.lang, notice, problem))
 
     async def held(self, click: Click) -> Card:
         responsible = _ids(click.data, "responsible")
@@ -264,8 +265,9 @@ class CommonTimeActions:
     async def cancel(self, click: Click) -> Card:
         ct_id = _ct_id(click)
         await ct_service.cancel(click.actor, ct_id, self.deps.uow(click), self.common)
-        await ct_service.push_calendar_of(ct_id, self.deps.uow_factory(), self.common)
-        return await self._now(click, notice=t(click.lang, "commontime.cancelled"))
+        problem = await ct_service.push_calendar_of(ct_id, self.deps.uow_factory(), self.common)
+        notice = calendar_pending(click.lang, t(click.lang, "commontime.cancelled"), problem)
+        return await self._now(click, notice=notice)
 
     # -- feedback -------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from bot import inputs
 from bot.deps import ActionDeps, Card, Click, Handler
 from bot.personal import NOT_SHOWN, personal_only
 from cards import verbs
+from cards.calendar import calendar_pending
 from cards.consultations import (
     MEETING_TIMES,
     asked_expert,
@@ -200,8 +201,9 @@ class ConsultationActions:
             return await self._now(click, refused=refused, typed=data, journal=False)
         # After the commit: the client meeting goes into the calendar now, or with the
         # scheduler's next push.
-        await service.push_calendar_of(view.id, self.deps.uow_factory(), self.consult)
-        return self._card(view, click.lang, notice=t(click.lang, "consult.answered_ok"))
+        problem = await service.push_calendar_of(view.id, self.deps.uow_factory(), self.consult)
+        notice = calendar_pending(click.lang, t(click.lang, "consult.answered_ok"), problem)
+        return self._card(view, click.lang, notice=notice)
 
     async def answer_show(self, click: Click) -> Card:
         view = await service.show(

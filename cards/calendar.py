@@ -26,6 +26,7 @@ from cards.base import (
     text_input,
 )
 from cards.i18n import Lang, error_text, t
+from mediation import errors
 from mediation.calendar import MeetingChanged, MeetingView, Proposal
 from mediation.model import MeetingKind, MeetingStatus
 from mediation.slots import WEEKDAY_CODES, Slot
@@ -66,6 +67,14 @@ def when_label(lang: Lang, start: datetime, end: datetime, zone: str) -> str:
         start=clock_label(lang, start, zone),
         end=clock_label(lang, end, zone),
     )
+
+
+def calendar_pending(lang: Lang, notice: str, problem: errors.DomainError | None) -> str:
+    """A saved change's notice and, if the calendar has not taken it yet, what it answered
+    (the scheduler's push tries again)."""
+    if problem is None:
+        return notice
+    return f"{notice}\n\n{t(lang, 'calendar.notice.pending', reason=error_text(lang, problem))}"
 
 
 def slot_value(slot: Slot) -> str:

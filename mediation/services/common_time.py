@@ -477,13 +477,16 @@ def _check_start(start: datetime, end: datetime, request: SlotRequest, d: Common
         raise SlotInvalid("holiday")
 
 
-async def push_calendar_of(ct_id: int, uow: UnitOfWork, d: CommonTimeDeps) -> int:
-    """Carry one common time's pending bookings and cancellations to the calendars."""
+async def push_calendar_of(
+    ct_id: int, uow: UnitOfWork, d: CommonTimeDeps
+) -> CalendarUnavailable | CalendarRefused | None:
+    """Carry one common time's pending bookings and cancellations to the calendars; what the
+    calendar answered when one did not get through (the scheduler's push tries it again)."""
     async with uow:
         ct = await uow.common_times.get(ct_id)
     if ct is None:
-        return 0
-    return await _push(ct, uow, d)
+        return None
+    return (await _push(ct, uow, d))[1]
 
 
 async def push_calendar(uow: UnitOfWork, d: CommonTimeDeps) -> int:
@@ -492,21 +495,26 @@ async def push_calendar(uow: UnitOfWork, d: CommonTimeDeps) -> int:
         pending = await uow.common_times.calendar_pending()
     done = 0
     for ct in pending:
-        done += await _push(ct, uow, d)
+        done += (await _push(ct, uow, d))[0]
     return done
 
 
-async def _push(ct: CommonTime, uow: UnitOfWork, d: CommonTimeDeps) -> int:
+async def _push(
+    ct: CommonTime, uow: UnitOfWork, d: CommonTimeDeps
+) -> tuple[int, CalendarUnavailable | CalendarRefused | None]:
+    """How many meetings reached the calendars, and the last refusal or silence met."""
     done = 0
+    problem: CalendarUnavailable | CalendarRefused | None = None
     for n, meeting in enumerate(ct.meetings):
         if not meeting.calendar.pending or not meeting.organizer:
             continue
         try:
             event_id, state = await _write_event(ct, n, meeting, d)
-        except (CalendarUnavailable, CalendarRefused):
-            continue  # the next push tries again, under the same transaction id
+        except (CalendarUnavailable, CalendarRefused) as exc:
+            problem = exc  # the next push tries again, under the same transaction id
+            continue
         done += await _mark_pushed(ct, n, event_id, state, uow)
-    return done
+    return done, problem
 
 
 async def _write_event(

@@ -335,11 +335,14 @@ def _meeting_minutes() -> int:
     return template.minutes
 
 
-async def push_calendar_of(c_id: int, uow: UnitOfWork, d: ConsultationDeps) -> int:
-    """Write one request's client meeting into the organiser's calendar, if it waits."""
+async def push_calendar_of(
+    c_id: int, uow: UnitOfWork, d: ConsultationDeps
+) -> CalendarUnavailable | CalendarRefused | None:
+    """Write one request's client meeting into the organiser's calendar, if it waits; what
+    the calendar answered if it did not get through (the scheduler's push tries again)."""
     async with uow:
         request = await uow.consultations.get(c_id)
-    return await _push(request, uow, d) if request is not None else 0
+    return (await _push(request, uow, d))[1] if request is not None else None
 
 
 async def push_calendar(uow: UnitOfWork, d: ConsultationDeps) -> int:
@@ -348,16 +351,20 @@ async def push_calendar(uow: UnitOfWork, d: ConsultationDeps) -> int:
         pending = await uow.consultations.calendar_pending()
     done = 0
     for request in pending:
-        done += await _push(request, uow, d)
+        done += (await _push(request, uow, d))[0]
     return done
 
 
-async def _push(request: Consultation, uow: UnitOfWork, d: ConsultationDeps) -> int:
+async def _push(
+    request: Consultation, uow: UnitOfWork, d: ConsultationDeps
+) -> tuple[int, CalendarUnavailable | CalendarRefused | None]:
+    """Whether the meeting reached the calendar (1 or 0), and the calendar's refusal or
+    silence if it did not."""
     event, answer = request.event, request.answer
     if event is None or event.state is not EventState.CREATE or d.calendar is None:
-        return 0
+        return 0, None
     if answer is None or answer.meeting_at is None or d.wording is None:
-        return 0
+        return 0, None
     start = answer.meeting_at
     draft = EventDraft(
         subject=d.wording.subject(request.code),
@@ -372,22 +379,22 @@ async def _push(request: Consultation, uow: UnitOfWork, d: ConsultationDeps) -> 
     try:
         # Created, or found by its transaction id when a crash came before it was saved.
         event_id = await d.calendar.create_event(event.organizer, draft)
-    except (CalendarUnavailable, CalendarRefused):
-        return 0  # the next push tries again
+    except (CalendarUnavailable, CalendarRefused) as exc:
+        return 0, exc  # the next push tries again
     assert request.id is not None
     for _ in range(MAX_ATTEMPTS):
         async with uow:
             fresh = await uow.consultations.get(request.id)
             if fresh is None or fresh.event is None:
-                return 0
+                return 0, None
             fresh.event.event_id, fresh.event.state = event_id, EventState.SYNCED
             try:
                 await uow.consultations.save(fresh)
                 await uow.commit()
             except errors.ConcurrentChange:
                 continue
-            return 1
-    return 0
+            return 1, None
+    return 0, None
 
 
 # -- reading --------------------------------------------------------------------------------

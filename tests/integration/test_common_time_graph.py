@@ -88,6 +88,9 @@ async def test_a_booking_graph_refused_reaches_the_calendar_later_once(
     calendars.fake.refused_creates = 1
     booked = await click(bank, "coord", "commontime.book", dict(first))
     assert ROOM in words(booked)
+    # The convener is told at once that the calendar has not taken it, and why.
+    assert "the calendar has not confirmed it yet" in words(booked)
+    assert "no permission to use this mailbox" in words(booked)
     assert await calendars.events("coord@example.org") == []
     uow = bank.sopu.uow()
     async with uow:
@@ -104,6 +107,7 @@ async def test_a_booking_graph_refused_reaches_the_calendar_later_once(
     assert stored.resources == [ROOM] and "olli@example.org" in stored.attendees
 
     # Cancelled: the event leaves the calendar.
-    await click(bank, "coord", "commontime.cancel", {"ct_id": ct.id})
+    cancelled = await click(bank, "coord", "commontime.cancel", {"ct_id": ct.id})
+    assert "has not confirmed" not in words(cancelled)
     (event,) = await calendars.events("coord@example.org")
     assert event["cancelled"]

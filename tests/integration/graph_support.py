@@ -201,17 +201,23 @@ async def connector_fixture() -> AsyncIterator[FakeConnector]:
     await runner.cleanup()
 
 
-@pytest.fixture(name="booked_bank", params=["local", "graph"])
-async def booked_bank_fixture(
-    request: pytest.FixtureRequest, connector: FakeConnector, tmp_path: Path
-) -> AsyncIterator[tuple[Bank, Calendars]]:
-    settings = Settings(
+def bank_settings(tmp_path: Path, **extra: Any) -> Settings:
+    """The test bank's settings on a SQLite file in ``tmp_path``; ``extra`` overrides."""
+    return Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'sopu.db'}",
         allowed_tenants=frozenset({TENANT.lower()}),
         allowed_teams=frozenset({TEAM.lower()}),
         allowed_channels=frozenset({CHANNEL.lower()}),
+        **extra,
     )
+
+
+@pytest.fixture(name="booked_bank", params=["local", "graph"])
+async def booked_bank_fixture(
+    request: pytest.FixtureRequest, connector: FakeConnector, tmp_path: Path
+) -> AsyncIterator[tuple[Bank, Calendars]]:
     clock = FixedClock(MONDAY)
+    settings = bank_settings(tmp_path)
     async with running_bank(str(request.param), settings, connector, clock) as started:
         yield started
 

@@ -13,16 +13,17 @@ from typing import Any
 
 import pytest
 
-from bot.settings import CalendarSettings, Settings
+from bot.settings import CalendarSettings
 from mediation.common_time import EventState, Status
 from tests.clock import FixedClock
-from tests.e2e.conftest import CHANNEL, TEAM, TENANT, words
+from tests.e2e.conftest import words
 from tests.e2e.test_common_time import action_data, person_id
 from tests.fakes.connector import FakeConnector
 from tests.integration.graph_support import (
     MONDAY,
     Bank,
     Calendars,
+    bank_settings,
     connector_fixture,
     running_bank,
 )
@@ -36,13 +37,7 @@ ROOM = "perhekeskus.huone1@example.org"
 async def graph_bank(
     connector: FakeConnector, tmp_path: Path
 ) -> AsyncIterator[tuple[Bank, Calendars]]:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'sopu.db'}",
-        allowed_tenants=frozenset({TENANT.lower()}),
-        allowed_teams=frozenset({TEAM.lower()}),
-        allowed_channels=frozenset({CHANNEL.lower()}),
-        calendar=CalendarSettings(rooms=(ROOM,)),
-    )
+    settings = bank_settings(tmp_path, calendar=CalendarSettings(rooms=(ROOM,)))
     async with running_bank("graph", settings, connector, FixedClock(MONDAY)) as started:
         yield started
 

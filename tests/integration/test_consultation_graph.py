@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
 from cards.i18n import t
 from mediation.consultation import Status
 from tests.clock import FixedClock
-from tests.e2e.conftest import CHANNEL, TEAM, TENANT, words
+from tests.e2e.conftest import words
 from tests.e2e.test_consultations import click, newest, person_id
 from tests.fakes.connector import FakeConnector
 from tests.integration.graph_support import (
     MONDAY,
     Bank,
     Calendars,
+    bank_settings,
     connector_fixture,
     running_bank,
 )
@@ -31,12 +31,7 @@ __all__ = ["connector_fixture"]
 async def graph_bank(
     connector: FakeConnector, tmp_path: Path
 ) -> AsyncIterator[tuple[Bank, Calendars]]:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'sopu.db'}",
-        allowed_tenants=frozenset({TENANT.lower()}),
-        allowed_teams=frozenset({TEAM.lower()}),
-        allowed_channels=frozenset({CHANNEL.lower()}),
-    )
+    settings = bank_settings(tmp_path)
     async with running_bank("graph", settings, connector, FixedClock(MONDAY)) as started:
         yield started
 

@@ -146,22 +146,26 @@ async def fan_out(
         async with ConnectorProcess(scale) as connector:
             fake = FakeConnector(url=connector.url)  # only its URL: the fake runs over there
             jobs = Jobs(session_factory(engine), FixedClock(TERM_START), fake, limits=limits)
-            jobs.sender.clock = _RealClock()  # retries must become due in real time
-            people = [mediator(f"m{i:06d}") for i in range(count)]
-            await jobs.add_people(people)
-            spec = next(j for j in JOBS if j.id == term_start.JOB_ID)
-            queued = await run_job(jobs.ctx, spec)
-            settle_heap()  # as the app does once it has started
-            started = time.perf_counter()
-            timeout = count / teams.tenant_rate * 4 + 60
-            if restart:
-                await _stop_halfway(jobs, count)
-                # A new sender, as a restarted replica has: nothing of the first one's memory.
-                jobs.sender = Sender(
-                    jobs.outbox, jobs.sender.postman, _RealClock(), limits, poll_seconds=0.05
-                )
-            await jobs.sender.drain(timeout=timeout, settle=True)
-            elapsed = time.perf_counter() - started
+            try:
+                jobs.sender.clock = _RealClock()  # retries must become due in real time
+                people = [mediator(f"m{i:06d}") for i in range(count)]
+                await jobs.add_people(people)
+                spec = next(j for j in JOBS if j.id == term_start.JOB_ID)
+                queued = await run_job(jobs.ctx, spec)
+                settle_heap()  # as the app does once it has started
+                started = time.perf_counter()
+                timeout = count / teams.tenant_rate * 4 + 60
+                if restart:
+                    await _stop_halfway(jobs, count)
+                    # A new sender, as a restarted replica has: nothing of the first one's
+                    # memory.
+                    jobs.sender = Sender(
+                        jobs.outbox, jobs.sender.postman, _RealClock(), limits, poll_seconds=0.05
+                    )
+                await jobs.sender.drain(timeout=timeout, settle=True)
+                elapsed = time.perf_counter() - started
+            finally:
+                await jobs.bot_connector.close()  # its HTTP session, as the app's shutdown does
             summary = await connector.finish()
         got: dict[str, int] = summary["delivered"]
         wanted = {f"a:personal-29:{p.aad_object_id}" for p in people}

@@ -73,7 +73,7 @@ from storage.outbox import SqlOutbox
 from storage.redelivery import Delivery
 from storage.requests import SqlRequestStore
 from storage.stats import SqlStatsQueries
-from storage.uow import SqlUnitOfWork, session_factory
+from storage.uow import SqlUnitOfWork, reading_sessions, session_factory
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,10 @@ class Storage:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    readers: async_sessionmaker[AsyncSession]  # for SqlUnitOfWork.reading()
 
     def uow(self, delivery: Delivery | None = None) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, delivery)
+        return SqlUnitOfWork(self.sessions, delivery, readers=self.readers)
 
 
 @contextlib.asynccontextmanager
@@ -98,7 +99,7 @@ async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
-        yield Storage(engine, session_factory(engine))
+        yield Storage(engine, session_factory(engine), reading_sessions(engine))
     finally:
         await engine.dispose()
 

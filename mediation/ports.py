@@ -258,6 +258,12 @@ class UnitOfWork(Protocol):
 
     async def rollback(self) -> None: ...
 
+    def reading(self) -> UnitOfWork:
+        """A unit of work of its own for deciding that nothing is to change: it reads the
+        committed state without locking rows, cannot commit, and skips the redelivery
+        look-up (a click that changes nothing records none)."""
+        ...
+
 
 # -- notifications: what the bank tells people after a change has been committed ---------
 #

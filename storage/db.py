@@ -185,11 +185,28 @@ def _sqlite_setup(dbapi_connection: Any, busy_timeout_ms: int) -> str:
     return journal_mode
 
 
+def for_reading(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool, for units of work that only read.
+
+    On PostgreSQL in autocommit: each statement reads the committed state on its own,
+    without the round trips of BEGIN and ROLLBACK. On SQLite a deferred BEGIN: a snapshot
+    that takes no write lock (the connection is still the one of the pool).
+    """
+    if is_sqlite(engine):
+        return engine.execution_options(**{_READING: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+_READING = "sopu_reading"  # an execution option of for_reading()'s SQLite engine
+
+
 def _sqlite_on_begin(connection: Connection) -> None:
     # Every transaction takes the write lock up front, so writers queue on the busy
     # timeout instead of failing; SQLite has one writer at a time anyway.
     driver = connection.connection.driver_connection
-    if isinstance(driver, sqlite_inline.InlineConnection):
+    if connection.get_execution_options().get(_READING):
+        _begin_deferred(connection, driver)
+    elif isinstance(driver, sqlite_inline.InlineConnection):
         # Straight to SQLite: SQLAlchemy's execution path cost more than the BEGIN.
         try:
             await_(driver.begin_immediate())
@@ -201,6 +218,16 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 def _sqlite_on_begin_read(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN")
+
+
+def _begin_deferred(connection: Connection, driver: Any) -> None:
+    if isinstance(driver, sqlite_inline.InlineConnection):
+        try:
+            await_(driver.begin_deferred())
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance("BEGIN", None, exc, sqlite3.Error) from exc
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 async def ping(engine: AsyncEngine) -> bool:
@@ -304,15 +331,18 @@ async def first(
 ) -> Any | None:
     """The first row of a SELECT of its own, on a connection of the engine's pool.
 
-    On the inline SQLite connection the statement runs outside any transaction (the
-    connection is in autocommit mode): SQLite reads a snapshot for the one statement, and
-    neither BEGIN IMMEDIATE, which would take the write lock for a read, nor SQLAlchemy's
-    execution path is paid for.
+    On PostgreSQL the connection is in autocommit for it. On the inline SQLite connection
+    the statement runs outside any transaction (the connection is in autocommit mode):
+    SQLite reads a snapshot for the one statement, and neither BEGIN IMMEDIATE, which
+    would take the write lock for a read, nor SQLAlchemy's execution path is paid for.
     """
     async with engine.connect() as connection:
         pooled = await connection.get_raw_connection()
         driver = pooled.driver_connection
         if not isinstance(driver, sqlite_inline.InlineConnection):
+            if not is_sqlite(engine):
+                # One statement needs no transaction: no BEGIN and ROLLBACK round trips.
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
             return (await connection.execute(statement, params)).first()
         raw = driver.raw
         compiled = statements.compiled_for(statement, cache, engine.dialect, params)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, upgrade
-from storage.uow import SqlUnitOfWork, session_factory
+from storage.uow import SqlUnitOfWork, reading_sessions, session_factory
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SOPU_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
@@ -136,6 +136,9 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-def uow_factory(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], SqlUnitOfWork]:
+def uow_factory(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> Callable[[], SqlUnitOfWork]:
     """Makes units of work on the test database; one per concurrent task."""
-    return lambda: SqlUnitOfWork(sessions)
+    readers = reading_sessions(engine)
+    return lambda: SqlUnitOfWork(sessions, readers=readers)

@@ -72,9 +72,10 @@ async def summary_of(
 ) -> CaseSummary:
     """The anonymous case card's data for the bot's own re-rendering (no user acting)."""
     now = clock.now()
-    async with uow:
-        case = await load_case(uow, case_id)
-        return await read_summary(uow, case, policy, now)
+    reader = uow.reading()  # each card update reads it: no locks, no transaction to pay for
+    async with reader:
+        case = await load_case(reader, case_id)
+        return await read_summary(reader, case, policy, now)
 
 
 async def my_cases(

@@ -301,6 +301,11 @@ class InlineConnection(aiosqlite.Connection):
         connection = self._conn
         await self.retry_busy(lambda: connection.execute("BEGIN IMMEDIATE"))
 
+    async def begin_deferred(self) -> None:
+        """BEGIN: a read snapshot from the first read on, with no lock taken up front."""
+        connection = self._conn
+        await self.retry_busy(lambda: connection.execute("BEGIN"))
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")

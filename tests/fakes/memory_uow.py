@@ -38,8 +38,9 @@ class _Store:
 class MemoryUnitOfWork:
     """Changes are staged on copies and published on commit, as a transaction would."""
 
-    def __init__(self, store: _Store | None = None) -> None:
+    def __init__(self, store: _Store | None = None, *, read_only: bool = False) -> None:
         self.store = store or _Store()
+        self.read_only = read_only
         self.committed = 0
         self._stage: _Store | None = None
         self.mediators = _Mediators(self)
@@ -69,7 +70,12 @@ class MemoryUnitOfWork:
     ) -> None:
         self._stage = None
 
+    def reading(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.store, read_only=True)
+
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a reading unit of work commits nothing")
         self.store.__dict__.update(copy.deepcopy(self.stage).__dict__)
         self.committed += 1
 

@@ -231,8 +231,7 @@ class Postman:
                 if await self.store.case_version(case_id) == version:
                     break
             self._showing(case_id, version)
-            await self._supersede(case_id, version)
-            return PostResult(Outcome.SENT, 200)
+            return PostResult(Outcome.SENT, 200, shown=version)
 
         return Ready(posted.conversation_id, post)
 
@@ -277,21 +276,7 @@ class Postman:
                 await asyncio.sleep(0.2 * attempt)
         # The thread shows the case as it is now: updates waiting for it are done too.
         self._showing(case_id, version)
-        await self._supersede(case_id, version)
-        return PostResult(Outcome.SENT, 200)
-
-    async def _supersede(self, case_id: int, version: int) -> None:
-        """End the updates the card just shown covers; they are only spared work.
-
-        The card is posted whatever happens here: should the database fail now, the
-        updates go out in their turn and show the same card again.
-        """
-        try:
-            await self.outbox.supersede(notices.case_subject(case_id), version, self.clock.now())
-        except Exception as exc:
-            log.warning(
-                "case %d: covered card updates stay queued (%s)", case_id, type(exc).__name__
-            )
+        return PostResult(Outcome.SENT, 200, shown=version)
 
     async def _channel_card(self, case_id: int) -> tuple[Card, int]:
         """The case's channel card as the case now stands, and the version it shows."""

@@ -232,6 +232,9 @@ class PostResult:
     status: int | None = None
     retry_after: float | None = None
     detail: str = ""
+    # A case's card shown as of this version: its updates waiting for a change up to it
+    # end with this message's own status (``Outbox.finish``).
+    shown: int | None = None
 
 
 @dataclass(frozen=True)
@@ -639,7 +642,10 @@ class Sender:
         if result.outcome is Outcome.SENT:
             self.stats["sent"] += 1
             # The note says when nothing was posted: shown by a later update, posted before.
-            await self.outbox.finish(message.id, OutboxStatus.SENT, self.clock.now(), result.detail)
+            covers = None if result.shown is None else (message.key.subject, result.shown)
+            await self.outbox.finish(
+                message.id, OutboxStatus.SENT, self.clock.now(), result.detail, covers
+            )
             return
         log.warning("outbox message %d (%s): %s", message.id, message.key.kind.value, result.detail)
         if result.outcome in (Outcome.RETRY, Outcome.AMBIGUOUS):

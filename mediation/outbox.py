@@ -167,9 +167,19 @@ class Outbox(Protocol):
         ...
 
     async def finish(
-        self, message_id: int, status: OutboxStatus, now: datetime, error: str = ""
+        self,
+        message_id: int,
+        status: OutboxStatus,
+        now: datetime,
+        error: str = "",
+        covers: tuple[str, int] | None = None,
     ) -> None:
-        """Record a final status (sent, blocked, failed, uncertain, no chat)."""
+        """Record a final status (sent, blocked, failed, uncertain, no chat).
+
+        ``covers`` (a subject, a case version): the message sent showed a case's card as
+        of that version, and the same card's updates still waiting for a change up to it
+        end too, as shown by this one.
+        """
         ...
 
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:

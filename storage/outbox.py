@@ -215,6 +215,27 @@ def _one_each(rows: list[Any]) -> list[Any]:
     return kept
 
 
+async def _supersede(session: AsyncSession, subject: str, version: int, now: datetime) -> int:
+    """End the card updates still waiting that a card just shown at ``version`` covers.
+
+    A card update shows the case as it stands when it is sent: those waiting for the
+    same card for a change up to that version have nothing left to show, and end as
+    sent. An update for a later change, or for one whose version is not known, waits
+    for its own turn.
+    """
+    waiting = await direct.rows(session, _WAITING_UPDATES, {"subject": subject})
+    covered = [
+        row.id
+        for row in waiting
+        if (shown := version_of(row.period)) is not None and shown <= version
+    ]
+    if not covered:
+        return 0
+    params = {"w_ids": covered, "w_now": now, "w_error": "shown by a later update"}
+    await direct.execute(session, _SHOWN, params)
+    return len(covered)
+
+
 class SessionOutbox:
     """Implements :class:`mediation.outbox.OutboxWriter` inside a unit of work's session."""
 
@@ -290,14 +311,24 @@ class SqlOutbox:
             return await direct.execute(session, _SET_IF, params)
 
     async def finish(
-        self, message_id: int, status: OutboxStatus, now: datetime, error: str = ""
+        self,
+        message_id: int,
+        status: OutboxStatus,
+        now: datetime,
+        error: str = "",
+        covers: tuple[str, int] | None = None,
     ) -> None:
         if not status.final:
             raise ValueError(f"{status} is not a final status")
         values: dict[str, Any] = {"status": status.value, "error": error[:500]}
         if status is OutboxStatus.SENT:
             values["sent_at"] = now
-        await self._set(message_id, None, **values)
+        # One transaction for both: one commit (and on SQLite one wait for the disk) less
+        # for each card shown.
+        async with self._writing() as session:
+            await direct.execute(session, _SET, {"w_id": message_id, **values})
+            if covers is not None:
+                await _supersede(session, *covers, now)
 
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
         await self._set(
@@ -322,27 +353,6 @@ class SqlOutbox:
                 .values(status=OutboxStatus.PENDING.value, attempts=OutboxRow.attempts - 1)
                 .execution_options(synchronize_session=False)
             )
-
-    async def supersede(self, subject: str, version: int, now: datetime) -> int:
-        """Card updates still waiting that a card just shown at ``version`` covers as well.
-
-        A card update shows the case as it stands when it is sent: those waiting for the
-        same card for a change up to that version have nothing left to show, and end as
-        sent. An update for a later change, or for one whose version is not known, waits
-        for its own turn.
-        """
-        async with self._writing() as session:
-            waiting = await direct.rows(session, _WAITING_UPDATES, {"subject": subject})
-            covered = [
-                row.id
-                for row in waiting
-                if (shown := version_of(row.period)) is not None and shown <= version
-            ]
-            if not covered:
-                return 0
-            params = {"w_ids": covered, "w_now": now, "w_error": "shown by a later update"}
-            await direct.execute(session, _SHOWN, params)
-            return len(covered)
 
     async def waiting(self, kind: MessageKind, subject: str) -> bool:
         """Whether a message of this kind about this subject is still to be sent."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from cards.i18n import t
 from mediation import services
+from mediation.outbox import MessageKind, OutboxStatus
 from tests.e2e.conftest import CHANNEL, Bank, Posted, words
 from tests.unit.factories import FORM
 
@@ -198,3 +199,11 @@ async def test_a_burst_of_changes_to_one_case_updates_its_card_once_it_is_settle
     # The first update, and one more that shows all three later changes together.
     assert len(updates) == 2
     assert "Outi Osaava" in words(bank.channel_card(case))
+    # Each change's own update is done: sent, or ended with the update that showed it.
+    queued = [
+        m
+        for m in await bank.sopu.jobs.services.outbox.all()
+        if m.key.kind is MessageKind.CARD_UPDATE
+    ]
+    assert len(queued) >= 3 and {m.status for m in queued} == {OutboxStatus.SENT}
+    assert [m.error for m in queued].count("shown by a later update") >= 2

@@ -259,9 +259,9 @@ class UnitOfWork(Protocol):
     async def rollback(self) -> None: ...
 
     def reading(self) -> UnitOfWork:
-        """A unit of work of its own for deciding that nothing is to change: it reads the
-        committed state without locking rows, cannot commit, and skips the redelivery
-        look-up (a click that changes nothing records none)."""
+        """A unit of work of its own for reading only (a card drawn as the case stands):
+        it reads the committed state without locking rows or paying for a transaction
+        where the database allows it, and cannot commit."""
         ...
 
 

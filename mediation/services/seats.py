@@ -3,12 +3,6 @@
 The three share one scaffold (``_change_seat``): read the user and the case under the
 case's lock, let the use case's rules decide, and either answer with the case unchanged
 or save, journal, commit and then tell people. Each use case supplies only its rules.
-
-Most clicks change nothing (a repeated claim, a claim on a paired case, a refusal), so the
-rules decide first on a plain read (``UnitOfWork.reading``): no lock on the case, no
-transaction where the database can do without one, and no look-up of the click's
-redelivery, which only a change records. Only a change is decided again under the lock.
-An answer from the plain read is true of the bank as it stood after the click arrived.
 """
 
 from __future__ import annotations
@@ -56,7 +50,6 @@ class _Scene:
     holders: dict[int, Mediator]
     policy: BankPolicy
     now: datetime
-    locking: bool  # False on the plain read: rows are read without their locks
 
     @property
     def me_id(self) -> int:
@@ -95,17 +88,18 @@ async def _change_seat(
 ) -> CaseResult:
     """One seat change: decided on fresh data, retried on a race, refusals show the case."""
     uow, notifier, clock, policy = ports
-    unchanged = await _decide_unlocked(actor_aad, case_id, decide, uow.reading(), clock, policy)
-    if unchanged is not None:
-        return unchanged
 
     async def attempt() -> CaseResult:
         now = clock.now()
         async with uow:
             me, case, holders = await actor_and_case(uow, actor_aad, case_id, for_update=True)
             assert case.id is not None
-            scene = _Scene(uow, me, case, holders, policy, now, locking=True)
-            decision = await _decision(scene, decide)
+            scene = _Scene(uow, me, case, holders, policy, now)
+            try:
+                decision = await decide(scene)
+            except errors.DomainError as refusal:
+                refusal.case = summarize(case, holders, policy, scene.today)
+                raise
             if isinstance(decision, _Kept):
                 summary = summarize(case, holders, policy, scene.today)
                 return CaseResult(summary, False, seat=decision.seat)
@@ -124,34 +118,6 @@ async def _change_seat(
     result = await retrying(uow, attempt)
     await send(notifier, result.notifications)
     return result
-
-
-async def _decide_unlocked(
-    actor_aad: str,
-    case_id: int,
-    decide: Callable[[_Scene], Awaitable[_Kept | _Moved]],
-    reader: UnitOfWork,
-    clock: Clock,
-    policy: BankPolicy,
-) -> CaseResult | None:
-    """The answer to a click that changes nothing, from a plain read; None for a change."""
-    async with reader:
-        me, case, holders = await actor_and_case(reader, actor_aad, case_id)
-        scene = _Scene(reader, me, case, holders, policy, clock.now(), locking=False)
-        decision = await _decision(scene, decide)
-    if isinstance(decision, _Moved):
-        return None  # made on this read's copy of the case, which goes unsaved
-    return CaseResult(summarize(case, holders, policy, scene.today), False, seat=decision.seat)
-
-
-async def _decision(
-    scene: _Scene, decide: Callable[[_Scene], Awaitable[_Kept | _Moved]]
-) -> _Kept | _Moved:
-    try:
-        return await decide(scene)
-    except errors.DomainError as refusal:
-        refusal.case = summarize(scene.case, scene.holders, scene.policy, scene.today)
-        raise
 
 
 @dataclass(frozen=True)
@@ -179,7 +145,7 @@ async def claim_seat(
         seat = case.seat(cmd.seat) if cmd.seat is not None else case.first_free_seat()
         if seat is None:
             raise errors.NoFreeSeat(case.code)
-        locked = await at.uow.mediators.get(me_id, for_update=at.locking) or at.me
+        locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
         # A member of an organisation that has left the network takes no new seats.
         check_in_network(locked, await at.uow.organisations.by_name(locked.employer), at.today)
         usage = await quota_usage(at.uow, locked, at.now, policy)
@@ -280,7 +246,7 @@ async def assign_seat(
     async def decide(at: _Scene) -> _Kept | _Moved:
         case = at.case
         require_coordinator(at.me, "assigning a seat")
-        target = await at.uow.mediators.get(cmd.mediator_id, for_update=at.locking)
+        target = await at.uow.mediators.get(cmd.mediator_id, for_update=True)
         if target is None:
             raise errors.MediatorNotFound(cmd.mediator_id)
         assert target.id is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
@@ -595,32 +594,3 @@ async def test_an_away_period_ends_within_two_years(bank: Bank) -> None:
         bank, "old", "old", add_away=AwayPeriod(date(2026, 3, 2), date(2028, 3, 1))
     )
     assert kept.away == (AwayPeriod(date(2026, 3, 2), date(2028, 3, 1)),)
-
-
-async def test_a_claim_allowed_on_the_plain_read_is_decided_again_under_the_lock(
-    bank: Bank,
-) -> None:
-    """Another mediator takes the last seat between the plain read and the locked attempt."""
-    case_id = await bank.new_case()
-    await bank.claim("old", case_id)
-    rival = ["old2"]
-
-    class Racing(MemoryUnitOfWork):
-        async def __aexit__(self, *exc: Any) -> None:
-            await super().__aexit__(*exc)
-            if rival:
-                await bank.claim(rival.pop(), case_id)
-
-    bank.uow.reading = lambda: Racing(bank.uow.store, read_only=True)  # type: ignore[method-assign]
-
-    with pytest.raises(errors.NoFreeSeat):
-        await bank.claim("new", case_id)
-
-    async with bank.uow:
-        case = await bank.uow.cases.get(case_id)
-    assert case is not None and case.holder_ids() == [bank.people["old"].id, bank.people["old2"].id]
-    assert await bank.events(case_id) == [
-        CaseEventKind.CREATED,
-        CaseEventKind.CLAIMED,
-        CaseEventKind.CLAIMED,
-    ]

@@ -1,0 +1,96 @@
+"""Units of work for reading only, and single-row reads, on SQLite and PostgreSQL: no
+transaction's round trips on PostgreSQL, no write lock on SQLite, and no commit."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mediation import services
+from storage import direct
+from storage.uow import SqlUnitOfWork, reading_sessions
+from tests.clock import FixedClock
+from tests.integration.storage_seed import NOW, POLICY, add_case, add_coordinator
+
+_PROBE = direct.Direct(select(func.now().label("now")))
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> SqlUnitOfWork:
+    return SqlUnitOfWork(sessions, readers=reading_sessions(engine))
+
+
+@pytest.fixture
+def in_transaction(engine: AsyncEngine) -> Iterator[list[bool]]:
+    """For each statement run on PostgreSQL: whether it ran inside a BEGIN (asyncpg knows
+    from the server's ready-for-query status after it)."""
+    seen: list[bool] = []
+
+    def keep(conn: Any, *rest: Any) -> None:
+        seen.append(conn.connection.driver_connection.is_in_transaction())
+
+    event.listen(engine.sync_engine, "after_cursor_execute", keep)
+    yield seen
+    event.remove(engine.sync_engine, "after_cursor_execute", keep)
+
+
+@pytest.fixture
+async def sqlite_trace(engine: AsyncEngine) -> AsyncIterator[list[str]]:
+    """Every statement SQLite's one connection runs, BEGIN and ROLLBACK included (much of
+    it runs past SQLAlchemy, storage/sqlite_fast/)."""
+    seen: list[str] = []
+    async with engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection.raw
+    raw.set_trace_callback(seen.append)
+    yield seen
+    raw.set_trace_callback(None)
+
+
+async def test_a_reading_unit_of_work_reads_what_is_committed_and_cannot_commit(
+    uow: SqlUnitOfWork,
+) -> None:
+    coordinator = await add_coordinator(uow)
+    assert coordinator.id is not None
+    case = await add_case(uow, coordinator.id)
+    assert case.id is not None
+
+    summary = await services.summary_of(uow, case.id, FixedClock(NOW), POLICY)
+    assert summary.case_id == case.id and summary.open_seats == 2
+
+    reader = uow.reading()
+    async with reader:
+        assert await reader.cases.get(case.id) is not None
+        with pytest.raises(RuntimeError, match="commits nothing"):
+            await reader.commit()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_on_postgresql_reads_pay_for_no_begin_and_rollback(
+    uow: SqlUnitOfWork, engine: AsyncEngine, in_transaction: list[bool]
+) -> None:
+    await direct.first(engine, _PROBE, {})
+    async with uow.reading() as reader:
+        await reader.session.execute(_PROBE.statement)
+        await reader.session.execute(_PROBE.statement)
+    assert in_transaction == [False, False, False]
+
+    async with uow:  # a unit of work that may change things: a transaction
+        await uow.session.execute(_PROBE.statement)
+    assert in_transaction[-1] is True
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_on_sqlite_a_reading_unit_of_work_takes_no_write_lock(
+    uow: SqlUnitOfWork, sqlite_trace: list[str]
+) -> None:
+    async with uow.reading() as reader:
+        await reader.mediators.list()
+    async with uow:
+        await uow.mediators.list()
+    begins = [sql for sql in sqlite_trace if sql.upper().startswith("BEGIN")]
+    assert begins == ["BEGIN", "BEGIN IMMEDIATE"]

@@ -183,9 +183,9 @@ class MessageRenderer:
         )
         if message.key.kind is MessageKind.PAIR_COMPLETE:
             return cards.pair_complete_card(summary, lang)
-        uow = self.uow_factory()
-        async with uow:
-            released = await uow.mediators.get(int(payload["mediator_id"]))
+        reader = self.uow_factory().reading()
+        async with reader:
+            released = await reader.mediators.get(int(payload["mediator_id"]))
         name = released.name if released is not None else "?"
         return cards.seat_released_card(summary, name, str(payload["reason"]), lang)
 
@@ -218,9 +218,9 @@ class MessageRenderer:
 
     async def _name(self, message: OutboxMessage) -> str:
         """The name of the coordinator a request message names (``by``), as the registry has it."""
-        uow = self.uow_factory()
-        async with uow:
-            found = await uow.mediators.get(int(message.payload.get("by") or 0))
+        reader = self.uow_factory().reading()
+        async with reader:
+            found = await reader.mediators.get(int(message.payload.get("by") or 0))
         return found.name if found is not None else "?"
 
     async def client_feedback_link(self, case_id: int, parent_no: int) -> tuple[ClientLink, str]:

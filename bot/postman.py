@@ -84,9 +84,9 @@ class Postman:
 
     async def _personal(self, message: OutboxMessage) -> Prepared:
         aad = message.key.recipient
-        uow = self.uow_factory()
-        async with uow:
-            person = await uow.mediators.by_aad(aad.lower())
+        reader = self.uow_factory().reading()
+        async with reader:
+            person = await reader.mediators.by_aad(aad.lower())
         if person is None or not person.active:
             # Someone who has left reads nothing more, however long the message waited.
             return Unsendable(OutboxStatus.NOT_ACTIVE, "not in the registry or not active")

@@ -192,8 +192,18 @@ def for_reading(engine: AsyncEngine) -> AsyncEngine:
     without the round trips of BEGIN and ROLLBACK. On SQLite a deferred BEGIN: a snapshot
     that takes no write lock (the connection is still the one of the pool).
     """
+    return autocommit(engine) or engine.execution_options(**{_READING: True})
+
+
+def autocommit(engine: AsyncEngine) -> AsyncEngine | None:
+    """The same engine and pool with each statement committed on its own, for work whose
+    statements need not stand or fall together; None on SQLite, where every write waits
+    for the one write lock in a BEGIN IMMEDIATE of its own anyway.
+
+    On PostgreSQL that spares the round trips of BEGIN and COMMIT (or ROLLBACK).
+    """
     if is_sqlite(engine):
-        return engine.execution_options(**{_READING: True})
+        return None
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 

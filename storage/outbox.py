@@ -249,10 +249,19 @@ class SessionOutbox:
 
 
 class SqlOutbox:
-    """Implements :class:`mediation.outbox.Outbox`; each method is one short transaction."""
+    """Implements :class:`mediation.outbox.Outbox`; each method is one short transaction.
+
+    The sender's writes about one message (posting, finish, retry, release, renew) are
+    single statements, or statements that need not stand or fall together: on PostgreSQL
+    each commits on its own (``db.autocommit``), without BEGIN and COMMIT round trips.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        engine = db.autocommit(sessions.kw["bind"])
+        self._statements = (
+            async_sessionmaker(engine, expire_on_commit=False) if engine is not None else sessions
+        )
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
@@ -262,6 +271,14 @@ class SqlOutbox:
         only once it has let go of it (``storage.db.commit``).
         """
         async with self._sessions() as session:
+            yield session
+            await db.commit(session)
+
+    @contextlib.asynccontextmanager
+    async def _statement(self) -> AsyncIterator[AsyncSession]:
+        """For a write whose statements each stand alone: committed as each runs where the
+        database allows it, else as ``_writing`` does."""
+        async with self._statements() as session:
             yield session
             await db.commit(session)
 
@@ -304,7 +321,7 @@ class SqlOutbox:
             ]
 
     async def _set(self, message_id: int, only_if: OutboxStatus | None, **values: Any) -> int:
-        async with self._writing() as session:
+        async with self._statement() as session:
             if only_if is None:
                 return await direct.execute(session, _SET, {"w_id": message_id, **values})
             params = {"w_id": message_id, "w_if": only_if.value, **values}
@@ -323,9 +340,9 @@ class SqlOutbox:
         values: dict[str, Any] = {"status": status.value, "error": error[:500]}
         if status is OutboxStatus.SENT:
             values["sent_at"] = now
-        # One transaction for both: one commit (and on SQLite one wait for the disk) less
-        # for each card shown.
-        async with self._writing() as session:
+        # One commit (on SQLite one wait for the disk) for both. They need not be atomic:
+        # an update left waiting that the card covered shows the same card again.
+        async with self._statement() as session:
             await direct.execute(session, _SET, {"w_id": message_id, **values})
             if covers is not None:
                 await _supersede(session, *covers, now)
@@ -342,7 +359,7 @@ class SqlOutbox:
     async def release(self, message_ids: Sequence[int]) -> None:
         if not message_ids:
             return
-        async with self._writing() as session:
+        async with self._statement() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(
@@ -395,7 +412,7 @@ class SqlOutbox:
         """A live sender still holds these claims: they are not abandoned."""
         if not message_ids:
             return
-        async with self._writing() as session:
+        async with self._statement() as session:
             await session.execute(
                 update(OutboxRow)
                 .where(

@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from mediation import services
+from mediation import notices, services
+from mediation.outbox import OutboxStatus
 from storage import direct
+from storage.outbox import SqlOutbox
 from storage.uow import SqlUnitOfWork, reading_sessions
 from tests.clock import FixedClock
 from tests.integration.storage_seed import NOW, POLICY, add_case, add_coordinator
@@ -94,3 +96,24 @@ async def test_on_sqlite_a_reading_unit_of_work_takes_no_write_lock(
         await uow.mediators.list()
     begins = [sql for sql in sqlite_trace if sql.upper().startswith("BEGIN")]
     assert begins == ["BEGIN", "BEGIN IMMEDIATE"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_on_postgresql_the_senders_writes_about_one_message_commit_as_they_run(
+    sessions: async_sessionmaker[AsyncSession], in_transaction: list[bool]
+) -> None:
+    outbox = SqlOutbox(sessions)
+    await outbox.add([notices.card_changed(1, 1, NOW), notices.card_changed(1, 2, NOW)], NOW)
+    (first,) = await outbox.claim(NOW, 10)  # one card update of a case at a time
+    assert in_transaction[-1] is True  # the claim reads and marks its rows together
+    in_transaction.clear()
+
+    await outbox.posting(first.id, NOW)
+    await outbox.finish(first.id, OutboxStatus.SENT, NOW, covers=(first.key.subject, 2))
+
+    assert in_transaction and not any(in_transaction)
+    by_id = {m.id: m for m in await outbox.all()}
+    assert {m.status for m in by_id.values()} == {OutboxStatus.SENT}
+    (covered,) = [m for m in by_id.values() if m.id != first.id]
+    assert covered.error == "shown by a later update"

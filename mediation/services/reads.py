@@ -127,8 +127,9 @@ async def worked_together(
 
 async def assignable(uow: UnitOfWork) -> tuple[tuple[int, str], ...]:
     """The active mediators a coordinator may assign, as (id, name); a booker holds no seat."""
-    async with uow:
-        active = await uow.mediators.list(active_only=True)
+    reader = uow.reading()  # read again after every change, for the assign lists
+    async with reader:
+        active = await reader.mediators.list(active_only=True)
     return tuple((m.id, m.name) for m in active if m.id is not None and not m.is_booker)
 
 
@@ -136,6 +137,7 @@ async def workload(uow: UnitOfWork, clock: Clock, policy: BankPolicy) -> Workloa
     """This term's packages of every mediator (one count for all) and who has shared a case
     with whom, for the assign lists."""
     term = policy.term_of(clock.now())
-    async with uow:
-        loads, pairs = await uow.mediators.workload(*policy.bounds_utc(term.start, term.end))
+    reader = uow.reading()
+    async with reader:
+        loads, pairs = await reader.mediators.workload(*policy.bounds_utc(term.start, term.end))
     return Workload(policy.term_quota(term), loads, pairs)

@@ -407,7 +407,7 @@ class Sender:
         per_person: Counter[str] = Counter()
         # Cases whose channel card a message held is posting or updating. The card shows
         # the case as it stands when it is sent, so the updates made meanwhile wait in the
-        # outbox, where that one ends those it covers (supersede); claimed, each would
+        # outbox, where that one ends those it covers (finish, covers); claimed, each would
         # wait for the thread's turn and then end as covered, a claim and two writes for
         # nothing.
         cards: Counter[str] = Counter()

@@ -37,8 +37,8 @@ def case_posted(case_id: int, *, again: datetime | None = None) -> NewMessage:
 def card_changed(case_id: int, version: int | None, now: datetime) -> NewMessage:
     """The channel card to be shown as the case stands after its change to ``version``.
 
-    A card rendered at that version or later shows this change too (storage's
-    ``SqlOutbox.supersede``); a change without a known version is always sent itself.
+    A card rendered at that version or later shows this change too (``Outbox.finish``
+    with ``covers``); a change without a known version is always sent itself.
     """
     key = OutboxKey(MessageKind.CARD_UPDATE, BANK, case_subject(case_id), _stamp(version, now))
     return NewMessage(key, {"case_id": case_id})

@@ -261,7 +261,8 @@ class UnitOfWork(Protocol):
     def reading(self) -> UnitOfWork:
         """A unit of work of its own for reading only (a card drawn as the case stands):
         it reads the committed state without locking rows or paying for a transaction
-        where the database allows it, and cannot commit."""
+        where the database allows it. ``commit`` refuses; it must not write at all, as on
+        PostgreSQL a write would be committed as it ran."""
         ...
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult, Integer, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediation.notices import version_of
@@ -35,8 +37,11 @@ from mediation.outbox import (
     OutboxStatus,
     OutboxWriter,
 )
+from mediation.trouble import trouble_at
 from storage import db, direct
 from storage.models_jobs import OutboxRow
+
+log = logging.getLogger(__name__)
 
 # Rows per INSERT statement: well under SQLite's and asyncpg's bound-parameter limits.
 _CHUNK = 500
@@ -249,7 +254,8 @@ class SessionOutbox:
 
 
 class SqlOutbox:
-    """Implements :class:`mediation.outbox.Outbox`; each method is one short transaction.
+    """Implements :class:`mediation.outbox.Outbox`; each method is one short transaction,
+    or on PostgreSQL statements that commit as they run (below).
 
     The sender's writes about one message (posting, finish, retry, release, renew) are
     single statements, or statements that need not stand or fall together: on PostgreSQL
@@ -340,12 +346,16 @@ class SqlOutbox:
         values: dict[str, Any] = {"status": status.value, "error": error[:500]}
         if status is OutboxStatus.SENT:
             values["sent_at"] = now
-        # One commit (on SQLite one wait for the disk) for both. They need not be atomic:
-        # an update left waiting that the card covered shows the same card again.
+        # One commit (on SQLite one wait for the disk) for both. The message's own status
+        # is what matters: should ending the covered updates fail, they are only sent in
+        # their turn and show the same card again.
         async with self._statement() as session:
             await direct.execute(session, _SET, {"w_id": message_id, **values})
             if covers is not None:
-                await _supersede(session, *covers, now)
+                try:
+                    await _supersede(session, *covers, now)
+                except SQLAlchemyError as exc:
+                    log.warning("covered card updates stay queued (%s)", trouble_at(exc))
 
     async def retry_at(self, message_id: int, when: datetime, error: str) -> None:
         await self._set(

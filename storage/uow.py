@@ -128,6 +128,9 @@ class SqlUnitOfWork:
         await session.close()
 
     def reading(self) -> SqlUnitOfWork:
+        if self._session is not None:
+            # On SQLite's one connection a second session would wait for this one's.
+            raise RuntimeError("this unit of work is in use; read before or after it")
         reader = SqlUnitOfWork(self._readers or self._sessions)
         reader._read_only = True
         return reader

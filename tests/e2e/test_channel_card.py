@@ -206,4 +206,5 @@ async def test_a_burst_of_changes_to_one_case_updates_its_card_once_it_is_settle
         if m.key.kind is MessageKind.CARD_UPDATE
     ]
     assert len(queued) >= 3 and {m.status for m in queued} == {OutboxStatus.SENT}
-    assert [m.error for m in queued].count("shown by a later update") >= 2
+    # At least one ended without ever being claimed: the card shown covered it.
+    assert [m for m in queued if m.error == "shown by a later update" and m.attempts == 0]

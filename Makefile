@@ -24,6 +24,7 @@ $(VENV)/.installed: pyproject.toml
 
 test: $(VENV)/.installed test-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PACKAGES)
 	$(BIN)/pytest -q || { status=$$?; \
 	  if [ $$status = 5 ]; then echo "pytest collected no tests (exit 5): that is a failure" >&2; fi; \
@@ -31,6 +32,7 @@ test: $(VENV)/.installed test-deps
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy $(PACKAGES)

@@ -97,7 +97,6 @@ class ErrorKindOnly(logging.Filter):
         return True
 
 
-
 def quiet_aiohttp_errors() -> None:
     """Put ErrorKindOnly on aiohttp's server and access loggers, once per process."""
     for name, keep_arguments in (("aiohttp.server", False), ("aiohttp.access", True)):

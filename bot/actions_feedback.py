@@ -165,9 +165,7 @@ class FeedbackActions:
         fb = self.deps.feedback
         now = self.deps.clock.now()
         figures = await fb.stats.year(year, self.deps.policy, now)
-        common = await common_time.figures(
-            actor, year, self.deps.uow_factory(), self.deps.policy
-        )
+        common = await common_time.figures(actor, year, self.deps.uow_factory(), self.deps.policy)
         said = await common_time.feedback_figures(actor, year, self.deps.uow_factory())
         url = download_url(fb.base_url, fb.key, year, lang, now, fb.stats_minutes)
         today = self.deps.policy.local_date(now)

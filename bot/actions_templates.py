@@ -58,9 +58,7 @@ class TemplateActions:
             stored = await self.templates.get(message, language)
             template = stored or default_template(message, lang_of(language))
             views.append(TemplateView(message, template, stored is not None))
-        return templates_card(
-            views, language, lang, notice=notice, notice_is_error=notice_is_error
-        )
+        return templates_card(views, language, lang, notice=notice, notice_is_error=notice_is_error)
 
     async def show(self, click: Click) -> Card:
         """The messages in the language the button names."""

@@ -58,6 +58,4 @@ async def queue_views(
             if case is not None:
                 codes[case_id] = case.code
     names = {i: m.name for i, m in people.items()}
-    return [
-        RequestView(r, names, zone, max_attempts, codes.get(r.case_id or 0)) for r in requests
-    ]
+    return [RequestView(r, names, zone, max_attempts, codes.get(r.case_id or 0)) for r in requests]

@@ -306,6 +306,7 @@ def failure_of(exc: ConnectorError) -> PostResult:
 
 # -- the sender --------------------------------------------------------------------------------
 
+
 def _let_go(counts: Counter[str], key: str) -> Callable[[asyncio.Task[None]], None]:
     def done(_: asyncio.Task[None]) -> None:
         counts[key] -= 1

@@ -194,6 +194,8 @@ class ConsultationRepository(Protocol):
         ...
 
     async def journal(self, consultation_id: int) -> builtins.list[ConsultationEntry]: ...
+
+
 class WalkInRepository(Protocol):
     """The walk-in service's shifts, swaps and visits (mediation/walk_in.py)."""
 

@@ -33,8 +33,6 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 INVOKE_RESPONSE_KEY = BotAdapter._INVOKE_RESPONSE_KEY
 
 
-
-
 class _AdapterConfig:
     """The attribute names ConfigurationBotFrameworkAuthentication reads."""
 

@@ -282,5 +282,3 @@ def _values(
                 return None  # raised there as SQLAlchemy raises it
         values.append(value)
     return values
-
-

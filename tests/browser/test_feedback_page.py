@@ -133,9 +133,7 @@ async def page() -> AsyncIterator[Any]:
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         # A phone-sized window: the page must read and work on a small screen.
-        context = await browser.new_context(
-            viewport={"width": 390, "height": 844}, locale="fi-FI"
-        )
+        context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="fi-FI")
         page = await context.new_page()
         problems: list[str] = []
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)

@@ -330,9 +330,7 @@ async def test_a_refused_meeting_record_keeps_what_was_typed(bank: Bank) -> None
     }
     answer = await bank.teams.click("olli", "meeting.record", typed, "personal")
     assert "from 1 to 480" in words(answer)
-    values = {
-        n["id"]: n.get("value") for n in _inputs_of(answer) if n["id"] in ("held", "fb_note")
-    }
+    values = {n["id"]: n.get("value") for n in _inputs_of(answer) if n["id"] in ("held", "fb_note")}
     assert values == {"held": "yes", "fb_note": note}
     rating = [n for n in _inputs_of(answer) if n["id"] == "fb_rating"]
     assert rating and rating[0].get("value") == "4"

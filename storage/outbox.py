@@ -207,7 +207,7 @@ def _one_each(rows: list[Any]) -> list[Any]:
     One chat takes one post at a time, so more of one person's would only wait there,
     holding the sender's places; and a card shows the case as it stands when it is sent,
     so the first of a case's channel messages shows the later ones' changes too, which
-    then end as covered by it (``supersede``) without being claimed.
+    then end as covered by it (``finish`` with ``covers``) without being claimed.
     """
     seen: set[tuple[bool, str]] = set()
     kept = []

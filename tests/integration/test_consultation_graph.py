@@ -13,7 +13,8 @@ from cards.i18n import t
 from mediation.consultation import Status
 from tests.clock import FixedClock
 from tests.e2e.conftest import words
-from tests.e2e.test_consultations import click, newest, person_id
+from tests.e2e.test_consultations import click, person_id
+from tests.e2e.test_consultations_hostile import meeting, send
 from tests.fakes.connector import FakeConnector
 from tests.integration.graph_support import (
     MONDAY,
@@ -46,19 +47,7 @@ async def test_a_client_meeting_graph_refused_is_told_and_reaches_the_calendar_l
     async with uow:
         await uow.qualifications.set(outi, frozenset({"child_psychiatry"}))
         await uow.commit()
-    await click(
-        bank,
-        "olli",
-        "consult.send",
-        {
-            "region": "Kerava",
-            "categories": "alienation",
-            "question": "What helps the child?",
-            "consent": "true",
-            "consent_date": "2026-02-27",
-        },
-    )
-    c_id = await newest(bank)
+    c_id = await send(bank)
     await click(bank, "coord", "consult.place", {"c_id": c_id, "day": "2026-03-03"})
     await click(
         bank,
@@ -70,20 +59,7 @@ async def test_a_client_meeting_graph_refused_is_told_and_reaches_the_calendar_l
 
     # Graph refuses the event when it is written; the answer itself stands.
     calendars.fake.refused_creates = 1
-    answered = await click(
-        bank,
-        "coord",
-        "consult.answer",
-        {
-            "c_id": c_id,
-            "answer_kind": "client_meeting",
-            "answer": "One meeting with the family.",
-            "meeting_day": "2026-03-12",
-            "meeting_time": "10:00",
-            "meeting_place": "Family counselling, Kerava",
-            "attendees": str(outi),
-        },
-    )
+    answered = await click(bank, "coord", "consult.answer", meeting(c_id, str(outi)))
     assert t("en", "consult.answered_ok") in words(answered)
     assert "the calendar has not confirmed it yet" in words(answered)
     assert "no permission to use this mailbox" in words(answered)

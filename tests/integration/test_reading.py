@@ -3,7 +3,7 @@ transaction's round trips on PostgreSQL, no write lock on SQLite, and no commit.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from mediation import notices, services
 from mediation.outbox import OutboxStatus
 from storage import direct
 from storage.outbox import SqlOutbox
-from storage.uow import SqlUnitOfWork, reading_sessions
+from storage.uow import SqlUnitOfWork
 from tests.clock import FixedClock
 from tests.integration.storage_seed import NOW, POLICY, add_case, add_coordinator
 
@@ -22,8 +22,9 @@ _PROBE = direct.Direct(select(func.now().label("now")))
 
 
 @pytest.fixture
-def uow(engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> SqlUnitOfWork:
-    return SqlUnitOfWork(sessions, readers=reading_sessions(engine))
+def uow(uow_factory: Callable[[], SqlUnitOfWork]) -> SqlUnitOfWork:
+    """A unit of work as Sopu makes them, with its readers (tests/conftest.py)."""
+    return uow_factory()
 
 
 @pytest.fixture
@@ -49,7 +50,9 @@ async def sqlite_trace(engine: AsyncEngine) -> AsyncIterator[list[str]]:
     it runs past SQLAlchemy, storage/sqlite_fast/)."""
     seen: list[str] = []
     async with engine.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection.raw
+        driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    raw = driver.raw
     raw.set_trace_callback(seen.append)
     yield seen
     raw.set_trace_callback(None)

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import builtins
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediation.organisations import Organisation, OrganisationKind, organisation_key
+from storage import direct
 from storage.models_organisations import OrganisationRow
 
+# Every claim asks for the claimer's organisation: a plain statement, not the ORM's.
+_BY_KEY = direct.Direct(
+    select(
+        OrganisationRow.id,
+        OrganisationRow.name,
+        OrganisationRow.kind,
+        OrganisationRow.agreement_start,
+        OrganisationRow.agreement_end,
+        OrganisationRow.yearly_hours,
+    ).where(OrganisationRow.name_key == bindparam("key"))
+)
 
-def _organisation(row: OrganisationRow) -> Organisation:
+
+def _organisation(row: Any) -> Organisation:
     return Organisation(
         name=row.name,
         kind=OrganisationKind(row.kind) if row.kind else None,
@@ -33,8 +47,8 @@ class SqlOrganisationRepository:
         return [_organisation(r) for r in rows]
 
     async def by_name(self, name: str) -> Organisation | None:
-        row = await self._row(name)
-        return _organisation(row) if row is not None else None
+        found = await direct.rows(self._session, _BY_KEY, {"key": organisation_key(name)})
+        return _organisation(found[0]) if found else None
 
     async def save(self, organisation: Organisation) -> Organisation:
         row = await self._row(organisation.name)

@@ -3,6 +3,7 @@ and made from the registry's employers by the migration."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 
@@ -47,6 +48,9 @@ async def test_an_organisation_is_saved_found_by_its_name_and_updated(
         assert [o.name for o in listed] == ["Keravan seurakunta", "Keski-Uusimaan hyvinvointialue"]
         assert listed[1].agreement_end == date(2027, 12, 31) and listed[1].yearly_hours == 1200
         assert await uow.organisations.by_name("Tuusula") is None
+        # Found by name with its dates and hours read back as they were saved.
+        again = await uow.organisations.by_name("keski-uusimaan hyvinvointialue")
+        assert again == dataclasses.replace(changed, id=added.id)
 
 
 async def test_one_organisation_per_name_key(uow_factory: Callable[[], SqlUnitOfWork]) -> None:

@@ -150,7 +150,7 @@ class FeedbackActions:
         )
         if not click.personal:
             return error_card(click.lang, t(click.lang, "error.personal_data_only"))
-        mediators = await self.deps.gateway.mediators_for_cards()
+        mediators = await self.deps.gateway.mediators_to_assign()
         return bank_overview_card(view, click.lang, mediators)
 
     async def _coordinator(self, actor: str) -> None:

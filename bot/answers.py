@@ -53,10 +53,14 @@ class CaseAnswers:
             # The list weighs every mediator's work: it is the coordinators' to see.
             refused = errors.NotAllowed("assigning a seat", "only a coordinator may do this")
             typed, notice, error = None, error_text(click.lang, refused), True
+        gateway = self.deps.gateway
         return cards.case_card(
             summary,
             click.lang,
-            mediators=await self.deps.gateway.mediators_for_cards(),
+            # Only an open assign list weighs the mediators' loads: read them for it alone.
+            mediators=await (
+                gateway.mediators_for_cards() if typed is None else gateway.mediators_to_assign()
+            ),
             notice=notice,
             notice_is_error=error,
             assign_typed=typed,

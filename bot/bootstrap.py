@@ -41,7 +41,6 @@ from bot.deps import (
     CommonTimeCatalogWording,
     ConsultationCatalogWording,
     FeedbackDeps,
-    Notifiers,
 )
 from bot.family_mail import FamilyMailPost, open_family_mail
 from bot.framework.adapter import build_adapter
@@ -239,8 +238,7 @@ async def open_sopu(
         stack.push_async_callback(jobs.stop)
         deps = ActionDeps(
             units=storage.uow,
-            # The gateway first: the cards the change causes show its loads and pairs.
-            notifier=Notifiers((gateway, wake)),
+            notifier=wake,
             clock=clock,
             policy=settings.policy,
             store=store,

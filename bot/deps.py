@@ -22,7 +22,7 @@ from mediation import calendar as cal
 from mediation.feedback import FeedbackStore
 from mediation.model import MeetingKind
 from mediation.policy import BankPolicy
-from mediation.ports import Clock, Notification, Notifier, UnitOfWork
+from mediation.ports import Clock, Notifier, UnitOfWork
 from mediation.reminders import ReminderPolicy
 from mediation.stats import StatsQueries
 from storage.botstore import BotStore
@@ -191,17 +191,6 @@ class JobServices:
     policy: ReminderPolicy
     wake: Callable[[], None]
     context: JobContext  # the jobs' own, for what an action queues at once
-
-
-@dataclass(frozen=True)
-class Notifiers:
-    """Tells each of its notifiers, in turn, of a change that has been committed."""
-
-    each: tuple[Notifier, ...]
-
-    async def notify(self, notification: Notification) -> None:
-        for notifier in self.each:
-            await notifier.notify(notification)
 
 
 @dataclass(frozen=True)

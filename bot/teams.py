@@ -21,15 +21,15 @@ from cards.base import Card
 from cards.i18n import Lang, lang_of
 from mediation import services
 from mediation.policy import BankPolicy
-from mediation.ports import Clock, Notification, UnitOfWork
-from mediation.sharing import Roster, Workload
+from mediation.ports import Clock, UnitOfWork
+from mediation.sharing import Roster
 from mediation.trouble import trouble_at
 from mediation.views import CaseSummary
 from storage.botstore import BotStore
 
 log = logging.getLogger(__name__)
 
-# How long the cards' assign list is reused before the registry and the loads are read again.
+# How long the names a card may offer to assign are reused before the registry is read again.
 REGISTRY_NAMES_SECONDS = 5.0
 
 
@@ -66,33 +66,32 @@ class TeamsGateway:
         self.policy = policy
         self.connector = connector
         self._names: tuple[float, tuple[tuple[int, str], ...]] | None = None
-        self._workload: tuple[float, Workload] | None = None
 
     # -- the bank channel ------------------------------------------------------------------
 
     async def mediators_for_cards(self) -> Roster:
-        """The active mediators a coordinator may assign, with this term's packages and past
-        pairs, for the case cards' assign lists.
+        """The active mediators a coordinator may assign, by name only: a case card offers
+        its "Assign" button when there is someone to assign, and shows no list.
 
         Every answer to a click renders a case card, and reading the whole registry for
-        each one cost about a fifth of a click's CPU time. The names are reused for a few
-        seconds, the packages and pairs too unless this replica commits a case change
-        (``notify``), so that the card a change leaves in the channel weighs it. A change
-        made elsewhere reaches new cards that much later, and an assignment is checked
-        against the registry and the quotas themselves, never against this list.
+        each one cost about a fifth of a click's CPU time: the names are reused for a few
+        seconds. A mediator added meanwhile reaches the cards that much later; an
+        assignment is checked against the registry itself, never against this list.
         """
+        return Roster.names_only(await self._names_now())
+
+    async def mediators_to_assign(self) -> Roster:
+        """The assign list's mediators weighed by this term's packages and past pairs, read
+        now: the coordinator who opens the list sees every change committed so far, on any
+        replica."""
+        work = await services.workload(self.uow_factory(), self.clock, self.policy)
+        return work.roster(await self._names_now())
+
+    async def _names_now(self) -> tuple[tuple[int, str], ...]:
         now = monotonic()
         if self._names is None or now - self._names[0] >= REGISTRY_NAMES_SECONDS:
             self._names = (now, await services.assignable(self.uow_factory()))
-            self._workload = None
-        if self._workload is None or now - self._workload[0] >= REGISTRY_NAMES_SECONDS:
-            work = await services.workload(self.uow_factory(), self.clock, self.policy)
-            self._workload = (now, work)
-        return self._workload[1].roster(self._names[1])
-
-    async def notify(self, notification: Notification) -> None:
-        """A case change is committed: the next card reads the packages and pairs again."""
-        self._workload = None
+        return self._names[1]
 
     async def channel_card(self, summary: CaseSummary, lang: Lang | None = None) -> Card:
         """The case's card for the bank channel, in the bank's language unless told."""

@@ -17,6 +17,14 @@ class Roster:
     term_packages: Mapping[int, int] = field(default_factory=dict)  # by mediator id
     # (lower id, higher id): the cases on which both have held a seat, this one included.
     pairs: Mapping[tuple[int, int], int] = field(default_factory=dict)
+    # False: the names alone, whose loads were not read (``names_only``).
+    weighed: bool = True
+
+    @classmethod
+    def names_only(cls, names: tuple[tuple[int, str], ...]) -> Roster:
+        """Whom a card may offer to assign, without their loads: enough for its "Assign"
+        button, never for the list itself (``assign_choices`` refuses it)."""
+        return cls(names, term_quota=0, weighed=False)
 
     def times_paired(self, one: int, other: int) -> int:
         return self.pairs.get((min(one, other), max(one, other)), 0) if one != other else 0
@@ -58,6 +66,8 @@ def assign_choices(
 ) -> list[AssignChoice]:
     """A case's assign list in the order of ``assign_order``; ``seat`` is the one to be filled,
     so its holder (who would leave) is not counted among those to have worked with."""
+    if not roster.weighed:
+        raise ValueError("an assign list needs the mediators' loads, not their names alone")
     here = {s.holder_id for s in summary.seats if s.holder_id is not None}
     staying = [
         s.holder_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mediation.policy import BankPolicy
 from mediation.sharing import AssignChoice, Roster, assign_choices, assign_order
 from mediation.views import CaseSummary, summarize
@@ -77,3 +79,10 @@ def test_with_both_seats_held_the_list_counts_both_holders() -> None:
     roster = Roster(((1, "A"), (2, "B"), (3, "C")), term_quota=2, pairs={(1, 3): 1, (2, 3): 2})
     (third,) = [c for c in assign_choices(roster, _summary({1: 1, 2: 2})) if c.mediator_id == 3]
     assert third.worked_together == 3
+
+
+def test_names_without_their_loads_make_no_assign_list() -> None:
+    names = Roster.names_only(((1, "A"), (2, "B")))
+    assert names.names == ((1, "A"), (2, "B")) and not names.weighed
+    with pytest.raises(ValueError, match="loads"):
+        assign_choices(names, _summary({1: 1}))

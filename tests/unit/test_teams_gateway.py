@@ -1,5 +1,5 @@
-"""The gateway's assign list for case cards: read once per burst, fresh after a while or
-after a case change."""
+"""The gateway's mediators for case cards: the names read once per burst and again after a
+while; the loads and pairs only for an open assign list, and then as they stand."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import bot.teams
 from bot.teams import REGISTRY_NAMES_SECONDS, TeamsGateway
 from mediation.model import Family, Role
 from mediation.policy import BankPolicy
-from mediation.ports import CaseChanged
 from tests.clock import FixedClock
 from tests.fakes.memory_uow import MemoryUnitOfWork
 from tests.unit.factories import case as sample_case
@@ -48,7 +47,8 @@ async def test_a_burst_of_cards_reads_the_registry_once_then_again_later(
     now[0] += REGISTRY_NAMES_SECONDS / 2
     again = await gateway.mediators_for_cards()
     assert first.names == again.names == ((anna.id, "Anna Aalto"),)
-    assert reads.count == 2  # the names, and the packages and pairs
+    assert not first.weighed  # a card shows no list: no packages or pairs read
+    assert reads.count == 1
 
     async with reads.uow:
         await reads.uow.mediators.add(mediator("Bertta Berg"))
@@ -56,10 +56,10 @@ async def test_a_burst_of_cards_reads_the_registry_once_then_again_later(
     now[0] += REGISTRY_NAMES_SECONDS
     later = await gateway.mediators_for_cards()
     assert [name for _, name in later.names] == ["Anna Aalto", "Bertta Berg"]
-    assert reads.count == 4
+    assert reads.count == 2
 
 
-async def test_a_committed_case_change_makes_the_next_card_read_the_packages_again(
+async def test_an_open_assign_list_weighs_every_change_committed_so_far(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reads = Reads()
@@ -73,15 +73,16 @@ async def test_a_committed_case_change_makes_the_next_card_read_the_packages_aga
     monkeypatch.setattr(bot.teams, "monotonic", lambda: 1000.0)  # no time passes
     none: Any = None
     gateway = TeamsGateway(none, none, reads, clock, policy)
-    assert (await gateway.mediators_for_cards()).term_packages == {}
+    before = await gateway.mediators_to_assign()
+    assert before.weighed and before.term_packages == {}
 
+    # Committed by any replica, told to none: the next list still weighs it.
     async with reads.uow:
         stored = await reads.uow.cases.get(case.id)
         assert stored is not None
         stored.take_seat(1, anna.id, clock.now())
         await reads.uow.cases.save(stored)
         await reads.uow.commit()
-    assert (await gateway.mediators_for_cards()).term_packages == {}  # reused
-    await gateway.notify(CaseChanged(case.id))
-    assert (await gateway.mediators_for_cards()).term_packages == {anna.id: 1}
-    assert reads.count == 3  # the packages and pairs again, not the whole registry
+    after = await gateway.mediators_to_assign()
+    assert after.term_packages == {anna.id: 1} and after.names == before.names
+    assert reads.count == 3  # the names once, the packages and pairs for each list

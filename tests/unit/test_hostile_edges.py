@@ -20,6 +20,7 @@ from bot.gate import (
     origin_of,
     parse_activity,
     refusal,
+    structural_problem,
 )
 from bot.settings import Settings, is_loopback
 from bot.signing import sign, verify
@@ -128,6 +129,25 @@ def test_nesting_is_limited_below_what_the_readers_can_take() -> None:
         parse_activity(json.dumps({**ACTIVITY, "channelData": _deep(MAX_DEPTH)}).encode())
     with pytest.raises(BadActivity):
         parse_activity(json.dumps({**ACTIVITY, "entities": [[[[[[_deep(MAX_DEPTH)]]]]]]}).encode())
+
+
+def test_every_depth_and_escape_gets_the_walk_s_answer_though_most_bodies_skip_it() -> None:
+    # parse_activity walks the JSON only when its brackets or escapes could hide a problem.
+    for levels in range(MAX_DEPTH - 6, MAX_DEPTH + 3):
+        for where in ("channelData", "value"):
+            data = {**ACTIVITY, where: _deep(levels)}
+            for text in ("plain", "\ud800", "\u00e4", "\U0001f600"):
+                data["text"] = text
+                for body in (
+                    json.dumps(data).encode(),
+                    json.dumps(data, ensure_ascii=False).encode("utf-8", "surrogatepass"),
+                ):
+                    problem = structural_problem(json.loads(body.decode("utf-8", "surrogatepass")))
+                    if problem is None:
+                        parse_activity(body)
+                    else:
+                        with pytest.raises(BadActivity):
+                            parse_activity(body)
 
 
 @pytest.mark.parametrize(

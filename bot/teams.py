@@ -81,9 +81,9 @@ class TeamsGateway:
         return Roster.names_only(await self._names_now())
 
     async def mediators_to_assign(self) -> Roster:
-        """The assign list's mediators weighed by this term's packages and past pairs, read
-        now: the coordinator who opens the list sees every change committed so far, on any
-        replica."""
+        """The assign list's mediators weighed by this term's packages and past pairs, these
+        read now: the coordinator who opens the list sees the loads of every change committed
+        so far, on any replica (the names are the cards', a few seconds old at most)."""
         work = await services.workload(self.uow_factory(), self.clock, self.policy)
         return work.roster(await self._names_now())
 

@@ -312,7 +312,8 @@ def case_card(
     It is the same for everyone who sees it (no per-user refresh): the server decides who
     may claim, release, see details or use the coordinator's tools. ``mediators`` are whom
     the coordinator's assign list offers, fewest packages this term first. ``assign_typed`` is a
-    refused assignment's form data: the clicker's answer then shows the form open and filled.
+    refused assignment's form data: the clicker's answer then shows the form open and filled
+    (the list needs ``mediators`` weighed, not ``Roster.names_only``).
     ``viewer`` is the clicker whose answer this card is: only a seat holder's answer offers
     "Release my seat" (the shared card leaves it to the details card and to answers).
     """

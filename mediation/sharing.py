@@ -10,7 +10,8 @@ from mediation.views import CaseSummary
 
 @dataclass(frozen=True)
 class Roster:
-    """The active mediators a coordinator may assign, with what their assign list weighs."""
+    """The active mediators a coordinator may assign, with what their assign list weighs
+    (or by name alone, ``names_only``)."""
 
     names: tuple[tuple[int, str], ...]  # (mediator id, name)
     term_quota: int  # the packages a mediator may take this term

@@ -127,7 +127,7 @@ async def worked_together(
 
 async def assignable(uow: UnitOfWork) -> tuple[tuple[int, str], ...]:
     """The active mediators a coordinator may assign, as (id, name); a booker holds no seat."""
-    reader = uow.reading()  # read again after every change, for the assign lists
+    reader = uow.reading()  # every few seconds, for the cards' assign button and lists
     async with reader:
         active = await reader.mediators.list(active_only=True)
     return tuple((m.id, m.name) for m in active if m.id is not None and not m.is_booker)

@@ -150,6 +150,18 @@ def test_every_depth_and_escape_gets_the_walk_s_answer_though_most_bodies_skip_i
                             parse_activity(body)
 
 
+def test_the_fewest_brackets_that_can_nest_too_deeply_are_walked() -> None:
+    # A string inside MAX_DEPTH containers is too deep: the root and MAX_DEPTH - 1 lists,
+    # exactly MAX_DEPTH brackets. One list fewer is deep enough, and refused for what it lacks.
+    def nested(lists: int) -> bytes:
+        return b'{"x": ' + b"[" * lists + b'"s"' + b"]" * lists + b"}"
+
+    with pytest.raises(BadActivity, match="nested too deeply"):
+        parse_activity(nested(MAX_DEPTH - 1))
+    with pytest.raises(BadActivity, match="without type"):
+        parse_activity(nested(MAX_DEPTH - 2))
+
+
 @pytest.mark.parametrize(
     "content_type, charset, accepted",
     [

@@ -167,7 +167,18 @@ def activity(
     }
 
 
-def click(who: dict[str, str], service_url: str, thread: str, verb: str, case_id: int) -> bytes:
+def click(
+    who: dict[str, str],
+    service_url: str,
+    thread: str,
+    verb: str,
+    case_id: int,
+    shown: dict[str, Any] | None = None,
+) -> bytes:
+    """A click of a case card's button; ``shown`` is what the card showed (its snapshot)."""
+    data: dict[str, Any] = {"case_id": case_id}
+    if shown is not None:
+        data["shown"] = shown
     body = activity(
         who,
         service_url,
@@ -175,7 +186,7 @@ def click(who: dict[str, str], service_url: str, thread: str, verb: str, case_id
         type="invoke",
         name="adaptiveCard/action",
         value={
-            "action": {"type": "Action.Execute", "verb": verb, "data": {"case_id": case_id}},
+            "action": {"type": "Action.Execute", "verb": verb, "data": data},
             "trigger": "manual",
         },
     )
@@ -428,7 +439,9 @@ class _SopuBank(Served):
             if holds_at_start(lane):
                 await claim(me, to_claim)
                 self.seeded_claims += 1
-            lanes.append({"who": me, "claim": to_claim, "held": held})
+            async with (uow := sopu.uow()):
+                me_id = (await services.actor(uow, me["aad"])).id
+            lanes.append({"who": me, "id": me_id, "claim": to_claim, "held": held})
             self.claim_cases.append(to_claim)
         fillers = people[1 + self.lanes : 5 + self.lanes]
         paired = [await register(), await register()]
@@ -450,7 +463,26 @@ class _SopuBank(Served):
             threads[str(case_id)] = post.conversation_id
         if not in_memory:
             self.seeded_merged = await self._merged()
-        return {"lanes": lanes, "paired": paired, "swedish": swedish, "threads": threads}
+        # What each case's card shows now, for the buttons' snapshots (the client keeps the
+        # lanes' own cases up to date as it claims and releases them).
+        shown: dict[str, Any] = {}
+        async with (uow := sopu.uow()):
+            for key in threads:
+                case = await uow.cases.get(int(key))
+                assert case is not None
+                holders = [seat.holder_id for seat in case.seats]
+                shown[key] = {
+                    "version": case.version,
+                    "status": case.status.value,
+                    "holders": holders,
+                }
+        return {
+            "lanes": lanes,
+            "paired": paired,
+            "swedish": swedish,
+            "threads": threads,
+            "shown": shown,
+        }
 
     async def done(self) -> dict[str, Any]:
         """What the journal recorded on the lanes' cases: real claims and releases."""
@@ -653,12 +685,26 @@ class Clicks:
             for lane in range(len(self.lanes))
         ]
         self.answered: Counter[str] = Counter()  # warm-up included, for the final check
+        # The snapshot each case's card carries, as a person clicking its current card sends
+        # it. A server seeded by a revision before snapshots reports none: none is sent.
+        self.shown = {int(k): v for k, v in seeded.get("shown", {}).items()}
 
     def next(self, worker: int) -> tuple[str, bytes]:
         kind, verb, which, _text = next(self.cursors[worker])
         case_id = self.cases[worker][which]
-        who = self.lanes[worker]["who"]
-        return kind, click(who, self.url, self.threads[case_id], verb, case_id)
+        lane = self.lanes[worker]
+        shown = self.shown.get(case_id)
+        body = click(lane["who"], self.url, self.threads[case_id], verb, case_id, shown)
+        if shown is not None and kind in ("real claim", "release"):
+            # Only this lane changes its own case, one click at a time: the card the lane
+            # sees next shows the change (the first seat, taken or given back).
+            holder = lane["id"] if kind == "real claim" else None
+            self.shown[case_id] = {
+                "version": shown["version"] + 1,
+                "status": "open",
+                "holders": [holder, *shown["holders"][1:]],
+            }
+        return kind, body
 
     def ok(self, kind: str, status: int, body: bytes) -> bool:
         good = (

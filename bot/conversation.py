@@ -29,7 +29,9 @@ from mediation.outbox import MessageKind
 log = logging.getLogger(__name__)
 
 # Commands that show people's data: asked in a channel, they answer in personal chat.
-PRIVATE_COMMANDS = frozenset({"my cases", "mediators", "stats", "requests", "shifts"})
+PRIVATE_COMMANDS = frozenset(
+    {"my cases", "quota", "mediators", "reminders", "stats", "requests", "shifts"}
+)
 # What a booker may ask; anything else is refused with what they can do instead.
 BOOKER_COMMANDS = frozenset({"help", "language", "book", "shifts"})
 
@@ -124,22 +126,22 @@ class Conversation:
             return await self.feedback.stats_command(actor, lang, args)
         if command == "templates":
             if not message.personal:
-                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+                return cards.error_card(lang, t(lang, "error.personal_only"))
             return await self.templates.card(actor, lang)
         if command == "common time":
             if not message.personal:
-                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+                return cards.error_card(lang, t(lang, "error.personal_only"))
             return await self.common_times.list_card(actor, lang)
         if command == "consultations":
             if not message.personal:
-                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+                return cards.error_card(lang, t(lang, "error.personal_only"))
             return await self.consultations.list_card(actor, lang)
         if command == "shifts":
             # Asked in a channel, the rota goes to personal chat (PRIVATE_COMMANDS).
             return await self.walk_in.rota_card(actor, lang)
         if command == "book":
             if not message.personal:
-                return cards.error_card(lang, t(lang, "error.personal_chat_only"))
+                return cards.error_card(lang, t(lang, "error.personal_only"))
             waiting = await cal.cases_to_book(actor, deps.uow_factory())
             return booking_cards.cases_to_book_card(waiting, lang)
         uow = deps.uow_factory()

@@ -38,6 +38,35 @@ CASE_VERBS = frozenset(
     }
 )
 
+# The buttons of the case card, the only card Sopu puts in a channel. Every other verb
+# belongs to a card of personal chat (details, the registry, calendars, requests...):
+# sent from a channel it is refused before its handler runs, so that no answer about a
+# person or a family can land where the whole team reads it.
+CHANNEL_VERBS = frozenset(
+    {
+        verbs.CASE_CLAIM,
+        verbs.CASE_RELEASE,
+        verbs.CASE_DETAILS,
+        verbs.CASE_ASSIGN,
+        verbs.CASE_CLOSE,
+        verbs.CASE_CANCEL,
+        verbs.CARD_REFRESH,
+    }
+)
+
+
+def _outside_personal_chat(verb: str) -> str:
+    """Why a personal chat's button is refused in a channel, in the words of its card."""
+    if verb == verbs.CASE_CREATE:
+        return "error.personal_chat_only"  # the intake form's own reason: the family
+    if verb.startswith("request."):
+        return "request.error.personal_chat_only"
+    if verb.startswith(("commontime.", "consult.", "shift", "visit.", "stats.", "bank.")):
+        return "error.personal_data_only"
+    if verb.startswith("organisation"):
+        return "error.personal_data_only"
+    return "error.personal_only"
+
 
 class Router:
     def __init__(
@@ -52,6 +81,9 @@ class Router:
         handler = self.routes.get(click.verb)
         if handler is None:
             return cards.error_card(click.lang, t(click.lang, "error.unknown_action"))
+        if not click.personal and click.verb not in CHANNEL_VERBS:
+            log.info("action %s refused outside personal chat", click.verb)
+            return cards.error_card(click.lang, t(click.lang, _outside_personal_chat(click.verb)))
         try:
             if click.verb in CASE_VERBS:
                 inputs.case_id(click.data)  # a button about no readable case is refused first

@@ -133,15 +133,15 @@ def _bounded_int(value: object, limit: int) -> int:
     raise errors.InvalidInput(SHOWN, "not readable")
 
 
-def read_card_snapshot(data: Mapping[str, object]) -> CardSnapshot | None:
-    """What the clicked case card showed, or None for a card drawn before cards carried it.
+def read_card_snapshot(data: Mapping[str, object]) -> CardSnapshot:
+    """What the clicked case card showed; a button without it is refused as out of date.
 
     It can only make the server refuse an action; who clicks and what they may do is
     decided from the registry, never from here.
     """
     shown = data.get(SHOWN)
     if shown is None:
-        return None
+        return CardSnapshot.missing()
     if not isinstance(shown, Mapping):
         raise errors.InvalidInput(SHOWN, "not readable")
     holders = shown.get("holders")

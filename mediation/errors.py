@@ -161,8 +161,13 @@ class StaleCard(DomainError):
         if status is not None:
             self.key = "error.stale_status"
             text = f"case {code} is {status} now, which its card did not show"
-        else:
+        elif seat is not None:
             text = f"seat {seat} of case {code} changed since its card was shown"
+        else:
+            # The button does not say what its card showed (a card drawn before buttons
+            # carried it, or data made by hand): it cannot be told current, so it is not.
+            self.key = "error.stale_card"
+            text = f"the card of case {code} does not say which version of it it showed"
         super().__init__(text, code=code, status=status, seat=seat)
 
 

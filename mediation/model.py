@@ -204,6 +204,9 @@ class Seat:
     role: str
     holder_id: int | None = None
     taken_at: datetime | None = None
+    # The case version whose save changed the holder: a card drawn before it is stale for
+    # this seat even when the seat looks as the card showed it (claimed and released since).
+    changed_in: int = 0
 
     @property
     def free(self) -> bool:
@@ -339,9 +342,13 @@ class Case:
             raise errors.SeatTaken(n, str(seat.holder_id))
         if self.seat_of(mediator_id) is not None:
             raise errors.SameMediatorTwice(str(mediator_id))
-        seat.holder_id, seat.taken_at = mediator_id, now
+        self._seat_changed(seat, mediator_id, now)
         if self.full and self.status is CaseStatus.OPEN:
             self.status = CaseStatus.PAIRED
+
+    def _seat_changed(self, seat: Seat, holder_id: int | None, now: datetime | None) -> None:
+        # The next save makes the case's version one higher: the seat changed in that one.
+        seat.holder_id, seat.taken_at, seat.changed_in = holder_id, now, self.version + 1
 
     def vacate_seat(self, n: int) -> int:
         """Empty a seat; a paired case goes back to open. Returns the former holder."""
@@ -353,7 +360,7 @@ class Case:
         if seat.holder_id is None:
             raise errors.InvalidInput("seat", f"seat {n} is already free", seat=n)
         former = seat.holder_id
-        seat.holder_id, seat.taken_at = None, None
+        self._seat_changed(seat, None, None)
         if self.status is CaseStatus.PAIRED:
             self.status = CaseStatus.OPEN
         return former
@@ -369,7 +376,7 @@ class Case:
         if other is not None:
             raise errors.SameMediatorTwice(str(mediator_id))
         former = seat.holder_id
-        seat.holder_id, seat.taken_at = mediator_id, now
+        self._seat_changed(seat, mediator_id, now)
         if self.full and self.status is CaseStatus.OPEN:
             self.status = CaseStatus.PAIRED
         return former

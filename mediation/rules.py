@@ -45,20 +45,37 @@ class CardSnapshot:
     status: CaseStatus
     holders: tuple[int | None, ...]  # each seat's holder id, in the order of the case's seats
 
+    @classmethod
+    def missing(cls) -> CardSnapshot:
+        """A button that does not say what its card showed (drawn before buttons carried it,
+        or data made by hand): it cannot be told current, so it never is."""
+        return cls(-1, CaseStatus.OPEN, ())
+
 
 def check_card_current(shown: CardSnapshot | None, case: Case, seat: int | None = None) -> None:
-    """A card's action stands only if the case's status and its seat are as the card showed."""
+    """A card's action stands only if the case's status and its seat are as the card showed.
+
+    ``seat`` is the seat a seat's action works on; an action on the whole case (a close, a
+    cancel) needs every seat unchanged. A seat changed since the card was drawn makes the
+    card stale even when it looks the same again (claimed and released since): a button
+    sent again from an old card never repeats what was undone meanwhile.
+    """
     if shown is None or shown.version == case.version:
-        return  # a card drawn before cards carried a snapshot, or nothing changed since
+        return  # not a card's action (a command, a job), or nothing changed since
+    if not 0 <= shown.version < case.version:
+        # No snapshot (CardSnapshot.missing()), or a version the case never had: no card
+        # drawn from this case shows it.
+        raise errors.StaleCard(case.code)
     # Seats fill and empty between open and paired: for a seat's action its holder tells.
     seats_moved = seat is not None and {shown.status, case.status} <= _SEATS_MOVE
     if shown.status is not case.status and not seats_moved:
         raise errors.StaleCard(case.code, status=case.status.value)
-    if seat is None:
-        return
-    index = next(i for i, s in enumerate(case.seats) if s.n == seat)
-    if index >= len(shown.holders) or shown.holders[index] != case.seats[index].holder_id:
-        raise errors.StaleCard(case.code, seat=seat)
+    for index, current in enumerate(case.seats):
+        if seat is not None and current.n != seat:
+            continue
+        changed = index >= len(shown.holders) or shown.holders[index] != current.holder_id
+        if changed or current.changed_in > shown.version:
+            raise errors.StaleCard(case.code, seat=current.n)
 
 
 def check_fill(case: Case, seat: Seat, fill: Fill) -> None:

@@ -142,6 +142,8 @@ class SeatRow(Base):
     role: Mapped[str] = mapped_column(String(40))
     holder_id: Mapped[int | None] = mapped_column(ForeignKey("mediator.id"), index=True)
     taken_at: Mapped[datetime | None]
+    # The case version in which the holder last changed (mediation.model.Seat.changed_in).
+    changed_in: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class FamilyParentRow(Base):

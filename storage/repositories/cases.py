@@ -176,6 +176,7 @@ _CASES = (
         _SEAT.c.role.label("seat_role"),
         _SEAT.c.holder_id.label("seat_holder"),
         _SEAT.c.taken_at.label("seat_taken_at"),
+        _SEAT.c.changed_in.label("seat_changed_in"),
     )
     .select_from(_CASE.outerjoin(_SEAT, _SEAT.c.case_id == _CASE.c.id))
     .order_by(_CASE.c.created_at, _CASE.c.id, _SEAT.c.n)
@@ -244,6 +245,7 @@ class SqlCaseRepository:
                         role=row.seat_role,
                         holder_id=row.seat_holder,
                         taken_at=row.seat_taken_at,
+                        changed_in=row.seat_changed_in,
                     )
                 )
         meetings: dict[int, builtins.list[Meeting]] = {case_id: [] for case_id in rows}
@@ -295,7 +297,13 @@ class SqlCaseRepository:
             safety_concern=intake.safety_concern,
             version=0,
             seats=[
-                SeatRow(n=s.n, role=s.role, holder_id=s.holder_id, taken_at=s.taken_at)
+                SeatRow(
+                    n=s.n,
+                    role=s.role,
+                    holder_id=s.holder_id,
+                    taken_at=s.taken_at,
+                    changed_in=s.changed_in,
+                )
                 for s in case.seats
             ],
             meetings=[MeetingRow(**_meeting_values(m)) for m in case.meetings],
@@ -374,6 +382,7 @@ class SqlCaseRepository:
                 "w_n": seat.n,
                 "holder_id": seat.holder_id,
                 "taken_at": seat.taken_at,
+                "changed_in": seat.changed_in,
             }
             if before is not None:
                 values["w_before"] = before

@@ -151,6 +151,27 @@ def verbs_on(card: dict[str, Any]) -> list[str]:
     return found
 
 
+# The case card's buttons that change the case carry what the card showed.
+SNAPSHOT_VERBS = frozenset(
+    {"case.claim", "case.release", "case.assign", "case.close", "case.cancel"}
+)
+
+
+def card_snapshot(sopu: Sopu) -> Any:
+    """What a case card drawn from the database now carries in its changing buttons."""
+
+    async def read(case_id: int) -> dict[str, Any] | None:
+        uow = sopu.uow()
+        async with uow:
+            case = await uow.cases.get(case_id)
+        if case is None:
+            return None
+        holders = [seat.holder_id for seat in case.seats]
+        return {"version": case.version, "status": case.status.value, "holders": holders}
+
+    return read
+
+
 @dataclass
 class Teams:
     """Posts activities to Sopu as Teams would, on behalf of the people above."""
@@ -163,6 +184,10 @@ class Teams:
     # Waits for what Sopu sends after answering (card updates, notes), so that a test reads
     # the connector's state once it is complete; None posts without waiting.
     settle: Any = None
+    # Reads a case's snapshot as its card drawn now shows it (``card_snapshot``): a click of
+    # a changing case button without "shown" in its data is a click of the current card.
+    # "shown": None in the data sends the button without one.
+    card_now: Any = None
 
     def person(self, key: str) -> Person:
         return self.people.get(key, STRANGER)
@@ -211,7 +236,7 @@ class Teams:
         if raw is not None:
             kwargs: dict[str, Any] = {"data": raw, "headers": {"Content-Type": content_type}}
         else:
-            kwargs = {"json": body}
+            kwargs = {"json": await self._with_card_shown(body)}
             same_as_msrest(body)
         async with self.http.post(f"{self.base}/api/messages", **kwargs) as resp:
             status, text = resp.status, await resp.text()
@@ -223,6 +248,28 @@ class Teams:
             return status, json.loads(text) if text else None
         except ValueError:
             return status, text
+
+    async def _with_card_shown(self, body: Any) -> Any:
+        """A case button's click as from the card drawn now, unless its data says otherwise."""
+        try:
+            action = body["value"]["action"]
+            data = action["data"]
+            case_id = data["case_id"]
+        except (KeyError, TypeError):
+            return body
+        if (
+            self.card_now is None
+            or action.get("verb") not in SNAPSHOT_VERBS
+            or "shown" in data
+            or not isinstance(case_id, int)
+            or not 0 < case_id < 2**31
+        ):
+            return body
+        shown = await self.card_now(case_id)
+        if shown is None:
+            return body
+        clicked = {**action, "data": {**data, "shown": shown}}
+        return {**body, "value": {**body["value"], "action": clicked}}
 
     def message(self, key: str, text: str, where: str = "personal", **extra: Any) -> dict[str, Any]:
         """A typed message; in a channel it starts with the bot's @mention, as Teams sends it."""
@@ -600,7 +647,13 @@ async def running(
                     await uow.mediators.add(m)
                 await uow.commit()
         async with aiohttp.ClientSession() as http:
-            teams = Teams(base, http, connector, settle=app[SOPU].jobs.sender.settled)
+            teams = Teams(
+                base,
+                http,
+                connector,
+                settle=app[SOPU].jobs.sender.settled,
+                card_now=card_snapshot(app[SOPU]),
+            )
             if seed:
                 await teams.remember_personal_chats(app[SOPU])
             yield Bank(app, teams, clock)

@@ -102,10 +102,17 @@ def shown_on(card: Any) -> dict[str, Any] | None:
 class Burst:
     """Every activity of the burst, its answers, and Teams' redelivery afterwards."""
 
-    def __init__(self, teams: Teams, http: aiohttp.ClientSession, replicas: list[Replica]):
+    def __init__(
+        self,
+        teams: Teams,
+        http: aiohttp.ClientSession,
+        replicas: list[Replica],
+        engine: AsyncEngine,
+    ):
         self.teams = teams
         self.http = http
         self.replicas = replicas
+        self.engine = engine
         self.turn = itertools.count()
         self.answers: dict[str, tuple[int, Any] | None] = {}
         self.activities: dict[str, dict[str, Any]] = {}
@@ -115,11 +122,32 @@ class Burst:
         """Round robin over the replicas, as a load balancer spreads Teams' requests."""
         return self.replicas[next(self.turn) % len(self.replicas)]
 
+    async def clicked_now(self, activity: dict[str, Any]) -> dict[str, Any]:
+        """A case button's click carries what its card shows when it is clicked: the case as
+        the database has it then. Teams sends it again (redelivery) with the same data."""
+        action = activity.get("value", {}).get("action", {})
+        data = action.get("data", {})
+        if action.get("verb") not in ("case.claim", "case.release") or SHOWN in data:
+            return activity
+        case_id = data["case_id"]
+        (case,) = await rows(self.engine, select(CaseRow).where(CaseRow.id == case_id))
+        seats = await rows(
+            self.engine, select(SeatRow).where(SeatRow.case_id == case_id).order_by(SeatRow.n)
+        )
+        shown = {
+            "version": case.version,
+            "status": case.status,
+            "holders": [seat.holder_id for seat in seats],
+        }
+        clicked = {**action, "data": {**data, SHOWN: shown}}
+        return {**activity, "value": {**activity["value"], "action": clicked}}
+
     def answered(self) -> int:
         return sum(1 for a in self.answers.values() if a is not None and a[0] == 200)
 
     async def send(self, activity: dict[str, Any], gate: asyncio.Semaphore) -> None:
         async with gate:
+            activity = await self.clicked_now(activity)
             self.activities[activity["id"]] = activity
             self.answers[activity["id"]] = await deliver(self.http, self.target(), activity)
 
@@ -176,7 +204,7 @@ async def crash_and_redeliver(
             assert setup is not None and setup[0] == 200, setup
 
             # Cases already on the board, for the burst's claims and releases.
-            burst = Burst(teams, http, replicas)
+            burst = Burst(teams, http, replicas, engine)
             for _ in range(WARM_CASES):
                 card = card_answer(
                     await deliver(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cards.i18n import LANGS, t, tn
-from tests.e2e.conftest import Bank, texts, verbs_on, words
+from tests.e2e.conftest import Bank, Unchanged, texts, verbs_on, words
 from tests.unit.factories import FORM
 
 
@@ -44,11 +44,36 @@ async def test_a_coordinator_clears_a_safety_concern_from_the_details_card(bank:
     assert stored is not None and not stored.safety_concern_open
 
 
+async def test_personal_chats_buttons_sent_from_a_channel_show_nothing_there(bank: Bank) -> None:
+    """A button of a personal chat's card, sent from the bank channel, answers nothing of it:
+    not the family's details, a calendar feed's secret address or the registry."""
+    case_id = await _case_with_concern(bank)
+    me = await bank.mediator("niina")
+    tries = [
+        ("coord", "case.clear_safety", {"case_id": case_id}),
+        ("olli", "meetings.propose", {"case_id": case_id}),
+        ("olli", "meetings.feed_rotate", {}),
+        ("coord", "mediator.update", {"mediator_id": me.id, "active": "false"}),
+        ("coord", "templates.show", {"lang": "fi"}),
+        ("coord", "reminders.open_cases", {}),
+    ]
+    for who, verb, data in tries:
+        before = len(bank.connector.log)
+        async with Unchanged(bank):
+            answer = await bank.teams.click(who, verb, data, where="channel")
+        assert words(answer) == t("en", "error.personal_only"), verb
+        assert "/calendar/" not in str(answer) and "Aino" not in str(answer), verb
+        assert not bank.connector.log[before:], verb  # nothing sent anywhere else either
+    assert (await bank.mediator("niina")).active
+
+
 async def test_commands_showing_peoples_data_answer_in_personal_chat(bank: Bank) -> None:
     for command, title in (
         ("mediators", "registry.title"),
         ("stats", "stats.title"),
         ("my cases", "my_cases.title"),
+        ("quota", "quota.title"),  # one's load and away periods, with their edit buttons
+        ("reminders", "report.title"),  # what was sent to whom, and what failed
     ):
         before = len(bank.connector.log)
         in_channel = await bank.teams.ask("coord", command, where="channel")
@@ -58,7 +83,7 @@ async def test_commands_showing_peoples_data_answer_in_personal_chat(bank: Bank)
         personal = bank.personal("coord", after=before)
         assert len(personal) == 1, command
         year = bank.clock.now().year
-        assert t("en", title, year=year) in words(personal[0].card), command
+        assert t("en", title, year=year, days=30) in words(personal[0].card), command
 
 
 async def test_a_refused_away_period_keeps_the_form_and_what_was_typed(bank: Bank) -> None:

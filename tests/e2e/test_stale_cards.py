@@ -129,3 +129,76 @@ async def test_a_malformed_snapshot_is_refused_and_changes_nothing(bank: Bank) -
         answer = await bank.teams.click("olli", "case.claim", claim, thread=case.thread)
     assert is_refusal(answer)
     assert t("en", "field.shown") in words(answer)
+
+
+async def test_an_old_claim_sent_again_after_its_seat_was_given_back_is_refused(
+    bank: Bank,
+) -> None:
+    """The seat looks as the old card showed it (free), but it changed hands since."""
+    case = await bank.new_case()
+    claim = button_data(bank.channel_card(case), "case.claim")
+    mine = await bank.teams.click("olli", "case.claim", claim, thread=case.thread)
+    await bank.teams.click(
+        "olli", "case.release", button_data(mine, "case.release"), thread=case.thread
+    )
+    assert await bank.holders(case) == {1: None, 2: None}
+    async with Unchanged(bank):  # the first click again, under a new id and an old time
+        answer = await bank.teams.click(
+            "olli",
+            "case.claim",
+            claim,
+            thread=case.thread,
+            id="replayed-claim",
+            timestamp="2020-01-01T08:00:00Z",
+        )
+    assert is_refusal(answer) and t("en", "error.stale_seat", seat=1) in words(answer)
+    # The card it answers with is current: claiming from it is a decision taken knowingly.
+    again = await bank.teams.click(
+        "olli", "case.claim", button_data(answer, "case.claim"), thread=case.thread
+    )
+    assert not is_refusal(again)
+    assert await bank.holders(case) == {1: "Olli Kokenut", 2: None}
+
+
+async def test_an_old_release_sent_again_after_the_seat_was_taken_back_is_refused(
+    bank: Bank,
+) -> None:
+    case = await bank.new_case()
+    mine = await bank.claim("olli", case)
+    release = button_data(mine, "case.release")
+    await bank.teams.click("olli", "case.release", release, thread=case.thread)
+    await bank.claim("olli", case)  # back in seat 1: the seat looks as the old card showed
+    assert await bank.holders(case) == {1: "Olli Kokenut", 2: None}
+    async with Unchanged(bank):
+        answer = await bank.teams.click(
+            "olli", "case.release", release, thread=case.thread, id="replayed-release"
+        )
+    assert is_refusal(answer) and t("en", "error.stale_seat", seat=1) in words(answer)
+
+
+async def test_a_changing_button_without_its_snapshot_changes_nothing(bank: Bank) -> None:
+    """Data made by hand, with the card's snapshot left out, is never taken as current."""
+    case = await bank.new_case()
+    await bank.claim("olli", case)
+    outi = await bank.mediator("outi")
+    tries = [
+        ("outi", "case.claim", {}),  # (Olli's own claim again is "you hold it": idempotent)
+        ("olli", "case.release", {}),
+        ("coord", "case.assign", {"mediator_id": str(outi.id), "seat": "1"}),
+        ("coord", "case.cancel", {"reason": ""}),
+    ]
+    for who, verb, extra in tries:
+        async with Unchanged(bank):
+            answer = await bank.teams.click(
+                who, verb, {"case_id": case.case_id, "shown": None, **extra}, thread=case.thread
+            )
+        assert is_refusal(answer), verb
+        assert t("en", "error.stale_card") in words(answer), verb
+        assert "Olli Kokenut" in words(answer)  # the case as it is now
+    # A version the case never had is no card's either.
+    forged = {"version": 10**6, "status": "open", "holders": [None, None]}
+    async with Unchanged(bank):
+        answer = await bank.teams.click(
+            "outi", "case.claim", {"case_id": case.case_id, "shown": forged}, thread=case.thread
+        )
+    assert t("en", "error.stale_card") in words(answer)

@@ -25,7 +25,17 @@ from graph.msgraph import GraphCalendar
 from mediation.slots import WorkingHours
 from storage.calendar import LocalEventStore
 from tests.clock import FixedClock
-from tests.e2e.conftest import CHANNEL, PEOPLE, TEAM, TENANT, Bank, Teams, seed_rows, start
+from tests.e2e.conftest import (
+    CHANNEL,
+    PEOPLE,
+    TEAM,
+    TENANT,
+    Bank,
+    Teams,
+    card_snapshot,
+    seed_rows,
+    start,
+)
 from tests.fakes.connector import FakeConnector
 from tests.fakes.graph_server import FakeCredential, FakeGraph
 
@@ -178,7 +188,13 @@ async def running_bank(
                 await uow.mediators.add(m)
             await uow.commit()
         async with aiohttp.ClientSession() as http:
-            teams = Teams(base, http, connector, settle=app[SOPU].jobs.sender.settled)
+            teams = Teams(
+                base,
+                http,
+                connector,
+                settle=app[SOPU].jobs.sender.settled,
+                card_now=card_snapshot(app[SOPU]),
+            )
             await teams.open_personal_chats()
             bank = Bank(app, teams, clock)
             await bank.setup()

@@ -147,6 +147,7 @@ def test_seats_filling_between_open_and_paired_matter_only_to_their_own_seat() -
     c = case()
     c.take_seat(1, 7, NOW)
     c.take_seat(2, 8, NOW)
+    c.version += 1  # saved
     paired = shown_now(c)
     c.vacate_seat(2)  # the case is open again
     c.version += 1
@@ -175,6 +176,36 @@ def test_a_changed_status_makes_a_card_stale_for_the_whole_case() -> None:
     c2.version += 1
     with pytest.raises(errors.StaleCard):  # a case-wide action sees open is not paired
         rules.check_card_current(paired, c2)
+
+
+def test_a_seat_taken_and_given_up_since_the_card_was_drawn_makes_it_stale() -> None:
+    """The seat looks as the card showed it, but the card is older than its changes."""
+    c = case()
+    drawn = shown_now(c)  # both seats free
+    c.take_seat(1, 7, NOW)
+    c.version += 1  # saved
+    with_release = shown_now(c)
+    c.vacate_seat(1)
+    c.version += 1
+    with pytest.raises(errors.StaleCard) as exc:  # the old claim, sent again
+        rules.check_card_current(drawn, c, 1)
+    assert exc.value.params["seat"] == 1
+    rules.check_card_current(drawn, c, 2)  # the other seat never changed
+    c.take_seat(1, 7, NOW)  # the same mediator takes it back
+    c.version += 1
+    with pytest.raises(errors.StaleCard):  # the old release, sent again
+        rules.check_card_current(with_release, c, 1)
+    with pytest.raises(errors.StaleCard):  # a case-wide action from either card
+        rules.check_card_current(drawn, c)
+    rules.check_card_current(shown_now(c), c, 1)  # the card as it is now acts
+
+
+def test_a_button_without_a_snapshot_is_never_current() -> None:
+    c = case()
+    for seat in (None, 1, 2):
+        with pytest.raises(errors.StaleCard) as exc:
+            rules.check_card_current(rules.CardSnapshot.missing(), c, seat)
+        assert exc.value.key == "error.stale_card" and exc.value.params["code"] == c.code
 
 
 def test_a_snapshot_with_fewer_seats_than_the_case_is_stale_for_the_missing_seat() -> None:

@@ -16,7 +16,10 @@ leaves of such a line only the error's class name.
 from __future__ import annotations
 
 import logging
+import math
 import re
+import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -50,6 +53,33 @@ def redacted(path: str, query: Any) -> str:
     return shown.encode("unicode_escape").decode("ascii")
 
 
+class PerMinute:
+    """At most ``limit`` lines a minute of one kind; the rest are counted, and the count is
+    told with the next minute's first line. A flood of refused or unreadable requests must
+    not fill the disk, while the first of them stay readable."""
+
+    def __init__(self, limit: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.clock = clock
+        self.window_start = -math.inf
+        self.written = 0
+        self.dropped = 0
+
+    def allow(self, logger: logging.Logger) -> bool:
+        now = self.clock()
+        if now - self.window_start >= 60:
+            dropped = self.dropped
+            # Reset first: the line below may come back here through the logger's filter.
+            self.window_start, self.written, self.dropped = now, 0, 0
+            if dropped:
+                logger.warning("%d more such lines were left out in the last minute", dropped)
+        if self.written < self.limit:
+            self.written += 1
+            return True
+        self.dropped += 1
+        return False
+
+
 class RedactingAccessLogger(AbstractAccessLogger):
     """Logs each request in one line with its secrets hidden (see the module's docstring)."""
 
@@ -78,8 +108,14 @@ class ErrorKindOnly(logging.Filter):
         super().__init__()
         # The access log's arguments are the redacted fields above; the server's are not.
         self.keep_arguments = keep_arguments
+        # aiohttp writes an error line for each request it cannot parse, and an access line
+        # for each refusal (a 4xx): a flood of either is written at a bounded rate. (One
+        # filter per logger and process: aiohttp makes an access logger per connection.)
+        self.flood = PerMinute()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if self._bounded(record) and not self.flood.allow(logging.getLogger(record.name)):
+            return False
         kind = ""
         if record.exc_info and record.exc_info[1] is not None:
             # The class and the line of Sopu's code it came from: a bug can be found, and
@@ -96,10 +132,21 @@ class ErrorKindOnly(logging.Filter):
             record.msg = f"{record.msg} ({kind})"
         return True
 
+    def _bounded(self, record: logging.LogRecord) -> bool:
+        if not self.keep_arguments:
+            return True  # the server's error lines
+        args = record.args
+        status = args[3] if isinstance(args, tuple) and len(args) == 6 else None
+        return isinstance(status, int) and 400 <= status < 500
+
 
 def quiet_aiohttp_errors() -> None:
-    """Put ErrorKindOnly on aiohttp's server and access loggers, once per process."""
+    """Put ErrorKindOnly on aiohttp's server and access loggers, once per process; each
+    app made starts their flood counts anew."""
     for name, keep_arguments in (("aiohttp.server", False), ("aiohttp.access", True)):
         logger = logging.getLogger(name)
-        if not any(isinstance(f, ErrorKindOnly) for f in logger.filters):
+        found = [f for f in logger.filters if isinstance(f, ErrorKindOnly)]
+        if found:
+            found[0].flood = PerMinute()
+        else:
             logger.addFilter(ErrorKindOnly(keep_arguments))

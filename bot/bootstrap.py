@@ -20,7 +20,15 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import access_log, contact_page, dev_mailbox, feedback_page, info_page, stats_download
+from bot import (
+    access_log,
+    contact_page,
+    dev_mailbox,
+    feedback_page,
+    info_page,
+    request_guard,
+    stats_download,
+)
 from bot import web as plain_routes
 from bot.actions import CaseActions
 from bot.actions_calendar import CalendarActions
@@ -314,7 +322,10 @@ def create_app(
     """Sopu's aiohttp app; its parts are built when it starts and closed when it stops."""
     settings.validate()
     access_log.quiet_aiohttp_errors()
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(
+        client_max_size=MAX_REQUEST_BYTES, handler_args=request_guard.HANDLER_ARGS
+    )
+    request_guard.install(app)
     app[SETTINGS] = settings
     running = _Running(settings, clock or SystemClock(), graph_credential)
     app.cleanup_ctx.append(running.context)

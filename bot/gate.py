@@ -61,7 +61,8 @@ def structural_problem(data: Any) -> str | None:
 
     Nesting deeper than MAX_DEPTH would make msrest's recursive reader (and anything else
     walking the activity) fail; a lone UTF-16 surrogate (``"\\ud800"``) is a string that
-    cannot be written back as UTF-8, to the database or to the card answer.
+    cannot be written back as UTF-8, to the database or to the card answer, and a NUL
+    (``"\\u0000"``) one that PostgreSQL's text cannot hold nor an HTTP header carry.
     """
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
@@ -84,6 +85,8 @@ def structural_problem(data: Any) -> str | None:
 
 
 def _encodable(text: str) -> bool:
+    if "\x00" in text:
+        return False
     if text.isascii():
         return True
     try:

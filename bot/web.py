@@ -7,6 +7,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from bot import inputs
+from bot.gate import media_type_accepted, structural_problem
 from bot.keys import CALENDAR, ENGINE, UNITS
 from graph.local import render_ics
 from storage.db import ping
@@ -63,10 +64,14 @@ async def graph_notifications(request: web.Request) -> web.Response:
     service = request.app[CALENDAR]
     if service.sync is None:
         raise web.HTTPNotFound()
+    if not media_type_accepted(request.content_type, request.charset):
+        return web.Response(status=415)
     try:
         payload = inputs.read_json(await request.read())
     except inputs.NotJson:
         raise web.HTTPBadRequest() from None
+    if structural_problem(payload) is not None:  # a NUL or lone surrogate in an id, say
+        raise web.HTTPBadRequest()
     accepted = await service.sync.accept(payload)
     return web.Response(status=202 if accepted else 400)
 

@@ -31,6 +31,8 @@ from mediation.ports import Clock, Notifier, UnitOfWork
 
 log = logging.getLogger(__name__)
 
+MAX_SUBSCRIPTION_ID = 200
+
 LIFETIME = timedelta(minutes=4200)  # Outlook allows 4230
 RENEW_BEFORE = timedelta(hours=24)
 WINDOW_PAST = timedelta(days=30)
@@ -61,6 +63,10 @@ class GraphSync:
         self._locks: dict[str, asyncio.Lock] = {}
         self._queued: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Forged notifications are counted and told once a minute at most: the endpoint is
+        # public, and a line per request would let a flood fill the disk.
+        self._unknown = 0
+        self._unknown_told: datetime | None = None
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -151,9 +157,13 @@ class GraphSync:
             return False
         unknown = 0
         for item in items[:100]:
-            if not isinstance(item, dict):
+            sub_id = item.get("subscriptionId") if isinstance(item, dict) else None
+            # Graph's subscription ids are GUIDs: anything else names no subscription and
+            # is not looked up.
+            if not isinstance(sub_id, str) or not 0 < len(sub_id) <= MAX_SUBSCRIPTION_ID:
+                unknown += 1
                 continue
-            sub = await self.store.subscription(str(item.get("subscriptionId", ""))[:200])
+            sub = await self.store.subscription(sub_id)
             # As bytes: compare_digest refuses a str with characters outside ASCII.
             given = str(item.get("clientState") or "").encode("utf-8", "surrogatepass")
             if sub is None or not hmac.compare_digest(given, sub.client_state.encode("utf-8")):
@@ -166,12 +176,20 @@ class GraphSync:
                 self._spawn(self._resubscribe(sub))
             else:  # a change, or "missed": either way a delta round tells what happened
                 self.trigger(sub.mailbox)
-        if unknown:
-            # One line a request, however many items it forged.
-            log.warning(
-                "%d Graph notifications with an unknown subscription or clientState", unknown
-            )
+        self._tell_unknown(unknown)
         return True
+
+    def _tell_unknown(self, count: int) -> None:
+        self._unknown += count
+        now = self.clock.now()
+        if not self._unknown or (
+            self._unknown_told is not None and now - self._unknown_told < timedelta(minutes=1)
+        ):
+            return
+        log.warning(
+            "%d Graph notifications with an unknown subscription or clientState", self._unknown
+        )
+        self._unknown, self._unknown_told = 0, now
 
     async def _resubscribe(self, sub: Subscription) -> None:
         await self.store.drop_subscription(sub.id)

@@ -16,6 +16,7 @@ from datetime import datetime, tzinfo
 from typing import Any, cast
 
 from botbuilder.schema import Activity
+from botbuilder.schema.teams import TeamsChannelData
 from isodate import UTC, FixedOffset
 from msrest.serialization import Deserializer, Model
 
@@ -159,10 +160,24 @@ _DESERIALIZE = Deserializer(_MODELS)
 _READER = ActivityReader(_MODELS)
 
 
+# Sopu reads a message's or a click's channelData itself (bot/gate.py, handler.py);
+# botbuilder's Teams handler reads every other kind's (conversationUpdate, messageUpdate...)
+# as a TeamsChannelData, and a shape it cannot read would fail the turn with a traceback.
+_OWN_CHANNEL_DATA = frozenset({"message", "invoke"})
+
+
 def read_activity(data: dict[str, Any]) -> Activity:
-    """The Activity model of a JSON activity, as msrest's deserializer makes it."""
+    """The Activity model of a JSON activity, as msrest's deserializer makes it.
+
+    ValueError for a Teams activity whose channelData botbuilder's Teams handler could not
+    read (the endpoint answers 400).
+    """
     try:
         activity: Activity = _READER.read(Activity.__name__, data)
     except Unusual:
         activity = _DESERIALIZE(Activity.__name__, data)
+    if activity.channel_id == "msteams" and activity.type not in _OWN_CHANNEL_DATA:
+        if not isinstance(activity.channel_data, dict):
+            raise ValueError("a Teams activity without channelData")
+        TeamsChannelData().deserialize(activity.channel_data)  # raises on a shape it cannot read
     return activity

@@ -8,6 +8,7 @@ traceback and no secret.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.access_log import PerMinute
 from bot.keys import CALENDAR
 from bot.settings import Settings
 from cards.i18n import t
@@ -95,6 +97,40 @@ async def test_bodies_that_are_not_a_json_activity_get_400(
     for body in bodies:
         assert await raw_post(bank, body) == 400, body[:60]
     assert_clean(log)
+
+
+async def test_compressed_or_broken_bodies_get_a_4xx_on_every_route(
+    bank: Bank, log: pytest.LogCaptureFixture
+) -> None:
+    """A body that says it is compressed is refused before anyone reads it: a garbled one
+    made the reader raise while a handler read it (a 500 before any token was looked at)."""
+    json_type = "application/json"
+    form_type = "application/x-www-form-urlencoded"
+    for path, content_type in (
+        ("/api/messages", json_type),
+        ("/contact", form_type),
+        ("/feedback/" + "a" * 43, form_type),
+        ("/api/graph/notifications", json_type),
+    ):
+        for encoding in ("gzip", "deflate", "br", "x-unknown"):
+            headers = {"Content-Type": content_type, "Content-Encoding": encoding}
+            async with (
+                Unchanged(bank),
+                bank.teams.http.post(
+                    f"{bank.teams.base}{path}", data=b"0123456789", headers=headers
+                ) as resp,
+            ):
+                assert resp.status == 415, (path, encoding, resp.status)
+                assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert_clean(log)
+    assert not [r for r in log.records if r.levelno >= logging.ERROR]
+
+
+async def test_every_answer_says_nosniff_and_sends_no_referrer(bank: Bank) -> None:
+    for path in ("/nowhere", "/calendar/" + "a" * 40 + ".ics", "/healthz"):
+        async with bank.teams.http.get(f"{bank.teams.base}{path}") as resp:
+            assert resp.headers["X-Content-Type-Options"] == "nosniff", path
+            assert resp.headers["Referrer-Policy"] == "no-referrer", path
 
 
 async def test_bodies_over_the_server_limit_get_413(bank: Bank) -> None:
@@ -227,6 +263,29 @@ async def test_a_flood_of_refusals_writes_a_bounded_log(
         assert status == 403
     warnings = [r for r in log.records if r.name == "bot.gate"]
     assert 0 < len(warnings) <= bank.sopu.endpoint.refusals.per_minute
+    # The access log writes refused requests at a bounded rate too.
+    access = [r for r in log.records if r.name == "aiohttp.access"]
+    assert 0 < len(access) <= PerMinute().limit
+
+
+async def test_a_flood_of_unparsable_requests_writes_a_bounded_log(
+    bank: Bank, log: pytest.LogCaptureFixture
+) -> None:
+    """Requests aiohttp's parser refuses (two Content-Types) each made an error line."""
+    host, port = bank.teams.base.removeprefix("http://").split(":")
+    request = (
+        b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    for _ in range(80):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(request)
+        await writer.drain()
+        assert (await reader.read(12)).startswith(b"HTTP/1.")
+        writer.close()
+    lines = [r for r in log.records if r.name.startswith("aiohttp")]
+    assert 0 < len(lines) <= 2 * PerMinute().limit + 2
+    assert_clean(log)
 
 
 # -- card inputs -----------------------------------------------------------------------------------
@@ -502,7 +561,39 @@ ODD_FIELDS: list[tuple[str, Any]] = [
     ("channelData.tenant.id", ""),
     ("channelData.channel", None),
     ("text", "\u0000\u202e" * 1000),
+    # A NUL fits no PostgreSQL text nor an HTTP header (the answer's conversation id).
+    ("id", "a\u0000b"),
+    ("conversation.id", "a:personal-\u0000"),
+    ("from.aadObjectId", "aaaaaaaa-0000-4000-8000-00000000000\u0000"),
+    ("value.action.data.case_id", "1\u0000"),
 ]
+
+
+# botbuilder's Teams handler reads these kinds' channelData itself (TeamsChannelData).
+ODD_CHANNEL_DATA: list[tuple[str, Any]] = [
+    ("settings", "x"),
+    ("notification", 5),
+    ("meeting", ["x"]),
+    ("onBehalfOf", "x"),
+    ("team", "x"),
+    ("channel", 7),
+]
+
+
+@pytest.mark.parametrize("kind", ["conversationUpdate", "messageUpdate", "messageDelete"])
+async def test_teams_activities_whose_channel_data_cannot_be_read_get_400(
+    bank: Bank, log: pytest.LogCaptureFixture, kind: str
+) -> None:
+    base = bank.teams.message("olli", "", "channel") | {"type": kind}
+    for key, value in ODD_CHANNEL_DATA:
+        odd = _with(base, f"channelData.{key}", value)
+        async with Unchanged(bank):
+            status, _ = await bank.teams.post(odd)
+        assert status == 400, (kind, key, value)
+    async with Unchanged(bank):
+        status, _ = await bank.teams.post({**base, "channelData": None})
+    assert status == 400
+    assert_clean(log)
 
 
 @pytest.mark.parametrize(

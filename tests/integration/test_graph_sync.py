@@ -86,8 +86,23 @@ async def test_the_webhook_validates_and_checks_the_client_state(
     }
     async with bank.teams.http.post(url, json=forged) as resp:
         assert resp.status == 202
-    async with bank.teams.http.post(url, data=b"not json") as resp:
+    json_type = {"Content-Type": "application/json"}
+    async with bank.teams.http.post(url, data=b"not json", headers=json_type) as resp:
         assert resp.status == 400
+    # Only JSON, and only text a database can hold and ids of a sane size.
+    async with bank.teams.http.post(url, data=b'{"value": []}') as resp:
+        assert resp.status == 415
+    for body in (
+        b'{"value": [{"subscriptionId": "\\ud800", "clientState": "x"}]}',
+        b'{"value": [{"subscriptionId": "a\\u0000", "clientState": "x"}]}',
+        b'{"value": [{"subscriptionId": ' + b"9" * 5000 + b', "clientState": "x"}]}',
+    ):
+        async with bank.teams.http.post(url, data=body, headers=json_type) as resp:
+            assert resp.status == 400, body[:60]
+    async with bank.teams.http.post(
+        url, data=b"0123456789", headers={**json_type, "Content-Encoding": "gzip"}
+    ) as resp:
+        assert resp.status == 415
     await settle(fake, service)
     assert fake.requests[before:] == []  # no delta round for a forged notification
 
@@ -240,8 +255,9 @@ async def test_hostile_notification_bodies_get_400_or_are_ignored_in_one_log_lin
     assert await service.sync.renew_all() == 6
     sub = next(iter(fake.subscriptions.values()))
     before = len(fake.requests)
+    json_type = {"Content-Type": "application/json"}
     for body in (b"[" * 100_000 + b"]" * 100_000, b'{"value": NaN}', "{}".encode("utf-16")):
-        async with bank.teams.http.post(url, data=body) as resp:
+        async with bank.teams.http.post(url, data=body, headers=json_type) as resp:
             assert resp.status == 400
     forged = {
         "value": [

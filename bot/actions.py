@@ -66,20 +66,23 @@ class CaseActions:
                 cards.intake_form(click.lang, form, problems, areas=self.deps.policy.areas)
             )
         form_id = inputs.text(click.data, "form_id", limit=64)
+        if not form_id:
+            problems = {"form_id": error_text(click.lang, errors.UnmarkedForm())}
+            return with_form_id(
+                cards.intake_form(click.lang, form, problems, areas=self.deps.policy.areas)
+            )
         # The form's id is committed with the case, its journal entry and its channel post,
         # or none of them is: a form sent twice (a double click, Teams' redelivery under a
         # new activity id) registers the case once, and the second answer says so.
-        delivery = Delivery(f"form|{form_id}", self.deps.clock.now()) if form_id else None
+        delivery = Delivery(f"form|{form_id}", self.deps.clock.now())
         try:
             summary = await services.register_case(
                 services.RegisterCase(click.actor, form),
-                self.deps.units(delivery or click.delivery),
+                self.deps.units(delivery),
                 self.deps.clock,
                 self.deps.policy,
             )
         except Duplicate:
-            if delivery is None:
-                raise
             return cards.notice_card(click.lang, t(click.lang, "notice.form_already_sent"))
         # Its thread in the bank channel is an outbox message committed with the case.
         return cards.case_posted_card(summary, click.lang)

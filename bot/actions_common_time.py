@@ -41,6 +41,7 @@ from mediation.common_time import (
 )
 from mediation.common_time_views import CommonTimeView, TimeOption
 from mediation.consent import JUSTIFICATION_MAX
+from mediation.policy import within_years
 from mediation.services import actor
 from mediation.services import common_time as ct_service
 from mediation.services.common_time import CommonTimeDeps
@@ -412,6 +413,8 @@ def _plan(data: Mapping[str, Any]) -> JointPlan:
         day = date.fromisoformat(next_contact)
     except ValueError:
         raise errors.InvalidInput("next_contact", "not a date") from None
+    if not within_years(day):
+        raise errors.InvalidInput("next_contact", "not a date")
     return JointPlan(
         matters=inputs.text(data, "matters", TEXT_MAX).strip(),
         actions=tuple(actions),

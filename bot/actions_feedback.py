@@ -110,16 +110,19 @@ class FeedbackActions:
         words = args.split()
         if not words:
             year = today.year
-        elif len(words) == 1 and words[0].isascii() and words[0].isdigit() and len(words[0]) == 4:
+        elif (
+            len(words) == 1
+            and words[0].isascii()
+            and words[0].isdigit()
+            and inputs.FIRST_YEAR <= int(words[0]) <= inputs.LAST_YEAR
+        ):
             year = int(words[0])
         else:
             return error_card(lang, t(lang, "stats.bad_year", year=today.year - 1))
         return await self.stats_card(actor, lang, year)
 
     async def stats_show(self, click: Click) -> Card:
-        year = click.data.get("year")
-        if not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 3000:
-            raise errors.InvalidInput("year", "unknown choice")
+        year = _year(click.data)
         if not click.personal:
             await self._coordinator(click.actor)
             return error_card(click.lang, t(click.lang, "error.personal_data_only"))
@@ -127,9 +130,7 @@ class FeedbackActions:
 
     async def written(self, click: Click) -> Card:
         """The year's written feedback for the joint meetings: coordinators, personal chat."""
-        year = click.data.get("year")
-        if not isinstance(year, int) or isinstance(year, bool) or not 1900 < year < 3000:
-            raise errors.InvalidInput("year", "unknown choice")
+        year = _year(click.data)
         await self._coordinator(click.actor)
         if not click.personal:
             return error_card(click.lang, t(click.lang, "error.personal_data_only"))
@@ -191,3 +192,15 @@ def _id(data: Mapping[str, Any], key: str) -> int:
     if key == "case_id":
         raise errors.CaseNotFound(str(value)[:20])
     raise errors.NotFound(f"{key} {str(value)[:20]} does not exist")
+
+
+def _year(data: Mapping[str, Any]) -> int:
+    """A statistics year from a card's button: a JSON integer within the years Sopu knows."""
+    year = data.get("year")
+    if (
+        not isinstance(year, int)
+        or isinstance(year, bool)
+        or not inputs.FIRST_YEAR <= year <= inputs.LAST_YEAR
+    ):
+        raise errors.InvalidInput("year", "unknown choice")
+    return year

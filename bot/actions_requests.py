@@ -220,19 +220,20 @@ class RequestActions:
         except errors.InvalidForm as exc:
             return self._intake(lang, request, form_problems(lang, exc), dict(form))
         form_id = inputs.text(click.data, "form_id", limit=64)
+        if not form_id:
+            problems = {"form_id": error_text(lang, errors.UnmarkedForm())}
+            return self._intake(lang, request, problems, dict(form))
         # The form's id is committed with the case and its channel post (bot/actions.py).
-        delivery = Delivery(f"form|{form_id}", self.deps.clock.now()) if form_id else None
+        delivery = Delivery(f"form|{form_id}", self.deps.clock.now())
         try:
             # The request is linked in the case's transaction: both or neither.
             summary = await services.register_case(
                 services.RegisterCase(click.actor, form, request),
-                self.deps.units(delivery or click.delivery),
+                self.deps.units(delivery),
                 self.deps.clock,
                 self.deps.policy,
             )
         except Duplicate:
-            if delivery is None:
-                raise
             return cards.notice_card(lang, t(lang, "notice.form_already_sent"))
         except rq.AboutRequest as exc:
             # Another coordinator saved this request's intake a moment earlier: no second

@@ -124,6 +124,9 @@ class WalkInActions:
 
     async def record(self, click: Click) -> Card:
         data, lang = click.data, click.lang
+        form_id = inputs.text(data, "form_id", 64)
+        if not form_id:  # the form's id is what keeps a visit sent twice from counting twice
+            raise errors.UnmarkedForm()
         cmd = service.RecordVisit(
             click.actor,
             _shift_id(click),
@@ -131,7 +134,7 @@ class WalkInActions:
             inputs.whole(data, "minutes", low=0, high=10_000) or 0,
             _choice(data, "referral", Referral, "referral"),
             _flag(data, "booked"),
-            inputs.text(data, "form_id", 64),
+            form_id,
         )
         done = await service.record_visit(cmd, self.deps.uow(click), self.walk_in)
         if not done.new:

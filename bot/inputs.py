@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mediation import errors
+from mediation import errors, policy
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,7 @@ log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1
 # An Entra object id is a GUID (36 characters); the column holding it has room for 64.
 MAX_AAD = 64
-# Meetings are booked for people alive now; the bounds keep datetime arithmetic (an end
-# time, a reminder a week before) far from datetime's own limits.
-FIRST_YEAR = 2000
-LAST_YEAR = 2100
+FIRST_YEAR, LAST_YEAR = policy.FIRST_YEAR, policy.LAST_YEAR
 _DIGITS = frozenset("0123456789")
 
 

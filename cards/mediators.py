@@ -30,7 +30,7 @@ from cards.base import (
 from cards.i18n import Lang, format_period, label, t, tn, when_label
 from mediation import errors
 from mediation.model import LANGUAGES, AwayPeriod, Mediator
-from mediation.policy import BankPolicy
+from mediation.policy import BankPolicy, within_years
 from mediation.views import QuotaReport
 
 MEDIATOR_LANGUAGES = tuple(code for code in LANGUAGES if code != "other")
@@ -269,9 +269,12 @@ def _date(data: Mapping[str, object], key: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise errors.InvalidInput("away", "not a date", value=value) from None
+    if not within_years(day):
+        raise errors.InvalidInput("away", "not a date", value=value)
+    return day
 
 
 def read_mediator_update(data: Mapping[str, object]) -> MediatorUpdate:

@@ -27,6 +27,7 @@ from cards.base import (
 from cards.i18n import Lang, format_date, label, t
 from mediation import errors
 from mediation.organisations import NAME_MAX, Organisation, OrganisationKind
+from mediation.policy import within_years
 
 
 def _line(lang: Lang, o: Organisation, today: date) -> str:
@@ -169,9 +170,12 @@ def _field(data: Mapping[str, object], key: str) -> str:
 def _day(data: Mapping[str, object], key: str) -> date | None:
     value = _field(data, key)
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         raise errors.InvalidInput("agreement", "not a date", value=value) from None
+    if day is not None and not within_years(day):
+        raise errors.InvalidInput("agreement", "not a date", value=value)
+    return day
 
 
 def _flag(data: Mapping[str, object], key: str) -> bool:

@@ -378,6 +378,15 @@ class PackageFull(DomainError):
         super().__init__(f"the package already has {size} meetings", size=size)
 
 
+class UnmarkedForm(DomainError):
+    """A form sent without the id its card gave it: sent twice, it could be done twice."""
+
+    key = "error.unmarked_form"
+
+    def __init__(self) -> None:
+        super().__init__("a form without its form id")
+
+
 class InvalidInput(DomainError):
     """Input from a form or file that does not fit; ``field`` names the input."""
 

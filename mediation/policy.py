@@ -49,6 +49,15 @@ DEFAULT_AREAS = (
 )
 BANK_LANGUAGES = ("fi", "sv", "en")
 
+# The years of every date Sopu takes from a person: its work is with people alive now, and
+# the bounds keep date arithmetic (an end time, a reminder before) far from date's limits.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+
+
+def within_years(day: date) -> bool:
+    return FIRST_YEAR <= day.year <= LAST_YEAR
+
 
 @dataclass(frozen=True)
 class BankPolicy:

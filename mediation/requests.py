@@ -322,8 +322,9 @@ class RequestNotFound(errors.NotFound):
 
 
 def check_request_current(request: ContactRequest, shown_version: int | None) -> None:
-    """A click must act on the request as its card showed it."""
-    if shown_version is not None and shown_version != request.version:
+    """A click must act on the request as its card showed it; a button that does not say
+    which version it showed (data made by hand) never does."""
+    if shown_version is None or shown_version != request.version:
         raise StaleRequest(request)
 
 

@@ -332,6 +332,36 @@ async def test_hostile_numbers_in_the_seat_and_registry_inputs_are_refused(
     assert_clean(log)
 
 
+async def test_years_and_days_out_of_range_are_refused_in_words(
+    bank: Bank, log: pytest.LogCaptureFixture
+) -> None:
+    for year in ("9999", "0000", "1999", "2101"):
+        before = len(bank.connector.log)
+        card = await bank.teams.ask("coord", f"stats {year}")
+        assert t("en", "stats.bad_year", year=2025) in words(card), year
+        assert len(bank.connector.log) == before + 1  # the refusal only
+    me = await bank.mediator("olli")
+    for start, end in (("0001-01-01", "2026-12-24"), ("2026-12-20", "9999-12-31")):
+        away = {"mediator_id": me.id, "away_start": start, "away_end": end}
+        async with Unchanged(bank):
+            card = await bank.teams.click("olli", "mediator.update", away, where="personal")
+        assert t("en", "quota.title") in words(card)
+    assert_clean(log)
+
+
+async def test_a_form_without_its_id_is_not_registered_but_comes_back_filled(
+    bank: Bank, log: pytest.LogCaptureFixture
+) -> None:
+    """The form's id is what makes a form sent twice register one case."""
+    async with Unchanged(bank):
+        card = await bank.teams.click("coord", "case.create", dict(FORM), where="personal")
+    assert t("en", "error.unmarked_form") in words(card)
+    assert str(FORM["parent1_name"]) in json.dumps(card, ensure_ascii=False)
+    again = next(a for a in card["actions"] if a.get("verb") == "case.create")
+    assert again["data"]["form_id"]  # the form again, with an id of its own
+    assert_clean(log)
+
+
 async def _booked(bank: Bank) -> tuple[Posted, dict[str, Any], dict[str, Any]]:
     case = await bank.paired("olli", "outi")
     card = await propose(bank, "olli", {"case_id": case.case_id})

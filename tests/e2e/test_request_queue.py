@@ -25,7 +25,7 @@ from mediation.outbox import MessageKind
 from mediation.requests import RequestStatus
 from storage.models import CaseRow
 from storage.repositories.cases import SqlCaseRepository
-from tests.e2e.conftest import CHANNEL, Bank, texts, verbs_on, words
+from tests.e2e.conftest import CHANNEL, Bank, Unchanged, texts, verbs_on, words
 from tests.e2e.test_contact_page import PARENT, _send
 from tests.unit.request_samples import FORM, RECEIVED
 
@@ -178,6 +178,14 @@ async def test_not_suitable_needs_a_reason_and_no_answer_needs_the_calls(bank: B
     assert t("en", "request.problem.reason") in words(refused)
     assert t("en", "request.problem.referred_to") in words(refused)
     assert (await bank.app[SOPU].requests.get(request_id)).status is RequestStatus.NEW  # type: ignore[union-attr]
+
+    # A call recorded from data without the version its card showed is no card's click.
+    unversioned = {k: v for k, v in _data(first, verbs.REQUEST_ATTEMPT).items() if k != "version"}
+    async with Unchanged(bank):
+        stale = await bank.teams.click(
+            "coord", verbs.REQUEST_ATTEMPT, unversioned, where="personal", id="no-version"
+        )
+    assert t("en", "request.error.stale") in words(stale)
 
     card = first
     limit = bank.app[SOPU].settings.front_door.max_attempts

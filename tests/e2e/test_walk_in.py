@@ -154,6 +154,11 @@ async def test_a_shift_with_a_swap_a_reminder_and_visits(unit: Bank) -> None:
     # Nobody else records on it; minutes out of range are refused on the card.
     async with Unchanged(bank):
         await click(bank, worker, "visit.record", {**visit, "form_id": "x1"})
+    # Without the form's id a visit sent twice would count twice: refused, nothing saved.
+    unmarked = {k: v for k, v in visit.items() if k != "form_id"}
+    async with Unchanged(bank):
+        refused = await click(bank, colleague, "visit.record", unmarked)
+    assert t("en", "error.unmarked_form") in words(refused)
     async with Unchanged(bank):
         refused = await click(bank, colleague, "visit.record", {**visit, "minutes": "500"})
     assert t("en", "error.shift.minutes", low=5, high=240) in words(refused)

@@ -182,6 +182,8 @@ def every_error() -> list[errors.DomainError]:
         errors.NotSeatHolder("2026-003"),
         errors.StaleCard("2026-003", status="paired"),
         errors.StaleCard("2026-003", seat=2),
+        errors.StaleCard("2026-003"),
+        errors.UnmarkedForm(),
         errors.InvalidInput("shown", "not readable"),
         errors.NeedsExperienced("Bertil Lindqvist"),
         errors.SameMediatorTwice("Aino Virtanen"),

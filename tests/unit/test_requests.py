@@ -164,6 +164,8 @@ def test_a_stale_card_is_refused() -> None:
     rq.check_request_current(request, 3)
     with pytest.raises(rq.StaleRequest):
         rq.check_request_current(request, 2)
+    with pytest.raises(rq.StaleRequest):  # a button without the version it showed
+        rq.check_request_current(request, None)
 
 
 def test_the_intake_is_prefilled_from_the_request() -> None:

@@ -33,6 +33,7 @@ _SECRET_SEGMENT = re.compile(r"^/(feedback|calendar)/[^/]+?(\.ics)?(?=/|$)")
 # Query values anyone may read; every other value is hidden (signatures, expiry, tokens).
 _PLAIN_KEYS = frozenset({"lang"})
 _MAX_PATH = 200
+_SLASHES = re.compile(r"/{2,}")
 # The pages parents use: no network address is logged with them.
 _FAMILY_PAGES = re.compile(r"^/(contact|feedback|info)(/|$)")
 # A %-placeholder in a log message's template, where a request's value would go.
@@ -41,6 +42,9 @@ _PLACEHOLDER = re.compile(r"%(\([^)]*\))?[-#0 +]*\d*(\.\d+)?[a-zA-Z%]")
 
 def redacted(path: str, query: Any) -> str:
     """The request's path and query as the log may show them."""
+    # "//calendar/<token>.ics" or "/calendar//<token>.ics" name no route, but the token
+    # must not be written either.
+    path = _SLASHES.sub("/", path)
     shown = _SECRET_SEGMENT.sub(lambda m: f"/{m.group(1)}/{HIDDEN}{m.group(2) or ''}", path)
     shown = shown[:_MAX_PATH]
     if query:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from cards.verbs import VERBS
@@ -72,6 +73,28 @@ def card(lang: str, body: Iterable[Element], actions: Iterable[Element] = ()) ->
         "body": list(body),
         "actions": list(actions),
     }
+
+
+# What a list may take of a card, serialized as the Bot Framework sends it: Teams refuses a
+# message over about 28 KB, and the card's own heading, buttons and the envelope need room.
+LIST_BUDGET = 22_000
+
+
+def fitted(
+    groups: Iterable[Sequence[Element]], more: Callable[[int], Element], budget: int = LIST_BUDGET
+) -> list[Element]:
+    """The elements of as many ``groups`` (a list's entries) as fit in ``budget``, in order,
+    then ``more(n)`` saying how many entries were left out."""
+    shown: list[Element] = []
+    size = 0
+    entries = list(groups)
+    for n, group in enumerate(entries):
+        cost = len(json.dumps(list(group)))
+        if size + cost > budget:
+            return [*shown, more(len(entries) - n)]
+        shown.extend(group)
+        size += cost
+    return shown
 
 
 def inline_card(body: Iterable[Element], actions: Iterable[Element] = ()) -> Card:

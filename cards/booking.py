@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cards import verbs
-from cards.base import Card, Element, card, choice_set, execute, facts, heading, text
+from cards.base import (
+    Card,
+    Element,
+    card,
+    choice_set,
+    execute,
+    facts,
+    fitted,
+    heading,
+    text,
+)
 from cards.calendar import cap, kind_label, slot_title, slot_value, when_label
 from cards.commands import BOOK, CANONICAL, HELP, LANGUAGE, SHIFTS, WORDS
 from cards.i18n import Lang, label, t, time_label
@@ -27,31 +37,28 @@ def cases_to_book_card(cases: Sequence[CaseToBook], lang: Lang) -> Card:
     body: list[Element] = [heading(t(lang, "booking.title"))]
     if not cases:
         body.append(text(t(lang, "booking.none")))
-    for case in cases:
-        language = label(lang, "language", case.language)
-        if case.interpreter:
-            language = t(lang, "booking.with_interpreter", language=language)
-        line = t(
-            lang,
-            "booking.line",
-            code=case.code,
-            language=language,
-            parents=_parents(lang, case.open_parents),
-        )
-        body.append(text(line, separator=True))
-        body.append(
-            {
-                "type": "ActionSet",
-                "actions": [
-                    execute(
-                        t(lang, "booking.book", code=case.code),
-                        verbs.MEETINGS_PROPOSE,
-                        {"case_id": case.case_id},
-                    )
-                ],
-            }
-        )
+    body += fitted(
+        (_case_to_book(case, lang) for case in cases),
+        lambda n: text(t(lang, "list.more", n=n), subtle=True),
+    )
     return card(lang, body)
+
+
+def _case_to_book(case: CaseToBook, lang: Lang) -> list[Element]:
+    language = label(lang, "language", case.language)
+    if case.interpreter:
+        language = t(lang, "booking.with_interpreter", language=language)
+    line = t(
+        lang,
+        "booking.line",
+        code=case.code,
+        language=language,
+        parents=_parents(lang, case.open_parents),
+    )
+    button = execute(
+        t(lang, "booking.book", code=case.code), verbs.MEETINGS_PROPOSE, {"case_id": case.case_id}
+    )
+    return [text(line, separator=True), {"type": "ActionSet", "actions": [button]}]
 
 
 def booker_card(

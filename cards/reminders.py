@@ -17,6 +17,7 @@ from cards.base import (
     choice_set,
     execute,
     facts,
+    fitted,
     heading,
     plain,
     text,
@@ -157,10 +158,14 @@ def open_cases_card(summaries: Sequence[CaseSummary], lang: Lang) -> Card:
     body: list[Element] = [heading(t(lang, "reminders.open_cases.title"))]
     if not summaries:
         body.append(text(t(lang, "reminders.open_cases.none")))
-    for s in summaries:
-        line = f"**{s.code}** · {s.area} · {term_label(lang, s.term, s.year)}"
-        body.append(text(line, separator=True))
-        body.append(action_set([_open_case_button(lang, s.case_id)]))
+    entries = (
+        [
+            text(f"**{s.code}** · {s.area} · {term_label(lang, s.term, s.year)}", separator=True),
+            action_set([_open_case_button(lang, s.case_id)]),
+        ]
+        for s in summaries
+    )
+    body += fitted(entries, lambda n: text(t(lang, "list.more", n=n), subtle=True))
     return card(lang, body)
 
 

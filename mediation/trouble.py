@@ -51,6 +51,17 @@ class ValuesWithheld(logging.Formatter):
     never reaches the log. Chained exceptions are shown the same way.
     """
 
+    def format(self, record: logging.LogRecord) -> str:
+        # logging.Formatter keeps the first handler's traceback text on the record and
+        # reuses it: another handler's plain text, message included, must not be reused here
+        # (nor this text there).
+        kept = record.exc_text
+        record.exc_text = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_text = kept
+
     def formatException(self, ei: ExcInfo | tuple[None, None, None]) -> str:
         exc = ei[1]
         if exc is None:

@@ -332,8 +332,9 @@ class FeedStore:
     async def rotate(self, mediator_id: int, keep_for: timedelta = timedelta(0)) -> str:
         """A new feed token for the mediator; the old one stops working at once.
 
-        A token made less than ``keep_for`` ago is kept: the same click delivered again
-        must not take away the address its first answer showed.
+        A token this rotated less than ``keep_for`` ago is kept: the same click delivered
+        again must not take away the address its first answer showed. (A token made on first
+        use is replaced at once: it may be the very address that leaked.)
         """
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
@@ -341,10 +342,10 @@ class FeedStore:
             if row is None:
                 row = CalendarFeedRow(mediator_id=mediator_id, token="", created_at=now)
                 session.add(row)
-            elif row.created_at > now - keep_for:
+            elif row.rotated_at is not None and row.rotated_at > now - keep_for:
                 return row.token
             row.token = secrets.token_urlsafe(24)
-            row.created_at = now
+            row.created_at = row.rotated_at = now
             return row.token
 
     async def forget(self, mediator_id: int) -> None:

@@ -362,7 +362,10 @@ async def first(
             # a recovery): waited for as every inline statement waits.
             found = await driver.retry_busy(lambda: raw.execute(sql, values).fetchall())
         except sqlite3.Error as exc:
-            raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
+            # The values hidden, as the engines hide them (create_engine's hide_parameters).
+            raise DBAPIError.instance(
+                sql, values, exc, sqlite3.Error, hide_parameters=True
+            ) from exc
         return next(iter(compiled.rows(found)), None)
 
 

@@ -68,6 +68,8 @@ class CalendarFeedRow(Base):
     )
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    # The last time the mediator asked for a new address (None: never).
+    rotated_at: Mapped[datetime | None]
 
 
 class GraphSubscriptionRow(Base):

@@ -22,6 +22,9 @@ from jsonschema import Draft6Validator
 SCHEMA_FILE = Path(adaptive_cards.__file__).parent / "schemas" / "schema-1.5.json"
 # https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search
 TEAMS_DROPDOWN_OPTIONS = 15
+# https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages:
+# a bot's message, card included, is at most about 28 KB (as the Bot Framework sends it).
+TEAMS_MESSAGE_BYTES = 28_000
 
 
 @functools.cache
@@ -49,6 +52,7 @@ def schema_problems(card: dict[str, Any]) -> list[str]:
         f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message[:300]}"
         for error in _validator().iter_errors(card)
     ]
+    problems += size_problems(card)
     for node in _nodes(card):
         if node.get("type") != "Input.ChoiceSet":
             continue
@@ -56,6 +60,13 @@ def schema_problems(card: dict[str, Any]) -> list[str]:
         if many and node.get("style") != "filtered" and not node.get("isMultiSelect"):
             problems.append(f"{node.get('id')}: more than 15 choices in a plain dropdown")
     return problems
+
+
+def size_problems(card: dict[str, Any]) -> list[str]:
+    size = len(json.dumps(card))
+    if size > TEAMS_MESSAGE_BYTES:
+        return [f"{size} bytes: more than a Teams message holds ({TEAMS_MESSAGE_BYTES})"]
+    return []
 
 
 # Texts a person reads: their wording never decides validity, only their being strings.
@@ -76,7 +87,9 @@ _VALID_SHAPES: set[str] = set()
 
 
 def assert_valid_card(card: dict[str, Any]) -> None:
-    """The card is valid; a card of a shape seen valid before is not validated again."""
+    """The card is valid; a card of a shape seen valid before is not validated again (its
+    size, which its wording can change, is checked every time)."""
+    assert not size_problems(card), size_problems(card)
     shape = json.dumps(_shape(card), sort_keys=True)
     if shape in _VALID_SHAPES:
         return

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    delete,
     func,
     null,
     or_,
@@ -27,6 +28,7 @@ from mediation.model import COMPLETING_OUTCOMES, AwayPeriod, CaseStatus, Mediato
 from storage import direct
 from storage.direct import Direct
 from storage.models import AwayPeriodRow, CaseRow, MediatorRow, SeatRow
+from storage.models_calendar import CalendarFeedRow
 from storage.repositories.text import words
 
 # Per mediator row, the closed cases with a completing outcome where they hold a seat.
@@ -214,6 +216,12 @@ class SqlMediatorRepository:
         row.active = mediator.active
         if [(p.start, p.end) for p in row.away] != [(p.start, p.end) for p in mediator.away]:
             row.away = _away_rows(mediator)
+        if not mediator.active:
+            # Whoever leaves the registry, by the registry card or an import, keeps no
+            # calendar feed: were they made active again, the old address must not answer.
+            await self._session.execute(
+                delete(CalendarFeedRow).where(CalendarFeedRow.mediator_id == mediator.id)
+            )
         await self._session.flush()
 
     async def packages_taken(self, mediator_id: int, start: datetime, end: datetime) -> int:

@@ -67,8 +67,9 @@ def cursor(raw: sqlite3.Connection, sql: str, values: list[Any]) -> sqlite3.Curs
     try:
         return raw.execute(sql, values)
     except sqlite3.Error as exc:
-        # SQLAlchemy's own exception for it (IntegrityError, OperationalError, ...).
-        raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc
+        # SQLAlchemy's own exception for it (IntegrityError, OperationalError, ...), with
+        # the values hidden as the engines hide them: they may be a family's data.
+        raise DBAPIError.instance(sql, values, exc, sqlite3.Error, hide_parameters=True) from exc
 
 
 class _Compiled:

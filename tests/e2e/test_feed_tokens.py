@@ -71,17 +71,29 @@ async def test_the_feed_expires_when_its_mediator_leaves_the_registry(bank: Bank
     assert fresh is not None and path not in fresh
 
 
-async def test_a_feed_asked_for_while_its_mediator_is_inactive_is_forgotten(bank: Bank) -> None:
-    """Made inactive elsewhere (the registry import): the first request ends the address."""
+async def test_a_mediator_made_inactive_anywhere_loses_the_feed_at_once(bank: Bank) -> None:
+    """Made inactive outside the registry card (the registry import saves the same way) and
+    active again, the feed never asked for between: the old address does not come back."""
     olli = await bank.mediator("olli")
     feed = await bank.app[CALENDAR].feed_url(olli.id)
     assert feed is not None
     path = feed[feed.index("/calendar/") :]
+    assert await _status(bank, path) == 200
     for active in (False, True):
         uow = bank.sopu.uow()
         async with uow:
             await uow.mediators.save(dataclasses.replace(olli, active=active))
             await uow.commit()
-        if not active:
-            assert await _status(bank, path) == 404
     assert await _status(bank, path) == 404
+
+
+async def test_an_address_shown_once_can_be_replaced_at_once(bank: Bank) -> None:
+    """The grace that keeps a redelivered click's address is for rotations only: an address
+    just made, and seen leaking, must not stay valid for those seconds."""
+    case = await bank.paired("olli", "outi")
+    first = _feed_path(await propose(bank, "olli", {"case_id": case.case_id}))
+    answer = await bank.teams.click(
+        "olli", verbs.MEETINGS_FEED_ROTATE, {"case_id": case.case_id}, "personal"
+    )
+    assert _feed_path(answer) != first
+    assert await _status(bank, first) == 404

@@ -113,7 +113,7 @@ async def test_no_canary_in_any_log_line(
     languages: tuple[tuple[str, Lang], ...] = (("fi-FI", "fi"), ("sv-SE", "sv"), ("en-US", "en"))
     for locale, lang in languages:
         stamp = await form_id(bank, locale=locale)
-        for bad in ("\x00", "\t", "\u2028"):
+        for bad in ("\x01", "\t", "\u2028"):
             for field in TEXT_FIELDS:
                 typed = str(CANARIED[field])
                 form = {**CANARIED, field: f"{typed[:3]}{bad}{typed[3:]}"}
@@ -121,14 +121,16 @@ async def test_no_canary_in_any_log_line(
                     card = await submit(bank, form, stamp, locale=locale)
                 assert next_to(card, field) == t(lang, "problem.control_character")
 
-    # A lone surrogate never gets as far as the form: the gate refuses the activity.
-    stamp = await form_id(bank)
-    click = bank.teams.click_activity(
-        "coord", "case.create", {**CANARIED, **stamp, "parent1_name": "@@"}, where="personal"
-    )
-    raw = json.dumps(click).replace('"@@"', f'"Aino {CANARY}\\ud800"').encode()
-    status, _ = await bank.teams.post(raw=raw)
-    assert status == 400
+    # A lone surrogate or a NUL never gets as far as the form: the gate refuses the activity.
+    for escaped in ("\\ud800", "\\u0000"):
+        stamp = await form_id(bank)
+        click = bank.teams.click_activity(
+            "coord", "case.create", {**CANARIED, **stamp, "parent1_name": "@@"}, where="personal"
+        )
+        raw = json.dumps(click).replace('"@@"', f'"Aino {CANARY}{escaped}"').encode()
+        async with Unchanged(bank):
+            status, _ = await bank.teams.post(raw=raw)
+        assert status == 400
 
     # The database refuses the insert mid-turn: the coordinator gets an error, the log a
     # traceback, and neither the statement's values nor the database's detail.

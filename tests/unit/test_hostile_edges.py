@@ -258,6 +258,8 @@ def test_the_access_log_hides_feed_and_form_tokens_and_signed_query_values() -> 
     assert token not in redacted(f"/feedback/{token}/thanks", {"lang": "fi"})
     assert redacted(f"/feedback/{token}/thanks", {"lang": "fi"}).endswith("/thanks?lang=fi")
     assert redacted(f"/calendar/{token}.ics", {}) == "/calendar/***.ics"
+    for doubled in (f"//calendar/{token}.ics", f"/calendar//{token}.ics", f"//feedback//{token}"):
+        assert token not in redacted(doubled, {}), doubled
     shown = redacted("/stats/2026.csv", {"lang": "sv", "expires": "1790000000", "sig": token})
     assert token not in shown and "1790000000" not in shown and "lang=sv" in shown
     graph = redacted("/api/graph/notifications", {"validationToken": "echo-me-7f3a"})
@@ -358,3 +360,21 @@ def test_a_proxys_address_entry_may_carry_a_port() -> None:
     ):
         request = make_mocked_request("POST", "/contact", headers={"X-Forwarded-For": entry})
         assert client_address(request, 1) == expected, entry
+
+
+def test_a_fast_sqlite_statement_that_fails_names_no_value() -> None:
+    """The SQLite fast path raises SQLAlchemy's errors itself: with the values hidden, as the
+    engines hide them, since a value may be a parent's address."""
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.sqlite_fast.statements import cursor
+
+    raw = sqlite3.connect(":memory:")
+    raw.execute("CREATE TABLE t (x TEXT UNIQUE)")
+    raw.execute("INSERT INTO t VALUES ('kanarialintu@example.org')")
+    with pytest.raises(IntegrityError) as refused:
+        cursor(raw, "INSERT INTO t VALUES (?)", ["kanarialintu@example.org"])
+    assert "kanarialintu" not in str(refused.value)
+    assert "hidden" in str(refused.value)

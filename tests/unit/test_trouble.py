@@ -71,6 +71,11 @@ def test_the_logs_formatter_keeps_the_frames_and_withholds_the_messages() -> Non
     assert "RuntimeError (message withheld)" in line and "ValueError (message withheld)" in line
     assert "in _fails" in line and 'raise ValueError(f"could not read {CANARY}")' in line
     assert CANARY not in line.replace("{CANARY}", "")
+    # Another handler's formatter that wrote the whole traceback first (a log shipper's, say)
+    # leaves its text on the record: this one still withholds the messages.
+    assert CANARY in logging.Formatter().format(record).replace("{CANARY}", "")
+    again = ValuesWithheld("%(levelname)s %(name)s: %(message)s").format(record)
+    assert again == line
 
 
 def test_a_connector_error_is_named_by_its_status_and_code() -> None:

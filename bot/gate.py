@@ -6,6 +6,7 @@ These checks run on the HTTP request, so a refused activity gets its HTTP status
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -19,6 +20,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
+REDELIVERY_KEY_MAX = 500  # what a key may take of the processed activities' index
 # Teams' activities nest about 8 levels (a card's data inside action inside value); a
 # card's own inputs add a few more.
 MAX_DEPTH = 32
@@ -197,7 +199,13 @@ def redelivery_key(data: dict[str, Any]) -> str | None:
     activity_id = data.get("id")
     if not isinstance(activity_id, str) or not activity_id:
         return None
-    return f"{data['conversation']['id']}|{activity_id}"[:500]
+    key = f"{data['conversation']['id']}|{activity_id}"
+    if len(key) <= REDELIVERY_KEY_MAX:
+        return key
+    # Cut short, two such keys could be taken for one. A digest keeps
+    # them apart (Teams' own ids are far shorter, so this is only ever a made-up one).
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[: REDELIVERY_KEY_MAX - 66]}|#{digest}"
 
 
 class RefusalLog:

@@ -378,3 +378,15 @@ def test_a_fast_sqlite_statement_that_fails_names_no_value() -> None:
         cursor(raw, "INSERT INTO t VALUES (?)", ["kanarialintu@example.org"])
     assert "kanarialintu" not in str(refused.value)
     assert "hidden" in str(refused.value)
+
+
+def test_long_activity_ids_keep_apart_as_redelivery_keys() -> None:
+    from bot.gate import REDELIVERY_KEY_MAX, redelivery_key
+
+    conversation = {"id": "a:personal-" + "x" * 600}
+    one = redelivery_key({"id": "1", "conversation": conversation})
+    other = redelivery_key({"id": "2", "conversation": conversation})
+    assert one is not None and other is not None and one != other
+    assert len(one) <= REDELIVERY_KEY_MAX and len(other) <= REDELIVERY_KEY_MAX
+    short = redelivery_key({"id": "1", "conversation": {"id": "a:personal-1"}})
+    assert short == "a:personal-1|1"

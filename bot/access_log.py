@@ -76,7 +76,8 @@ class PerMinute:
             # Reset first: the line below may come back here through the logger's filter.
             self.window_start, self.written, self.dropped = now, 0, 0
             if dropped:
-                logger.warning("%d more such lines were left out in the last minute", dropped)
+                # The count in the text: the server's filter blanks a message's arguments.
+                logger.warning(f"{dropped} more such lines were left out")
         if self.written < self.limit:
             self.written += 1
             return True

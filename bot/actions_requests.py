@@ -177,7 +177,8 @@ class RequestActions:
         if not click.personal:
             return _personal_chat_only(click.lang)
         await request_queue.coordinator(click.actor, self.deps.uow(click))
-        year = inputs.whole(click.data, "year", low=2000, high=2100) or 2000
+        year = inputs.whole(click.data, "year", low=inputs.FIRST_YEAR, high=inputs.LAST_YEAR)
+        assert year is not None  # required: whole() refuses a button without it
         zone = self.deps.policy.zone
         start = datetime(year, 1, 1, tzinfo=zone)
         end = datetime(year + 1, 1, 1, tzinfo=zone)

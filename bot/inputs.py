@@ -119,6 +119,8 @@ def read_json(body: bytes) -> Any:
         raise NotJson(f"not JSON: {exc.msg}") from None
     except RecursionError:
         raise NotJson("nested too deeply") from None
+    except NotJson:
+        raise  # NaN or Infinity (_no_constant)
     except ValueError:  # a number of more digits than int() converts (4300 by default)
         raise NotJson("not JSON: a number too long") from None
 

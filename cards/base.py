@@ -263,6 +263,11 @@ def date_input(id_: str, label: str, *, value: str | None = None) -> Element:
     return element
 
 
+# The longest text put back into an input that names no maxLength: longer than any text
+# Sopu takes (a family e-mail's body, 4000), and a card stays within one Teams message.
+REFILL_MAX = 4000
+
+
 def refill(card_or_element: Any, typed: Mapping[str, object]) -> None:
     """Put what the person typed back into the inputs of the same ids, in place.
 
@@ -308,6 +313,8 @@ def _typed_value(element: Mapping[str, Any], value: object) -> object | None:
     if kind == "Input.Toggle":
         return text_value if text_value in ("true", "false") else None
     limit = element.get("maxLength")
-    if isinstance(limit, int) and len(text_value) > limit:
+    if not isinstance(limit, int):
+        limit = REFILL_MAX
+    if len(text_value) > limit:
         return None
     return text_value

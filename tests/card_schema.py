@@ -23,8 +23,9 @@ SCHEMA_FILE = Path(adaptive_cards.__file__).parent / "schemas" / "schema-1.5.jso
 # https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/dynamic-search
 TEAMS_DROPDOWN_OPTIONS = 15
 # https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages:
-# a bot's message, card included, is at most about 28 KB (as the Bot Framework sends it).
-TEAMS_MESSAGE_BYTES = 28_000
+# a bot's message, card included, is at most about 28 KB (as the Bot Framework sends it);
+# a kilobyte of it is the activity around the card.
+TEAMS_MESSAGE_BYTES = 27_000
 
 
 @functools.cache

@@ -122,7 +122,7 @@ async def test_attendees_answer_once_and_strangers_and_forged_answers_change_not
         {"useful": None},
         {"competences_present": "maybe"},
         {"competences_present": 1},
-        {"comment": "a\x00b"},
+        {"comment": "a\x01b"},
         {"comment": "Lapsen hetu 131052-308T"},
         {"comment": "x" * 501},
         {"comment": {"text": "x"}},

@@ -97,6 +97,53 @@ def fitted(
     return shown
 
 
+# Teams refuses a message over about 28 KB, counted as sent: UTF-8 JSON. A kilobyte of it
+# is the activity around the card.
+MESSAGE_BYTES = 27_000
+_SHORTEST_CUT = 120
+_ELLIPSIS = "…"
+
+
+def message_bytes(card: Card) -> int:
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def fit_message(card: Card, limit: int = MESSAGE_BYTES) -> Card:
+    """The card itself when it fits in one Teams message; else a copy whose longest texts
+    (shown text, facts and what inputs were refilled with) are cut, longest first, until it
+    fits. Lists are fitted where they are built (``fitted``); this is the last guard, for
+    long texts people typed: a card Teams refuses would show nothing at all."""
+    size = message_bytes(card)
+    if size <= limit:
+        return card
+    shrunk = json.loads(json.dumps(card))
+    texts = [
+        (node, key)
+        for node in _all_nodes(shrunk)
+        for key in ("text", "value")
+        if isinstance(node.get(key), str) and len(node[key]) > _SHORTEST_CUT
+    ]
+    while size > limit and texts:
+        node, key = max(texts, key=lambda found: len(found[0][found[1]]))
+        value = node[key]
+        keep = max(_SHORTEST_CUT, len(value) // 2)
+        node[key] = value[:keep].rstrip() + _ELLIPSIS
+        if keep == _SHORTEST_CUT:
+            texts.remove((node, key))
+        size = message_bytes(shrunk)
+    return shrunk
+
+
+def _all_nodes(node: Any) -> Iterable[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _all_nodes(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _all_nodes(item)
+
+
 def inline_card(body: Iterable[Element], actions: Iterable[Element] = ()) -> Card:
     """The card folded inside an ``Action.ShowCard``."""
     return {"type": "AdaptiveCard", "body": list(body), "actions": list(actions)}

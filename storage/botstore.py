@@ -50,6 +50,11 @@ _USER_REFERENCE = direct.Direct(
     .outerjoin(UserLanguageRow, UserLanguageRow.aad_object_id == ConversationRefRow.aad_object_id)
     .where(ConversationRefRow.aad_object_id == bindparam("aad"))
 )
+_CHAT_OWNER = direct.Direct(
+    select(ConversationRefRow.aad_object_id)
+    .where(ConversationRefRow.conversation_id == bindparam("conversation_id"))
+    .limit(1)
+)
 _USER_LANGUAGE = direct.Direct(
     select(UserLanguageRow.lang).where(UserLanguageRow.aad_object_id == bindparam("aad"))
 )
@@ -137,8 +142,14 @@ class BotStore:
                 "aad_object_id": aad_object_id.lower(),
                 "reference": json.dumps(reference),
                 "updated_at": at,
+                "conversation_id": _conversation_id(reference),
             },
         )
+
+    async def personal_chat_owner(self, conversation_id: str) -> str | None:
+        """Whose personal chat with Sopu this is (their AAD object id), if it is known."""
+        row = await self._one(_CHAT_OWNER, {"conversation_id": conversation_id[:500]})
+        return None if row is None else str(row.aad_object_id)
 
     async def forget_unregistered_chats(self, cutoff: datetime) -> int:
         """Drop the personal chats, last seen before the cutoff, of people not in the registry.
@@ -262,3 +273,9 @@ def _dict(text: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("a stored reference is not a JSON object")
     return value
+
+
+def _conversation_id(reference: dict[str, Any]) -> str | None:
+    conversation = reference.get("conversation")
+    found = conversation.get("id") if isinstance(conversation, dict) else None
+    return found[:500] if isinstance(found, str) else None

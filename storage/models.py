@@ -242,6 +242,8 @@ class ConversationRefRow(Base):
     aad_object_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     reference: Mapped[str] = mapped_column(Text)  # JSON
     updated_at: Mapped[datetime]
+    # The chat's id, to find whose a personal chat is (bot/framework/endpoint.py).
+    conversation_id: Mapped[str | None] = mapped_column(String(500), index=True)
 
 
 class UserLanguageRow(Base):

@@ -64,7 +64,8 @@ def schema_problems(card: dict[str, Any]) -> list[str]:
 
 
 def size_problems(card: dict[str, Any]) -> list[str]:
-    size = len(json.dumps(card))
+    # As the answer or message carries it: UTF-8 JSON, no spaces.
+    size = len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     if size > TEAMS_MESSAGE_BYTES:
         return [f"{size} bytes: more than a Teams message holds ({TEAMS_MESSAGE_BYTES})"]
     return []

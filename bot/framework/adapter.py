@@ -21,7 +21,7 @@ from botbuilder.schema import (
 
 from bot.framework.auth import ReusingAuthentication
 from bot.settings import Settings
-from cards.base import Card
+from cards.base import Card, fit_message
 from mediation.trouble import trouble_at
 from storage.redelivery import Duplicate
 
@@ -75,7 +75,9 @@ def card_response(card: Card) -> InvokeResponse:
     # The model object, not a dict: a dict body is serialised twice on the way out (FACTS.md).
     return InvokeResponse(
         status=200,
-        body=AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=card),
+        body=AdaptiveCardInvokeResponse(
+            status_code=200, type=CARD_CONTENT_TYPE, value=fit_message(card)
+        ),
     )
 
 

@@ -27,6 +27,8 @@ from botbuilder.schema import ChannelAccount, ConversationAccount
 from botframework.connector.auth import AuthenticationConstants
 from yarl import URL
 
+from cards.base import fit_message
+
 log = logging.getLogger(__name__)
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -79,11 +81,12 @@ class Created:
 
 
 def card_message(card: Mapping[str, Any]) -> dict[str, Any]:
-    """A message with one Adaptive Card, as MessageFactory.attachment makes it."""
+    """A message with one Adaptive Card, as MessageFactory.attachment makes it, within the
+    size of one Teams message (``fit_message``)."""
     return {
         "type": "message",
         "attachmentLayout": "list",
-        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": fit_message(dict(card))}],
     }
 
 

@@ -39,6 +39,9 @@ from storage.redelivery import Delivery
 log = logging.getLogger(__name__)
 
 
+CHAT_OWNERS_KEPT = 10_000
+
+
 class ActivityEndpoint:
     """POST /api/messages."""
 
@@ -60,6 +63,7 @@ class ActivityEndpoint:
         self.store = store
         self.turns = turns
         self.refusals = RefusalLog()
+        self._chat_owners: dict[str, str] = {}  # personal chat id -> its owner's AAD id
 
     async def __call__(self, request: web.Request) -> web.Response:
         if not media_type_accepted(request.content_type, request.charset):
@@ -89,7 +93,7 @@ class ActivityEndpoint:
             # a 5xx, never a turn.
             self.refusals.refused(401, f"token refused ({exc.__class__.__name__})")
             return web.json_response({"error": "unauthorized"}, status=401)
-        why = refusal(origin_of(data), self.settings)
+        why = refusal(origin_of(data), self.settings) or await self._someone_elses_chat(data)
         if why is not None:
             self.refusals.refused(403, why)
             return web.json_response({"error": "forbidden"}, status=403)
@@ -114,6 +118,27 @@ class ActivityEndpoint:
         if invoke is None:
             return web.Response(status=200)
         return invoke_answer(invoke.body, invoke.status)
+
+    async def _someone_elses_chat(self, data: dict[str, Any]) -> str | None:
+        """A personal chat is one person's: an activity from anyone else that names it would
+        have Sopu answer into it (and store it as the sender's chat). Teams never sends
+        one; a client posting activities of its own could."""
+        conversation = data["conversation"]
+        if conversation.get("conversationType") != "personal":
+            return None
+        chat = str(conversation["id"])
+        owner = self._chat_owners.get(chat)
+        if owner is None:
+            owner = await self.store.personal_chat_owner(chat)
+            if owner is None:
+                return None  # a chat Sopu has not seen yet: its first activity names it
+            if len(self._chat_owners) >= CHAT_OWNERS_KEPT:
+                self._chat_owners.clear()
+            self._chat_owners[chat] = owner  # a chat's owner never changes
+        sender = data["from"].get("aadObjectId")
+        if isinstance(sender, str) and sender.lower() == owner:
+            return None
+        return "another person's personal chat"
 
     async def _turn(
         self, activity: Activity, authenticated: Any, delivery: Delivery | None

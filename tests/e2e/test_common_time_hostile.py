@@ -23,6 +23,7 @@ from cards.i18n import t
 from mediation.model import Role
 from storage.models import MediatorRow
 from storage.models_common_time_feedback import CommonTimeFamilyAnswerRow
+from tests.card_schema import size_problems
 from tests.e2e.conftest import Bank, Unchanged, answer_card, texts, verbs_on, words
 from tests.e2e.test_common_time import (
     ROOMS,
@@ -711,3 +712,28 @@ async def test_no_typed_text_of_a_common_time_reaches_the_log(
         if CANARY.lower() in line.lower() or REFUSED.lower() in line.lower()
     ]
     assert not leaks, leaks[:3]
+
+
+@pytest.mark.parametrize("fill", ["ä", "\U0001f600", "\x01"])
+async def test_a_plan_typed_to_every_limit_is_answered_within_one_teams_message(
+    centre: Bank,  # noqa: F811 (the fixture)
+    fill: str,
+) -> None:
+    """Fifteen fields of a thousand characters each, in letters that take two to four bytes:
+    the answer, refused or saved, is one card Teams takes (the harness checks its size)."""
+    bank = centre
+    ct = await held_common_time(bank)
+    typed: dict[str, str] = dict.fromkeys(
+        ("matters", "follow_up_how", "family_reaches_worker"), fill * 1000
+    )
+    for n in range(1, 7):
+        typed |= {f"action_{n}_what": fill * 1000, f"action_{n}_where": fill * 1000}
+        typed[f"action_{n}_place"] = "home"
+    for next_contact in ("2200-01-01", None):  # refused (the date), then saved if it can be
+        data = plan_of(
+            bank, ct, **typed, **({"next_contact": next_contact} if next_contact else {})
+        )
+        card = await bank.teams.click("coord", "commontime.plan", data, where="personal")
+        assert size_problems(card) == [], fill
+    shown = await bank.teams.click("olli", "commontime.show", {"ct_id": ct}, where="personal")
+    assert size_problems(shown) == []

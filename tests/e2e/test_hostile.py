@@ -213,20 +213,47 @@ async def test_answers_go_only_into_the_conversation_the_activity_came_from(bank
     assert await bank.holders(case) == {1: None, 2: None}
 
 
+async def test_another_persons_personal_chat_is_not_answered_into(
+    bank: Bank, log: pytest.LogCaptureFixture
+) -> None:
+    """A personal chat is one person's: an activity from someone else naming it is refused,
+    and nothing is sent there nor stored as the sender's chat."""
+    coords_chat = bank.teams.message("coord", "help")["conversation"]
+    olli_before = await bank.sopu.store.user_reference(bank.teams.person("olli").aad)
+    for activity in (
+        bank.teams.message("olli", "my cases") | {"conversation": coords_chat},
+        bank.teams.click_activity("olli", "card.refresh", {"case_id": 1}, "personal")
+        | {"conversation": coords_chat},
+        bank.teams.message("stranger", "help") | {"conversation": coords_chat},
+    ):
+        before = len(bank.connector.log)
+        async with Unchanged(bank):
+            status, _ = await bank.teams.post(activity)
+        assert status == 403
+        assert bank.connector.log[before:] == []
+    assert await bank.sopu.store.user_reference(bank.teams.person("olli").aad) == olli_before
+    status, _ = await bank.teams.say("coord", "help")  # the owner is answered as ever
+    assert status == 200
+    assert_clean(log)
+
+
 async def test_an_aad_object_id_longer_than_its_column_is_nobody(
     bank: Bank, log: pytest.LogCaptureFixture
 ) -> None:
     case = await bank.new_case()
     sender = {"id": "29:long", "name": "Long", "aadObjectId": "a" * 65}
-    for where in ("channel", "personal"):
+    # In a personal chat of its own: another person's is refused before anything else.
+    own = {"id": "a:personal-29:long", "conversationType": "personal", "tenantId": TENANT}
+    for where, chat in (("channel", {}), ("personal", {"conversation": own})):
         click = bank.teams.click_activity(
-            "olli", "case.claim", {"case_id": case.case_id}, where, sender=sender
+            "olli", "case.claim", {"case_id": case.case_id}, where, sender=sender, **chat
         )
         async with Unchanged(bank):
             card = answer_card(*await bank.teams.post(click))
         assert "not in the mediator registry" in words(card), words(card)
     async with Unchanged(bank, replies=1):
-        status, _ = await bank.teams.post(bank.teams.message("olli", "quota", sender=sender))
+        message = bank.teams.message("olli", "quota", sender=sender, conversation=own)
+        status, _ = await bank.teams.post(message)
     assert status == 200
     assert_clean(log)
 

@@ -81,3 +81,25 @@ def test_a_large_bank_with_many_away_fits_one_message(lang: Lang) -> None:
     assert 0 < len(forms) < 10
     # Ten away holders each have their line, with or without a form here.
     assert all(f"{LONG} {n}" in shown for n in range(1, 11))
+
+
+def test_a_card_too_large_for_a_message_has_its_longest_texts_cut_until_it_fits() -> None:
+    from cards.base import MESSAGE_BYTES, card, fit_message, message_bytes, text, text_input
+
+    small = card("fi", [text("Hei")])
+    assert fit_message(small) is small  # what fits is sent as it was made
+    typed = ["ä" * 1000, "😀" * 1000, "\x01" * 1000, "x" * 1000]
+    big = card(
+        "fi",
+        [text("Suunnitelma")]
+        + [text_input(f"f{n}", "kenttä", value=v) for n, v in enumerate(typed * 4)]
+        + [text("y" * 50)],
+    )
+    assert message_bytes(big) > MESSAGE_BYTES
+    fitted_card = fit_message(big)
+    assert message_bytes(fitted_card) <= MESSAGE_BYTES
+    assert not schema_problems(fitted_card)
+    values = [e["value"] for e in fitted_card["body"] if "value" in e]
+    assert all(v.endswith("…") for v in values if len(v) > 200)
+    assert fitted_card["body"][0]["text"] == "Suunnitelma"  # short texts are never cut
+    assert message_bytes(big) > MESSAGE_BYTES  # the card made is left as it was

@@ -21,7 +21,7 @@ from botbuilder.schema import (
 
 from bot.framework.auth import ReusingAuthentication
 from bot.settings import Settings
-from cards.base import Card, fit_message
+from cards.base import MESSAGE_BYTES, Card, fit_message
 from mediation.trouble import trouble_at
 from storage.redelivery import Duplicate
 
@@ -75,9 +75,7 @@ def card_response(card: Card) -> InvokeResponse:
     # The model object, not a dict: a dict body is serialised twice on the way out (FACTS.md).
     return InvokeResponse(
         status=200,
-        body=AdaptiveCardInvokeResponse(
-            status_code=200, type=CARD_CONTENT_TYPE, value=fit_message(card)
-        ),
+        body=AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=card),
     )
 
 
@@ -107,9 +105,16 @@ def invoke_json(body: Any) -> Any:
 
 
 def invoke_answer(body: Any, status: int) -> web.Response:
-    """An invoke's HTTP answer."""
+    """An invoke's HTTP answer; a card answer over a Teams message's size has its longest
+    texts cut (``fit_message``), measured on the bytes written anyway."""
+    answer = invoke_json(body)
+    data = orjson.dumps(answer)
+    if len(data) > MESSAGE_BYTES and isinstance(answer, dict):
+        card = answer.get("value")
+        if answer.get("type") == CARD_CONTENT_TYPE and isinstance(card, dict):
+            data = orjson.dumps({**answer, "value": fit_message(card)})
     return web.Response(
-        body=orjson.dumps(invoke_json(body)),
+        body=data,
         status=status,
         content_type="application/json",
         charset="utf-8",

@@ -27,7 +27,10 @@ from botbuilder.schema import ChannelAccount, ConversationAccount
 from botframework.connector.auth import AuthenticationConstants
 from yarl import URL
 
-from cards.base import fit_message
+from cards.base import MESSAGE_BYTES, fit_message
+
+# A message with its card, as Teams takes it (about 28 KB); the card itself gets MESSAGE_BYTES.
+MESSAGE_BYTES_SENT = MESSAGE_BYTES + 1_000
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +84,27 @@ class Created:
 
 
 def card_message(card: Mapping[str, Any]) -> dict[str, Any]:
-    """A message with one Adaptive Card, as MessageFactory.attachment makes it, within the
-    size of one Teams message (``fit_message``)."""
+    """A message with one Adaptive Card, as MessageFactory.attachment makes it."""
     return {
         "type": "message",
         "attachmentLayout": "list",
-        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": fit_message(dict(card))}],
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
     }
+
+
+def _within_a_message(body: Mapping[str, Any], data: bytes) -> bytes:
+    """The body as sent, its cards cut to fit when it is over a Teams message's size
+    (``fit_message``). Measured on the bytes written anyway: a message that fits costs
+    nothing more."""
+    if len(data) <= MESSAGE_BYTES_SENT or not isinstance(body.get("attachments"), list):
+        return data
+    attachments = [
+        {**a, "content": fit_message(a["content"])}
+        if isinstance(a, Mapping) and isinstance(a.get("content"), dict)
+        else a
+        for a in body["attachments"]
+    ]
+    return orjson.dumps({**body, "attachments": attachments}, default=_plain)
 
 
 def _known(data: Any, fields: frozenset[str]) -> dict[str, Any] | None:
@@ -283,6 +300,8 @@ class BotConnector:
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         data = orjson.dumps(body, default=_plain) if body is not None else None
+        if body is not None and data is not None:
+            data = _within_a_message(body, data)
         # The path is already quoted as msrest quotes it; yarl must not quote it again.
         url = URL(service_url.rstrip("/") + path, encoded=True)
         credentials = await self._credentials_for(service_url)

@@ -41,18 +41,9 @@ CASE_VERBS = frozenset(
 # The buttons of the case card, the only card Sopu puts in a channel. Every other verb
 # belongs to a card of personal chat (details, the registry, calendars, requests...):
 # sent from a channel it is refused before its handler runs, so that no answer about a
-# person or a family can land where the whole team reads it.
-CHANNEL_VERBS = frozenset(
-    {
-        verbs.CASE_CLAIM,
-        verbs.CASE_RELEASE,
-        verbs.CASE_DETAILS,
-        verbs.CASE_ASSIGN,
-        verbs.CASE_CLOSE,
-        verbs.CASE_CANCEL,
-        verbs.CARD_REFRESH,
-    }
-)
+# person or a family can land where the whole team reads it. (Clearing a safety concern is
+# a case's verb of the details card, which lives in personal chat.)
+CHANNEL_VERBS = CASE_VERBS - {verbs.CASE_CLEAR_SAFETY}
 
 
 def _outside_personal_chat(verb: str) -> str:

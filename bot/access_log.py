@@ -16,16 +16,13 @@ leaves of such a line only the error's class name.
 from __future__ import annotations
 
 import logging
-import math
 import re
-import time
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from mediation.trouble import trouble_at
+from mediation.trouble import PerMinute, trouble_at
 
 HIDDEN = "***"
 # The routes whose next path segment is a bearer secret.
@@ -55,34 +52,6 @@ def redacted(path: str, query: Any) -> str:
         shown = f"{shown}?{'&'.join(parts)}"
     # A path can hold any character; a line break must not start a forged log line.
     return shown.encode("unicode_escape").decode("ascii")
-
-
-class PerMinute:
-    """At most ``limit`` lines a minute of one kind; the rest are counted, and the count is
-    told with the next minute's first line. A flood of refused or unreadable requests must
-    not fill the disk, while the first of them stay readable."""
-
-    def __init__(self, limit: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.clock = clock
-        self.window_start = -math.inf
-        self.written = 0
-        self.dropped = 0
-
-    def allow(self, logger: logging.Logger) -> bool:
-        now = self.clock()
-        if now - self.window_start >= 60:
-            dropped = self.dropped
-            # Reset first: the line below may come back here through the logger's filter.
-            self.window_start, self.written, self.dropped = now, 0, 0
-            if dropped:
-                # The count in the text: the server's filter blanks a message's arguments.
-                logger.warning(f"{dropped} more such lines were left out")
-        if self.written < self.limit:
-            self.written += 1
-            return True
-        self.dropped += 1
-        return False
 
 
 class RedactingAccessLogger(AbstractAccessLogger):

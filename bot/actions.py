@@ -300,8 +300,6 @@ class CaseActions:
             return await self.registry_card(
                 click.actor, click.lang, refused=refused, typed=click.data
             )
-        if cmd.active is False:
-            await self.deps.calendar.forget_feed(cmd.mediator_id)  # left the registry
         if personal_quota:
             # A mediator marking themselves away from the quota card gets the quota card back.
             return await self._quota_card(click)

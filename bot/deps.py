@@ -170,10 +170,6 @@ class CalendarService:
         token = await self.feeds.rotate(mediator_id, keep_for=FEED_ROTATION_GRACE)
         return f"{self.base_url}/calendar/{token}.ics"
 
-    async def forget_feed(self, mediator_id: int) -> None:
-        if self.feeds is not None:
-            await self.feeds.forget(mediator_id)
-
     async def close(self) -> None:
         for close in reversed(self.closers):
             try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from bot import inputs
 from bot.settings import Settings
+from mediation.trouble import PerMinute
 
 log = logging.getLogger(__name__)
 
@@ -209,27 +209,13 @@ def redelivery_key(data: dict[str, Any]) -> str | None:
 
 
 class RefusalLog:
-    """Logs refused requests at a bounded rate, so that a flood cannot fill the disk.
-
-    At most ``per_minute`` lines in a minute; the rest are counted, and the count is logged
-    in one line when the next minute's first refusal arrives.
-    """
+    """Logs refused requests at a bounded rate (``PerMinute``), so that a flood cannot fill
+    the disk."""
 
     def __init__(self, per_minute: int = 20, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
-        self.clock = clock
-        self.window_start = -math.inf
-        self.logged = 0
-        self.unlogged = 0
+        self.lines = PerMinute(per_minute, clock)
 
     def refused(self, status: int, why: str) -> None:
-        now = self.clock()
-        if now - self.window_start >= 60:
-            if self.unlogged:
-                log.warning("%d more requests were refused in the last minute", self.unlogged)
-            self.window_start, self.logged, self.unlogged = now, 0, 0
-        if self.logged < self.per_minute:
-            self.logged += 1
+        if self.lines.allow(log):
             log.warning("refused a request (%d): %s", status, why)
-        else:
-            self.unlogged += 1

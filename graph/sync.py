@@ -28,6 +28,7 @@ from mediation.calendar import (
 )
 from mediation.calendar import apply_calendar_change as apply_change
 from mediation.ports import Clock, Notifier, UnitOfWork
+from mediation.trouble import PerMinute
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,7 @@ class GraphSync:
         self._tasks: set[asyncio.Task[Any]] = set()
         # Forged notifications are counted and told once a minute at most: the endpoint is
         # public, and a line per request would let a flood fill the disk.
-        self._unknown = 0
-        self._unknown_told: datetime | None = None
+        self._forged_lines = PerMinute(1)
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -176,20 +176,12 @@ class GraphSync:
                 self._spawn(self._resubscribe(sub))
             else:  # a change, or "missed": either way a delta round tells what happened
                 self.trigger(sub.mailbox)
-        self._tell_unknown(unknown)
+        if unknown and self._forged_lines.allow(log):
+            # One line a request, however many items it forged; a line a minute at most.
+            log.warning(
+                "%d Graph notifications with an unknown subscription or clientState", unknown
+            )
         return True
-
-    def _tell_unknown(self, count: int) -> None:
-        self._unknown += count
-        now = self.clock.now()
-        if not self._unknown or (
-            self._unknown_told is not None and now - self._unknown_told < timedelta(minutes=1)
-        ):
-            return
-        log.warning(
-            "%d Graph notifications with an unknown subscription or clientState", self._unknown
-        )
-        self._unknown, self._unknown_told = 0, now
 
     async def _resubscribe(self, sub: Subscription) -> None:
         await self.store.drop_subscription(sub.id)

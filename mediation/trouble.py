@@ -8,7 +8,10 @@ class, a database's error code, and the line in Sopu's own code where it was rai
 from __future__ import annotations
 
 import logging
+import math
+import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -77,3 +80,31 @@ class ValuesWithheld(logging.Formatter):
             )
             exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
         return "\n\nwhich came from:\n".join(parts)
+
+
+class PerMinute:
+    """At most ``limit`` lines a minute of one kind; the rest are counted, and the count is
+    told with the next minute's first line. A flood of refused or unreadable requests must
+    not fill the disk, while the first of them stay readable."""
+
+    def __init__(self, limit: int = 30, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self.clock = clock
+        self.window_start = -math.inf
+        self.written = 0
+        self.dropped = 0
+
+    def allow(self, logger: logging.Logger) -> bool:
+        now = self.clock()
+        if now - self.window_start >= 60:
+            dropped = self.dropped
+            # Reset first: the line below may come back here through the logger's filter.
+            self.window_start, self.written, self.dropped = now, 0, 0
+            if dropped:
+                # The count in the text: the server's filter blanks a message's arguments.
+                logger.warning(f"{dropped} more such lines were left out")
+        if self.written < self.limit:
+            self.written += 1
+            return True
+        self.dropped += 1
+        return False

@@ -23,7 +23,7 @@ from sqlalchemy.util import await_
 
 from mediation.trouble import trouble_at
 from storage.sqlite_fast import connection as sqlite_inline
-from storage.sqlite_fast import statements
+from storage.sqlite_fast import postgres, statements
 from storage.sqlite_fast.pool import FairAsyncPool
 from storage.sqlite_fast.statements import Cache
 
@@ -120,8 +120,12 @@ def _forget_values(context: Any) -> None:
     into every traceback: the driver's error, SQLAlchemy's wrapper of it, and the chain
     between them. The message and the SQL stay; only the DETAIL goes.
     """
+    _forget_values_of(context.sqlalchemy_exception)
+
+
+def _forget_values_of(exception: BaseException) -> None:
     seen: set[int] = set()
-    pending: list[BaseException | None] = [context.sqlalchemy_exception]
+    pending: list[BaseException | None] = [exception]
     while pending:
         error = pending.pop()
         if error is None or id(error) in seen:
@@ -291,11 +295,14 @@ def _upgrade_to_head(connection: Connection) -> None:
 # -- statements and commits on SQLite's inline connection (storage/sqlite_fast/) --------------
 
 
-_DRIVER = "sopu_inline_driver"  # session.info: (the transaction, its inline connection or None)
+_DRIVER = "sopu_inline_driver"  # session.info: (the transaction, its fast connection or None)
+
+_Fast = sqlite_inline.InlineConnection | postgres.Adapter
 
 
-async def _inline(session: AsyncSession) -> sqlite_inline.InlineConnection | None:
-    """The session's inline SQLite connection, if its statements can run on it directly.
+async def _fast(session: AsyncSession) -> _Fast | None:
+    """The session's connection for direct statements, if they can run on it directly:
+    SQLite's inline connection, or the asyncpg adapter of PostgreSQL's.
 
     Looked up once per transaction: the answer is kept in the session's own info with the
     transaction it belongs to, so a statement of the same transaction finds it at once.
@@ -308,32 +315,55 @@ async def _inline(session: AsyncSession) -> sqlite_inline.InlineConnection | Non
         driver: Any = kept[1]
         return driver
     connection = await session.connection()
-    found = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    inline = found if isinstance(found, sqlite_inline.InlineConnection) else None
-    session.info[_DRIVER] = (session.sync_session.get_transaction(), inline)
-    return inline
+    pooled = connection.sync_connection.connection  # type: ignore[union-attr]
+    found = pooled.driver_connection
+    fast: _Fast | None
+    if isinstance(found, sqlite_inline.InlineConnection):
+        fast = found
+    else:
+        fast = postgres.Adapter.of(pooled.dbapi_connection)
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), fast)
+    return fast
 
 
 async def rows(
     session: AsyncSession, statement: Executable, cache: Cache, params: dict[str, Any]
 ) -> list[Any]:
-    """The rows of a SELECT in the session's transaction, on SQLite's connection if inline."""
-    driver = await _inline(session)
+    """The rows of a SELECT in the session's transaction, on the fast path if there is one."""
+    driver = await _fast(session)
     if driver is None:
         return list(await session.execute(statement, params))
-    return statements.fetch(driver.raw, session_dialect(session), statement, cache, params)
+    compiled = statements.compiled_for(statement, cache, session_dialect(session), params)
+    if isinstance(driver, postgres.Adapter):
+        found, _ = await _on_postgres(driver, *compiled.sql_and_values(params))
+        return compiled.rows(found)
+    return compiled.rows(statements.cursor(driver.raw, *compiled.sql_and_values(params)).fetchall())
 
 
 async def execute(
     session: AsyncSession, statement: Executable, cache: Cache, params: dict[str, Any]
 ) -> int:
     """Run an INSERT, UPDATE or DELETE in the session's transaction; rows touched (-1: unknown)."""
-    driver = await _inline(session)
+    driver = await _fast(session)
     if driver is None:
         result: Any = await session.execute(statement, params)
         # An ORM-enabled INSERT's result has no count; nothing asks for one.
         return int(getattr(result, "rowcount", -1))
-    return statements.write(driver.raw, session_dialect(session), statement, cache, params)
+    compiled = statements.compiled_for(statement, cache, session_dialect(session), params)
+    if isinstance(driver, postgres.Adapter):
+        _, count = await _on_postgres(driver, *compiled.sql_and_values(params))
+        return count
+    return statements.cursor(driver.raw, *compiled.sql_and_values(params)).rowcount
+
+
+async def _on_postgres(
+    driver: postgres.Adapter, sql: str, values: list[Any], *, in_transaction: bool = True
+) -> tuple[list[Any], int]:
+    try:
+        return await driver.run(sql, values, in_transaction=in_transaction)
+    except DBAPIError as exc:
+        _forget_values_of(exc)
+        raise
 
 
 async def first(
@@ -349,6 +379,14 @@ async def first(
     async with engine.connect() as connection:
         pooled = await connection.get_raw_connection()
         driver = pooled.driver_connection
+        fast = postgres.Adapter.of(pooled.dbapi_connection)
+        if fast is not None:
+            compiled = statements.compiled_for(statement, cache, engine.dialect, params)
+            # Not in a transaction: one statement needs no BEGIN and ROLLBACK round trips.
+            found, _ = await _on_postgres(
+                fast, *compiled.sql_and_values(params), in_transaction=False
+            )
+            return next(iter(compiled.rows(found)), None)
         if not isinstance(driver, sqlite_inline.InlineConnection):
             if not is_sqlite(engine):
                 # One statement needs no transaction: no BEGIN and ROLLBACK round trips.
@@ -376,8 +414,8 @@ async def commit(session: AsyncSession) -> None:
     transaction gets the connection while this one's log is being flushed, so commits
     that come together share one flush instead of queueing for one each.
     """
-    driver = await _inline(session) if session.in_transaction() else None
-    if driver is None or driver.wal is None:
+    driver = await _fast(session) if session.in_transaction() else None
+    if not isinstance(driver, sqlite_inline.InlineConnection) or driver.wal is None:
         await session.commit()
         return
     flushes: list[int] = []

@@ -38,30 +38,6 @@ def compiled_for(
     return found
 
 
-def fetch(
-    raw: sqlite3.Connection,
-    dialect: Dialect,
-    statement: Executable,
-    cache: Cache,
-    params: dict[str, Any],
-) -> list[Any]:
-    """Run a SELECT on ``raw`` now (in the transaction open on it)."""
-    compiled = compiled_for(statement, cache, dialect, params)
-    return compiled.rows(cursor(raw, *compiled.sql_and_values(params)).fetchall())
-
-
-def write(
-    raw: sqlite3.Connection,
-    dialect: Dialect,
-    statement: Executable,
-    cache: Cache,
-    params: dict[str, Any],
-) -> int:
-    """Run an INSERT, UPDATE or DELETE on ``raw`` now; the number of rows it touched."""
-    compiled = compiled_for(statement, cache, dialect, params)
-    return cursor(raw, *compiled.sql_and_values(params)).rowcount
-
-
 def cursor(raw: sqlite3.Connection, sql: str, values: list[Any]) -> sqlite3.Cursor:
     # No wait for a lock here: the transaction began with BEGIN IMMEDIATE and holds it.
     try:

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from asyncpg.prepared_stmt import PreparedStatement
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediation import notices, services
@@ -28,20 +29,27 @@ def uow(uow_factory: Callable[[], SqlUnitOfWork]) -> SqlUnitOfWork:
 
 
 @pytest.fixture
-def in_transaction(engine: AsyncEngine) -> Iterator[list[bool]]:
+def in_transaction(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     """For each statement run on PostgreSQL: whether it ran inside a BEGIN (asyncpg knows
-    from the server's ready-for-query status after it). Nothing on SQLite."""
+    from the server's ready-for-query status after it). Nothing on SQLite.
+
+    Read where every statement ends, through SQLAlchemy or past it
+    (storage/sqlite_fast/postgres.py): asyncpg's prepared statement.
+    """
     seen: list[bool] = []
     if engine.dialect.name != "postgresql":
         yield seen
         return
+    fetch = PreparedStatement.fetch
 
-    def keep(conn: Any, *rest: Any) -> None:
-        seen.append(conn.connection.driver_connection.is_in_transaction())
+    async def watched(statement: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fetch(statement, *args, **kwargs)
+        finally:
+            seen.append(statement._connection.is_in_transaction())
 
-    event.listen(engine.sync_engine, "after_cursor_execute", keep)
+    monkeypatch.setattr(PreparedStatement, "fetch", watched)
     yield seen
-    event.remove(engine.sync_engine, "after_cursor_execute", keep)
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.util import await_
 
 from mediation.trouble import trouble_at
-from storage.sqlite_fast import connection as sqlite_inline
-from storage.sqlite_fast import postgres, statements
-from storage.sqlite_fast.pool import FairAsyncPool
-from storage.sqlite_fast.statements import Cache
+from storage.fast import postgres, statements
+from storage.fast import sqlite as sqlite_inline
+from storage.fast.pool import FairAsyncPool
+from storage.fast.statements import Cache
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout, BEGIN IMMEDIATE and one connection.
 
-    SQLite's calls run on the event loop's thread (storage/sqlite_fast/). An engine
+    SQLite's calls run on the event loop's thread (storage/fast/). An engine
     for ``reports`` (the statistics, which scan whole tables) is for reading only: its
     calls run on aiosqlite's worker thread, so a long scan does not stop the loop, and
     its transactions begin deferred, so a scan does not hold up writers (WAL gives it
@@ -164,7 +164,7 @@ def _sqlite_on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> No
 
 def _sqlite_on_connect_inline(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
     # SQLite's own busy handler would sleep on the event loop's thread; the inline
-    # connection waits for a lock asynchronously instead (storage/sqlite_fast/).
+    # connection waits for a lock asynchronously instead (storage/fast/).
     journal_mode = _sqlite_setup(dbapi_connection, 0)
     driver = record.driver_connection
     if journal_mode == "wal" and isinstance(driver, sqlite_inline.InlineConnection):
@@ -292,7 +292,7 @@ def _upgrade_to_head(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "heads")
 
 
-# -- statements and commits on SQLite's inline connection (storage/sqlite_fast/) --------------
+# -- direct statements on the fast paths, and commits on SQLite's (storage/fast/) --------
 
 
 _DRIVER = "sopu_inline_driver"  # session.info: (the transaction, its fast connection or None)
@@ -315,13 +315,11 @@ async def _fast(session: AsyncSession) -> _Fast | None:
         driver: Any = kept[1]
         return driver
     connection = await session.connection()
-    pooled = connection.sync_connection.connection  # type: ignore[union-attr]
-    found = pooled.driver_connection
-    fast: _Fast | None
-    if isinstance(found, sqlite_inline.InlineConnection):
-        fast = found
-    else:
-        fast = postgres.Adapter.of(pooled.dbapi_connection)
+    sync = connection.sync_connection
+    assert sync is not None
+    found = sync.connection.driver_connection
+    inline = isinstance(found, sqlite_inline.InlineConnection)
+    fast: _Fast | None = found if inline else postgres.Adapter.of(sync)
     session.info[_DRIVER] = (session.sync_session.get_transaction(), fast)
     return fast
 
@@ -371,7 +369,7 @@ async def first(
 ) -> Any | None:
     """The first row of a SELECT of its own, on a connection of the engine's pool.
 
-    On PostgreSQL the connection is in autocommit for it. On the inline SQLite connection
+    On PostgreSQL it runs outside a transaction, on asyncpg. On the inline SQLite connection
     the statement runs outside any transaction (the connection is in autocommit mode):
     SQLite reads a snapshot for the one statement, and neither BEGIN IMMEDIATE, which
     would take the write lock for a read, nor SQLAlchemy's execution path is paid for.
@@ -379,7 +377,9 @@ async def first(
     async with engine.connect() as connection:
         pooled = await connection.get_raw_connection()
         driver = pooled.driver_connection
-        fast = postgres.Adapter.of(pooled.dbapi_connection)
+        sync = connection.sync_connection
+        assert sync is not None
+        fast = postgres.Adapter.of(sync)
         if fast is not None:
             compiled = statements.compiled_for(statement, cache, engine.dialect, params)
             # Not in a transaction: one statement needs no BEGIN and ROLLBACK round trips.

@@ -1,7 +1,7 @@
 """Statements built once at import time, run in a session's transaction or on their own.
 
 A ``Direct`` names a SELECT or DML statement with bound parameters. On SQLite's inline
-connection it runs straight on the connection (``storage/db.py``, ``storage/sqlite_fast/``);
+connection it runs straight on the connection (``storage/db.py``, ``storage/fast/``);
 elsewhere, PostgreSQL included, through SQLAlchemy's session as any statement does.
 """
 

@@ -34,7 +34,7 @@ def in_transaction(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iter
     from the server's ready-for-query status after it). Nothing on SQLite.
 
     Read where every statement ends, through SQLAlchemy or past it
-    (storage/sqlite_fast/postgres.py): asyncpg's prepared statement.
+    (storage/fast/postgres.py): asyncpg's prepared statement.
     """
     seen: list[bool] = []
     if engine.dialect.name != "postgresql":
@@ -55,7 +55,7 @@ def in_transaction(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iter
 @pytest.fixture
 async def sqlite_trace(engine: AsyncEngine) -> AsyncIterator[list[str]]:
     """Every statement SQLite's one connection runs, BEGIN and ROLLBACK included (much of
-    it runs past SQLAlchemy, storage/sqlite_fast/)."""
+    it runs past SQLAlchemy, storage/fast/)."""
     seen: list[str] = []
     async with engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.db import create_engine, reports_engine
-from storage.sqlite_fast import connection as sqlite_inline
+from storage.fast import sqlite as sqlite_inline
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import create_engine
-from storage.sqlite_fast.pool import FairQueue
+from storage.fast.pool import FairQueue
 
 
 def _line(engine: AsyncEngine) -> FairQueue[object]:

@@ -369,7 +369,7 @@ def test_a_fast_sqlite_statement_that_fails_names_no_value() -> None:
 
     from sqlalchemy.exc import IntegrityError
 
-    from storage.sqlite_fast.statements import cursor
+    from storage.fast.statements import cursor
 
     raw = sqlite3.connect(":memory:")
     raw.execute("CREATE TABLE t (x TEXT UNIQUE)")

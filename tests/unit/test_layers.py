@@ -23,7 +23,7 @@ FRAMEWORK_SEAM = "bot.framework"
 # Packages whose import circles are being taken apart; the cycle rule skips them meanwhile.
 CYCLES_BEING_REMOVED: set[str] = set()
 # Fenced subpackages that lean on library internals, and the one module that may import each.
-FENCES = {"storage.sqlite_fast": "storage.db"}
+FENCES = {"storage.fast": "storage.db"}
 # The verbs' modules: each exposes its routes and imports no other.
 ACTIONS = frozenset(
     {
@@ -407,15 +407,15 @@ def test_a_fenced_package_is_imported_only_by_its_gate(tmp_path: Path) -> None:
     root = _tree(
         tmp_path,
         {
-            "storage/db.py": "from storage.sqlite_fast import connection\n",
-            "storage/sqlite_fast/connection.py": "from storage.sqlite_fast import pool\n",
-            "storage/sqlite_fast/pool.py": "",
-            "storage/uow.py": "from storage.sqlite_fast.connection import InlineConnection\n",
+            "storage/db.py": "from storage.fast import sqlite\n",
+            "storage/fast/sqlite.py": "from storage.fast import pool\n",
+            "storage/fast/pool.py": "",
+            "storage/uow.py": "from storage.fast.sqlite import InlineConnection\n",
         },
     )
     assert layer_violations(root) == [
-        "storage/uow.py:1 `from storage.sqlite_fast.connection import InlineConnection`: "
-        "storage.sqlite_fast is imported only by storage.db"
+        "storage/uow.py:1 `from storage.fast.sqlite import InlineConnection`: "
+        "storage.fast is imported only by storage.db"
     ]
 
 

@@ -1,8 +1,8 @@
 """The library internals Sopu leans on still exist at the pinned versions; fails loudly if not.
 
-Each is used in one fenced place only: aiosqlite's and SQLAlchemy's in storage/sqlite_fast/
-(the SQLite fast path), botbuilder's and msrest's in bot/framework/ (the Bot Framework
-seam). An upgrade that moves one of them fails here, naming it, before anything subtler
+Each is used in one fenced place only: aiosqlite's and SQLAlchemy's in storage/fast/ (the
+fast paths of SQLite and PostgreSQL), botbuilder's and msrest's in bot/framework/ (the Bot
+Framework seam). An upgrade that moves one of them fails here, naming it, before anything subtler
 breaks; the fence's docstring says what to do then.
 """
 
@@ -16,9 +16,22 @@ import pytest
 
 # (module, attribute path, where Sopu uses it)
 PRIVATE_NAMES = [
-    ("aiosqlite", "Connection._execute", "storage/sqlite_fast/connection.py"),
-    ("sqlalchemy.pool", "AsyncAdaptedQueuePool._queue_class", "storage/sqlite_fast/pool.py"),
-    ("sqlalchemy.util.queue", "AsyncAdaptedQueue", "storage/sqlite_fast/pool.py"),
+    ("aiosqlite", "Connection._execute", "storage/fast/sqlite.py"),
+    ("sqlalchemy.pool", "AsyncAdaptedQueuePool._queue_class", "storage/fast/pool.py"),
+    ("sqlalchemy.util.queue", "AsyncAdaptedQueue", "storage/fast/pool.py"),
+    *(
+        (
+            "sqlalchemy.dialects.postgresql.asyncpg",
+            f"AsyncAdapt_asyncpg_connection.{name}",
+            "storage/fast/postgres.py",
+        )
+        for name in ("_start_transaction", "_prepare", "_handle_exception")
+    ),
+    (
+        "sqlalchemy.dialects.postgresql.asyncpg",
+        "PGDialect_asyncpg._invalidate_schema_cache",
+        "storage/fast/postgres.py",
+    ),
     ("botbuilder.core", "BotAdapter._INVOKE_RESPONSE_KEY", "bot/framework/adapter.py"),
     ("botbuilder.schema", "Activity._infer_class_models", "bot/framework/activity.py"),
     ("botbuilder.schema", "ChannelAccount._attribute_map", "bot/framework/connector.py"),
@@ -62,7 +75,17 @@ def test_aiosqlite_still_sets_the_attributes_the_fast_path_replaces() -> None:
 
     source = inspect.getsource(aiosqlite.Connection.__init__)
     missing = [name for name in AIOSQLITE_INSTANCE_NAMES if f"self.{name}" not in source]
-    assert not missing, f"aiosqlite.Connection no longer sets {missing}: storage/sqlite_fast/"
+    assert not missing, f"aiosqlite.Connection no longer sets {missing}: storage/fast/"
+
+
+def test_sqlalchemys_asyncpg_adapter_still_sets_the_attributes_the_fast_path_reads() -> None:
+    from sqlalchemy.dialects.postgresql import asyncpg
+
+    classes = (*asyncpg.AsyncAdapt_asyncpg_connection.__mro__, *asyncpg.PGDialect_asyncpg.__mro__)
+    source = "".join(inspect.getsource(c) for c in classes if c.__module__.startswith("sqlalchemy"))
+    names = ("self._execute_mutex =", "self._transaction =", "self._invalidate_schema_cache_asof =")
+    missing = [name for name in names if name not in source]
+    assert not missing, f"SQLAlchemy's asyncpg adapter no longer sets {missing}: storage/fast/"
 
 
 @pytest.mark.parametrize(("package", "prefix"), sorted(PINNED.items()))

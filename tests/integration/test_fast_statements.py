@@ -1,0 +1,143 @@
+"""Direct statements on the fast paths (storage/fast/) read, write, fail and recover as
+the same statements through SQLAlchemy's session do, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storage import direct, redelivery
+from storage.models import CaseRow, ProcessedActivityRow
+from storage.repositories import cases, mediators
+from storage.uow import SqlUnitOfWork
+from tests.integration.storage_seed import NOW, add_case, add_coordinator
+
+CANARY = "kanarialintu-7731@example.org"
+
+_INSERT_SEEN = direct.Direct(
+    insert(ProcessedActivityRow).values(key=bindparam("key"), seen_at=bindparam("seen_at"))
+)
+_CASE_CODE = direct.Direct(select(CaseRow.code).where(CaseRow.id == bindparam("case_id")))
+
+
+@pytest.fixture
+def uow(uow_factory: Callable[[], SqlUnitOfWork]) -> SqlUnitOfWork:
+    return uow_factory()
+
+
+async def _seeded(uow: SqlUnitOfWork) -> tuple[int, int]:
+    coordinator = await add_coordinator(uow)
+    assert coordinator.id is not None
+    case = await add_case(uow, coordinator.id)
+    assert case.id is not None
+    return coordinator.id, case.id
+
+
+def _plain(rows: list[Any]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in rows]
+
+
+async def test_a_direct_read_reads_what_the_session_reads(
+    uow: SqlUnitOfWork, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    coordinator_id, case_id = await _seeded(uow)
+    reads: list[tuple[direct.Direct, dict[str, Any]]] = [
+        (cases._CASE_BY_ID, {"case_id": case_id}),  # datetimes, enums' values, an EXISTS
+        (cases._CASE_BY_ID_FOR_UPDATE, {"case_id": case_id}),
+        (mediators._MEDIATORS_BY_IDS, {"ids": [coordinator_id, 999]}),  # an IN list
+        (mediators._MEDIATORS_BY_IDS, {"ids": []}),
+        (redelivery.SEEN, {"key": "nothing"}),
+    ]
+    for statement, params in reads:
+        async with sessions() as session, session.begin():
+            fast = await direct.rows(session, statement, params)
+            slow = list(await session.execute(statement.statement, params))
+        assert _plain(fast) == _plain(slow), statement.statement
+        assert [r._fields for r in fast] == [tuple(r._fields) for r in slow]
+    async with sessions() as session, session.begin():
+        row = (await direct.rows(session, cases._CASE_BY_ID, {"case_id": case_id}))[0]
+    assert row.created_at.tzinfo is not None and row.id == case_id
+
+
+async def test_a_direct_write_belongs_to_the_sessions_transaction(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        assert await direct.execute(session, _INSERT_SEEN, {"key": "a", "seen_at": NOW}) == 1
+        assert await redelivery.seen(session, "a")  # seen inside the transaction
+        await session.rollback()
+    async with sessions() as session:
+        assert not await redelivery.seen(session, "a")  # and gone with it
+        await direct.execute(session, _INSERT_SEEN, {"key": "b", "seen_at": NOW})
+        await session.commit()
+    assert await direct.first(engine, redelivery.SEEN, {"key": "b"}) is not None
+
+
+async def test_a_failed_direct_statement_is_sqlalchemys_error_without_its_values(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        await direct.execute(session, _INSERT_SEEN, {"key": CANARY, "seen_at": NOW})
+        await session.commit()
+    async with sessions() as session:
+        with pytest.raises(IntegrityError) as refused:
+            await direct.execute(session, _INSERT_SEEN, {"key": CANARY, "seen_at": NOW})
+        await session.rollback()
+        # The session goes on after its rollback, as after any failed statement.
+        assert await redelivery.seen(session, CANARY)
+    shown = "".join(_chain(refused.value))
+    assert "kanarialintu" not in shown
+    assert "hidden" in str(refused.value)
+
+
+async def test_a_naive_datetime_is_refused_as_the_session_refuses_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        with pytest.raises(Exception) as fast:
+            await direct.execute(
+                session, _INSERT_SEEN, {"key": "x", "seen_at": NOW.replace(tzinfo=None)}
+            )
+        await session.rollback()
+    async with sessions() as session:
+        with pytest.raises(Exception) as slow:
+            await session.execute(
+                _INSERT_SEEN.statement, {"key": "x", "seen_at": NOW.replace(tzinfo=None)}
+            )
+    assert type(fast.value) is type(slow.value)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_connection_the_server_dropped_is_replaced(
+    uow: SqlUnitOfWork, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    _, case_id = await _seeded(uow)
+    async with sessions() as session:
+        connection = await session.connection()
+        pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as dropped:
+            await direct.rows(session, _CASE_CODE, {"case_id": case_id})
+        assert dropped.value.connection_invalidated
+    # The pool does not hand the dead connection out again: the next read works.
+    for _ in range(3):
+        async with sessions() as session:
+            assert await direct.rows(session, _CASE_CODE, {"case_id": case_id})
+    assert await direct.first(engine, _CASE_CODE, {"case_id": case_id}) is not None
+
+
+def _chain(error: BaseException | None) -> list[str]:
+    """The text of an error and every error it was raised from, as a traceback shows them."""
+    seen: list[str] = []
+    while error is not None and len(seen) < 10:
+        seen.append(str(error))
+        seen.extend(str(a) for a in error.args)
+        error = error.__cause__ or error.__context__
+    return seen

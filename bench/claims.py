@@ -1065,9 +1065,12 @@ def render(report: Report) -> str:
                 f"Aim at {top} concurrent: {SERVERS[kind]} p99 < {p99:g} ms: "
                 f"{'met' if served.p99 < p99 else 'MISSED'} ({served.p99:.1f} ms)",
             ]
-    if sopu:
-        lines += ["", f"Sopu's clicks at {top} concurrent, by kind:"]
-        for kind, values in sopu.by_kind.items():
+    for served in (sopu, report.get("sopu-pg", top)):
+        if not served:
+            continue
+        where = "on PostgreSQL x2" if served is not sopu else "on SQLite"
+        lines += ["", f"Sopu's clicks {where} at {top} concurrent, by kind:"]
+        for kind, values in served.by_kind.items():
             lines.append(
                 f"  {kind:<24}{len(values):>6}  p50 {percentile(values, 50):6.1f} ms"
                 f"  p99 {percentile(values, 99):6.1f} ms"

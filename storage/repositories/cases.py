@@ -184,7 +184,21 @@ _CASES = (
 _BY_CASE_ID = _CASES.where(_CASE.c.id == bindparam("case_id"))
 _CASE_BY_ID = Direct(_BY_CASE_ID)
 _CASE_BY_ID_FOR_UPDATE = Direct(_BY_CASE_ID.with_for_update(of=_CASE))
-_LOCK_CASE = Direct(select(_CASE.c.id).where(_CASE.c.id == bindparam("case_id")).with_for_update())
+# PostgreSQL: the case locked and read in one statement, with the case's version as the
+# statement's snapshot saw it. Under READ COMMITTED a locking read that waited for another
+# transaction returns the locked case row as it is now but the joined seats as they were.
+# Every change of a seat or meeting raises the case's version in the same transaction
+# (``save``), so the two versions differ exactly when the seats may be stale; only then
+# are they read again, under the lock now held (``get``).
+_SNAPSHOT = _CASE.alias("snapshot")  # its own row, never the locked one
+_SNAPSHOT_VERSION = (
+    select(_SNAPSHOT.c.version)
+    .where(_SNAPSHOT.c.id == bindparam("case_id"))
+    .correlate(None)
+    .scalar_subquery()
+    .label("snapshot_version")
+)
+_CASE_LOCKED = Direct(_BY_CASE_ID.add_columns(_SNAPSHOT_VERSION).with_for_update(of=_CASE))
 _MEETINGS_OF = Direct(
     select(_MEETING)
     .where(_MEETING.c.case_id.in_(bindparam("ids", expanding=True)))
@@ -229,12 +243,16 @@ class SqlCaseRepository:
     async def _run(
         self, query: Select[Any] | Direct, params: dict[str, Any] | None = None
     ) -> builtins.list[Case]:
-        rows: dict[int, Any] = {}
-        seats: dict[int, builtins.list[Seat]] = {}
         if isinstance(query, Direct):
             found: Iterable[Any] = await direct.rows(self._session, query, params)
         else:
             found = await self._session.execute(query, params)
+        return await self._cases(found)
+
+    async def _cases(self, found: Iterable[Any]) -> builtins.list[Case]:
+        """The cases of rows of ``_CASES`` (a row per seat), with their meetings."""
+        rows: dict[int, Any] = {}
+        seats: dict[int, builtins.list[Seat]] = {}
         for row in found:
             if row.id not in rows:
                 rows[row.id], seats[row.id] = row, []
@@ -266,8 +284,11 @@ class SqlCaseRepository:
         elif self._session.get_bind().dialect.name == "sqlite":
             found = await self._run(_CASE_BY_ID, params)  # BEGIN IMMEDIATE holds the lock
         else:
-            await direct.rows(self._session, _LOCK_CASE, params)  # lock first, as in _load
-            found = await self._run(_CASE_BY_ID_FOR_UPDATE, params)
+            rows = await direct.rows(self._session, _CASE_LOCKED, params)
+            if rows and rows[0].version != rows[0].snapshot_version:
+                # It waited for a change to the case: read again, seats as they now are.
+                rows = await direct.rows(self._session, _CASE_BY_ID_FOR_UPDATE, params)
+            found = await self._cases(rows)
         return found[0] if found else None
 
     async def for_mediator(self, mediator_id: int) -> builtins.list[Case]:

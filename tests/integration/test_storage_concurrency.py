@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from mediation import errors, services
 from mediation.journal import CaseEventKind
-from mediation.model import CaseStatus, Mediator, Role
+from mediation.model import Case, CaseStatus, Mediator, Role
 from mediation.ports import PairComplete
 from storage.models import SeatRow
 from storage.uow import SqlUnitOfWork
@@ -147,3 +147,44 @@ async def test_two_coordinators_leaving_at_once_leave_one_active(
             FixedClock(NOW),
             POLICY,
         )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_locked_read_that_waited_shows_the_seats_the_other_change_left(
+    uow_factory: UowFactory,
+) -> None:
+    """The case is locked and read in one statement; one that waited for another change of
+    the case must not show the seats from before that change (READ COMMITTED re-reads only
+    the locked row), or a refusal or a decision would rest on a mix of the two."""
+    seed = uow_factory()
+    coordinator = await add_coordinator(seed)
+    assert coordinator.id is not None
+    case = await add_case(seed, coordinator.id)
+    assert case.id is not None
+    (claimer,) = await add_mediators(seed, mediator("Ilona Istuja"))
+    assert claimer.id is not None
+
+    first, second = uow_factory(), uow_factory()
+    waiting = asyncio.Event()
+
+    async def read_behind_the_lock() -> Case | None:
+        async with second:
+            waiting.set()
+            return await second.cases.get(case.id, for_update=True)
+
+    async with first:
+        held = await first.cases.get(case.id, for_update=True)
+        assert held is not None
+        reader = asyncio.create_task(read_behind_the_lock())
+        await waiting.wait()
+        await asyncio.sleep(0.3)  # the second read is now waiting for the lock
+        assert not reader.done()
+        held.take_seat(1, claimer.id, NOW)
+        await first.cases.save(held)
+        await first.commit()
+    seen = await reader
+    assert seen is not None
+    assert seen.version == held.version
+    assert [s.holder_id for s in seen.seats] == [s.holder_id for s in held.seats]
+    assert claimer.id in seen.holder_ids()

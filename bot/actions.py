@@ -97,7 +97,7 @@ class CaseActions:
                 inputs.whole(click.data, "seat", required=False),
                 cards.read_card_snapshot(click.data),
             ),
-            *self.deps.change_ports(click),
+            *self.deps.seat_ports(click),
         )
         key = "notice.claimed" if result.changed else "notice.already_holding"
         notice = t(click.lang, key, seat=result.seat, code=result.case.code)
@@ -120,7 +120,7 @@ class CaseActions:
                 inputs.whole(click.data, "seat", required=False),
                 cards.read_card_snapshot(click.data),
             ),
-            *self.deps.change_ports(click),
+            *self.deps.seat_ports(click),
         )
         if result.changed:
             message = t(click.lang, "notice.released", code=result.case.code)
@@ -144,7 +144,7 @@ class CaseActions:
                 reason,
                 cards.read_card_snapshot(click.data),
             ),
-            *self.deps.change_ports(click),
+            *self.deps.seat_ports(click),
         )
         if result.changed:
             holder = next(s.holder_name for s in result.case.seats if s.n == result.seat)

@@ -214,3 +214,11 @@ class ActionDeps:
     def change_ports(self, click: Click) -> tuple[UnitOfWork, Notifier, Clock, BankPolicy]:
         """What a case change of the domain takes after its command, in its order."""
         return self.uow(click), self.notifier, self.clock, self.policy
+
+    def seat_ports(self, click: Click) -> tuple[UnitOfWork, Notifier, Clock, BankPolicy]:
+        """``change_ports`` for a seat change (claim, release, assign): its one transaction
+        holds all it changes, and the notes it causes are outbox rows of that transaction,
+        so its redelivery is stopped by the commit alone (storage/redelivery.py)."""
+        if click.delivery is not None:
+            click.delivery.commit_stops_it()
+        return self.change_ports(click)

@@ -160,6 +160,24 @@ async def test_a_redelivered_click_answers_with_the_current_card(bank: Bank) -> 
     assert "Outi Osaava" in words(now)
 
 
+async def test_a_redelivered_claim_after_its_release_claims_nothing_again(bank: Bank) -> None:
+    """A seat change looks no id up first (storage/redelivery.py): a claim redelivered once
+    its seat is free again would claim again, and its commit stops it."""
+    case = await bank.new_case()
+    click = bank.teams.click_activity("olli", "case.claim", {"case_id": case.case_id})
+    assert t("en", "notice.claimed", seat=1, code=case.code) in words(
+        answer_card(*await bank.teams.post(click))
+    )
+    await bank.teams.click("olli", "case.release", {"case_id": case.case_id})
+    async with Unchanged(bank):
+        status, body = await bank.teams.post(click)
+    assert status == 200 and case.code in words(body)  # the case, as it now stands
+    assert "Olli Kokenut" not in words(body)
+    kinds = [e.kind for e in await bank.events(case)]
+    assert kinds.count(CaseEventKind.CLAIMED) == 1
+    assert kinds.count(CaseEventKind.RELEASED) == 1
+
+
 async def test_a_click_that_changed_nothing_is_answered_again_as_things_now_stand(
     bank: Bank,
 ) -> None:

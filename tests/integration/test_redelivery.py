@@ -126,3 +126,16 @@ async def test_a_redelivery_stops_at_its_first_transaction(units: Units) -> None
         await uow.mediators.list()
     await _add(units(other), "Bertta Toinen")
     assert other.checked and other.recorded and not other.duplicate
+
+
+async def test_a_delivery_whose_commit_stops_it_is_not_looked_up_first(
+    units: Units, uow_factory: UowFactory
+) -> None:
+    await _add(units(Delivery("c|seat", NOW)), "Aino Ensimmäinen")
+    again = Delivery("c|seat", NOW).commit_stops_it()
+    async with units(again) as uow:  # no look-up: it reads as any unit of work
+        assert len(await uow.mediators.list()) == 1
+    with pytest.raises(Duplicate):  # but a change it would make again stops at the commit
+        await _add(units(again), "Bertta Toinen")
+    assert again.duplicate and not again.recorded
+    assert await _names(uow_factory) == ["Aino Ensimmäinen"]

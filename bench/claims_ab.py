@@ -4,6 +4,8 @@
     .venv/bin/python -m bench.claims_ab HEAD~1     # the last commit against the working tree
     .venv/bin/python -m bench.claims_ab HEAD~1 --postgres postgresql://root@127.0.0.1:5432/postgres
         # both sides on PostgreSQL, a fresh database each (created and dropped by the run)
+    .venv/bin/python -m bench.claims_ab HEAD HEAD --head-env SOPU_TURNS_AT_ONCE=4
+        # one revision against itself, HEAD's server with another setting
 
 bench/claims.py measures one revision. On a shared machine two of its runs, one after the
 other, differ by up to 30%: more than most changes are worth. This script starts a Sopu server
@@ -69,6 +71,9 @@ class Options:
     warmup_requests: int = 400  # as bench.claims
     warmup_seconds: float = 2.0
     postgres: str | None = None  # a server URL: each side on a fresh database of its own
+    # Settings of HEAD's server only (SOPU_TURNS_AT_ONCE=4, ...): one revision against itself
+    # with another setting measures the setting.
+    head_env: tuple[str, ...] = ()
 
     @classmethod
     def tiny(cls) -> Options:
@@ -142,11 +147,13 @@ class SideServer(Child):
     tree, importing from it first, and (``-P``) without this bench/ directory on sys.path.
     """
 
-    def __init__(self, tree: Path, workdir: Path, database: str = "") -> None:
+    def __init__(
+        self, tree: Path, workdir: Path, database: str = "", env: Sequence[str] = ()
+    ) -> None:
         # One replica per side on PostgreSQL: the A/B is of a click's cost, not of scaling.
         super().__init__("sopu-pg" if database else "sopu", workdir, database)
         self.tree = tree.resolve()
-        self.python = ("env", "-C", str(tree), f"PYTHONPATH={tree}", sys.executable, "-P")
+        self.python = ("env", "-C", str(tree), f"PYTHONPATH={tree}", *env, sys.executable, "-P")
         self.command = (*self.python, str(CLAIMS))
 
     async def start(self, connector_url: str = "", lanes: int = 1, timeout: float = 240) -> None:
@@ -244,7 +251,12 @@ async def run(
     started, load = datetime.now(UTC), os.getloadavg()
     connector = Child("connector", workdir)
     servers = {
-        side.name: SideServer(side.tree, workdir / side.name.lower(), databases.get(side.name, ""))
+        side.name: SideServer(
+            side.tree,
+            workdir / side.name.lower(),
+            databases.get(side.name, ""),
+            options.head_env if side.name == "HEAD" else (),
+        )
         for side in sides
     }
     for path in (workdir, *(s.workdir for s in servers.values())):
@@ -345,7 +357,9 @@ def render(report: Report) -> str:
         "Database: "
         + ("PostgreSQL, one replica per side" if o.postgres else "SQLite, a file per side"),
     ]
-    if base.commit is not None and base.commit == head.commit:
+    if o.head_env:
+        lines.append("HEAD's server only: " + " ".join(o.head_env))
+    elif base.commit is not None and base.commit == head.commit:
         lines.append("The same commit on both sides: the differences are the machine's.")
     lines += [
         f"{o.rounds} round{'s' if o.rounds > 1 else ''} of BASE and HEAD in turn (the first "
@@ -427,11 +441,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="URL",
         help="run both sides on PostgreSQL: a fresh database each on this server (one replica)",
     )
+    parser.add_argument(
+        "--head-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for HEAD's server only, e.g. SOPU_TURNS_AT_ONCE=4 (repeatable)",
+    )
     args = parser.parse_args(argv)
+    if any("=" not in e or not e.startswith("SOPU_") for e in args.head_env):
+        parser.error("--head-env takes SOPU_NAME=VALUE")
     if args.rounds < 1 or args.seconds <= 0 or args.concurrency < 1:
         parser.error("--rounds, --seconds and --concurrency must be positive")
     options = Options(
-        args.base, args.head, args.rounds, args.seconds, args.concurrency, postgres=args.postgres
+        args.base,
+        args.head,
+        args.rounds,
+        args.seconds,
+        args.concurrency,
+        postgres=args.postgres,
+        head_env=tuple(args.head_env),
     )
     # Stopped by a signal, clean up as after Ctrl-C: stop the servers, remove the worktrees.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bench import claims, claims_ab
@@ -27,7 +29,9 @@ async def test_the_claim_benchmark_runs_in_its_tiny_mode() -> None:
 
 @pytest.mark.slow
 def test_the_claim_ab_benchmark_runs_in_its_tiny_mode() -> None:
-    report = claims_ab.measure(claims_ab.Options.tiny())  # the last commit against itself
+    # The last commit against itself, HEAD's server with a setting of its own.
+    options = dataclasses.replace(claims_ab.Options.tiny(), head_env=("SOPU_TURNS_AT_ONCE=1",))
+    report = claims_ab.measure(options)
 
     assert [(p.round, p.side) for p in report.phases] == [(1, "BASE"), (1, "HEAD")]
     for phase in report.phases:
@@ -36,3 +40,4 @@ def test_the_claim_ab_benchmark_runs_in_its_tiny_mode() -> None:
     assert len(report.checks) == 3 and not report.mismatches, report.checks
     text = claims_ab.render(report)
     assert "median BASE" in text and "median HEAD" in text and "MISMATCH" not in text
+    assert "HEAD's server only: SOPU_TURNS_AT_ONCE=1" in text

@@ -1,8 +1,9 @@
 """Statements built once at import time, run in a session's transaction or on their own.
 
-A ``Direct`` names a SELECT or DML statement with bound parameters. On SQLite's inline
-connection it runs straight on the connection (``storage/db.py``, ``storage/fast/``);
-elsewhere, PostgreSQL included, through SQLAlchemy's session as any statement does.
+A ``Direct`` names a SELECT or DML statement with bound parameters. It runs straight on
+the driver connection of the session's transaction, SQLite's inline one or PostgreSQL's
+asyncpg (``storage/db.py``, ``storage/fast/``); while the session holds ORM changes not
+yet flushed, through the session as any statement does, which flushes them first.
 """
 
 from __future__ import annotations

@@ -15,9 +15,12 @@ from mediation import notices, services
 from mediation.outbox import OutboxStatus
 from storage import direct
 from storage.outbox import SqlOutbox
+from storage.redelivery import Delivery
 from storage.uow import SqlUnitOfWork
 from tests.clock import FixedClock
-from tests.integration.storage_seed import NOW, POLICY, add_case, add_coordinator
+from tests.fakes.memory_uow import RecordingNotifier
+from tests.integration.storage_seed import NOW, POLICY, add_case, add_coordinator, add_mediators
+from tests.unit.factories import mediator
 
 _PROBE = direct.Direct(select(func.now().label("now")))
 
@@ -136,3 +139,27 @@ async def test_a_finished_card_update_ends_the_updates_it_covers(
     assert status[changes[0].key.period] == (OutboxStatus.SENT, 1, "")
     assert status[changes[1].key.period] == (OutboxStatus.SENT, 0, "shown by a later update")
     assert status[changes[2].key.period] == (OutboxStatus.PENDING, 0, "")  # a later change
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_on_postgresql_a_repeated_claim_reads_twice_in_its_transaction(
+    uow: SqlUnitOfWork, sessions: async_sessionmaker[AsyncSession], in_transaction: list[bool]
+) -> None:
+    """The busiest click changes nothing: a claim of a seat already held. Its transaction
+    reads the case (locked, with its seats) and the clicker with the holders: no look-up of
+    the click's id first (storage/redelivery.py), no separate lock."""
+    coordinator = await add_coordinator(uow)
+    assert coordinator.id is not None
+    case = await add_case(uow, coordinator.id)
+    assert case.id is not None
+    (claimer,) = await add_mediators(uow, mediator("Toisto Klikkaaja"))
+    claim = services.ClaimSeat(claimer.aad_object_id, case.id)
+    ports = (RecordingNotifier(), FixedClock(NOW), POLICY)
+    assert (await services.claim_seat(claim, uow, *ports)).changed
+    in_transaction.clear()
+
+    delivery = Delivery("c|again", NOW).commit_stops_it()
+    again = await services.claim_seat(claim, SqlUnitOfWork(sessions, delivery), *ports)
+    assert not again.changed and again.seat == 1
+    assert in_transaction == [True, True]

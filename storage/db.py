@@ -328,10 +328,10 @@ async def rows(
     session: AsyncSession, statement: Executable, cache: Cache, params: dict[str, Any]
 ) -> list[Any]:
     """The rows of a SELECT in the session's transaction, on the fast path if there is one."""
-    driver = await _fast(session)
+    compiled = statements.compiled_for(statement, cache, session_dialect(session), params)
+    driver = await _fast(session) if compiled.direct else None
     if driver is None:
         return list(await session.execute(statement, params))
-    compiled = statements.compiled_for(statement, cache, session_dialect(session), params)
     if isinstance(driver, postgres.Adapter):
         found, _ = await _on_postgres(driver, *compiled.sql_and_values(params))
         return compiled.rows(found)
@@ -342,12 +342,12 @@ async def execute(
     session: AsyncSession, statement: Executable, cache: Cache, params: dict[str, Any]
 ) -> int:
     """Run an INSERT, UPDATE or DELETE in the session's transaction; rows touched (-1: unknown)."""
-    driver = await _fast(session)
+    compiled = statements.compiled_for(statement, cache, session_dialect(session), params)
+    driver = await _fast(session) if compiled.direct else None
     if driver is None:
         result: Any = await session.execute(statement, params)
         # An ORM-enabled INSERT's result has no count; nothing asks for one.
         return int(getattr(result, "rowcount", -1))
-    compiled = statements.compiled_for(statement, cache, session_dialect(session), params)
     if isinstance(driver, postgres.Adapter):
         _, count = await _on_postgres(driver, *compiled.sql_and_values(params))
         return count
@@ -374,26 +374,25 @@ async def first(
     SQLite reads a snapshot for the one statement, and neither BEGIN IMMEDIATE, which
     would take the write lock for a read, nor SQLAlchemy's execution path is paid for.
     """
+    compiled = statements.compiled_for(statement, cache, engine.dialect, params)
     async with engine.connect() as connection:
         pooled = await connection.get_raw_connection()
         driver = pooled.driver_connection
         sync = connection.sync_connection
         assert sync is not None
-        fast = postgres.Adapter.of(sync)
+        fast = postgres.Adapter.of(sync) if compiled.direct else None
         if fast is not None:
-            compiled = statements.compiled_for(statement, cache, engine.dialect, params)
             # Not in a transaction: one statement needs no BEGIN and ROLLBACK round trips.
             found, _ = await _on_postgres(
                 fast, *compiled.sql_and_values(params), in_transaction=False
             )
             return next(iter(compiled.rows(found)), None)
-        if not isinstance(driver, sqlite_inline.InlineConnection):
+        if not isinstance(driver, sqlite_inline.InlineConnection) or not compiled.direct:
             if not is_sqlite(engine):
                 # One statement needs no transaction: no BEGIN and ROLLBACK round trips.
                 await connection.execution_options(isolation_level="AUTOCOMMIT")
             return (await connection.execute(statement, params)).first()
         raw = driver.raw
-        compiled = statements.compiled_for(statement, cache, engine.dialect, params)
         sql, values = compiled.sql_and_values(params)
         try:
             # Not in a transaction, so it may meet another process's lock (a checkpoint,

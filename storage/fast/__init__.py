@@ -14,10 +14,11 @@ so a row reads the same either way:
 Fenced because they lean on private names, pinned in pyproject.toml to the versions they
 are tested with: aiosqlite's ``Connection._tx``, ``_connection``, ``_running`` and
 ``_execute`` (``sqlite.py``); SQLAlchemy's ``AsyncAdaptedQueuePool._queue_class``
-(``pool.py``), its compiler's internals (``statements.py``) and its asyncpg adapter's
+(``pool.py``), its compiler's internals (``statements.py``), its asyncpg adapter's
 ``_execute_mutex``, ``_transaction``, ``_start_transaction``, ``_prepare`` and
-``_handle_exception`` (``postgres.py``). ``tests/unit/test_private_names.py`` fails loudly,
-naming the missing name, when an upgrade moves one of them. The way out is then to make
+``_handle_exception``, and its pool's ``_invalidate`` (``postgres.py``).
+``tests/unit/test_private_names.py`` fails loudly, naming the missing name, when an
+upgrade moves one of them. The way out is then to make
 ``postgres.Adapter.of`` answer None, and to build a plain aiosqlite engine in
 ``storage/db.py``: every statement then goes through the session, as correct and dearer.
 

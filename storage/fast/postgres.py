@@ -43,9 +43,11 @@ class Adapter:
         """
         adapted, dialect = self._adapted, self._dialect
         async with adapted._execute_mutex:
-            if in_transaction and adapted._transaction is None:
-                await adapted._start_transaction()
             try:
+                # The BEGIN too: on a connection the server dropped while it waited in the
+                # pool it is the first thing to fail, and must be handled as any failure.
+                if in_transaction and adapted._transaction is None:
+                    await adapted._start_transaction()
                 # A cached statement older than the schema's last change here is prepared
                 # again, as SQLAlchemy's cursor does.
                 prepared, _ = await adapted._prepare(sql, dialect._invalidate_schema_cache_asof)
@@ -58,15 +60,20 @@ class Adapter:
     def _raise(self, error: Exception, sql: str, values: list[Any]) -> None:
         dbapi: Any = self._dialect.dbapi
         try:
+            if isinstance(error, dbapi.Error):
+                raise error  # the adapter's BEGIN translated it already
             self._adapted._handle_exception(error)  # raises the DBAPI's own error for it
         except dbapi.Error as translated:
-            if isinstance(
-                translated, dbapi.InvalidCachedStatementError | dbapi.InternalServerError
-            ):
+            stale = dbapi.InvalidCachedStatementError | dbapi.InternalServerError
+            if isinstance(translated, stale):  # as SQLAlchemy's execution context does
                 self._dialect._invalidate_schema_cache()
             gone = self._dialect.is_disconnect(translated, self._adapted, None)
             if gone and self._connection is not None:
-                # A connection the server dropped goes back to no one: the pool opens another.
+                # The server dropped the connection, most likely all of them (a restart, a
+                # failover): as SQLAlchemy does, every connection the pool opened before now
+                # is replaced when next checked out, and this one goes back to no one.
+                pooled = self._connection.connection
+                self._connection.engine.pool._invalidate(pooled, translated)
                 self._connection.invalidate(translated)
             raise DBAPIError.instance(
                 sql,

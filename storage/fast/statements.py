@@ -56,6 +56,7 @@ class _Compiled:
         self.compiled = compiled
         self.binds: dict[str, Callable[[Any], Any]] = dict(compiled._bind_processors)  # type: ignore[arg-type]
         self.row: Callable[[Sequence[Any]], Any] | None = None
+        self.direct = True  # False: it runs through the session, never on the driver
         self.converters: list[tuple[int, Callable[[Any], Any]]] = []
         if isinstance(statement, Select):
             names = list(statement.selected_columns.keys())
@@ -65,7 +66,13 @@ class _Compiled:
             self.row = row_type._make
             for n, column in enumerate(statement.selected_columns):
                 impl = column.type.dialect_impl(dialect)
-                convert = impl.result_processor(dialect, None)
+                try:
+                    convert = impl.result_processor(dialect, None)
+                except Exception:
+                    # A conversion that needs the driver's own type of the column (asyncpg's
+                    # of a float or a decimal): such a statement goes through the session.
+                    self.direct = False
+                    break
                 if convert is not None:
                     self.converters.append((n, convert))
 
@@ -137,7 +144,10 @@ class _Compiled:
         except Exception as exc:
             # A value the column's type refuses (a naive datetime): as SQLAlchemy raises it.
             kind = f"{type(exc).__module__}.{type(exc).__name__}"
-            raise StatementError(f"({kind}) {exc}", state.statement, params, exc) from exc
+            # The values hidden, as the engines hide them: they may be a family's data.
+            raise StatementError(
+                f"({kind}) {exc}", state.statement, params, exc, hide_parameters=True
+            ) from exc
         return state.statement, values
 
 

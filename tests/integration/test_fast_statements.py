@@ -3,11 +3,14 @@ the same statements through SQLAlchemy's session do, on SQLite and on PostgreSQL
 
 from __future__ import annotations
 
+import asyncio
+import traceback
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import Float, Numeric, bindparam, cast, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -98,10 +101,12 @@ async def test_a_failed_direct_statement_is_sqlalchemys_error_without_its_values
 async def test_a_naive_datetime_is_refused_as_the_session_refuses_it(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    """The refusal names no value of the statement, as the engines' own refusals do not:
+    another value of it may be a parent's address."""
     async with sessions() as session:
         with pytest.raises(Exception) as fast:
             await direct.execute(
-                session, _INSERT_SEEN, {"key": "x", "seen_at": NOW.replace(tzinfo=None)}
+                session, _INSERT_SEEN, {"key": CANARY, "seen_at": NOW.replace(tzinfo=None)}
             )
         await session.rollback()
     async with sessions() as session:
@@ -110,6 +115,20 @@ async def test_a_naive_datetime_is_refused_as_the_session_refuses_it(
                 _INSERT_SEEN.statement, {"key": "x", "seen_at": NOW.replace(tzinfo=None)}
             )
     assert type(fast.value) is type(slow.value)
+    assert "kanarialintu" not in "".join(traceback.format_exception(fast.value))
+
+
+@pytest.mark.parametrize("kind", [Float, Numeric])
+async def test_a_number_column_reads_as_the_session_reads_it(
+    kind: type[Float[Any]] | type[Numeric[Any]], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """asyncpg's conversion of a float or decimal needs the column's type from the server:
+    such a statement goes through the session instead of failing on PostgreSQL."""
+    statement = direct.Direct(select(cast(bindparam("x"), kind()).label("v")))
+    async with sessions() as session:
+        slow = list(await session.execute(statement.statement, {"x": 1.5}))
+        fast = await direct.rows(session, statement, {"x": 1.5})
+    assert _plain(fast) == _plain(slow)
 
 
 @pytest.mark.postgres
@@ -131,6 +150,61 @@ async def test_a_connection_the_server_dropped_is_replaced(
         async with sessions() as session:
             assert await direct.rows(session, _CASE_CODE, {"case_id": case_id})
     assert await direct.first(engine, _CASE_CODE, {"case_id": case_id}) is not None
+
+
+async def _drop_connections(engine: AsyncEngine, count: int) -> None:
+    """The server ends ``count`` connections of the pool as they wait in it (a restart)."""
+    held = [await engine.connect() for _ in range(count)]
+    pids = [(await c.execute(text("SELECT pg_backend_pid()"))).scalar_one() for c in held]
+    for connection in held:
+        await connection.close()
+    # From outside the pool, which would hand out one of the connections to be ended.
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    admin = await asyncpg.connect(url)
+    try:
+        for pid in pids:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.3)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_connection_dropped_while_in_the_pool_fails_one_click_at_most(
+    uow: SqlUnitOfWork, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A seat click's first statement is a direct one, so its BEGIN is the fast path's: on
+    a dead connection it fails as SQLAlchemy's error and the connection is replaced."""
+    _, case_id = await _seeded(uow)
+    await _drop_connections(engine, 1)
+    failed: list[BaseException] = []
+    for _ in range(10):
+        async with sessions() as session:
+            try:
+                assert await direct.rows(session, cases._CASE_LOCKED, {"case_id": case_id})
+            except DBAPIError as error:
+                failed.append(error)
+    assert len(failed) <= 1
+    assert all(isinstance(e, DBAPIError) and e.connection_invalidated for e in failed)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_after_a_restart_one_statement_fails_not_one_per_connection(
+    uow: SqlUnitOfWork, engine: AsyncEngine
+) -> None:
+    """As SQLAlchemy does: the first disconnect seen replaces every older connection."""
+    _, case_id = await _seeded(uow)
+    await _drop_connections(engine, 4)
+    failed = 0
+    for _ in range(8):
+        try:
+            await direct.first(engine, _CASE_CODE, {"case_id": case_id})
+        except DBAPIError as error:
+            assert error.connection_invalidated
+            failed += 1
+    assert failed == 1
 
 
 def _chain(error: BaseException | None) -> list[str]:

@@ -32,6 +32,7 @@ PRIVATE_NAMES = [
         "PGDialect_asyncpg._invalidate_schema_cache",
         "storage/fast/postgres.py",
     ),
+    ("sqlalchemy.pool", "Pool._invalidate", "storage/fast/postgres.py"),
     ("botbuilder.core", "BotAdapter._INVOKE_RESPONSE_KEY", "bot/framework/adapter.py"),
     ("botbuilder.schema", "Activity._infer_class_models", "bot/framework/activity.py"),
     ("botbuilder.schema", "ChannelAccount._attribute_map", "bot/framework/connector.py"),

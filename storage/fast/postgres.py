@@ -55,6 +55,14 @@ class Adapter:
                 status = prepared.get_statusmsg() or ""
             except Exception as error:
                 self._raise(error, sql, values)
+            except BaseException:
+                # Cancelled (or stopped) part-way, a BEGIN most of all: asyncpg may have
+                # begun the transaction before the adapter knew of it, and the pool would
+                # hand out a connection whose commits only end a savepoint. SQLAlchemy's own
+                # execution gives such a connection up too.
+                if self._connection is not None:
+                    self._connection.invalidate()
+                raise
         return found, _count(status)
 
     def _raise(self, error: Exception, sql: str, values: list[Any]) -> None:

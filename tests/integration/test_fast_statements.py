@@ -14,10 +14,10 @@ from sqlalchemy import Float, Numeric, bindparam, cast, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage import direct, redelivery
+from storage import db, direct, redelivery
 from storage.models import CaseRow, ProcessedActivityRow
 from storage.repositories import cases, mediators
-from storage.uow import SqlUnitOfWork
+from storage.uow import SqlUnitOfWork, session_factory
 from tests.integration.storage_seed import NOW, add_case, add_coordinator
 
 CANARY = "kanarialintu-7731@example.org"
@@ -215,3 +215,34 @@ def _chain(error: BaseException | None) -> list[str]:
         seen.extend(str(a) for a in error.args)
         error = error.__cause__ or error.__context__
     return seen
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_commit_after_a_cancelled_begin_is_committed(engine: AsyncEngine) -> None:
+    """A task cancelled while its BEGIN is on the way (a leader standing down, a sender
+    stopped) must not leave the pool a connection whose later commits only end a savepoint:
+    asyncpg counts the transaction as begun before SQLAlchemy's adapter does."""
+    url = engine.url.render_as_string(hide_password=False)
+    one = db.create_engine(url, pool_size=1, max_overflow=0)  # the same connection next time
+    try:
+        sessions = session_factory(one)
+        async with sessions() as session:
+            connection = await session.connection()
+            adapted: Any = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+            read = asyncio.create_task(direct.rows(session, redelivery.SEEN, {"key": "none"}))
+            for _ in range(100_000):  # until BEGIN is sent and not yet answered
+                await asyncio.sleep(0)
+                if adapted._connection._top_xact is not None and adapted._transaction is None:
+                    break
+            else:
+                pytest.fail("the BEGIN was never caught on its way")
+            read.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await read
+        async with sessions() as session:
+            await direct.execute(session, _INSERT_SEEN, {"key": "after", "seen_at": NOW})
+            await session.commit()
+    finally:
+        await one.dispose()
+    assert await direct.first(engine, redelivery.SEEN, {"key": "after"}) is not None

@@ -296,7 +296,7 @@ async def open_sopu(
             walk_in_actions,
         )
         bot = SopuBot(conversation, router, store, connector)
-        turns = TurnGate(settings.turn_limit)
+        turns = TurnGate(settings.turns_at_once)
         endpoint = ActivityEndpoint(settings, clock, adapter, bot, router, store, turns)
         yield Sopu(
             settings,

@@ -19,11 +19,6 @@ from mediation.slots import WorkingHours
 from mediation.walk_in import WalkInPolicy, parse_windows
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/sopu.db"
-# Activities worked on at once by default, measured side by side on each database
-# (bench/README.md, 7 December 2026): SQLite's one connection gains nothing from more than
-# two; a PostgreSQL click is mostly waits for its round trips, which more turns fill.
-TURNS_AT_ONCE_SQLITE = 2
-TURNS_AT_ONCE_POSTGRES = 4
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -244,10 +239,9 @@ class Settings:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     jobs_time: str = "09:00"  # the local time of the daily jobs
     election_seconds: float = 15.0  # how often a replica tries to become the scheduler
-    # Activities worked on at once (README: "Tuning"); None: the database's default
-    # (``turn_limit``). The sender's posts at once are send_limits.concurrency
-    # (SOPU_SEND_CONCURRENCY).
-    turns_at_once: int | None = None
+    # Activities worked on at once (README: "Tuning"); the sender's posts at once are
+    # send_limits.concurrency (SOPU_SEND_CONCURRENCY).
+    turns_at_once: int = 2
     # Without authentication anyone who reaches the port acts as anyone: only loopback is
     # served unless this is set on purpose (SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND=1).
     allow_unauthenticated_public_bind: bool = False
@@ -263,15 +257,6 @@ class Settings:
     consultation_days: ConsultationDays = field(default_factory=ConsultationDays)
     # The walk-in shifts' and phone hours' windows (SOPU_WALK_IN_HOURS, SOPU_PHONE_HOURS).
     walk_in: WalkInPolicy = field(default_factory=WalkInPolicy)
-
-    @property
-    def turn_limit(self) -> int:
-        """``turns_at_once``, or the database's default (README: "Tuning")."""
-        if self.turns_at_once is not None:
-            return self.turns_at_once
-        if self.database_url.startswith("sqlite"):
-            return TURNS_AT_ONCE_SQLITE
-        return TURNS_AT_ONCE_POSTGRES
 
     @property
     def production(self) -> bool:
@@ -345,7 +330,7 @@ class Settings:
             ).shared(_int(env, "SOPU_SENDING_REPLICAS", 1, 1)),
             reminders=_reminders(env),
             jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),
-            turns_at_once=_int(env, "SOPU_TURNS_AT_ONCE", 0, 1) or None,
+            turns_at_once=_int(env, "SOPU_TURNS_AT_ONCE", 2, 1),
             allow_unauthenticated_public_bind=_on_off(
                 env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
             ),

@@ -4,8 +4,7 @@ Sopu runs on one event loop, and a turn is mostly work for that loop's one core.
 thirty clicks in progress together, each gets a thirtieth of the core and, at each await,
 may be overtaken by clicks that came after it, so some answers come much later than
 others. Working on a few at a time, first come first served, keeps the answers closer
-together (bench/README.md has the measurements behind the defaults: two on SQLite, four on
-PostgreSQL, ``Settings.turn_limit``).
+together (bench/README.md has the measurements behind the default of two).
 
 A turn that waits on something slow (Microsoft Graph, a personal message through the
 Bot Connector, a slow disk) must not hold the line: after ``patience`` seconds it stops

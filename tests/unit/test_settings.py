@@ -6,13 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import (
-    DEFAULT_DATABASE_URL,
-    TURNS_AT_ONCE_POSTGRES,
-    TURNS_AT_ONCE_SQLITE,
-    Settings,
-    SettingsError,
-)
+from bot.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 from mediation.policy import TermSpec
 
 APP_ID = "11111111-2222-4333-8444-555555555555"
@@ -41,17 +35,6 @@ def test_defaults_are_the_local_development_setup() -> None:
     assert s.database_url == DEFAULT_DATABASE_URL
     assert (s.host, s.port, s.playground_port) == ("127.0.0.1", 3978, 56150)
     assert not s.auth_enabled
-
-
-def test_turns_at_once_default_by_database_and_can_be_set() -> None:
-    assert settings().turn_limit == TURNS_AT_ONCE_SQLITE == 2
-    postgres = settings(DATABASE_URL="postgresql://sopu@db.internal/sopu")
-    assert postgres.turn_limit == TURNS_AT_ONCE_POSTGRES == 4
-    assert settings(SOPU_TURNS_AT_ONCE="3").turn_limit == 3
-    assert settings(DATABASE_URL="postgresql://db/sopu", SOPU_TURNS_AT_ONCE="1").turn_limit == 1
-    for bad in ("0", "two"):
-        with pytest.raises(SettingsError, match="SOPU_TURNS_AT_ONCE"):
-            settings(SOPU_TURNS_AT_ONCE=bad)
 
 
 def test_the_environment_wins_over_the_dotenv_file(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ class Adapter:
 
     __slots__ = ("_adapted", "_connection", "_dialect")
 
-    def __init__(self, adapted: Any, connection: Connection | None, dialect: Any) -> None:
+    def __init__(self, adapted: Any, connection: Connection, dialect: Any) -> None:
         self._adapted = adapted
         self._connection = connection
         self._dialect = dialect
@@ -60,8 +60,7 @@ class Adapter:
                 # begun the transaction before the adapter knew of it, and the pool would
                 # hand out a connection whose commits only end a savepoint. SQLAlchemy's own
                 # execution gives such a connection up too.
-                if self._connection is not None:
-                    self._connection.invalidate()
+                self._connection.invalidate()
                 raise
         return found, _count(status)
 
@@ -76,7 +75,7 @@ class Adapter:
             if isinstance(translated, stale):  # as SQLAlchemy's execution context does
                 self._dialect._invalidate_schema_cache()
             gone = self._dialect.is_disconnect(translated, self._adapted, None)
-            if gone and self._connection is not None:
+            if gone:
                 # The server dropped the connection, most likely all of them (a restart, a
                 # failover): as SQLAlchemy does, every connection the pool opened before now
                 # is replaced when next checked out, and this one goes back to no one.

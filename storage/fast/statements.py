@@ -1,10 +1,11 @@
-"""Direct statements on SQLite's own connection: compiled once, run without the session.
+"""Direct statements on the driver's own connection: compiled once, run without the session.
 
-Through the session each statement costs far more Python than SQLite's own work for it
-(bench/README.md). A statement is compiled by SQLAlchemy once per dialect and set of
+Through the session each statement costs far more Python than the database's own work for
+it (bench/README.md). A statement is compiled by SQLAlchemy once per dialect and set of
 parameter keys, with SQLAlchemy's own conversions of parameters and results (so a row
-reads the same either way), and run on the sqlite3 connection of the session's open
-transaction, inside that transaction. It reads SQLAlchemy's compiler internals
+reads the same either way), and run on the driver connection of the session's open
+transaction, inside that transaction: sqlite3's here (``cursor``), asyncpg's in
+``postgres.py``. It reads SQLAlchemy's compiler internals
 (``_bind_processors``, ``_collected_params``, ``construct_expanded_state``), pinned with
 the package (see ``__init__``). Only ``storage/db.py`` calls it.
 """
@@ -84,7 +85,7 @@ class _Compiled:
         self._by_lengths: dict[tuple[int, ...], tuple[str, tuple[_Slot, ...]] | None] = {}
 
     def rows(self, found: list[Any]) -> list[Any]:
-        """sqlite3's rows of this SELECT, converted and named as SQLAlchemy's rows."""
+        """The driver's rows of this SELECT, converted and named as SQLAlchemy's rows."""
         make, converters = self.row, self.converters
         assert make is not None, "rows() is for SELECT statements"
         if not converters:

@@ -103,7 +103,7 @@ class Storage:
 @contextlib.asynccontextmanager
 async def open_storage(settings: Settings) -> AsyncIterator[Storage]:
     """The database at the newest schema, for the app and the command line alike."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, connections=settings.connections)
     try:
         await upgrade(engine)
         yield Storage(engine, session_factory(engine), reading_sessions(engine))

@@ -242,6 +242,9 @@ class Settings:
     # Activities worked on at once (README: "Tuning"); the sender's posts at once are
     # send_limits.concurrency (SOPU_SEND_CONCURRENCY).
     turns_at_once: int = 2
+    # Connections one process keeps open to PostgreSQL (SOPU_DB_POOL_SIZE; 0: as many as its
+    # turns, its sender's posts and the jobs can use at once). README: "Tuning".
+    db_pool_size: int = 0
     # Without authentication anyone who reaches the port acts as anyone: only loopback is
     # served unless this is set on purpose (SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND=1).
     allow_unauthenticated_public_bind: bool = False
@@ -257,6 +260,18 @@ class Settings:
     consultation_days: ConsultationDays = field(default_factory=ConsultationDays)
     # The walk-in shifts' and phone hours' windows (SOPU_WALK_IN_HOURS, SOPU_PHONE_HOURS).
     walk_in: WalkInPolicy = field(default_factory=WalkInPolicy)
+
+    @property
+    def connections(self) -> int:
+        """How many connections to PostgreSQL this process keeps once it has opened them.
+
+        A turn holds one for its transaction and each of the sender's posts one at a time
+        for its short reads and writes; the jobs, the lease renewal and the scheduler's
+        election take one each now and then. A pool smaller than that closes a connection
+        each time the extra one is given back and opens a new one for the next: a new
+        PostgreSQL backend and every statement prepared again, at a cost of several clicks.
+        """
+        return self.db_pool_size or self.turns_at_once + self.send_limits.concurrency + 2
 
     @property
     def production(self) -> bool:
@@ -331,6 +346,7 @@ class Settings:
             reminders=_reminders(env),
             jobs_time=_clock_time(env, "SOPU_JOBS_TIME", "09:00"),
             turns_at_once=_int(env, "SOPU_TURNS_AT_ONCE", 2, 1),
+            db_pool_size=_int(env, "SOPU_DB_POOL_SIZE", 0, 0),
             allow_unauthenticated_public_bind=_on_off(
                 env, "SOPU_ALLOW_UNAUTHENTICATED_PUBLIC_BIND", False
             ),

@@ -61,8 +61,14 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, reports: bool = False, connections: int | None = None, **kwargs: Any
+) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout, BEGIN IMMEDIATE and one connection.
+
+    On PostgreSQL ``connections`` is the pool's size: that many are kept once opened (they
+    open as they are first needed), and up to ten more at a burst, each closed when given
+    back.
 
     SQLite's calls run on the event loop's thread (storage/fast/). An engine
     for ``reports`` (the statistics, which scan whole tables) is for reading only: its
@@ -76,6 +82,8 @@ def create_engine(url: str, *, reports: bool = False, **kwargs: Any) -> AsyncEng
     # message or a log line.
     kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
+        if connections is not None:
+            kwargs.setdefault("pool_size", connections)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "handle_error", _forget_values)
         return engine

@@ -1,4 +1,5 @@
-"""The SQLite file's one connection, handed to waiting tasks in the order they came."""
+"""The pools: the SQLite file's one connection, handed to waiting tasks in the order they
+came; PostgreSQL's connections, kept open for the next turn rather than opened again."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.bootstrap import open_storage
+from bot.settings import Settings
 from storage.db import create_engine
 from storage.fast.pool import FairQueue
 
@@ -95,3 +98,30 @@ async def test_a_waiting_task_cancelled_passes_its_turn_on(tmp_path: Path) -> No
         for event in release.values():
             event.set()
         await engine.dispose()
+
+
+async def _backend(engine: AsyncEngine, release: asyncio.Event) -> int:
+    async with engine.connect() as connection:
+        pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await release.wait()
+        return int(pid)
+
+
+@pytest.mark.postgres
+async def test_postgresql_keeps_the_connections_a_busy_process_uses_at_once(
+    migrated_postgres_url: str,
+) -> None:
+    # Beyond the pool's size SQLAlchemy closes each connection given back: under load every
+    # turn would open a new backend and prepare its statements again.
+    settings = Settings(database_url=migrated_postgres_url, turns_at_once=3)
+    busy = settings.connections
+    async with open_storage(settings) as storage:
+        seen: list[set[int]] = []
+        for _ in range(2):
+            release = asyncio.Event()
+            tasks = [asyncio.create_task(_backend(storage.engine, release)) for _ in range(busy)]
+            await _settle()
+            release.set()
+            seen.append(set(await asyncio.wait_for(asyncio.gather(*tasks), 30)))
+        assert len(seen[0]) == busy
+        assert seen[1] == seen[0]  # the same backends served the second burst

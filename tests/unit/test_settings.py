@@ -213,6 +213,15 @@ def test_replicas_that_send_share_the_tenants_limit_and_claims_expire() -> None:
         settings(SOPU_SENDING_REPLICAS="0")
 
 
+def test_the_database_pool_holds_what_a_process_uses_at_once_unless_set() -> None:
+    # Two turns, sixteen posts of the sender, two for the jobs.
+    assert settings().connections == 20
+    assert settings(SOPU_TURNS_AT_ONCE="4", SOPU_SEND_CONCURRENCY="8").connections == 14
+    assert settings(SOPU_DB_POOL_SIZE="6", SOPU_TURNS_AT_ONCE="4").connections == 6
+    with pytest.raises(SettingsError, match="SOPU_DB_POOL_SIZE"):
+        settings(SOPU_DB_POOL_SIZE="many")
+
+
 def test_trusted_proxy_hops_default_to_none_and_must_be_a_count() -> None:
     assert settings().trusted_proxy_hops == 0
     assert settings(SOPU_TRUSTED_PROXY_HOPS="2").trusted_proxy_hops == 2

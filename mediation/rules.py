@@ -188,6 +188,19 @@ def check_can_claim(
     today: date,
 ) -> None:
     """Everything a mediator's own claim of a seat must pass, in the order people ask."""
+    check_may_claim(case, seat, mediator, holders, policy, today)
+    check_quota(usage)
+
+
+def check_may_claim(
+    case: Case,
+    seat: Seat,
+    mediator: Mediator,
+    holders: Mapping[int, Mediator],
+    policy: BankPolicy,
+    today: date,
+) -> None:
+    """A claim's checks but the quota, which counts the mediator's other cases."""
     check_fill(case, seat, Fill.CLAIM)
     check_available(mediator, today)
     if not seat.free:
@@ -195,7 +208,6 @@ def check_can_claim(
         raise errors.SeatTaken(seat.n, holder.name if holder else "?")
     check_language(mediator, case)
     check_pairing(case, seat, mediator, holders, policy)
-    check_quota(usage)
 
 
 def meetings_to_cancel(case: Case, now: datetime) -> list[Meeting]:

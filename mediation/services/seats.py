@@ -3,6 +3,13 @@
 The three share one scaffold (``_change_seat``): read the user and the case under the
 case's lock, let the use case's rules decide, and either answer with the case unchanged
 or save, journal, commit and then tell people. Each use case supplies only its rules.
+
+A use case may also give a first look: the same rules' refusals and repeats, read without
+the lock and outside a transaction. Most clicks on a case card change nothing (a seat
+already held, a case already paired, a family's language the mediator does not speak);
+answered from that look, they neither queue for a popular case's lock nor pay a
+transaction's round trips. A click the look lets through is decided again under the lock,
+on fresh data, so the look can only spare work, never decide a change.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from mediation import errors, notices, rules
 from mediation.case_types import Fill
@@ -38,6 +46,7 @@ from mediation.services.common import (
 from mediation.views import CaseSummary, summarize
 
 Coordinators = dict[int, Mediator]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,29 +89,54 @@ class _Moved:
     tells_coordinators: bool = False
 
 
+Look = Callable[[_Scene], Awaitable[_Kept | None]]
+
+
 async def _change_seat(
     actor_aad: str,
     case_id: int,
     decide: Callable[[_Scene], Awaitable[_Kept | _Moved]],
     ports: tuple[UnitOfWork, Notifier, Clock, BankPolicy],
+    look: Look | None = None,
 ) -> CaseResult:
-    """One seat change: decided on fresh data, retried on a race, refusals show the case."""
+    """One seat change: decided on fresh data, retried on a race, refusals show the case.
+
+    ``look`` answers what it can without the lock: a refusal (raised), a repeat (_Kept),
+    or None for "decide under the lock".
+    """
     uow, notifier, clock, policy = ports
+
+    async def scene_of(unit: UnitOfWork, now: datetime, *, locked: bool) -> _Scene:
+        me, case, holders = await actor_and_case(unit, actor_aad, case_id, for_update=locked)
+        assert case.id is not None
+        return _Scene(unit, me, case, holders, policy, now)
+
+    async def judged(scene: _Scene, rules_of: Callable[[_Scene], Awaitable[T]]) -> T:
+        try:
+            return await rules_of(scene)
+        except errors.DomainError as refusal:
+            refusal.case = summarize(scene.case, scene.holders, policy, scene.today)
+            raise
+
+    def unchanged(scene: _Scene, kept: _Kept) -> CaseResult:
+        summary = summarize(scene.case, scene.holders, policy, scene.today)
+        return CaseResult(summary, False, seat=kept.seat)
 
     async def attempt() -> CaseResult:
         now = clock.now()
+        if look is not None:
+            async with uow.reading() as reader:
+                glance = await scene_of(reader, now, locked=False)
+                seen = await judged(glance, look)
+                if seen is not None:
+                    return unchanged(glance, seen)
         async with uow:
-            me, case, holders = await actor_and_case(uow, actor_aad, case_id, for_update=True)
+            scene = await scene_of(uow, now, locked=True)
+            case = scene.case
             assert case.id is not None
-            scene = _Scene(uow, me, case, holders, policy, now)
-            try:
-                decision = await decide(scene)
-            except errors.DomainError as refusal:
-                refusal.case = summarize(case, holders, policy, scene.today)
-                raise
+            decision = await judged(scene, decide)
             if isinstance(decision, _Kept):
-                summary = summarize(case, holders, policy, scene.today)
-                return CaseResult(summary, False, seat=decision.seat)
+                return unchanged(scene, decision)
             await uow.cases.save(case)
             for kind, detail in decision.events:
                 await uow.journal.case_event(CaseEvent(case.id, kind, scene.me_id, now, detail))
@@ -133,9 +167,10 @@ async def claim_seat(
 ) -> CaseResult:
     """A mediator takes a seat; claiming a seat you hold already changes nothing."""
 
-    async def decide(at: _Scene) -> _Kept | _Moved:
-        case, me_id = at.case, at.me_id
-        held = case.seat_of(me_id)
+    async def may_claim(at: _Scene, me: Mediator) -> _Kept | Seat:
+        """The seat this claim would take, or why not, but for the quota and training."""
+        case = at.case
+        held = case.seat_of(at.me_id)
         if held is not None:
             return _Kept(held.n)
         if case.status is not CaseStatus.OPEN:
@@ -145,11 +180,25 @@ async def claim_seat(
         seat = case.seat(cmd.seat) if cmd.seat is not None else case.first_free_seat()
         if seat is None:
             raise errors.NoFreeSeat(case.code)
-        locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
         # A member of an organisation that has left the network takes no new seats.
-        check_in_network(locked, await at.uow.organisations.by_name(locked.employer), at.today)
+        check_in_network(me, await at.uow.organisations.by_name(me.employer), at.today)
+        rules.check_may_claim(case, seat, me, at.holders, policy, at.today)
+        return seat
+
+    async def look(at: _Scene) -> _Kept | None:
+        seen = await may_claim(at, at.me)
+        return seen if isinstance(seen, _Kept) else None
+
+    async def decide(at: _Scene) -> _Kept | _Moved:
+        case, me_id = at.case, at.me_id
+        # The mediator's row is locked before their quota is counted: two claims of theirs
+        # at once on two cases count one after the other.
+        locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
+        seat = await may_claim(at, locked)
+        if isinstance(seat, _Kept):
+            return seat
         usage = await quota_usage(at.uow, locked, at.now, policy)
-        rules.check_can_claim(case, seat, locked, at.holders, usage, policy, at.today)
+        rules.check_quota(usage)
         await _check_qualified(at.uow, case, seat, locked)
         rules.check_card_current(cmd.shown, case, seat.n)
         case.take_seat(seat.n, me_id, at.now)
@@ -165,7 +214,8 @@ async def claim_seat(
         claimed: dict[str, object] = {"seat": seat.n}
         return _Moved(seat.n, [(CaseEventKind.CLAIMED, claimed)], people, tell)
 
-    return await _change_seat(cmd.actor, cmd.case_id, decide, (uow, notifier, clock, policy))
+    ports = (uow, notifier, clock, policy)
+    return await _change_seat(cmd.actor, cmd.case_id, decide, ports, look)
 
 
 @dataclass(frozen=True)

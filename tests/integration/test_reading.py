@@ -16,7 +16,7 @@ from mediation.outbox import OutboxStatus
 from storage import direct
 from storage.outbox import SqlOutbox
 from storage.redelivery import Delivery
-from storage.uow import SqlUnitOfWork
+from storage.uow import SqlUnitOfWork, reading_sessions
 from tests.clock import FixedClock
 from tests.fakes.memory_uow import RecordingNotifier
 from tests.integration.storage_seed import NOW, POLICY, add_case, add_coordinator, add_mediators
@@ -143,12 +143,16 @@ async def test_a_finished_card_update_ends_the_updates_it_covers(
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
-async def test_on_postgresql_a_repeated_claim_reads_twice_in_its_transaction(
-    uow: SqlUnitOfWork, sessions: async_sessionmaker[AsyncSession], in_transaction: list[bool]
+async def test_on_postgresql_a_repeated_claim_reads_twice_outside_a_transaction(
+    uow: SqlUnitOfWork,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    in_transaction: list[bool],
 ) -> None:
-    """The busiest click changes nothing: a claim of a seat already held. Its transaction
-    reads the case (locked, with its seats) and the clicker with the holders: no look-up of
-    the click's id first (storage/redelivery.py), no separate lock."""
+    """The busiest click changes nothing: a claim of a seat already held. Its first look
+    reads the case (with its seats) and the clicker with the holders, each committed state
+    on its own: no BEGIN, no lock, no ROLLBACK, and no look-up of the click's id
+    (storage/redelivery.py)."""
     coordinator = await add_coordinator(uow)
     assert coordinator.id is not None
     case = await add_case(uow, coordinator.id)
@@ -160,6 +164,7 @@ async def test_on_postgresql_a_repeated_claim_reads_twice_in_its_transaction(
     in_transaction.clear()
 
     delivery = Delivery("c|again", NOW).commit_stops_it()
-    again = await services.claim_seat(claim, SqlUnitOfWork(sessions, delivery), *ports)
+    clicked = SqlUnitOfWork(sessions, delivery, readers=reading_sessions(engine))
+    again = await services.claim_seat(claim, clicked, *ports)
     assert not again.changed and again.seat == 1
-    assert in_transaction == [True, True]
+    assert in_transaction == [False, False]

@@ -188,3 +188,51 @@ async def test_a_locked_read_that_waited_shows_the_seats_the_other_change_left(
     assert seen.version == held.version
     assert [s.holder_id for s in seen.seats] == [s.holder_id for s in held.seats]
     assert claimer.id in seen.holder_ids()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+@pytest.mark.parametrize("click", ["seat held already", "case paired", "language"])
+async def test_a_claim_that_changes_nothing_does_not_wait_for_the_cases_lock(
+    uow_factory: UowFactory, click: str
+) -> None:
+    """Most clicks on a popular card change nothing. Answered from a first look outside
+    the lock, they do not queue behind a change of the case that holds its lock."""
+    seed = uow_factory()
+    coordinator = await add_coordinator(seed)
+    assert coordinator.id is not None
+    case = await add_case(seed, coordinator.id, language="sv" if click == "language" else "fi")
+    assert case.id is not None
+    one, two, clicker = await add_mediators(
+        seed, mediator("Eka Istuja"), mediator("Toka Istuja"), mediator("Kolmas Klikkaaja")
+    )
+    notifier = RecordingNotifier()
+    if click == "seat held already":
+        assert isinstance(await _claim(seed, clicker, case.id, notifier), services.CaseResult)
+    elif click == "case paired":
+        for holder in (one, two):
+            assert isinstance(await _claim(seed, holder, case.id, notifier), services.CaseResult)
+
+    locker = uow_factory()
+    async with locker:
+        assert await locker.cases.get(case.id, for_update=True) is not None
+        try:
+            answer = await asyncio.wait_for(
+                services.claim_seat(
+                    services.ClaimSeat(clicker.aad_object_id, case.id),
+                    uow_factory(),
+                    notifier,
+                    FixedClock(NOW),
+                    POLICY,
+                ),
+                5,
+            )
+        except errors.DomainError as refusal:
+            answer = refusal
+    if click == "seat held already":
+        assert isinstance(answer, services.CaseResult) and not answer.changed
+    elif click == "case paired":
+        assert isinstance(answer, errors.NoFreeSeat)
+    else:
+        assert isinstance(answer, errors.LanguageMismatch)
+    assert answer.case is not None and answer.case.code == case.code

@@ -244,6 +244,10 @@ class UnitOfWork(Protocol):
     common_time_feedback: CommonTimeFeedbackRepository
     consultations: ConsultationRepository
     walk_in: WalkInRepository
+    # Whether others read past a transaction's locks, as on PostgreSQL, where a change locks
+    # the rows it changes. Where one transaction at a time has the whole database (SQLite),
+    # nothing can be spared by reading first outside one.
+    reads_past_locks: bool
 
     async def __aenter__(self) -> UnitOfWork: ...
 

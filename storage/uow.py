@@ -85,6 +85,8 @@ class SqlUnitOfWork:
         self.delivery = delivery
         self._readers = readers
         self._read_only = False
+        bind = sessions.kw.get("bind")
+        self.reads_past_locks = bind is not None and not db.is_sqlite(bind)
 
     @property
     def session(self) -> AsyncSession:

@@ -9,7 +9,9 @@ the lock and outside a transaction. Most clicks on a case card change nothing (a
 already held, a case already paired, a family's language the mediator does not speak);
 answered from that look, they neither queue for a popular case's lock nor pay a
 transaction's round trips. A click the look lets through is decided again under the lock,
-on fresh data, so the look can only spare work, never decide a change.
+on fresh data, so the look can only spare work, never decide a change. Where one
+transaction at a time has the whole database (``UnitOfWork.reads_past_locks``), there is
+no lock to read past and the look is skipped.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ async def _change_seat(
 
     async def attempt() -> CaseResult:
         now = clock.now()
-        if look is not None:
+        if look is not None and uow.reads_past_locks:
             async with uow.reading() as reader:
                 glance = await scene_of(reader, now, locked=False)
                 seen = await judged(glance, look)

@@ -41,6 +41,7 @@ class MemoryUnitOfWork:
     def __init__(self, store: _Store | None = None, *, read_only: bool = False) -> None:
         self.store = store or _Store()
         self.read_only = read_only
+        self.reads_past_locks = True  # the use cases' first looks run here too
         self.committed = 0
         self._stage: _Store | None = None
         self.mediators = _Mediators(self)

@@ -168,3 +168,11 @@ async def test_on_postgresql_a_repeated_claim_reads_twice_outside_a_transaction(
     again = await services.claim_seat(claim, clicked, *ports)
     assert not again.changed and again.seat == 1
     assert in_transaction == [False, False]
+
+
+async def test_only_postgresql_lets_a_first_look_read_past_a_transactions_locks(
+    uow: SqlUnitOfWork, backend: str
+) -> None:
+    """On SQLite one transaction at a time has the whole database: a claim's first look
+    (mediation/services/seats.py) could spare no wait there, only add its reads."""
+    assert uow.reads_past_locks is (backend == "postgres")

@@ -169,8 +169,8 @@ async def claim_seat(
 ) -> CaseResult:
     """A mediator takes a seat; claiming a seat you hold already changes nothing."""
 
-    async def may_claim(at: _Scene, me: Mediator) -> _Kept | Seat:
-        """The seat this claim would take, or why not, but for the quota and training."""
+    def open_seat(at: _Scene) -> _Kept | Seat:
+        """The seat this claim would take, a repeat, or the case's own refusal."""
         case = at.case
         held = case.seat_of(at.me_id)
         if held is not None:
@@ -182,23 +182,28 @@ async def claim_seat(
         seat = case.seat(cmd.seat) if cmd.seat is not None else case.first_free_seat()
         if seat is None:
             raise errors.NoFreeSeat(case.code)
-        # A member of an organisation that has left the network takes no new seats.
-        check_in_network(me, await at.uow.organisations.by_name(me.employer), at.today)
-        rules.check_may_claim(case, seat, me, at.holders, policy, at.today)
         return seat
 
+    async def check_mediator(at: _Scene, me: Mediator, seat: Seat) -> None:
+        """The claim's rules for the mediator, all but the quota and training."""
+        # A member of an organisation that has left the network takes no new seats.
+        check_in_network(me, await at.uow.organisations.by_name(me.employer), at.today)
+        rules.check_may_claim(at.case, seat, me, at.holders, policy, at.today)
+
     async def look(at: _Scene) -> _Kept | None:
-        seen = await may_claim(at, at.me)
-        return seen if isinstance(seen, _Kept) else None
+        seat = open_seat(at)
+        if isinstance(seat, _Kept):
+            return seat
+        await check_mediator(at, at.me, seat)
+        return None
 
     async def decide(at: _Scene) -> _Kept | _Moved:
         case, me_id = at.case, at.me_id
-        # The mediator's row is locked before their quota is counted: two claims of theirs
-        # at once on two cases count one after the other.
-        locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
-        seat = await may_claim(at, locked)
+        seat = open_seat(at)
         if isinstance(seat, _Kept):
             return seat
+        locked = await at.uow.mediators.get(me_id, for_update=True) or at.me
+        await check_mediator(at, locked, seat)
         usage = await quota_usage(at.uow, locked, at.now, policy)
         rules.check_quota(usage)
         await _check_qualified(at.uow, case, seat, locked)

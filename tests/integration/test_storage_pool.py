@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import exc, text
@@ -100,11 +101,14 @@ async def test_a_waiting_task_cancelled_passes_its_turn_on(tmp_path: Path) -> No
         await engine.dispose()
 
 
-async def _backend(engine: AsyncEngine, release: asyncio.Event) -> int:
+async def _backend(engine: AsyncEngine, holding: list[int], burst: dict[str, Any]) -> int:
     async with engine.connect() as connection:
-        pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        await release.wait()
-        return int(pid)
+        pid = int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        holding.append(pid)
+        if len(holding) == burst["size"]:
+            burst["all_in"].set()
+        await burst["release"].wait()
+        return pid
 
 
 @pytest.mark.postgres
@@ -118,10 +122,13 @@ async def test_postgresql_keeps_the_connections_a_busy_process_uses_at_once(
     async with open_storage(settings) as storage:
         seen: list[set[int]] = []
         for _ in range(2):
-            release = asyncio.Event()
-            tasks = [asyncio.create_task(_backend(storage.engine, release)) for _ in range(busy)]
-            await _settle()
-            release.set()
+            holding: list[int] = []
+            burst = {"size": busy, "all_in": asyncio.Event(), "release": asyncio.Event()}
+            tasks = [
+                asyncio.create_task(_backend(storage.engine, holding, burst)) for _ in range(busy)
+            ]
+            await asyncio.wait_for(burst["all_in"].wait(), 30)  # each holds one at once
+            burst["release"].set()
             seen.append(set(await asyncio.wait_for(asyncio.gather(*tasks), 30)))
         assert len(seen[0]) == busy
         assert seen[1] == seen[0]  # the same backends served the second burst

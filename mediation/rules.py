@@ -183,24 +183,11 @@ def check_can_claim(
     seat: Seat,
     mediator: Mediator,
     holders: Mapping[int, Mediator],
-    usage: QuotaUsage,
     policy: BankPolicy,
     today: date,
 ) -> None:
-    """Everything a mediator's own claim of a seat must pass, in the order people ask."""
-    check_may_claim(case, seat, mediator, holders, policy, today)
-    check_quota(usage)
-
-
-def check_may_claim(
-    case: Case,
-    seat: Seat,
-    mediator: Mediator,
-    holders: Mapping[int, Mediator],
-    policy: BankPolicy,
-    today: date,
-) -> None:
-    """A claim's checks but the quota, which counts the mediator's other cases."""
+    """A mediator's own claim of a seat, in the order people ask; the quota, which counts
+    the mediator's other cases, is ``check_quota`` after these."""
     check_fill(case, seat, Fill.CLAIM)
     check_available(mediator, today)
     if not seat.free:

@@ -188,7 +188,7 @@ async def claim_seat(
         """The claim's rules for the mediator, all but the quota and training."""
         # A member of an organisation that has left the network takes no new seats.
         check_in_network(me, await at.uow.organisations.by_name(me.employer), at.today)
-        rules.check_may_claim(at.case, seat, me, at.holders, policy, at.today)
+        rules.check_can_claim(at.case, seat, me, at.holders, policy, at.today)
 
     async def look(at: _Scene) -> _Kept | None:
         seat = open_seat(at)

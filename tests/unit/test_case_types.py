@@ -37,7 +37,6 @@ from mediation.model import (
 )
 from mediation.policy import BankPolicy
 from mediation.reminders import ReminderPolicy
-from mediation.rules import QuotaUsage
 from mediation.stats import YearStats
 from tests.unit.factories import NOW, intake, mediator
 
@@ -255,11 +254,8 @@ def test_a_seat_is_filled_only_the_ways_its_type_declares() -> None:
         assert exc.value.params["why"] == "the case's type fills it another way"
     rules.check_fill(c, c.seat(1), Fill.CREATOR)
     rules.check_fill(c, c.seat(2), Fill.INVITE)
-    term = P.term_of(NOW)
     with pytest.raises(errors.NotAllowed):
-        rules.check_can_claim(
-            c, c.seat(2), mediator(id=5), {}, QuotaUsage(term, 0, 2, 0, 4), P, NOW.date()
-        )
+        rules.check_can_claim(c, c.seat(2), mediator(id=5), {}, P, NOW.date())
     pair = Case.new("2026-001", intake(), 99, NOW, P)
     for fill in (Fill.CLAIM, Fill.ASSIGN):
         rules.check_fill(pair, pair.seat(2), fill)

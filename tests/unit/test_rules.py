@@ -98,7 +98,7 @@ def test_check_can_claim_reports_a_taken_seat_by_name() -> None:
     holder = mediator("Helena Holder", id=1)
     c.take_seat(1, 1, NOW)
     with pytest.raises(errors.SeatTaken, match="Helena Holder"):
-        rules.check_can_claim(c, c.seat(1), mediator(id=2), {1: holder}, usage(), P, TODAY)
+        rules.check_can_claim(c, c.seat(1), mediator(id=2), {1: holder}, P, TODAY)
 
 
 def test_n_seat_case_types_use_the_same_pairing_rule() -> None:

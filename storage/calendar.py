@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -368,10 +368,14 @@ class SyncStore:
             rows = await session.scalars(select(GraphSubscriptionRow))
             return [Subscription(r.id, r.mailbox, r.client_state, r.expires_at) for r in rows]
 
-    async def subscription(self, subscription_id: str) -> Subscription | None:
+    async def subscriptions_by_id(self, ids: Collection[str]) -> dict[str, Subscription]:
+        if not ids:
+            return {}
         async with self._sessions() as session:
-            r = await session.get(GraphSubscriptionRow, subscription_id)
-            return Subscription(r.id, r.mailbox, r.client_state, r.expires_at) if r else None
+            rows = await session.scalars(
+                select(GraphSubscriptionRow).where(GraphSubscriptionRow.id.in_(sorted(ids)))
+            )
+            return {r.id: Subscription(r.id, r.mailbox, r.client_state, r.expires_at) for r in rows}
 
     async def save_subscription(self, sub: Subscription) -> None:
         async with self._sessions() as session, session.begin():

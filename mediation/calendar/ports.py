@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -193,7 +193,9 @@ class CalendarSyncStore(Protocol):
 
     async def subscriptions(self) -> list[Subscription]: ...
 
-    async def subscription(self, subscription_id: str) -> Subscription | None: ...
+    async def subscriptions_by_id(self, ids: Collection[str]) -> dict[str, Subscription]:
+        """Those of ``ids`` that are Sopu's subscriptions, in one look."""
+        ...
 
     async def save_subscription(self, sub: Subscription) -> None: ...
 

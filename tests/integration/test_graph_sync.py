@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from bot.deps import CalendarService
 from bot.keys import CALENDAR
@@ -105,6 +107,45 @@ async def test_the_webhook_validates_and_checks_the_client_state(
         assert resp.status == 415
     await settle(fake, service)
     assert fake.requests[before:] == []  # no delta round for a forged notification
+
+
+async def test_a_notification_post_looks_its_subscriptions_up_once_however_many_it_names(
+    synced: tuple[Bank, FakeGraph, CalendarService],
+) -> None:
+    """Anyone can post to the webhook: a request naming a hundred made-up subscriptions costs
+    one look at the database, as a real one does, and a real notification among them still
+    starts its mailbox's delta round."""
+    bank, fake, service = synced
+    url = f"{bank.teams.base}/api/graph/notifications"
+    assert await service.sync.renew_all() == 6
+    await settle(fake, service)
+    real = next(iter(fake.subscriptions.values()))
+    looks: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "graph_subscription" in statement:
+            looks.append(statement)
+
+    engine = bank.sopu.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        forged = [
+            {"subscriptionId": str(uuid.uuid4()), "clientState": "guess", "changeType": "updated"}
+            for _ in range(99)
+        ]
+        item = {"subscriptionId": real.id, "clientState": real.client_state}
+        body = {"value": [*forged, {**item, "changeType": "updated"}]}
+        before = len(fake.requests)
+        async with bank.teams.http.post(url, json=body) as resp:
+            assert resp.status == 202
+        assert len(looks) == 1
+        await settle(fake, service)
+        rounds = [
+            path.lower() for _, path, _ in fake.requests[before:] if "calendarview" in path.lower()
+        ]
+        assert rounds and all(real.mailbox.lower() in path for path in rounds)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
 
 
 async def test_a_meeting_moved_or_deleted_in_outlook_updates_the_case_and_tells_the_pair(

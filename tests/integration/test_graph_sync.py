@@ -140,6 +140,11 @@ async def test_a_notification_post_looks_its_subscriptions_up_once_however_many_
             assert resp.status == 202
         assert len(looks) == 1
         await settle(fake, service)
+        # Three ids and four make one statement: each length would be one more prepared.
+        for many in (3, 4):
+            async with bank.teams.http.post(url, json={"value": forged[:many]}) as resp:
+                assert resp.status == 202
+        assert len(looks) == 3 and looks[1] == looks[2]
         rounds = [
             path.lower() for _, path, _ in fake.requests[before:] if "calendarview" in path.lower()
         ]
